@@ -1,0 +1,147 @@
+//! Reading the public log of integration events in global order, never skipping one.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Row;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::metadata::EventMetadata;
+use crate::position::LogPosition;
+use crate::store::PgEventStore;
+
+pub(crate) const READ_PUBLISHED: &str = include_str!("sql/read_published.sql");
+pub(crate) const PUBLISHED_PENDING: &str = include_str!("sql/published_pending.sql");
+
+/// An integration event as read from the public log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEvent {
+    /// Its place in the public log's order.
+    pub position: LogPosition,
+    /// Its own id (consumers de-duplicate outside effects by it).
+    pub event_id: Uuid,
+    /// The full protobuf name of the message.
+    pub message_type: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+    /// The aggregate whose domain event published it.
+    pub aggregate_type: String,
+    /// The id of that aggregate.
+    pub aggregate_id: String,
+    /// The sequence number of that domain event in its stream.
+    pub sequence: i64,
+    /// Who, through what, and why; `causation_id` is the domain event's id.
+    pub metadata: EventMetadata,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A published event whose bytes do not hold the message asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The event is another message type.
+    #[error("event {event_id} is a {actual}, not a {expected}")]
+    WrongType {
+        /// The event.
+        event_id: Uuid,
+        /// The stored type.
+        actual: String,
+        /// The type asked for.
+        expected: String,
+    },
+    /// The bytes are not a valid message.
+    #[error("event {event_id} does not decode: {source}")]
+    Malformed {
+        /// The event.
+        event_id: Uuid,
+        /// What prost said.
+        source: prost::DecodeError,
+    },
+}
+
+impl PublishedEvent {
+    /// Whether this event is a `M`.
+    pub fn is<M: prost::Name>(&self) -> bool {
+        self.message_type == M::full_name()
+    }
+
+    /// Decodes the message, checking its type first.
+    pub fn decode<M: prost::Message + prost::Name + Default>(&self) -> Result<M, DecodeError> {
+        if !self.is::<M>() {
+            return Err(DecodeError::WrongType {
+                event_id: self.event_id,
+                actual: self.message_type.clone(),
+                expected: M::full_name(),
+            });
+        }
+        M::decode(self.payload.as_slice()).map_err(|source| DecodeError::Malformed {
+            event_id: self.event_id,
+            source,
+        })
+    }
+
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
+        let tx_id: String = row.try_get("tx_id").map_err(decode)?;
+        let Json(metadata): Json<EventMetadata> = row.try_get("metadata").map_err(decode)?;
+        Ok(PublishedEvent {
+            position: LogPosition::from_parts(
+                &tx_id,
+                row.try_get("global_position").map_err(decode)?,
+            )
+            .map_err(|e| StoreError::Decode(e.to_string()))?,
+            event_id: row.try_get("event_id").map_err(decode)?,
+            message_type: row.try_get("message_type").map_err(decode)?,
+            payload: row.try_get("payload").map_err(decode)?,
+            aggregate_type: row.try_get("aggregate_type").map_err(decode)?,
+            aggregate_id: row.try_get("aggregate_id").map_err(decode)?,
+            sequence: row.try_get("sequence").map_err(decode)?,
+            metadata,
+            recorded_at: row.try_get("recorded_at").map_err(decode)?,
+        })
+    }
+}
+
+/// Reads up to `limit` published events after `after`, below the horizon of running
+/// transactions, in global order.
+pub(crate) async fn read_published_with(
+    client: &ClientWrapper,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<PublishedEvent>, StoreError> {
+    let statement = client.prepare_cached(READ_PUBLISHED).await?;
+    let rows = client
+        .query(
+            &statement,
+            &[&after.tx_id_text(), &after.global_position, &limit],
+        )
+        .await?;
+    rows.iter().map(PublishedEvent::from_row).collect()
+}
+
+/// Whether committed events after `after` are being held back by an older running transaction.
+pub(crate) async fn pending_beyond_horizon(
+    client: &ClientWrapper,
+    after: LogPosition,
+) -> Result<bool, StoreError> {
+    let statement = client.prepare_cached(PUBLISHED_PENDING).await?;
+    let row = client
+        .query_one(&statement, &[&after.tx_id_text(), &after.global_position])
+        .await?;
+    Ok(row.get(0))
+}
+
+impl PgEventStore {
+    /// Reads up to `limit` events of the public log after `after`, in global order. An event
+    /// whose transaction is still running, or that committed after an older one that is still
+    /// running, is not returned yet: it will be, after the returned ones, on a later read.
+    pub async fn read_published(
+        &self,
+        after: LogPosition,
+        limit: i64,
+    ) -> Result<Vec<PublishedEvent>, StoreError> {
+        let client = self.pool().get().await?;
+        read_published_with(&client, after, limit).await
+    }
+}

@@ -1,0 +1,463 @@
+//! The event store: per-stream optimistic concurrency, domain and integration events appended
+//! in one statement, streams read back for aggregates loaded by id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope};
+use deadpool_postgres::{GenericClient, Pool};
+use tokio::sync::watch;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::commands::record_receipt;
+use crate::db::DbConfig;
+use crate::error::StoreError;
+use crate::metadata::{EventMetadata, MetadataError};
+use crate::notify::{self, Notifier};
+use crate::position::LogPosition;
+
+const APPEND: &str = include_str!("sql/append.sql");
+const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
+const LOAD_STREAM: &str = include_str!("sql/load_stream.sql");
+
+/// An integration event ready to be stored: a protobuf message from `proto/` and its type name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationEvent {
+    /// The message's full protobuf name, e.g. `heatline.selftest.v1.ProbeTicked`.
+    pub message_type: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+}
+
+impl IntegrationEvent {
+    /// Encodes a generated message.
+    pub fn encode<M: prost::Message + prost::Name>(message: &M) -> Self {
+        IntegrationEvent {
+            message_type: M::full_name(),
+            payload: message.encode_to_vec(),
+        }
+    }
+}
+
+/// An aggregate stored by [`PgEventStore`]: it says which integration events each of its domain
+/// events publishes (often none).
+pub trait Publish: Aggregate + Clone {
+    /// The integration events that `event` publishes, given the aggregate's state right after
+    /// `event` was applied. Called once per new event, before anything is written.
+    fn publish(&self, aggregate_id: &str, event: &Self::Event) -> Vec<IntegrationEvent>;
+}
+
+/// Why an append was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended to the stream first (per-stream optimistic concurrency).
+    #[error("the stream was changed by another writer")]
+    Conflict,
+    /// The metadata of the command is incomplete.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// The transaction had already written something before the append.
+    #[error("an append must be the first write of its transaction")]
+    NotFirstWrite,
+    /// An event could not be serialised.
+    #[error("event could not be serialised: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// PostgreSQL failed.
+    #[error("database error: {0}")]
+    Database(tokio_postgres::Error),
+    /// No connection could be had.
+    #[error("connection pool error: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+impl From<tokio_postgres::Error> for AppendError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let conflict = error.as_db_error().is_some_and(|db| {
+            db.code() == &SqlState::UNIQUE_VIOLATION && db.constraint() == Some("event_pkey")
+        });
+        if conflict {
+            AppendError::Conflict
+        } else {
+            AppendError::Database(error)
+        }
+    }
+}
+
+impl<T: std::error::Error> From<AppendError> for AggregateError<T> {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => AggregateError::AggregateConflict,
+            AppendError::Database(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+            AppendError::Pool(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+            other => AggregateError::UnexpectedError(Box::new(other)),
+        }
+    }
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stream's sequence number of the last event appended.
+    pub last_sequence: usize,
+    /// The ids given to the domain events, in order.
+    pub event_ids: Vec<Uuid>,
+    /// The position of the last domain event in the domain log.
+    pub last_event: LogPosition,
+    /// The position of the last integration event in the public log, if any was published.
+    pub last_published: Option<LogPosition>,
+    /// When the events were recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A domain event read back with everything stored beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent<E> {
+    /// Its place in its stream, from 1.
+    pub sequence: usize,
+    /// Its id.
+    pub event_id: Uuid,
+    /// Its stored name.
+    pub event_type: String,
+    /// Its stored shape version.
+    pub event_version: String,
+    /// The event.
+    pub payload: E,
+    /// Who, through what, and why.
+    pub metadata: EventMetadata,
+    /// Its place in the domain log.
+    pub position: LogPosition,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The state of one aggregate as loaded for a command.
+#[derive(Debug)]
+pub struct StreamContext<A> {
+    aggregate_id: String,
+    aggregate: A,
+    current_sequence: usize,
+}
+
+impl<A: Aggregate> AggregateContext<A> for StreamContext<A> {
+    fn aggregate(&mut self) -> &mut A {
+        &mut self.aggregate
+    }
+}
+
+impl<A> StreamContext<A> {
+    /// The id of the loaded aggregate.
+    pub fn aggregate_id(&self) -> &str {
+        &self.aggregate_id
+    }
+
+    /// The sequence number of the last event applied (0 for a new aggregate).
+    pub fn current_sequence(&self) -> usize {
+        self.current_sequence
+    }
+
+    /// The aggregate's state.
+    pub fn state(&self) -> &A {
+        &self.aggregate
+    }
+}
+
+/// The PostgreSQL event store, shared by every service of a process. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PgEventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    db: DbConfig,
+    notifier: Notifier,
+    wakeups: OnceLock<watch::Receiver<u64>>,
+}
+
+impl PgEventStore {
+    /// A store over a new pool. Must be called inside a Tokio runtime.
+    pub fn new(db: &DbConfig) -> Self {
+        let pool = db.pool();
+        PgEventStore {
+            inner: Arc::new(Inner {
+                notifier: Notifier::spawn(pool.clone()),
+                pool,
+                db: db.clone(),
+                wakeups: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The settings the store connects with.
+    pub fn db_config(&self) -> &DbConfig {
+        &self.inner.db
+    }
+
+    /// Wakes subscriptions after a transaction that appended has committed. The cqrs-es path
+    /// does this itself; call it after committing a transaction used with [`Self::append_in`].
+    pub fn notify_appended(&self) {
+        self.inner.notifier.signal();
+    }
+
+    pub(crate) fn wakeups(&self) -> watch::Receiver<u64> {
+        self.inner
+            .wakeups
+            .get_or_init(|| notify::spawn_listener(self.inner.db.pg.clone()))
+            .clone()
+    }
+
+    /// Loads an aggregate by replaying its stream (one indexed range read).
+    pub async fn load<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<StreamContext<A>, StoreError> {
+        let client = self.inner.pool.get().await?;
+        load_with(&client, aggregate_id).await
+    }
+
+    /// Appends events in a transaction the caller owns (a subscription batch, a migration).
+    /// It must be the transaction's first write; call [`Self::notify_appended`] after commit.
+    pub async fn append_in<A: Publish>(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+    ) -> Result<Appended, AppendError> {
+        let first_write = tx
+            .query_one("SELECT pg_current_xact_id_if_assigned() IS NULL", &[])
+            .await?;
+        if !first_write.get::<_, bool>(0) {
+            return Err(AppendError::NotFirstWrite);
+        }
+        append_with(tx, context, events, metadata).await
+    }
+
+    /// Reads one stream back in order, with ids, metadata and positions.
+    pub async fn stream<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<RecordedEvent<A::Event>>, StoreError> {
+        let client = self.inner.pool.get().await?;
+        let statement = client.prepare_cached(LOAD_STREAM).await?;
+        let rows = client.query(&statement, &[&A::TYPE, &aggregate_id]).await?;
+        rows.iter()
+            .map(|row| {
+                let Json(payload): Json<A::Event> = row
+                    .try_get("payload")
+                    .map_err(|e| StoreError::Decode(e.to_string()))?;
+                let Json(metadata): Json<EventMetadata> = row
+                    .try_get("metadata")
+                    .map_err(|e| StoreError::Decode(e.to_string()))?;
+                let tx_id: String = row.get("tx_id");
+                Ok(RecordedEvent {
+                    sequence: row.get::<_, i64>("sequence") as usize,
+                    event_id: row.get("event_id"),
+                    event_type: row.get("event_type"),
+                    event_version: row.get("event_version"),
+                    payload,
+                    metadata,
+                    position: LogPosition::from_parts(&tx_id, row.get("global_position"))
+                        .map_err(|e| StoreError::Decode(e.to_string()))?,
+                    recorded_at: row.get("recorded_at"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Replays a stream into a fresh aggregate.
+pub(crate) async fn load_with<A: Aggregate>(
+    client: &impl GenericClient,
+    aggregate_id: &str,
+) -> Result<StreamContext<A>, StoreError> {
+    let statement = client.prepare_cached(LOAD_PAYLOADS).await?;
+    let rows = client.query(&statement, &[&A::TYPE, &aggregate_id]).await?;
+    let mut aggregate = A::default();
+    let mut current_sequence = 0;
+    for row in rows {
+        let Json(event): Json<A::Event> = row
+            .try_get("payload")
+            .map_err(|e| StoreError::Decode(e.to_string()))?;
+        aggregate.apply(event);
+        current_sequence = row.get::<_, i64>("sequence") as usize;
+    }
+    Ok(StreamContext {
+        aggregate_id: aggregate_id.to_owned(),
+        aggregate,
+        current_sequence,
+    })
+}
+
+/// Writes `events` after `context.current_sequence` in one statement, with the integration
+/// events they publish.
+async fn append_with<A: Publish>(
+    client: &impl GenericClient,
+    context: &StreamContext<A>,
+    events: &[A::Event],
+    metadata: &EventMetadata,
+) -> Result<Appended, AppendError> {
+    let meta_json = serde_json::to_value(metadata)?;
+    let mut state = context.aggregate.clone();
+    let mut sequences = Vec::with_capacity(events.len());
+    let mut event_ids = Vec::with_capacity(events.len());
+    let mut event_types = Vec::with_capacity(events.len());
+    let mut versions = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    let mut metas = Vec::with_capacity(events.len());
+    let mut pub_ids = Vec::new();
+    let mut pub_types = Vec::new();
+    let mut pub_payloads = Vec::new();
+    let mut pub_sequences = Vec::new();
+    let mut pub_metas = Vec::new();
+    for (offset, event) in events.iter().enumerate() {
+        let sequence = (context.current_sequence + offset + 1) as i64;
+        let event_id = Uuid::now_v7();
+        sequences.push(sequence);
+        event_ids.push(event_id);
+        event_types.push(event.event_type());
+        versions.push(event.event_version());
+        payloads.push(serde_json::to_value(event)?);
+        metas.push(meta_json.clone());
+        state.apply(event.clone());
+        let published = state.publish(&context.aggregate_id, event);
+        if !published.is_empty() {
+            let caused = serde_json::to_value(metadata.clone().caused_by(event_id))?;
+            for integration in published {
+                pub_ids.push(Uuid::now_v7());
+                pub_types.push(integration.message_type);
+                pub_payloads.push(integration.payload);
+                pub_sequences.push(sequence);
+                pub_metas.push(caused.clone());
+            }
+        }
+    }
+    let statement = client.prepare_cached(APPEND).await?;
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &A::TYPE,
+                &context.aggregate_id,
+                &sequences,
+                &event_ids,
+                &event_types,
+                &versions,
+                &payloads,
+                &metas,
+                &pub_ids,
+                &pub_types,
+                &pub_payloads,
+                &pub_sequences,
+                &pub_metas,
+            ],
+        )
+        .await?;
+    let tx_id: String = row.get("tx_id");
+    let position = |global: i64| {
+        LogPosition::from_parts(&tx_id, global).map_err(|e| {
+            AppendError::Serialize(serde::de::Error::custom(format!("bad xid8 {tx_id}: {e}")))
+        })
+    };
+    let last_event = position(row.get("last_position"))?;
+    let last_published = row
+        .get::<_, Option<i64>>("last_published")
+        .map(position)
+        .transpose()?;
+    Ok(Appended {
+        last_sequence: context.current_sequence + events.len(),
+        event_ids,
+        last_event,
+        last_published,
+        recorded_at: row.get("recorded_at"),
+    })
+}
+
+fn envelope_metadata(
+    metadata: &HashMap<String, String>,
+    event_id: Uuid,
+    recorded_at: DateTime<Utc>,
+) -> HashMap<String, String> {
+    let mut map = metadata.clone();
+    map.insert("event_id".into(), event_id.to_string());
+    map.insert("recorded_at".into(), recorded_at.to_rfc3339());
+    map
+}
+
+impl<A: Publish> cqrs_es::EventStore<A> for PgEventStore {
+    type AC = StreamContext<A>;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        let recorded = self.stream::<A>(aggregate_id).await.map_err(store_error)?;
+        Ok(recorded
+            .into_iter()
+            .map(|event| {
+                let mut metadata =
+                    envelope_metadata(&event.metadata.to_map(), event.event_id, event.recorded_at);
+                metadata.insert("global_position".into(), event.position.to_string());
+                EventEnvelope {
+                    aggregate_id: aggregate_id.to_owned(),
+                    sequence: event.sequence,
+                    payload: event.payload,
+                    metadata,
+                }
+            })
+            .collect())
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<StreamContext<A>, AggregateError<A::Error>> {
+        self.load(aggregate_id).await.map_err(store_error)
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: StreamContext<A>,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let typed = EventMetadata::from_map(&metadata).map_err(AppendError::from)?;
+        let client = self.inner.pool.get().await.map_err(AppendError::from)?;
+        let appended = append_with(&client, &context, &events, &typed).await?;
+        drop(client);
+        self.inner.notifier.signal();
+        record_receipt(&appended);
+        Ok(events
+            .into_iter()
+            .zip(&appended.event_ids)
+            .enumerate()
+            .map(|(offset, (payload, event_id))| EventEnvelope {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence: context.current_sequence + offset + 1,
+                payload,
+                metadata: envelope_metadata(&metadata, *event_id, appended.recorded_at),
+            })
+            .collect())
+    }
+}
+
+fn store_error<T: std::error::Error>(error: StoreError) -> AggregateError<T> {
+    match error {
+        StoreError::Database(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+        StoreError::Pool(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+        StoreError::Decode(message) => AggregateError::DeserializationError(message.into()),
+        other => AggregateError::UnexpectedError(Box::new(other)),
+    }
+}

@@ -1,0 +1,482 @@
+//! Durable named subscriptions to the public log.
+//!
+//! A subscription is a named consumer with a checkpoint in its own schema. Each batch reads
+//! events after the checkpoint, lets the handler write (projection rows, appended events) and
+//! moves the checkpoint, all in one transaction: a projection sees every event exactly once.
+//! Only one process runs a subscription at a time: the runner holds a session advisory lock on
+//! a connection of its own, and standbys keep trying. A handler error rolls the batch back, is
+//! logged, and the same batch is retried with backoff: an event is never skipped.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_postgres::ClientWrapper;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::NoTls;
+
+use crate::error::StoreError;
+use crate::log::{PublishedEvent, pending_beyond_horizon, read_published_with};
+use crate::metadata::EventMetadata;
+use crate::position::LogPosition;
+use crate::store::{AppendError, Appended, PgEventStore, Publish, StreamContext, load_with};
+
+/// A handler's failure: the batch is rolled back and retried.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The transaction of one batch, handed to a [`Handler`].
+pub struct Batch<'a> {
+    tx: deadpool_postgres::Transaction<'a>,
+    store: &'a PgEventStore,
+    appended: bool,
+}
+
+impl<'a> Batch<'a> {
+    /// The batch's transaction, for projection writes.
+    pub fn tx(&self) -> &deadpool_postgres::Transaction<'a> {
+        &self.tx
+    }
+
+    /// Loads an aggregate inside the batch's transaction.
+    pub async fn load<A: Publish>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<StreamContext<A>, StoreError> {
+        load_with(&self.tx, aggregate_id).await
+    }
+
+    /// Appends events (a process manager's command result). It must come before any other
+    /// write of the batch, so that the batch's transaction id orders after what it read.
+    pub async fn append<A: Publish>(
+        &mut self,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+    ) -> Result<Appended, AppendError> {
+        let appended = self
+            .store
+            .append_in(&self.tx, context, events, metadata)
+            .await?;
+        self.appended = true;
+        Ok(appended)
+    }
+}
+
+/// What a subscription does with its events.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Handles a batch of events in global order, inside the batch's transaction. An error
+    /// rolls everything back; the same events come again after a pause.
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError>;
+}
+
+/// How a subscription runs.
+#[derive(Debug, Clone)]
+pub struct SubscriptionConfig {
+    /// The consumer's schema, where its checkpoint lives (a plain lowercase identifier).
+    pub schema: String,
+    /// The subscription's name, unique within the schema.
+    pub name: String,
+    /// The most events handed to one batch.
+    pub batch_size: i64,
+    /// How long to wait for a wake-up before polling anyway.
+    pub poll_interval: Duration,
+    /// How soon to look again when newer events are held back by an older transaction.
+    pub horizon_retry: Duration,
+    /// The first pause after a failure; it doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    /// The longest pause after repeated failures.
+    pub max_backoff: Duration,
+}
+
+impl SubscriptionConfig {
+    /// Defaults: batches of 500, polling every 500 ms, backoff from 100 ms to 30 s.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        SubscriptionConfig {
+            schema: schema.into(),
+            name: name.into(),
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            horizon_retry: Duration::from_millis(5),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a running subscription reports.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionStatus {
+    /// Whether this process holds the subscription (others are standbys).
+    pub holding: bool,
+    /// The last committed checkpoint seen by this process.
+    pub checkpoint: LogPosition,
+    /// Events handled (committed) by this process.
+    pub handled: u64,
+    /// The last failure, until a batch succeeds again.
+    pub last_error: Option<String>,
+    /// Since when batches have been failing.
+    pub failing_since: Option<Instant>,
+}
+
+/// A running subscription. Dropping it stops the subscription.
+#[derive(Debug)]
+pub struct SubscriptionHandle {
+    status: watch::Receiver<SubscriptionStatus>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SubscriptionHandle {
+    /// The latest status.
+    pub fn status(&self) -> SubscriptionStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn watch(&self) -> watch::Receiver<SubscriptionStatus> {
+        self.status.clone()
+    }
+
+    /// Waits until the checkpoint has reached `position` (read your own writes), or `timeout`.
+    /// Returns whether it was reached.
+    pub async fn wait_for(&self, position: LogPosition, timeout: Duration) -> bool {
+        let mut status = self.status.clone();
+        tokio::time::timeout(timeout, status.wait_for(|s| s.checkpoint >= position))
+            .await
+            .is_ok_and(|reached| reached.is_ok())
+    }
+
+    /// Stops after the batch in progress (its transaction commits or rolls back whole).
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Kills the subscription at once, as a crashing process would: a batch in progress is
+    /// rolled back by PostgreSQL when its connection goes away.
+    pub fn abort(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for SubscriptionHandle {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a subscription on the current Tokio runtime.
+pub fn spawn(
+    store: &PgEventStore,
+    config: SubscriptionConfig,
+    handler: impl Handler,
+) -> Result<SubscriptionHandle, StoreError> {
+    if !is_identifier(&config.schema) {
+        return Err(StoreError::Decode(format!(
+            "subscription schema {:?} is not a plain lowercase identifier",
+            config.schema
+        )));
+    }
+    let (status_tx, status) = watch::channel(SubscriptionStatus::default());
+    let (stop, stop_rx) = watch::channel(false);
+    let runner = Runner {
+        store: store.clone(),
+        config,
+        handler: Arc::new(handler),
+        status: status_tx,
+        stop: stop_rx,
+    };
+    let task = tokio::spawn(runner.run());
+    Ok(SubscriptionHandle {
+        status,
+        stop,
+        task: Some(task),
+    })
+}
+
+async fn stop_requested(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+struct Runner<H> {
+    store: PgEventStore,
+    config: SubscriptionConfig,
+    handler: Arc<H>,
+    status: watch::Sender<SubscriptionStatus>,
+    stop: watch::Receiver<bool>,
+}
+
+enum Exit {
+    Stopped,
+    Reconnect,
+}
+
+impl<H: Handler> Runner<H> {
+    async fn run(mut self) {
+        let mut backoff = self.config.min_backoff;
+        loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            let exit = match self.connect().await {
+                Ok(client) => self.hold(client).await,
+                Err(error) => {
+                    self.failed(&error.to_string());
+                    Exit::Reconnect
+                }
+            };
+            self.status.send_modify(|s| s.holding = false);
+            if let Exit::Stopped = exit {
+                return;
+            }
+            if self.pause(backoff).await {
+                return;
+            }
+            backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+
+    async fn connect(&self) -> Result<ClientWrapper, tokio_postgres::Error> {
+        let (client, connection) = self.store.db_config().pg.connect(NoTls).await?;
+        let task = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(ClientWrapper::new(client, task))
+    }
+
+    /// Waits out `duration`; true when asked to stop meanwhile.
+    async fn pause(&self, duration: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = stop_requested(self.stop.clone()) => {}
+        }
+        *self.stop.borrow()
+    }
+
+    fn failed(&self, error: &str) {
+        tracing::error!(
+            subscription.schema = %self.config.schema,
+            subscription.name = %self.config.name,
+            %error,
+            "subscription batch failed; retrying the same events after a pause"
+        );
+        self.status.send_modify(|s| {
+            s.last_error = Some(error.to_owned());
+            s.failing_since.get_or_insert_with(Instant::now);
+        });
+    }
+
+    /// Takes the lock (or waits as a standby), then runs batches until stopped or the
+    /// connection fails.
+    async fn hold(&mut self, mut client: ClientWrapper) -> Exit {
+        let key = format!("{}.{}", self.config.schema, self.config.name);
+        loop {
+            let locked = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtext('heatline.subscription'), hashtext($1))",
+                    &[&key],
+                )
+                .await;
+            match locked {
+                Ok(row) if row.get::<_, bool>(0) => break,
+                Ok(_) => {
+                    if self.pause(self.config.poll_interval).await {
+                        return Exit::Stopped;
+                    }
+                }
+                Err(error) => {
+                    self.failed(&error.to_string());
+                    return Exit::Reconnect;
+                }
+            }
+        }
+        let mut checkpoint = match self.checkpoint(&mut client).await {
+            Ok(checkpoint) => checkpoint,
+            Err(error) => {
+                self.failed(&error.to_string());
+                return Exit::Reconnect;
+            }
+        };
+        self.status.send_modify(|s| {
+            s.holding = true;
+            s.checkpoint = checkpoint;
+        });
+        tracing::info!(
+            subscription.schema = %self.config.schema,
+            subscription.name = %self.config.name,
+            %checkpoint,
+            "subscription running"
+        );
+        let mut wakeups = self.store.wakeups();
+        let mut backoff = self.config.min_backoff;
+        loop {
+            if *self.stop.borrow() {
+                return Exit::Stopped;
+            }
+            // Mark wake-ups seen before reading, so one that arrives during the read is not lost.
+            wakeups.borrow_and_update();
+            let events =
+                match read_published_with(&client, checkpoint, self.config.batch_size).await {
+                    Ok(events) => events,
+                    Err(error) => {
+                        self.failed(&error.to_string());
+                        return Exit::Reconnect;
+                    }
+                };
+            if events.is_empty() {
+                let held_back = pending_beyond_horizon(&client, checkpoint)
+                    .await
+                    .unwrap_or(false);
+                let wait = if held_back {
+                    self.config.horizon_retry
+                } else {
+                    self.config.poll_interval
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    woke = wakeups.changed() => {
+                        if woke.is_err() {
+                            // No listener any more: polling alone keeps us going.
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                    _ = stop_requested(self.stop.clone()) => return Exit::Stopped,
+                }
+                continue;
+            }
+            match self.apply(&mut client, checkpoint, &events).await {
+                Ok(next) => {
+                    checkpoint = next;
+                    backoff = self.config.min_backoff;
+                    let count = events.len() as u64;
+                    self.status.send_modify(|s| {
+                        s.checkpoint = checkpoint;
+                        s.handled += count;
+                        s.last_error = None;
+                        s.failing_since = None;
+                    });
+                }
+                Err(error) => {
+                    self.failed(&error.to_string());
+                    if client.is_closed() {
+                        return Exit::Reconnect;
+                    }
+                    if self.pause(backoff).await {
+                        return Exit::Stopped;
+                    }
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                }
+            }
+        }
+    }
+
+    async fn checkpoint(&self, client: &mut ClientWrapper) -> Result<LogPosition, StoreError> {
+        let schema = &self.config.schema;
+        let tx = client.transaction().await?;
+        // Several subscriptions of one schema may start at once; DDL races need a lock.
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(hashtext('heatline.subscription.ddl'));
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.subscription_checkpoint (
+                 name            text PRIMARY KEY,
+                 tx_id           xid8 NOT NULL,
+                 global_position bigint NOT NULL,
+                 updated_at      timestamptz NOT NULL DEFAULT now()
+             );"
+        ))
+        .await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {schema}.subscription_checkpoint (name, tx_id, global_position)
+                 VALUES ($1, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING"
+            ),
+            &[&self.config.name],
+        )
+        .await?;
+        let row = tx
+            .query_one(
+                &format!(
+                    "SELECT tx_id::text, global_position FROM {schema}.subscription_checkpoint
+                     WHERE name = $1"
+                ),
+                &[&self.config.name],
+            )
+            .await?;
+        tx.commit().await?;
+        LogPosition::from_parts(row.get(0), row.get(1))
+            .map_err(|e| StoreError::Decode(e.to_string()))
+    }
+
+    /// One batch in one transaction: the handler's writes and the checkpoint commit together.
+    async fn apply(
+        &self,
+        client: &mut ClientWrapper,
+        from: LogPosition,
+        events: &[PublishedEvent],
+    ) -> Result<LogPosition, HandlerError> {
+        let last = events.last().map_or(from, |e| e.position);
+        let tx = client.transaction().await?;
+        let mut batch = Batch {
+            tx,
+            store: &self.store,
+            appended: false,
+        };
+        self.handler.handle(&mut batch, events).await?;
+        let Batch { tx, appended, .. } = batch;
+        let moved = tx
+            .execute(
+                &format!(
+                    "UPDATE {}.subscription_checkpoint
+                     SET tx_id = $2::text::xid8, global_position = $3, updated_at = now()
+                     WHERE name = $1",
+                    self.config.schema
+                ),
+                &[&self.config.name, &last.tx_id_text(), &last.global_position],
+            )
+            .await?;
+        if moved != 1 {
+            return Err(format!("checkpoint row of {} vanished", self.config.name).into());
+        }
+        tx.commit().await?;
+        if appended {
+            self.store.notify_appended();
+        }
+        Ok(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_identifier;
+
+    #[test]
+    fn only_plain_lowercase_identifiers_name_a_checkpoint_schema() {
+        assert!(is_identifier("dispatch"));
+        assert!(is_identifier("credit_v2"));
+        assert!(!is_identifier("Dispatch"));
+        assert!(!is_identifier("x; DROP TABLE y"));
+        assert!(!is_identifier(""));
+        assert!(!is_identifier("1abc"));
+    }
+}

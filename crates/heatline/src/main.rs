@@ -1,0 +1,82 @@
+//! `heatline`: serve the system, administer it, measure it.
+
+mod bench;
+mod database;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "heatline",
+    version,
+    about = "Heatline: winter heating complaints, dispatch and supplier credit"
+)]
+struct Cli {
+    /// PostgreSQL URL. Without it, a private cluster is started under --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Folder for the private PostgreSQL cluster used when no DATABASE_URL is given.
+    #[arg(
+        long,
+        env = "HEATLINE_DATA_DIR",
+        global = true,
+        default_value = ".heatline"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Measure a component and print its figures.
+    Bench {
+        #[command(subcommand)]
+        target: bench::Target,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    platform::telemetry::init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("heatline: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let database = database::Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
+        let result = match cli.command {
+            Command::Serve { addr } => serve::run(&database, addr).await,
+            Command::Migrate => {
+                database.migrate().await?;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::Bench { target } => bench::run(&database, target).await,
+        };
+        database.close();
+        result
+    });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("heatline: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

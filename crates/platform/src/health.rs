@@ -1,0 +1,97 @@
+//! `/healthz` (the process answers) and `/readyz` (it can do its work).
+
+use actix_web::{HttpResponse, web};
+use deadpool_postgres::Pool;
+use serde::Serialize;
+
+/// What `/readyz` checks.
+#[derive(Clone)]
+pub struct Readiness {
+    pool: Pool,
+    /// Refinery history tables and the migrations each must list.
+    migrations: Vec<(String, Vec<i32>)>,
+}
+
+impl Readiness {
+    /// Checks the database and the event store's migrations.
+    pub fn new(pool: Pool) -> Self {
+        let versions = eventstore::db::known_migrations()
+            .into_iter()
+            .map(|(version, _)| version)
+            .collect();
+        Readiness {
+            pool,
+            migrations: vec![(eventstore::db::MIGRATION_TABLE.to_owned(), versions)],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// Mounts `/healthz` and `/readyz`.
+pub fn configure(readiness: Readiness) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(readiness))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz));
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
+    let mut checks = Vec::new();
+    match readiness.pool.get().await {
+        Ok(client) => {
+            checks.push(Check {
+                name: "database".into(),
+                ok: client.simple_query("SELECT 1").await.is_ok(),
+                detail: None,
+            });
+            for (table, wanted) in &readiness.migrations {
+                let applied: Result<Vec<i32>, _> = client
+                    .query(&format!("SELECT version FROM {table}"), &[])
+                    .await
+                    .map(|rows| rows.iter().map(|r| r.get(0)).collect());
+                let missing: Vec<i32> = match &applied {
+                    Ok(applied) => wanted
+                        .iter()
+                        .filter(|v| !applied.contains(v))
+                        .copied()
+                        .collect(),
+                    Err(_) => wanted.clone(),
+                };
+                checks.push(Check {
+                    name: format!("migrations {table}"),
+                    ok: missing.is_empty(),
+                    detail: (!missing.is_empty()).then(|| format!("not applied: {missing:?}")),
+                });
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness: no database connection");
+            checks.push(Check {
+                name: "database".into(),
+                ok: false,
+                detail: Some("no connection".into()),
+            });
+        }
+    }
+    let ready = checks.iter().all(|c| c.ok);
+    let body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(body)
+    }
+}
