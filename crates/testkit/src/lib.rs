@@ -199,9 +199,11 @@ async fn ensure_template(server: &Server, admin: &tokio_postgres::Client) -> Str
     if !exists {
         let building = format!("{template}_building");
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {building} WITH (FORCE); CREATE DATABASE {building}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .await
+            .expect("removing a half-built template database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
             .await
             .expect("creating the template database");
         {
@@ -215,14 +217,18 @@ async fn ensure_template(server: &Server, admin: &tokio_postgres::Client) -> Str
         let mut attempts = 0;
         loop {
             let finished = admin
-                .batch_execute(&format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}';
-                     ALTER DATABASE {building} RENAME TO {template};
-                     ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"
-                ))
+                .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
                 .await;
             match finished {
-                Ok(()) => break,
+                Ok(()) => {
+                    admin
+                        .batch_execute(&format!(
+                            "ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"
+                        ))
+                        .await
+                        .expect("marking the template database");
+                    break;
+                }
                 Err(_) if attempts < 50 => {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
