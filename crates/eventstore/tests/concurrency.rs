@@ -136,10 +136,7 @@ async fn when_the_domain_append_loses_a_race_no_integration_event_appears() {
     let (a, _b) = race(&store, "gate-x").await;
     let winner = if a.is_ok() { "a" } else { "b" };
     let expected = if winner == "a" { 2 } else { 3 };
-    let published = store
-        .read_published(eventstore::LogPosition::START, 100)
-        .await
-        .unwrap();
+    let published = support::settled_log(&db, &store).await;
     let labels: Vec<String> = published
         .iter()
         .map(|e| e.decode::<ProbeOpened>().unwrap().label)
@@ -174,10 +171,7 @@ async fn every_event_keeps_its_metadata_and_published_events_name_their_cause() 
     assert_eq!(event.metadata.channel, Channel::Console);
     assert_eq!(event.event_type, "ProbeOpened");
     assert!(event.recorded_at <= chrono::Utc::now());
-    let published = store
-        .read_published(eventstore::LogPosition::START, 10)
-        .await
-        .unwrap();
+    let published = support::settled_log(&db, &store).await;
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].metadata.causation_id, Some(event.event_id));
     assert_eq!(

@@ -188,3 +188,24 @@ pub async fn streams_delivered_in_order(db: &TestDb) -> bool {
         .expect("order")
         .get(0)
 }
+
+/// The whole public log, once the horizon has passed everything committed so far. The horizon
+/// is cluster-wide, so a transaction in another test's database can hold it back for a moment.
+pub async fn settled_log(db: &TestDb, store: &PgEventStore) -> Vec<PublishedEvent> {
+    let head = head(db).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = store
+            .read_published(LogPosition::START, 100_000)
+            .await
+            .expect("read");
+        if log.last().is_some_and(|e| e.position >= head) {
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the horizon passed {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,241 @@
+//! Durable subscriptions: resume after a crash or a failing handler, one holder at a time.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eventstore::selftest::{Probe, ProbeCommand};
+use eventstore::{
+    Batch, Commands, Handler, HandlerError, PgEventStore, PublishedEvent, subscription,
+};
+use support::{Recorder, meta};
+use testkit::TestDb;
+use tokio::sync::Notify;
+
+/// Records, but the first time it meets the 150th event it fails after writing its rows.
+struct FailsOnce {
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl Handler for FailsOnce {
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        support::record(batch, events, "fails-once").await?;
+        let reaches_150 = events
+            .iter()
+            .any(|e| e.aggregate_id == "p-1" && e.sequence == 150);
+        if reaches_150 && !self.failed.swap(true, Ordering::SeqCst) {
+            return Err("the projection's target is unavailable".into());
+        }
+        Ok(())
+    }
+}
+
+/// Records, then hangs forever on the batch holding the 150th event: a process about to die.
+struct Hangs {
+    stuck: Arc<Notify>,
+}
+
+#[async_trait]
+impl Handler for Hangs {
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        support::record(batch, events, "hangs").await?;
+        if events.iter().any(|e| e.sequence == 150) {
+            self.stuck.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+}
+
+async fn write_probes(store: &PgEventStore, probes: usize, ticks: usize) {
+    let commands = Commands::<Probe>::new(store.clone(), ());
+    for p in 1..=probes {
+        support::open_probe(&commands, &format!("p-{p}"), ticks).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_handler_stops_its_subscription_and_retries_the_same_events_without_skipping() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
+    write_probes(&store, 2, 299).await;
+    let mut config = support::fast_config("flaky");
+    config.batch_size = 40;
+    let running = subscription::spawn(
+        &store,
+        config,
+        FailsOnce {
+            failed: AtomicBool::new(false),
+        },
+    )
+    .unwrap();
+    let mut status = running.watch();
+    let failing = tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.last_error.is_some()),
+    )
+    .await
+    .expect("the failure is reported")
+    .unwrap()
+    .clone();
+    assert!(failing.last_error.unwrap().contains("unavailable"));
+    assert!(
+        failing.checkpoint.global_position < 150,
+        "the failed batch did not move the checkpoint"
+    );
+
+    let head = support::head(&db).await;
+    assert!(running.wait_for(head, Duration::from_secs(10)).await);
+    assert!(running.status().last_error.is_none(), "recovered");
+    let seen = support::seen_summary(&db).await;
+    assert_eq!(
+        seen.deliveries, 600,
+        "the failed batch's rows were rolled back"
+    );
+    assert_eq!(seen.distinct, 600);
+    assert_eq!(support::published_count(&db).await, 600);
+}
+
+#[tokio::test]
+async fn a_subscription_killed_mid_batch_resumes_from_its_checkpoint_with_exact_counts() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
+    write_probes(&store, 3, 199).await;
+    let stuck = Arc::new(Notify::new());
+    let mut config = support::fast_config("crashy");
+    config.batch_size = 25;
+    let doomed = subscription::spawn(
+        &store,
+        config.clone(),
+        Hangs {
+            stuck: stuck.clone(),
+        },
+    )
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stuck.notified())
+        .await
+        .expect("the handler reaches the 150th event");
+    let before_crash = doomed.status().checkpoint;
+    doomed.abort();
+
+    // A new process starts the same subscription: it must take over the lock once the dead
+    // connection is gone, and start after the last committed batch.
+    let resumed = subscription::spawn(&store, config, Recorder::new("resumed")).unwrap();
+    let head = support::head(&db).await;
+    assert!(resumed.wait_for(head, Duration::from_secs(20)).await);
+    let seen = support::seen_summary(&db).await;
+    assert_eq!(seen.deliveries, 600);
+    assert_eq!(seen.distinct, 600);
+    let first_resumed: i64 = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT count(*) FROM selftest.seen WHERE runner = 'hangs'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(first_resumed > 0 && before_crash.global_position > 0);
+    assert!(support::streams_delivered_in_order(&db).await);
+}
+
+async fn write_more(commands: &Commands<Probe>, probes: std::ops::Range<usize>) {
+    for p in probes {
+        let id = format!("p-{p}");
+        commands
+            .execute(&id, ProbeCommand::Open { label: id.clone() }, &meta())
+            .await
+            .unwrap();
+        for _ in 0..25 {
+            commands
+                .execute(
+                    &id,
+                    ProbeCommand::Tick {
+                        amount: 1,
+                        times: 2,
+                    },
+                    &meta(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn wait_until_all_seen(db: &TestDb) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while support::seen_summary(db).await.deliveries < support::published_count(db).await {
+        assert!(tokio::time::Instant::now() < deadline, "caught up in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_running_one_subscription_handle_each_event_once_even_when_the_holder_dies() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    // Separate stores, so separate pools and connections: two processes as far as PostgreSQL
+    // can tell.
+    let commands = Commands::<Probe>::new(support::store(&db).await, ());
+    let config = support::fast_config("shared");
+    let mut runners = vec![
+        Some(
+            subscription::spawn(
+                &support::store(&db).await,
+                config.clone(),
+                Recorder::new("one"),
+            )
+            .unwrap(),
+        ),
+        Some(
+            subscription::spawn(&support::store(&db).await, config, Recorder::new("two")).unwrap(),
+        ),
+    ];
+    write_more(&commands, 0..20).await;
+    wait_until_all_seen(&db).await;
+    let holding: Vec<bool> = runners
+        .iter()
+        .map(|r| r.as_ref().unwrap().status().holding)
+        .collect();
+    assert_eq!(
+        holding.iter().filter(|h| **h).count(),
+        1,
+        "exactly one holder: {holding:?}"
+    );
+    let holder = holding.iter().position(|h| *h).unwrap();
+
+    // The holder's process dies; the standby takes over where it stopped.
+    runners[holder].take().unwrap().abort();
+    write_more(&commands, 20..40).await;
+    wait_until_all_seen(&db).await;
+
+    let seen = support::seen_summary(&db).await;
+    assert_eq!(seen.deliveries, seen.distinct, "each event handled once");
+    assert_eq!(seen.deliveries, support::published_count(&db).await);
+    assert_eq!(seen.deliveries, 40 * 51);
+    let runners_seen: i64 = db
+        .connect()
+        .await
+        .query_one("SELECT count(DISTINCT runner) FROM selftest.seen", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(runners_seen, 2, "the standby handled the second half");
+    let standby = runners[1 - holder].as_ref().unwrap();
+    assert!(standby.status().holding);
+}
