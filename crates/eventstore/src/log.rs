@@ -13,6 +13,7 @@ use crate::store::PgEventStore;
 
 pub(crate) const READ_PUBLISHED: &str = include_str!("sql/read_published.sql");
 pub(crate) const PUBLISHED_PENDING: &str = include_str!("sql/published_pending.sql");
+const PUBLISHED_HEAD: &str = include_str!("sql/published_head.sql");
 
 /// An integration event as read from the public log.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +84,7 @@ impl PublishedEvent {
 
     fn from_row(row: &Row) -> Result<Self, StoreError> {
         let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
-        let tx_id: String = row.try_get("tx_id").map_err(decode)?;
+        let tx_id: String = row.try_get("tx_id_text").map_err(decode)?;
         let Json(metadata): Json<EventMetadata> = row.try_get("metadata").map_err(decode)?;
         Ok(PublishedEvent {
             position: LogPosition::from_parts(
@@ -143,5 +144,17 @@ impl PgEventStore {
     ) -> Result<Vec<PublishedEvent>, StoreError> {
         let client = self.pool().get().await?;
         read_published_with(&client, after, limit).await
+    }
+
+    /// The position of the newest committed event of the public log ([`LogPosition::START`]
+    /// when it is empty). A subscription whose checkpoint has reached it is caught up.
+    pub async fn published_head(&self) -> Result<LogPosition, StoreError> {
+        let client = self.pool().get().await?;
+        let statement = client.prepare_cached(PUBLISHED_HEAD).await?;
+        match client.query_opt(&statement, &[]).await? {
+            Some(row) => LogPosition::from_parts(row.get(0), row.get(1))
+                .map_err(|e| StoreError::Decode(e.to_string())),
+            None => Ok(LogPosition::START),
+        }
     }
 }

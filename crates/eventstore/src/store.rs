@@ -258,7 +258,7 @@ impl PgEventStore {
                 let Json(metadata): Json<EventMetadata> = row
                     .try_get("metadata")
                     .map_err(|e| StoreError::Decode(e.to_string()))?;
-                let tx_id: String = row.get("tx_id");
+                let tx_id: String = row.get("tx_id_text");
                 Ok(RecordedEvent {
                     sequence: row.get::<_, i64>("sequence") as usize,
                     event_id: row.get("event_id"),
@@ -362,7 +362,7 @@ async fn append_with<A: Publish>(
             ],
         )
         .await?;
-    let tx_id: String = row.get("tx_id");
+    let tx_id: String = row.get("tx_id_text");
     let position = |global: i64| {
         LogPosition::from_parts(&tx_id, global).map_err(|e| {
             AppendError::Serialize(serde::de::Error::custom(format!("bad xid8 {tx_id}: {e}")))

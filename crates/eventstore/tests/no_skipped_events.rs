@@ -259,3 +259,33 @@ async fn an_append_after_another_write_in_the_same_transaction_is_refused() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn the_log_is_ordered_by_transaction_id_as_a_number_not_as_text() {
+    let db = TestDb::new().await;
+    let store = support::store(&db).await;
+    // Transaction ids of different digit counts sort differently as text ("1000" < "999"): a
+    // reader that got this wrong would page past events and deliver others twice.
+    let client = db.connect().await;
+    for tx_id in ["999", "1000", "10", "99999", "100000"] {
+        client
+            .execute(
+                "INSERT INTO eventstore.published_event
+                     (tx_id, event_id, message_type, payload, aggregate_type, aggregate_id, sequence, metadata)
+                 VALUES ($1::text::xid8, gen_random_uuid(), 'm', '\\x00', 'probe', $1, 1, $2)",
+                &[&tx_id, &serde_json::to_value(meta()).unwrap()],
+            )
+            .await
+            .unwrap();
+    }
+    let mut after = LogPosition::START;
+    let mut order = Vec::new();
+    loop {
+        let page = store.read_published(after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        order.extend(page.into_iter().map(|e| e.aggregate_id));
+    }
+    assert_eq!(order, ["10", "999", "1000", "99999", "100000"]);
+    assert_eq!(store.published_head().await.unwrap().tx_id, 100_000);
+}

@@ -18,7 +18,7 @@ WITH domain AS (
     ORDER BY p.ord
     RETURNING global_position
 )
-SELECT (SELECT tx_id::text FROM domain LIMIT 1) AS tx_id,
+SELECT (SELECT tx_id::text FROM domain LIMIT 1) AS tx_id_text,
        (SELECT max(global_position) FROM domain) AS last_position,
        (SELECT max(global_position) FROM published) AS last_published,
        (SELECT min(recorded_at) FROM domain) AS recorded_at

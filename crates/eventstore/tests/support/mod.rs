@@ -128,17 +128,7 @@ pub fn fast_config(name: &str) -> SubscriptionConfig {
 
 /// The position of the newest event in the public log (committed ones only).
 pub async fn head(db: &TestDb) -> LogPosition {
-    let row = db
-        .connect()
-        .await
-        .query_one(
-            "SELECT tx_id::text, global_position FROM eventstore.published_event
-             ORDER BY tx_id DESC, global_position DESC LIMIT 1",
-            &[],
-        )
-        .await
-        .expect("head");
-    LogPosition::from_parts(row.get(0), row.get(1)).unwrap()
+    store(db).await.published_head().await.expect("head")
 }
 
 pub struct SeenSummary {

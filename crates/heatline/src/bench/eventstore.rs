@@ -321,7 +321,7 @@ async fn latency(
     // Start after everything already in the log, as a live consumer would be.
     let mut config = SubscriptionConfig::new("bench", "latency");
     config.batch_size = 1_000;
-    let head = head_position(store).await?;
+    let head = store.published_head().await?;
     let running = subscription::spawn(
         store,
         config,
@@ -376,7 +376,7 @@ async fn latency(
     for task in tasks {
         task.await??;
     }
-    let end = head_position(store).await?;
+    let end = store.published_head().await?;
     anyhow::ensure!(
         running.wait_for(end, Duration::from_secs(60)).await,
         "the subscription did not catch up"
@@ -385,23 +385,6 @@ async fn latency(
     let samples = std::mem::take(&mut *seen.lock().expect("not poisoned"));
     anyhow::ensure!(!samples.is_empty(), "no latency samples");
     Ok(samples)
-}
-
-async fn head_position(store: &PgEventStore) -> anyhow::Result<LogPosition> {
-    let row = store
-        .pool()
-        .get()
-        .await?
-        .query_opt(
-            "SELECT tx_id::text, global_position FROM eventstore.published_event
-             ORDER BY tx_id DESC, global_position DESC LIMIT 1",
-            &[],
-        )
-        .await?;
-    Ok(match row {
-        Some(row) => LogPosition::from_parts(row.get(0), row.get(1))?,
-        None => LogPosition::START,
-    })
 }
 
 /// A database created for one run on the configured server.
