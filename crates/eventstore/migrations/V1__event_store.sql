@@ -36,4 +36,3 @@ CREATE TABLE eventstore.published_event (
     CONSTRAINT published_event_event_id_key UNIQUE (event_id)
 );
 CREATE UNIQUE INDEX published_event_log_order ON eventstore.published_event (tx_id, global_position);
-CREATE INDEX published_event_source ON eventstore.published_event (aggregate_type, aggregate_id, sequence);

@@ -90,6 +90,6 @@ pub fn known_migrations() -> Vec<(i32, String)> {
     embedded::migrations::runner()
         .get_migrations()
         .iter()
-        .map(|m| (m.version() as i32, m.name().to_owned()))
+        .map(|m| (m.version(), m.name().to_owned()))
         .collect()
 }

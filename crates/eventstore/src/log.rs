@@ -128,9 +128,9 @@ pub(crate) async fn pending_beyond_horizon(
 ) -> Result<bool, StoreError> {
     let statement = client.prepare_cached(PUBLISHED_PENDING).await?;
     let row = client
-        .query_one(&statement, &[&after.tx_id_text(), &after.global_position])
+        .query_opt(&statement, &[&after.tx_id_text(), &after.global_position])
         .await?;
-    Ok(row.get(0))
+    Ok(row.is_some())
 }
 
 impl PgEventStore {

@@ -16,6 +16,11 @@ use tokio_postgres::{AsyncMessage, NoTls};
 /// The channel appends notify and subscriptions listen on.
 pub const CHANNEL: &str = "heatline_log";
 
+/// The shortest gap between two NOTIFYs. A NOTIFY is a write transaction of its own (it takes
+/// a transaction id and flushes a commit record), so under load one per append would cost as
+/// much as the appends; a wake-up a millisecond or two late costs nothing that matters.
+const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Sends coalesced NOTIFYs after appends.
 #[derive(Clone, Debug)]
 pub(crate) struct Notifier {
@@ -39,6 +44,8 @@ impl Notifier {
                 if let Err(error) = sent {
                     tracing::debug!(%error, "wake-up notification not sent; subscriptions will poll");
                 }
+                // Appends signalled meanwhile wait for the next NOTIFY, which wakes for all.
+                tokio::time::sleep(MIN_GAP).await;
             }
         });
         Notifier { pending }

@@ -20,6 +20,7 @@ use crate::notify::{self, Notifier};
 use crate::position::LogPosition;
 
 const APPEND: &str = include_str!("sql/append.sql");
+const APPEND_ONE: &str = include_str!("sql/append_one.sql");
 const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
 const LOAD_STREAM: &str = include_str!("sql/load_stream.sql");
 
@@ -62,9 +63,9 @@ pub enum AppendError {
     /// The transaction had already written something before the append.
     #[error("an append must be the first write of its transaction")]
     NotFirstWrite,
-    /// An event could not be serialised.
-    #[error("event could not be serialised: {0}")]
-    Serialize(#[from] serde_json::Error),
+    /// PostgreSQL answered something the store cannot read.
+    #[error("unexpected answer from the database: {0}")]
+    Unexpected(String),
     /// PostgreSQL failed.
     #[error("database error: {0}")]
     Database(tokio_postgres::Error),
@@ -134,11 +135,23 @@ pub struct RecordedEvent<E> {
 }
 
 /// The state of one aggregate as loaded for a command.
-#[derive(Debug)]
 pub struct StreamContext<A> {
     aggregate_id: String,
     aggregate: A,
     current_sequence: usize,
+    /// The connection the stream was loaded on, kept for the commit that follows (the
+    /// cqrs-es path), so a command takes one connection from the pool, not two.
+    connection: Option<deadpool_postgres::Object>,
+}
+
+impl<A: std::fmt::Debug> std::fmt::Debug for StreamContext<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamContext")
+            .field("aggregate_id", &self.aggregate_id)
+            .field("aggregate", &self.aggregate)
+            .field("current_sequence", &self.current_sequence)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<A: Aggregate> AggregateContext<A> for StreamContext<A> {
@@ -295,6 +308,7 @@ pub(crate) async fn load_with<A: Aggregate>(
         aggregate_id: aggregate_id.to_owned(),
         aggregate,
         current_sequence,
+        connection: None,
     })
 }
 
@@ -306,19 +320,19 @@ async fn append_with<A: Publish>(
     events: &[A::Event],
     metadata: &EventMetadata,
 ) -> Result<Appended, AppendError> {
-    let meta_json = serde_json::to_value(metadata)?;
+    // Serialised straight into the statement's parameters (no intermediate JSON values).
     let mut state = context.aggregate.clone();
     let mut sequences = Vec::with_capacity(events.len());
     let mut event_ids = Vec::with_capacity(events.len());
     let mut event_types = Vec::with_capacity(events.len());
     let mut versions = Vec::with_capacity(events.len());
-    let mut payloads = Vec::with_capacity(events.len());
-    let mut metas = Vec::with_capacity(events.len());
+    let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
+    let metas = vec![Json(metadata); events.len()];
     let mut pub_ids = Vec::new();
     let mut pub_types = Vec::new();
     let mut pub_payloads = Vec::new();
     let mut pub_sequences = Vec::new();
-    let mut pub_metas = Vec::new();
+    let mut pub_causes = Vec::new();
     for (offset, event) in events.iter().enumerate() {
         let sequence = (context.current_sequence + offset + 1) as i64;
         let event_id = Uuid::now_v7();
@@ -326,47 +340,64 @@ async fn append_with<A: Publish>(
         event_ids.push(event_id);
         event_types.push(event.event_type());
         versions.push(event.event_version());
-        payloads.push(serde_json::to_value(event)?);
-        metas.push(meta_json.clone());
         state.apply(event.clone());
-        let published = state.publish(&context.aggregate_id, event);
-        if !published.is_empty() {
-            let caused = serde_json::to_value(metadata.clone().caused_by(event_id))?;
-            for integration in published {
-                pub_ids.push(Uuid::now_v7());
-                pub_types.push(integration.message_type);
-                pub_payloads.push(integration.payload);
-                pub_sequences.push(sequence);
-                pub_metas.push(caused.clone());
-            }
+        for integration in state.publish(&context.aggregate_id, event) {
+            pub_ids.push(Uuid::now_v7());
+            pub_types.push(integration.message_type);
+            pub_payloads.push(integration.payload);
+            pub_sequences.push(sequence);
+            pub_causes.push(metadata.clone().caused_by(event_id));
         }
     }
-    let statement = client.prepare_cached(APPEND).await?;
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &A::TYPE,
-                &context.aggregate_id,
-                &sequences,
-                &event_ids,
-                &event_types,
-                &versions,
-                &payloads,
-                &metas,
-                &pub_ids,
-                &pub_types,
-                &pub_payloads,
-                &pub_sequences,
-                &pub_metas,
-            ],
-        )
-        .await?;
+    let pub_metas: Vec<Json<&EventMetadata>> = pub_causes.iter().map(Json).collect();
+    let row = if events.len() == 1 && pub_ids.len() <= 1 {
+        let statement = client.prepare_cached(APPEND_ONE).await?;
+        client
+            .query_one(
+                &statement,
+                &[
+                    &A::TYPE,
+                    &context.aggregate_id,
+                    &sequences[0],
+                    &event_ids[0],
+                    &event_types[0],
+                    &versions[0],
+                    &payloads[0],
+                    &metas[0],
+                    &pub_ids.first(),
+                    &pub_types.first(),
+                    &pub_payloads.first(),
+                    &pub_metas.first(),
+                ],
+            )
+            .await?
+    } else {
+        let statement = client.prepare_cached(APPEND).await?;
+        client
+            .query_one(
+                &statement,
+                &[
+                    &A::TYPE,
+                    &context.aggregate_id,
+                    &sequences,
+                    &event_ids,
+                    &event_types,
+                    &versions,
+                    &payloads,
+                    &metas,
+                    &pub_ids,
+                    &pub_types,
+                    &pub_payloads,
+                    &pub_sequences,
+                    &pub_metas,
+                ],
+            )
+            .await?
+    };
     let tx_id: String = row.get("tx_id_text");
     let position = |global: i64| {
-        LogPosition::from_parts(&tx_id, global).map_err(|e| {
-            AppendError::Serialize(serde::de::Error::custom(format!("bad xid8 {tx_id}: {e}")))
-        })
+        LogPosition::from_parts(&tx_id, global)
+            .map_err(|e| AppendError::Unexpected(format!("transaction id {tx_id:?}: {e}")))
     };
     let last_event = position(row.get("last_position"))?;
     let last_published = row
@@ -421,20 +452,34 @@ impl<A: Publish> cqrs_es::EventStore<A> for PgEventStore {
         &self,
         aggregate_id: &str,
     ) -> Result<StreamContext<A>, AggregateError<A::Error>> {
-        self.load(aggregate_id).await.map_err(store_error)
+        let client = self
+            .inner
+            .pool
+            .get()
+            .await
+            .map_err(StoreError::from)
+            .map_err(store_error)?;
+        let mut context = load_with::<A>(&client, aggregate_id)
+            .await
+            .map_err(store_error)?;
+        context.connection = Some(client);
+        Ok(context)
     }
 
     async fn commit(
         &self,
         events: Vec<A::Event>,
-        context: StreamContext<A>,
+        mut context: StreamContext<A>,
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let typed = EventMetadata::from_map(&metadata).map_err(AppendError::from)?;
-        let client = self.inner.pool.get().await.map_err(AppendError::from)?;
+        let client = match context.connection.take() {
+            Some(client) => client,
+            None => self.inner.pool.get().await.map_err(AppendError::from)?,
+        };
         let appended = append_with(&client, &context, &events, &typed).await?;
         drop(client);
         self.inner.notifier.signal();

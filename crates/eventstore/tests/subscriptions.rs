@@ -193,7 +193,7 @@ async fn two_processes_running_one_subscription_handle_each_event_once_even_when
     // can tell.
     let commands = Commands::<Probe>::new(support::store(&db).await, ());
     let config = support::fast_config("shared");
-    let mut runners = vec![
+    let mut runners = [
         Some(
             subscription::spawn(
                 &support::store(&db).await,
