@@ -84,6 +84,9 @@ impl Cluster {
             port: 0,
             run_as_postgres,
         };
+        if run_as_postgres {
+            cluster.check_postgres_can_reach_root()?;
+        }
         if !cluster.data_dir().join("PG_VERSION").exists() {
             cluster.init(options)?;
         }
@@ -227,6 +230,26 @@ impl Cluster {
             .trim()
             .parse()
             .ok()
+    }
+
+    /// The server runs as `postgres`, which must be able to reach the folder: a folder under
+    /// a private home (`/root` is 0700) would make initdb fail with a confusing message.
+    fn check_postgres_can_reach_root(&self) -> Result<(), LocalPgError> {
+        let reachable = Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-x"])
+            .arg(&self.root)
+            .status()
+            .map_err(io("run runuser for", &self.root))?
+            .success();
+        if reachable {
+            Ok(())
+        } else {
+            Err(LocalPgError::Command {
+                command: format!("runuser -u postgres -- test -x {}", self.root.display()),
+                output: "the postgres user cannot reach this folder (a parent folder is private);                          choose a data folder it can reach, such as one under /var/lib or /tmp"
+                    .into(),
+            })
+        }
     }
 
     fn chown_to_postgres(&self, path: &Path) -> Result<(), LocalPgError> {

@@ -24,30 +24,42 @@ pub struct Server {
 }
 
 impl Server {
-    /// The server for this test process (found once, then reused).
+    /// The server for this test process (found once, then reused): `DATABASE_URL` when it is
+    /// set and reachable, the shared private cluster otherwise.
     pub fn get() -> &'static Server {
         static SERVER: OnceLock<Server> = OnceLock::new();
         SERVER.get_or_init(|| {
-            // Decided on a thread of its own: the caller may be inside a runtime.
-            std::thread::spawn(|| {
+            let configured = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+            Server::resolve(configured.as_deref())
+        })
+    }
+
+    /// Decides between a configured URL and the private cluster.
+    pub fn resolve(configured: Option<&str>) -> Server {
+        let configured = configured.map(str::to_owned);
+        // Probed on a thread of its own: the caller may be inside a runtime.
+        std::thread::spawn(move || {
+            if let Some(url) = configured {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("a runtime for probing DATABASE_URL");
-                let configured = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
-                if let Some(url) = configured {
-                    if runtime.block_on(reachable(&url)) {
-                        return Server { admin_url: url };
-                    }
-                    eprintln!("testkit: DATABASE_URL is not reachable; using a private cluster");
+                if runtime.block_on(reachable(&url)) {
+                    return Server { admin_url: url };
                 }
-                Server {
-                    admin_url: cluster::shared().url("postgres"),
-                }
-            })
-            .join()
-            .expect("finding a test database server")
+                eprintln!("testkit: DATABASE_URL is not reachable; using a private cluster");
+            }
+            Server {
+                admin_url: cluster::shared().url("postgres"),
+            }
         })
+        .join()
+        .expect("finding a test database server")
+    }
+
+    /// The URL of the server's administrative database.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// The URL of `database` on this server.
@@ -180,12 +192,7 @@ async fn connect(url: &str) -> tokio_postgres::Client {
 
 /// Creates (once per server and set of migrations) the template every test database copies.
 async fn ensure_template(server: &Server, admin: &tokio_postgres::Client) -> String {
-    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
-    for (version, name) in eventstore::db::known_migrations() {
-        for byte in format!("{version}:{name};").bytes() {
-            fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    let fingerprint = eventstore::db::migrations_fingerprint();
     let template = format!("heatline_template_{fingerprint:016x}");
     admin
         .batch_execute("SELECT pg_advisory_lock(hashtext('heatline.testkit.template'))")

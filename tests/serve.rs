@@ -1,0 +1,116 @@
+//! `heatline serve` as a user runs it: a real process, real HTTP, a real PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `heatline serve` and the address it printed.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: Option<&str>, data_dir: &Path) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_heatline"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("heatline starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("heatline listening on ") {
+                    let _ = found.send(base.to_owned());
+                }
+            }
+        });
+        let base = address
+            .recv_timeout(Duration::from_secs(120))
+            .expect("heatline prints the address it listens on");
+        Server { child, base }
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::get(format!("{}{path}", self.base)).await.expect("answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// Sends SIGTERM, as a service manager would, and waits for a clean exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        self.child.wait().expect("heatline exits")
+    }
+}
+
+/// A data folder the `postgres` user can reach when the tests run as root.
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heatline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_on_sigterm() {
+    let dir = data_dir("private");
+    let server = Server::start(None, &dir);
+    let (status, body) = server.get("/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ready");
+    let pid_file = dir.join("postgres/pgdata/postmaster.pid");
+    assert!(pid_file.exists(), "the private cluster runs under the data folder");
+
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit:?}");
+    assert!(!pid_file.exists(), "the private cluster is stopped with the server");
+
+    // A second start reuses the same cluster and its data.
+    let again = Server::start(None, &dir);
+    assert_eq!(again.get("/readyz").await.0, 200);
+    assert!(again.terminate().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
+    let db = testkit::TestDb::new().await;
+    let dir = data_dir("url");
+    let server = Server::start(Some(db.url()), &dir);
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let checks = body["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["ok"] == true), "{body}");
+    assert!(!dir.join("postgres").exists(), "no private cluster when a URL is given");
+    assert!(server.terminate().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_with_an_unreachable_database_exits_with_a_clear_error() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", format!("postgres://postgres@127.0.0.1:{free_port}/none"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("connecting to PostgreSQL"), "{stderr}");
+}
