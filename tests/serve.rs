@@ -42,7 +42,9 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = reqwest::get(format!("{}{path}", self.base)).await.expect("answers");
+        let response = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("answers");
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }
@@ -50,7 +52,10 @@ impl Server {
     /// Sends SIGTERM, as a service manager would, and waits for a clean exit.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
         self.child.wait().expect("heatline exits")
     }
 }
@@ -74,11 +79,17 @@ async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_o
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ready");
     let pid_file = dir.join("postgres/pgdata/postmaster.pid");
-    assert!(pid_file.exists(), "the private cluster runs under the data folder");
+    assert!(
+        pid_file.exists(),
+        "the private cluster runs under the data folder"
+    );
 
     let exit = server.terminate();
     assert!(exit.success(), "{exit:?}");
-    assert!(!pid_file.exists(), "the private cluster is stopped with the server");
+    assert!(
+        !pid_file.exists(),
+        "the private cluster is stopped with the server"
+    );
 
     // A second start reuses the same cluster and its data.
     let again = Server::start(None, &dir);
@@ -96,17 +107,27 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
     assert_eq!(status, 200, "{body}");
     let checks = body["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["ok"] == true), "{body}");
-    assert!(!dir.join("postgres").exists(), "no private cluster when a URL is given");
+    assert!(
+        !dir.join("postgres").exists(),
+        "no private cluster when a URL is given"
+    );
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn serve_with_an_unreachable_database_exits_with_a_clear_error() {
-    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let output = Command::new(env!("CARGO_BIN_EXE_heatline"))
         .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", format!("postgres://postgres@127.0.0.1:{free_port}/none"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{free_port}/none"),
+        )
         .env("RUST_LOG", "off")
         .output()
         .unwrap();

@@ -99,7 +99,12 @@ pub fn known_migrations() -> Vec<(i32, String)> {
 pub fn migrations_fingerprint() -> u64 {
     let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
     for migration in embedded::migrations::runner().get_migrations() {
-        let entry = format!("{}:{}:{};", migration.version(), migration.name(), migration.checksum());
+        let entry = format!(
+            "{}:{}:{};",
+            migration.version(),
+            migration.name(),
+            migration.checksum()
+        );
         for byte in entry.bytes() {
             fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }

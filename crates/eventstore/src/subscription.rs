@@ -246,9 +246,14 @@ impl<H: Handler> Runner<H> {
                     Exit::Reconnect
                 }
             };
+            let was_holding = self.status.borrow().holding;
             self.status.send_modify(|s| s.holding = false);
             if let Exit::Stopped = exit {
                 return;
+            }
+            if was_holding {
+                // It ran well before this failure: reconnect soon, not after a long backoff.
+                backoff = self.config.min_backoff;
             }
             if self.pause(backoff).await {
                 return;
