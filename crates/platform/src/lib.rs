@@ -1,6 +1,10 @@
-//! What every Heatline service shares: logging set-up and the health endpoints.
+//! What every Heatline service shares: the API error shape, access-token verification, the
+//! injected clock, logging set-up and the health endpoints.
 
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod clock;
+pub mod error;
 pub mod health;
 pub mod telemetry;

@@ -1,0 +1,327 @@
+//! Who is calling: access tokens verified against the identity service's public keys.
+//!
+//! Access tokens are JWTs signed with EdDSA (Ed25519). Every service verifies them with a
+//! [`Verifier`] holding the public keys by `kid`: fed directly when identity runs in the same
+//! process, fetched from identity's `/.well-known/jwks.json` (and fetched again when a token
+//! names an unknown key) when it runs apart. A handler takes a [`Principal`] argument; a missing
+//! or bad token is a 401, and [`Principal::require`] turns a wrong role into a 403.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// What a user may be in Heatline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A resident reporting about their home.
+    Resident,
+    /// A hotline operator filing on a caller's behalf.
+    Operator,
+    /// A dispatcher routing and watching tickets.
+    Dispatcher,
+    /// A repair crew member.
+    Crew,
+    /// A heating supplier's administrator.
+    SupplierAdmin,
+    /// A regulator auditing suppliers.
+    Regulator,
+    /// A Heatline administrator.
+    Admin,
+}
+
+/// The claims of a Heatline access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account id.
+    pub sub: String,
+    /// The role the account acts in.
+    pub role: Role,
+    /// The district the account is limited to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// The supplier the account belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// The crew the account belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crew: Option<String>,
+    /// The session the token was issued in.
+    pub sid: String,
+    /// Who issued it.
+    pub iss: String,
+    /// For whom.
+    pub aud: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account id.
+    pub subject: String,
+    /// The role.
+    pub role: Role,
+    /// District scope.
+    pub district: Option<String>,
+    /// Supplier scope.
+    pub supplier: Option<String>,
+    /// Crew scope.
+    pub crew: Option<String>,
+    /// The session.
+    pub session: String,
+}
+
+impl Principal {
+    /// Refuses (403) a caller whose role is not one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<&Self, ApiError> {
+        if roles.contains(&self.role) {
+            Ok(self)
+        } else {
+            Err(ApiError::forbidden("this action is not open to your role"))
+        }
+    }
+
+    /// Refuses (403) a caller scoped to another supplier. Callers without a supplier scope
+    /// (dispatchers, regulators, admins) pass.
+    pub fn require_supplier(&self, supplier: &str) -> Result<&Self, ApiError> {
+        match &self.supplier {
+            Some(own) if own != supplier => {
+                Err(ApiError::forbidden("this belongs to another supplier"))
+            }
+            _ => Ok(self),
+        }
+    }
+}
+
+impl From<Claims> for Principal {
+    fn from(claims: Claims) -> Self {
+        Principal {
+            subject: claims.sub,
+            role: claims.role,
+            district: claims.district,
+            supplier: claims.supplier,
+            crew: claims.crew,
+            session: claims.sid,
+        }
+    }
+}
+
+/// A public key as published in a JWKS (`kty` OKP, `crv` Ed25519).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicJwk {
+    /// Key type: `OKP`.
+    pub kty: String,
+    /// Curve: `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// The key id tokens name in their header.
+    pub kid: String,
+    /// `EdDSA`.
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// A JSON Web Key Set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwks {
+    /// The keys.
+    pub keys: Vec<PublicJwk>,
+}
+
+/// Why a token was refused (all answered as 401; the reason is logged, not shown).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// No `Authorization: Bearer` header.
+    #[error("no bearer token")]
+    Missing,
+    /// The header names a key this service does not know.
+    #[error("unknown signing key {0:?}")]
+    UnknownKey(Option<String>),
+    /// Signature, algorithm, expiry, issuer or audience check failed.
+    #[error("invalid token: {0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    /// The JWKS could not be fetched.
+    #[error("public keys unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+enum KeySource {
+    /// Keys are pushed in by the identity service of this process.
+    InProcess,
+    /// Keys are fetched from identity over HTTP.
+    Remote {
+        url: String,
+        client: reqwest::Client,
+        last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    },
+}
+
+/// Verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    source: Arc<KeySource>,
+    issuer: String,
+    audience: String,
+}
+
+/// How long a fetched key set is trusted before an unknown `kid` may trigger a new fetch.
+const REFETCH_AFTER: Duration = Duration::from_secs(30);
+
+impl Verifier {
+    /// A verifier whose keys are given with [`Verifier::set_keys`].
+    pub fn in_process(issuer: &str, audience: &str) -> Self {
+        Verifier {
+            keys: Arc::default(),
+            source: Arc::new(KeySource::InProcess),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// A verifier that fetches keys from `jwks_url`.
+    pub fn remote(jwks_url: &str, issuer: &str, audience: &str) -> Self {
+        Verifier {
+            keys: Arc::default(),
+            source: Arc::new(KeySource::Remote {
+                url: jwks_url.to_owned(),
+                client: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .expect("an HTTP client with a timeout builds"),
+                last_fetch: tokio::sync::Mutex::new(None),
+            }),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Replaces the known keys; keys that fail to parse are skipped with a warning.
+    pub fn set_keys(&self, jwks: &Jwks) {
+        let parsed: HashMap<String, DecodingKey> = jwks
+            .keys
+            .iter()
+            .filter_map(|jwk| match DecodingKey::from_ed_components(&jwk.x) {
+                Ok(key) if jwk.kty == "OKP" && jwk.crv == "Ed25519" => Some((jwk.kid.clone(), key)),
+                _ => {
+                    tracing::warn!(kid = %jwk.kid, "ignoring a public key that is not Ed25519");
+                    None
+                }
+            })
+            .collect();
+        *self.keys.write().expect("key lock") = parsed;
+    }
+
+    /// Verifies a token's signature, algorithm (EdDSA only), expiry, issuer and audience.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = decode_header(token)?;
+        let kid = header.kid.clone();
+        let key = match self.key(kid.as_deref()) {
+            Some(key) => key,
+            None => {
+                self.refresh().await?;
+                self.key(kid.as_deref())
+                    .ok_or(TokenError::UnknownKey(kid))?
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(decode::<Claims>(token, &key, &validation)?.claims)
+    }
+
+    fn key(&self, kid: Option<&str>) -> Option<DecodingKey> {
+        self.keys.read().expect("key lock").get(kid?).cloned()
+    }
+
+    async fn refresh(&self) -> Result<(), TokenError> {
+        let KeySource::Remote {
+            url,
+            client,
+            last_fetch,
+        } = &*self.source
+        else {
+            return Ok(());
+        };
+        let mut last = last_fetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < REFETCH_AFTER) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        let jwks: Jwks = client
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| TokenError::KeysUnavailable(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| TokenError::KeysUnavailable(e.to_string()))?;
+        self.set_keys(&jwks);
+        Ok(())
+    }
+}
+
+fn bearer(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifier = request.app_data::<web::Data<Verifier>>().cloned();
+        let token = bearer(request);
+        Box::pin(async move {
+            let verifier = verifier.ok_or_else(|| {
+                ApiError::internal(&std::io::Error::other("no token verifier is configured"))
+            })?;
+            let token = token.ok_or(TokenError::Missing).map_err(refuse)?;
+            verifier
+                .verify(&token)
+                .await
+                .map(Principal::from)
+                .map_err(refuse)
+        })
+    }
+}
+
+fn refuse(error: TokenError) -> ApiError {
+    match error {
+        TokenError::KeysUnavailable(reason) => {
+            tracing::warn!(%reason, "cannot verify tokens: public keys unavailable");
+            ApiError::unavailable("keys_unavailable", "tokens cannot be verified right now", 5)
+        }
+        TokenError::Missing => ApiError::unauthorized("a bearer token is required"),
+        other => {
+            tracing::info!(reason = %other, "token refused");
+            ApiError::unauthorized("the token is not valid")
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Access tokens: what is accepted, what is refused and how.
+
+use actix_web::{App, HttpResponse, HttpServer, test, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use platform::auth::{Claims, Jwks, Principal, PublicJwk, Role, Verifier};
+use platform::error::ApiError;
+
+const ISSUER: &str = "heatline-identity";
+const AUDIENCE: &str = "heatline";
+
+struct Key {
+    kid: String,
+    signing: SigningKey,
+}
+
+impl Key {
+    fn new(kid: &str, seed: u8) -> Key {
+        Key {
+            kid: kid.into(),
+            signing: SigningKey::from_bytes(&[seed; 32]),
+        }
+    }
+
+    fn jwk(&self) -> PublicJwk {
+        PublicJwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
+            kid: self.kid.clone(),
+            alg: "EdDSA".into(),
+            use_: "sig".into(),
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        let der = self.signing.to_pkcs8_der().unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+    }
+}
+
+fn claims(role: Role) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        sub: "acc-1".into(),
+        role,
+        district: None,
+        supplier: Some("sup-7".into()),
+        crew: None,
+        sid: "s-1".into(),
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        iat: now,
+        exp: now + 900,
+    }
+}
+
+async fn dispatchers_only(principal: Principal) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Dispatcher, Role::Admin])?;
+    Ok(HttpResponse::Ok().body(principal.subject))
+}
+
+async fn call(verifier: &Verifier, authorization: Option<String>) -> (u16, Option<String>) {
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(verifier.clone()))
+            .route("/queue", web::get().to(dispatchers_only)),
+    )
+    .await;
+    let mut request = test::TestRequest::get().uri("/queue");
+    if let Some(value) = authorization {
+        request = request.insert_header(("authorization", value));
+    }
+    let response = test::call_service(&app, request.to_request()).await;
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), challenge)
+}
+
+fn verifier_with(keys: &[&Key]) -> Verifier {
+    let verifier = Verifier::in_process(ISSUER, AUDIENCE);
+    verifier.set_keys(&Jwks {
+        keys: keys.iter().map(|k| k.jwk()).collect(),
+    });
+    verifier
+}
+
+fn bearer(token: &str) -> Option<String> {
+    Some(format!("Bearer {token}"))
+}
+
+#[actix_web::test]
+async fn a_valid_token_with_the_right_role_is_let_through() {
+    let key = Key::new("k1", 1);
+    let verifier = verifier_with(&[&key]);
+    assert_eq!(
+        call(&verifier, bearer(&key.sign(&claims(Role::Dispatcher))))
+            .await
+            .0,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn a_valid_token_with_another_role_is_a_403() {
+    let key = Key::new("k1", 1);
+    let verifier = verifier_with(&[&key]);
+    assert_eq!(
+        call(&verifier, bearer(&key.sign(&claims(Role::Resident))))
+            .await
+            .0,
+        403
+    );
+}
+
+#[actix_web::test]
+async fn no_token_is_a_401_with_a_bearer_challenge() {
+    let verifier = verifier_with(&[&Key::new("k1", 1)]);
+    assert_eq!(call(&verifier, None).await, (401, Some("Bearer".into())));
+    assert_eq!(call(&verifier, Some("Basic YTpi".into())).await.0, 401);
+}
+
+#[actix_web::test]
+async fn forged_tampered_expired_and_foreign_tokens_are_401() {
+    let key = Key::new("k1", 1);
+    let verifier = verifier_with(&[&key]);
+
+    let unknown_key = Key::new("k9", 9).sign(&claims(Role::Dispatcher));
+    let same_kid_other_key = Key::new("k1", 2).sign(&claims(Role::Dispatcher));
+    let mut expired = claims(Role::Dispatcher);
+    expired.exp = expired.iat - 60;
+    let mut foreign = claims(Role::Dispatcher);
+    foreign.aud = "another-system".into();
+    let mut other_issuer = claims(Role::Dispatcher);
+    other_issuer.iss = "someone-else".into();
+
+    let genuine = key.sign(&claims(Role::Resident));
+    let mut parts: Vec<String> = genuine.split('.').map(str::to_owned).collect();
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+    payload["role"] = "admin".into();
+    parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
+    let tampered = parts.join(".");
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"k1"}"#),
+        parts[1]
+    );
+
+    for (what, token) in [
+        ("unknown key", unknown_key),
+        ("same kid, other key", same_kid_other_key),
+        ("expired", key.sign(&expired)),
+        ("other audience", key.sign(&foreign)),
+        ("other issuer", key.sign(&other_issuer)),
+        ("changed payload", tampered),
+        ("alg none", alg_none),
+        ("garbage", "not.a.token".into()),
+    ] {
+        assert_eq!(
+            call(&verifier, bearer(&token)).await,
+            (401, Some("Bearer".into())),
+            "{what}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_remote_verifier_fetches_the_key_set_and_follows_a_new_key_while_old_tokens_stay_valid() {
+    let old = Key::new("2026-a", 3);
+    let new = Key::new("2026-b", 4);
+    let published = web::Data::new(std::sync::RwLock::new(Jwks {
+        keys: vec![old.jwk()],
+    }));
+    let served = published.clone();
+    let server = HttpServer::new(move || {
+        App::new().app_data(served.clone()).route(
+            "/.well-known/jwks.json",
+            web::get().to(|jwks: web::Data<std::sync::RwLock<Jwks>>| async move {
+                HttpResponse::Ok().json(&*jwks.read().unwrap())
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}/.well-known/jwks.json", server.addrs()[0]);
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(running);
+
+    let verifier = Verifier::remote(&url, ISSUER, AUDIENCE);
+    let old_token = old.sign(&claims(Role::Dispatcher));
+    assert_eq!(verifier.verify(&old_token).await.unwrap().sub, "acc-1");
+
+    // Identity adds a key and signs new tokens with it; the old key stays published until the
+    // tokens it signed have expired.
+    published.write().unwrap().keys.push(new.jwk());
+    let new_token = new.sign(&claims(Role::Dispatcher));
+    // The set was fetched moments ago: a new kid is not fetched again at once.
+    assert!(verifier.verify(&new_token).await.is_err());
+    let fresh = Verifier::remote(&url, ISSUER, AUDIENCE);
+    assert!(fresh.verify(&new_token).await.is_ok());
+    assert!(fresh.verify(&old_token).await.is_ok());
+    handle.stop(true).await;
+}
