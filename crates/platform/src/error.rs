@@ -152,6 +152,12 @@ impl ApiError {
         self
     }
 
+    /// Replaces the code with a more precise one (e.g. `invalid_credentials` for a 401).
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = code.into();
+        self
+    }
+
     /// The stable code.
     pub fn code(&self) -> &str {
         &self.code

@@ -1,0 +1,222 @@
+//! Heatline identity: resident and staff accounts, logins, sessions and access tokens.
+//!
+//! Accounts and sessions are event-sourced (logins, failures, lockouts, rotations and
+//! revocations are events a regulator can audit). Access tokens are EdDSA JWTs signed with the
+//! keys of [`keys::KeyRing`], published at `/.well-known/jwks.json`.
+
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod keys;
+pub mod openapi;
+pub mod passwords;
+mod routes;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::Utc;
+use eventstore::{Actor, Channel, Commands, EventMetadata, PgEventStore, StoreError};
+use platform::auth::{Role, Verifier};
+use platform::clock::Clock;
+
+use crate::domain::account::{Account, AccountCommand, Scope};
+use crate::domain::session::Session;
+use crate::keys::KeyRing;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The name of the table where refinery records identity's applied migrations.
+pub const MIGRATION_TABLE: &str = "identity.refinery_schema_history";
+
+/// Creates or upgrades the `identity` schema.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+    client
+        .batch_execute("SELECT pg_advisory_lock(hashtext('heatline.migrate.identity'))")
+        .await?;
+    let outcome = async {
+        client
+            .batch_execute("CREATE SCHEMA IF NOT EXISTS identity")
+            .await?;
+        embedded::migrations::runner()
+            .set_migration_table_name(MIGRATION_TABLE)
+            .run_async(client)
+            .await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    client
+        .batch_execute("SELECT pg_advisory_unlock(hashtext('heatline.migrate.identity'))")
+        .await?;
+    outcome
+}
+
+/// The versions of identity's migrations, for readiness checks.
+pub fn known_migrations() -> Vec<i32> {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .collect()
+}
+
+/// The identity service.
+pub struct Identity {
+    accounts: Commands<Account>,
+    sessions: Commands<Session>,
+    store: PgEventStore,
+    keys: KeyRing,
+    clock: Arc<dyn Clock>,
+    verifier: Verifier,
+    /// Verified against when the username is unknown, so that the answer takes as long.
+    decoy_hash: String,
+}
+
+/// Why a staff account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateStaffError {
+    /// The input is not acceptable; the message says which field and why.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The username is taken.
+    #[error("the username is taken")]
+    Taken,
+    /// The store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// A request to create a staff account.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    /// Login name: 3 to 64 of a-z, 0-9, `.`, `_`, `-` (case-insensitive).
+    pub username: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// Any role but `resident`.
+    pub role: Role,
+    /// The scope.
+    pub scope: Scope,
+}
+
+impl Identity {
+    /// Opens the service on `store` (whose database identity has migrated), creating the first
+    /// signing key if there is none.
+    pub async fn open(
+        store: PgEventStore,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Identity>, StoreError> {
+        let keys = KeyRing::open(store.pool().clone(), clock.now()).await?;
+        let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE);
+        verifier.set_keys(&keys.jwks());
+        Ok(Arc::new(Identity {
+            accounts: Commands::new(store.clone(), ()),
+            sessions: Commands::new(store.clone(), ()),
+            store,
+            keys,
+            clock,
+            verifier,
+            decoy_hash: passwords::hash(uuid::Uuid::new_v4().to_string()).await,
+        }))
+    }
+
+    /// A verifier fed with this service's keys, for the services of the same process.
+    pub fn verifier(&self) -> Verifier {
+        self.verifier.clone()
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Re-reads the keys (after a rotation by another process) and passes them to the verifier.
+    pub async fn reload_keys(&self) -> Result<(), StoreError> {
+        self.keys.reload().await?;
+        self.verifier.set_keys(&self.keys.jwks());
+        Ok(())
+    }
+
+    /// Creates a staff account from the command line (the first admin). Returns its id.
+    pub async fn create_staff(&self, staff: NewStaff) -> Result<String, CreateStaffError> {
+        self.create_staff_with(staff, EventMetadata::new(Actor::system(), Channel::System))
+            .await
+    }
+
+    /// Creates a staff account with the metadata of whoever does it. Returns its id.
+    pub async fn create_staff_with(
+        &self,
+        staff: NewStaff,
+        metadata: EventMetadata,
+    ) -> Result<String, CreateStaffError> {
+        let username = parse_username(&staff.username)?;
+        if staff.password.chars().count() < 10 {
+            return Err(CreateStaffError::Invalid {
+                field: "password",
+                reason: "must be at least 10 characters",
+            });
+        }
+        if staff.password.len() > 1024 {
+            return Err(CreateStaffError::Invalid {
+                field: "password",
+                reason: "must be at most 1024 bytes",
+            });
+        }
+        if staff.role == Role::Resident {
+            return Err(CreateStaffError::Invalid {
+                field: "role",
+                reason: "residents log in through WeChat or SMS",
+            });
+        }
+        let account_id = domain::account_id("staff", &username);
+        let command = AccountCommand::CreateStaff {
+            username,
+            role: staff.role,
+            scope: staff.scope,
+            password_hash: passwords::hash(staff.password).await,
+            at: self.clock.now(),
+        };
+        match self.accounts.execute(&account_id, command, &metadata).await {
+            Ok(_) => Ok(account_id),
+            Err(cqrs_es::AggregateError::UserError(
+                domain::account::AccountError::AlreadyExists,
+            ))
+            | Err(cqrs_es::AggregateError::AggregateConflict) => Err(CreateStaffError::Taken),
+            Err(other) => Err(CreateStaffError::Store(other.to_string())),
+        }
+    }
+
+    /// Mounts identity's routes.
+    pub fn configure(self: &Arc<Self>) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+        let identity = web::Data::from(self.clone());
+        move |cfg| routes::configure(cfg, identity)
+    }
+
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// Lowercases and checks a username.
+pub fn parse_username(raw: &str) -> Result<String, CreateStaffError> {
+    let username = raw.trim().to_lowercase();
+    let valid_chars = username
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if (3..=64).contains(&username.len()) && valid_chars {
+        Ok(username)
+    } else {
+        Err(CreateStaffError::Invalid {
+            field: "username",
+            reason: "3 to 64 characters among a-z, 0-9, '.', '_' and '-'",
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! Identity's OpenAPI document (checked in as `openapi/identity.json`).
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+use crate::tokens::TokenPair;
+
+/// Declares the bearer scheme the secured operations name.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format(
+                        "JWT (EdDSA), from /api/v1/auth/*; keys at /.well-known/jwks.json",
+                    )
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Heatline identity", description = "Logins, sessions and access tokens."),
+    paths(
+        routes::auth::login,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::change_password,
+        routes::staff::create,
+        routes::jwks::jwks,
+    ),
+    components(schemas(TokenPair, routes::Login, routes::Refresh, routes::ChangePassword, routes::CreateStaff)),
+    modifiers(&BearerScheme),
+    tags((name = "identity", description = "Accounts, logins and tokens"))
+)]
+pub struct IdentityApi;
+
+/// The document as pretty JSON, as checked in.
+pub fn document() -> String {
+    IdentityApi::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
+}

@@ -1,0 +1,51 @@
+//! Identity's HTTP API; the route table is here.
+
+pub(crate) mod auth;
+pub(crate) mod jwks;
+pub(crate) mod staff;
+
+use actix_web::{HttpRequest, web};
+use cqrs_es::AggregateError;
+use eventstore::{Actor, Channel, EventMetadata};
+use platform::error::ApiError;
+
+use crate::Identity;
+
+pub(crate) use auth::{ChangePassword, Login, Refresh};
+pub(crate) use staff::CreateStaff;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identity>) {
+    cfg.app_data(identity)
+        .app_data(platform::error::json_config(16 * 1024))
+        .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
+        .route("/api/v1/auth/login", web::post().to(auth::login))
+        .route("/api/v1/auth/refresh", web::post().to(auth::refresh))
+        .route("/api/v1/auth/logout", web::post().to(auth::logout))
+        .route(
+            "/api/v1/auth/password",
+            web::post().to(auth::change_password),
+        )
+        .route("/api/v1/staff", web::post().to(staff::create));
+}
+
+/// The metadata of a command issued by this request.
+fn metadata(request: &HttpRequest, actor: Actor, channel: Channel) -> EventMetadata {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    EventMetadata::new(actor, channel).with_request_id(request_id)
+}
+
+/// Store failures and lost races, for commands whose own refusals were handled already.
+fn store_failure<E: std::error::Error + 'static>(error: AggregateError<E>) -> ApiError {
+    match error {
+        AggregateError::AggregateConflict => {
+            ApiError::conflict("conflict", "the account changed meanwhile; try again")
+        }
+        other => ApiError::internal(&other),
+    }
+}

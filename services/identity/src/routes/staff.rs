@@ -1,0 +1,100 @@
+//! Staff accounts, created by an admin.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use eventstore::{Actor, Channel};
+use platform::auth::{Principal, Role};
+use platform::error::ApiError;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::auth::role_name;
+use super::metadata;
+use crate::domain::account::Scope;
+use crate::{CreateStaffError, Identity, NewStaff};
+
+/// A new staff account.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateStaff {
+    /// Login name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`.
+    username: String,
+    /// At least 10 characters.
+    password: String,
+    /// operator, dispatcher, crew, supplier_admin, regulator or admin.
+    #[schema(value_type = String)]
+    role: Role,
+    /// District scope.
+    district: Option<String>,
+    /// Supplier scope (required for supplier_admin).
+    supplier: Option<String>,
+    /// Crew scope (required for crew).
+    crew: Option<String>,
+}
+
+/// Creates a staff account (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff",
+    tag = "identity",
+    security(("bearer" = [])),
+    request_body = CreateStaff,
+    responses(
+        (status = 201, description = "Created; the body has the account id"),
+        (status = 401, description = "`unauthorized`"),
+        (status = 403, description = "`forbidden`: not an admin"),
+        (status = 409, description = "`username_taken`"),
+        (status = 422, description = "`invalid_staff`: the field and the reason in `details`"),
+    )
+)]
+pub(crate) async fn create(
+    request: HttpRequest,
+    identity: web::Data<Identity>,
+    principal: Principal,
+    body: web::Json<CreateStaff>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    let missing_scope = match body.role {
+        Role::SupplierAdmin if body.supplier.is_none() => Some("supplier"),
+        Role::Crew if body.crew.is_none() => Some("crew"),
+        _ => None,
+    };
+    if let Some(field) = missing_scope {
+        return Err(invalid(field, "required for this role"));
+    }
+    let staff = NewStaff {
+        username: body.username,
+        password: body.password,
+        role: body.role,
+        scope: Scope {
+            district: body.district,
+            supplier: body.supplier,
+            crew: body.crew,
+        },
+    };
+    let by = Actor {
+        id: principal.subject.clone(),
+        role: role_name(principal.role),
+    };
+    let meta = metadata(&request, by.clone(), Channel::Console);
+    match identity.create_staff_with(staff, meta).await {
+        Ok(account_id) => {
+            Ok(HttpResponse::Created().json(serde_json::json!({ "account_id": account_id })))
+        }
+        Err(CreateStaffError::Invalid { field, reason }) => Err(invalid(field, reason)),
+        Err(CreateStaffError::Taken) => Err(ApiError::conflict(
+            "username_taken",
+            "this username is taken",
+        )),
+        Err(CreateStaffError::Store(message)) => {
+            Err(ApiError::internal(&std::io::Error::other(message)))
+        }
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> ApiError {
+    ApiError::unprocessable(
+        "invalid_staff",
+        format!("{field}: {reason}"),
+        serde_json::json!({ "fields": { field: reason } }),
+    )
+}

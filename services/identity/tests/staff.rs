@@ -1,0 +1,489 @@
+//! Staff accounts, password logins, lockout, sessions and keys, over real HTTP.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer};
+use chrono::{DateTime, Duration, Utc};
+use eventstore::PgEventStore;
+use identity::domain::account::{Account, AccountEvent, FailureReason, Scope};
+use identity::{Identity, NewStaff};
+use platform::auth::Role;
+use platform::clock::ManualClock;
+use serde_json::{Value, json};
+use testkit::TestDb;
+
+struct Harness {
+    base: String,
+    http: reqwest::Client,
+    clock: ManualClock,
+    identity: Arc<Identity>,
+    store: PgEventStore,
+    _db: TestDb,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let db = TestDb::new().await;
+        identity::migrate(&mut db.connect().await).await.unwrap();
+        let store = PgEventStore::new(&db.config());
+        let clock = ManualClock::at(
+            DateTime::parse_from_rfc3339("2026-12-01T02:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let identity = Identity::open(store.clone(), Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let mounted = identity.clone();
+        let verifier = identity.verifier();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(actix_web::web::Data::new(verifier.clone()))
+                .configure(mounted.configure())
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let base = format!("http://{}", server.addrs()[0]);
+        let running = server.run();
+        let handle = running.handle();
+        actix_web::rt::spawn(running);
+        identity
+            .create_staff(NewStaff {
+                username: "root.admin".into(),
+                password: "first admin password".into(),
+                role: Role::Admin,
+                scope: Scope::default(),
+            })
+            .await
+            .unwrap();
+        Harness {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            identity,
+            store,
+            _db: db,
+            server: handle,
+        }
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    async fn admin_token(&self) -> String {
+        let (status, body) = self.login("root.admin", "first admin password").await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn create_dispatcher(&self, username: &str, password: &str) {
+        let admin = self.admin_token().await;
+        let (status, body) = self
+            .post(
+                "/api/v1/staff",
+                Some(&admin),
+                json!({ "username": username, "password": password, "role": "dispatcher", "district": "nangang" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        actix_web::rt::spawn(async move { server.stop(false).await });
+    }
+}
+
+#[actix_web::test]
+async fn an_admin_creates_a_dispatcher_whose_token_carries_role_and_district() {
+    let h = Harness::start().await;
+    h.create_dispatcher("li.dispatch", "winter is coming").await;
+    let (status, body) = h.login("Li.Dispatch", "winter is coming").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let claims = h
+        .identity
+        .verifier()
+        .verify(body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(claims.role, Role::Dispatcher);
+    assert_eq!(claims.district.as_deref(), Some("nangang"));
+
+    // The published key set verifies it too, as a service in another process would.
+    let remote = platform::auth::Verifier::remote(
+        &format!("{}/.well-known/jwks.json", h.base),
+        identity::tokens::ISSUER,
+        identity::tokens::AUDIENCE,
+    );
+    assert_eq!(
+        remote
+            .verify(body["access_token"].as_str().unwrap())
+            .await
+            .unwrap(),
+        claims
+    );
+}
+
+#[actix_web::test]
+async fn an_unknown_user_and_a_wrong_password_get_the_same_answer() {
+    let h = Harness::start().await;
+    h.create_dispatcher("li.dispatch", "winter is coming").await;
+    let wrong = h.login("li.dispatch", "summer is coming").await;
+    let unknown = h.login("nobody.here", "winter is coming").await;
+    let malformed_name = h.login("x", "winter is coming").await;
+    assert_eq!(wrong.0, 401);
+    assert_eq!(wrong.1["code"], "invalid_credentials");
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, malformed_name);
+}
+
+#[actix_web::test]
+async fn five_wrong_passwords_lock_the_account_until_the_lockout_ends() {
+    let h = Harness::start().await;
+    h.create_dispatcher("li.dispatch", "winter is coming").await;
+    for _ in 0..5 {
+        h.clock.advance(Duration::seconds(30));
+        assert_eq!(h.login("li.dispatch", "guess").await.0, 401);
+    }
+    h.clock.advance(Duration::minutes(5));
+    let refused = h.login("li.dispatch", "winter is coming").await;
+    assert_eq!(
+        refused,
+        h.login("nobody.here", "x-x-x-x-x-x").await,
+        "a lock looks like any failure"
+    );
+    h.clock.advance(Duration::minutes(10));
+    assert_eq!(h.login("li.dispatch", "winter is coming").await.0, 200);
+
+    let account_id = identity::domain::account_id("staff", "li.dispatch");
+    let events: Vec<AccountEvent> = h
+        .store
+        .stream::<Account>(&account_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.payload)
+        .collect();
+    let failures = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                AccountEvent::LoginFailed {
+                    reason: FailureReason::WrongPassword,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(failures, 5);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AccountEvent::LockedOut { .. }))
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AccountEvent::LoginFailed {
+            reason: FailureReason::Locked,
+            ..
+        }
+    )));
+    assert!(matches!(
+        events.last(),
+        Some(AccountEvent::LoginSucceeded { .. })
+    ));
+}
+
+#[actix_web::test]
+async fn a_refresh_token_works_once_and_its_reuse_revokes_the_session() {
+    let h = Harness::start().await;
+    let (_, first) = h.login("root.admin", "first admin password").await;
+    let spent = first["refresh_token"].as_str().unwrap();
+    let (status, second) = h
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": spent }),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+
+    let (status, body) = h
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": spent }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_refresh_token"))
+    );
+    // The reuse revoked the session: the fresh token is dead as well.
+    let (status, _) = h
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": second["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = h
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "forged.token" }),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[actix_web::test]
+async fn logging_out_ends_the_session() {
+    let h = Harness::start().await;
+    let (_, pair) = h.login("root.admin", "first admin password").await;
+    let token = pair["access_token"].as_str().unwrap();
+    assert_eq!(
+        h.post("/api/v1/auth/logout", Some(token), json!({}))
+            .await
+            .0,
+        204
+    );
+    let (status, _) = h
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": pair["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(h.post("/api/v1/auth/logout", None, json!({})).await.0, 401);
+}
+
+#[actix_web::test]
+async fn only_an_admin_creates_staff_and_bad_requests_say_which_field() {
+    let h = Harness::start().await;
+    let admin = h.admin_token().await;
+    h.create_dispatcher("li.dispatch", "winter is coming").await;
+    let (_, dispatcher) = h.login("li.dispatch", "winter is coming").await;
+    let dispatcher = dispatcher["access_token"].as_str().unwrap();
+    let staff = |username: &str, password: &str, role: &str| json!({ "username": username, "password": password, "role": role });
+
+    let cases = [
+        (
+            None,
+            staff("new.op", "long enough pw", "operator"),
+            401,
+            "unauthorized",
+        ),
+        (
+            Some(dispatcher),
+            staff("new.op", "long enough pw", "operator"),
+            403,
+            "forbidden",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("li.dispatch", "long enough pw", "operator"),
+            409,
+            "username_taken",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("no", "long enough pw", "operator"),
+            422,
+            "invalid_staff",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("new.op", "short", "operator"),
+            422,
+            "invalid_staff",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("new.op", "long enough pw", "resident"),
+            422,
+            "invalid_staff",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("new.op", "long enough pw", "supplier_admin"),
+            422,
+            "invalid_staff",
+        ),
+        (
+            Some(admin.as_str()),
+            staff("new.op", "long enough pw", "janitor"),
+            422,
+            "invalid_body",
+        ),
+    ];
+    for (token, body, status, code) in cases {
+        let (got, answer) = h.post("/api/v1/staff", token, body.clone()).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{body} -> {answer}"
+        );
+    }
+    let (_, answer) = h
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            staff("new.op", "short", "operator"),
+        )
+        .await;
+    assert!(
+        answer["details"]["fields"]["password"].is_string(),
+        "{answer}"
+    );
+}
+
+#[actix_web::test]
+async fn a_password_change_needs_the_current_password_and_replaces_it() {
+    let h = Harness::start().await;
+    let admin = h.admin_token().await;
+    let change =
+        |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
+    let (status, body) = h
+        .post(
+            "/api/v1/auth/password",
+            Some(&admin),
+            change("not it at all", "a brand new secret"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("wrong_password"))
+    );
+    let (status, _) = h
+        .post(
+            "/api/v1/auth/password",
+            Some(&admin),
+            change("first admin password", "a brand new secret"),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(h.login("root.admin", "first admin password").await.0, 401);
+    assert_eq!(h.login("root.admin", "a brand new secret").await.0, 200);
+}
+
+#[actix_web::test]
+async fn a_new_signing_key_is_published_before_it_signs_and_old_tokens_stay_valid() {
+    let h = Harness::start().await;
+    let old_token = h.admin_token().await;
+    let old_kid = jsonwebtoken::decode_header(&old_token)
+        .unwrap()
+        .kid
+        .unwrap();
+    let new_kid = h.identity.keys().rotate(h.clock.now_utc()).await.unwrap();
+    h.identity.reload_keys().await.unwrap();
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", h.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [old_kid.as_str(), new_kid.as_str()]);
+
+    let still_old = h.admin_token().await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&still_old)
+            .unwrap()
+            .kid
+            .unwrap(),
+        old_kid
+    );
+    h.clock.advance(Duration::seconds(61));
+    let fresh = h.admin_token().await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&fresh).unwrap().kid.unwrap(),
+        new_kid
+    );
+    assert!(h.identity.verifier().verify(&old_token).await.is_ok());
+    assert!(h.identity.verifier().verify(&fresh).await.is_ok());
+}
+
+#[actix_web::test]
+async fn malformed_and_oversized_login_bodies_get_stable_codes() {
+    let h = Harness::start().await;
+    let send = |body: Vec<u8>| {
+        h.http
+            .post(format!("{}/api/v1/auth/login", h.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = send(b"{\"username\": \"root.admin\", ".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "malformed_json");
+    let huge = format!(
+        r#"{{"username": "root.admin", "password": "{}"}}"#,
+        "x".repeat(100_000)
+    );
+    let response = send(huge.into_bytes()).await.unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let response = send(br#"{"username": 7, "password": []}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+}
+
+#[test]
+fn the_checked_in_openapi_document_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/identity.json");
+    let generated = identity::openapi::document();
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "openapi/identity.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p identity openapi` and commit it"
+    );
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        platform::clock::Clock::now(self)
+    }
+}
