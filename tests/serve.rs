@@ -135,3 +135,81 @@ fn serve_with_an_unreachable_database_exits_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("connecting to PostgreSQL"), "{stderr}");
 }
+
+fn user_create(database_url: &str, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["user", "create"])
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_first_admin_created_from_the_command_line_logs_in_through_the_served_api() {
+    let db = testkit::TestDb::new().await;
+    let created = user_create(
+        db.url(),
+        &["--username", "city.admin", "--role", "admin"],
+        "a long first password\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("created account "));
+
+    let again = user_create(
+        db.url(),
+        &["--username", "City.Admin", "--role", "admin"],
+        "another password\n",
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
+    let no_password = user_create(db.url(), &["--username", "x.admin", "--role", "admin"], "");
+    assert!(!no_password.status.success());
+    assert!(String::from_utf8_lossy(&no_password.stderr).contains("no password"));
+    let bad_role = user_create(
+        db.url(),
+        &["--username", "x.admin", "--role", "mayor"],
+        "a long password\n",
+    );
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+
+    let dir = data_dir("login");
+    let server = Server::start(Some(db.url()), &dir);
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({ "username": "city.admin", "password": "a long first password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().expect("logged in");
+    let logout = http
+        .post(format!("{}/api/v1/auth/logout", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 204);
+    assert!(server.terminate().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

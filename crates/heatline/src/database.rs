@@ -66,6 +66,9 @@ impl Database {
         eventstore::migrate(&mut client)
             .await
             .context("migrating the event store")?;
+        identity::migrate(&mut client)
+            .await
+            .context("migrating identity")?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod database;
 mod serve;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +42,11 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// Measure a component and print its figures.
     Bench {
         #[command(subcommand)]
@@ -67,6 +73,7 @@ fn main() -> std::process::ExitCode {
                 println!("migrations applied");
                 Ok(())
             }
+            Command::User { command } => user::run(&database, command).await,
             Command::Bench { target } => bench::run(&database, target).await,
         };
         database.close();

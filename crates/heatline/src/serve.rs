@@ -2,18 +2,31 @@
 
 use std::net::SocketAddr;
 
-use actix_web::{App, HttpServer};
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use eventstore::PgEventStore;
+use identity::Identity;
+use platform::clock::SystemClock;
 
 use crate::database::Database;
 
 pub async fn run(database: &Database, addr: SocketAddr) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
-    let readiness = platform::health::Readiness::new(store.pool().clone());
+    let readiness = platform::health::Readiness::new(store.pool().clone())
+        .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
+    let identity = Identity::open(store.clone(), Arc::new(SystemClock))
+        .await
+        .context("opening the identity service")?;
+    // The services of this process verify tokens with identity's keys directly.
+    let verifier = web::Data::new(identity.verifier());
     let server = HttpServer::new(move || {
-        App::new().configure(platform::health::configure(readiness.clone()))
+        App::new()
+            .app_data(verifier.clone())
+            .configure(platform::health::configure(readiness.clone()))
+            .configure(identity.configure())
     })
     .bind(addr)
     .with_context(|| format!("cannot listen on {addr}"))?;

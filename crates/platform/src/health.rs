@@ -24,6 +24,12 @@ impl Readiness {
             migrations: vec![(eventstore::db::MIGRATION_TABLE.to_owned(), versions)],
         }
     }
+
+    /// Also checks a service's migrations: its refinery table and the versions it must list.
+    pub fn with_migrations(mut self, table: &str, versions: Vec<i32>) -> Self {
+        self.migrations.push((table.to_owned(), versions));
+        self
+    }
 }
 
 #[derive(Serialize)]

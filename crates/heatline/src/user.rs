@@ -1,0 +1,79 @@
+//! `heatline user create`: staff accounts from the command line (the first admin above all).
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::Context;
+use eventstore::PgEventStore;
+use identity::domain::account::Scope;
+use identity::{CreateStaffError, Identity, NewStaff};
+use platform::auth::Role;
+use platform::clock::SystemClock;
+
+use crate::database::Database;
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account; the password is read from the first line of standard input.
+    Create {
+        /// Login name: 3 to 64 of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        username: String,
+        /// operator, dispatcher, crew, supplier_admin, regulator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// District scope.
+        #[arg(long)]
+        district: Option<String>,
+        /// Supplier scope.
+        #[arg(long)]
+        supplier: Option<String>,
+        /// Crew scope.
+        #[arg(long)]
+        crew: Option<String>,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| format!("unknown role {raw:?}"))
+}
+
+pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Create {
+        username,
+        role,
+        district,
+        supplier,
+        crew,
+    } = command;
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    database.migrate().await?;
+    let store = PgEventStore::new(&database.config);
+    let identity = Identity::open(store, Arc::new(SystemClock)).await?;
+    let staff = NewStaff {
+        username,
+        password,
+        role,
+        scope: Scope {
+            district,
+            supplier,
+            crew,
+        },
+    };
+    match identity.create_staff(staff).await {
+        Ok(account_id) => {
+            println!("created account {account_id}");
+            Ok(())
+        }
+        Err(CreateStaffError::Invalid { field, reason }) => anyhow::bail!("{field}: {reason}"),
+        Err(CreateStaffError::Taken) => anyhow::bail!("this username is taken"),
+        Err(CreateStaffError::Store(message)) => anyhow::bail!("the database failed: {message}"),
+    }
+}
