@@ -32,6 +32,44 @@ struct Cli {
     command: Command,
 }
 
+/// The outside parties identity talks to.
+#[derive(clap::Args)]
+struct Outside {
+    /// WeChat's API base URL.
+    #[arg(
+        long,
+        env = "HEATLINE_WECHAT_BASE_URL",
+        default_value = "https://api.weixin.qq.com"
+    )]
+    wechat_base_url: String,
+    /// The mini-program's app id (WeChat login is off without it).
+    #[arg(long, env = "HEATLINE_WECHAT_APPID")]
+    wechat_appid: Option<String>,
+    /// The mini-program's app secret.
+    #[arg(long, env = "HEATLINE_WECHAT_SECRET", hide_env_values = true)]
+    wechat_secret: Option<String>,
+    /// The SMS gateway's URL (SMS login is off without it).
+    #[arg(long, env = "HEATLINE_SMS_URL")]
+    sms_url: Option<String>,
+}
+
+impl Outside {
+    fn identity_config(self) -> identity::IdentityConfig {
+        let wechat = match (self.wechat_appid, self.wechat_secret) {
+            (Some(appid), Some(secret)) => Some(identity::wechat::WechatConfig {
+                base_url: self.wechat_base_url.trim_end_matches('/').to_owned(),
+                appid,
+                secret,
+            }),
+            _ => None,
+        };
+        identity::IdentityConfig {
+            wechat,
+            sms_url: self.sms_url,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
@@ -39,6 +77,8 @@ enum Command {
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        #[command(flatten)]
+        outside: Outside,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -67,7 +107,9 @@ fn main() -> std::process::ExitCode {
     let outcome = runtime.block_on(async {
         let database = database::Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
         let result = match cli.command {
-            Command::Serve { addr } => serve::run(&database, addr).await,
+            Command::Serve { addr, outside } => {
+                serve::run(&database, addr, outside.identity_config()).await
+            }
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");

@@ -7,17 +7,21 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use eventstore::PgEventStore;
-use identity::Identity;
+use identity::{Identity, IdentityConfig};
 use platform::clock::SystemClock;
 
 use crate::database::Database;
 
-pub async fn run(database: &Database, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn run(
+    database: &Database,
+    addr: SocketAddr,
+    config: IdentityConfig,
+) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
     let readiness = platform::health::Readiness::new(store.pool().clone())
         .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
-    let identity = Identity::open(store.clone(), Arc::new(SystemClock))
+    let identity = Identity::open(store.clone(), Arc::new(SystemClock), config)
         .await
         .context("opening the identity service")?;
     // The services of this process verify tokens with identity's keys directly.

@@ -1,5 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
+//! [`fakes`] are outside parties (WeChat, an SMS gateway) as real HTTP servers.
+//!
 //! [`TestDb::new`] gives each test its own database, cloned from a template that already has
 //! every migration applied, so tests run in parallel without seeing each other's data. The
 //! server is `DATABASE_URL` when it is set and reachable; otherwise a private cluster started
@@ -9,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+pub mod fakes;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

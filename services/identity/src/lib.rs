@@ -11,7 +11,9 @@ pub mod keys;
 pub mod openapi;
 pub mod passwords;
 mod routes;
+pub mod sms;
 pub mod tokens;
+pub mod wechat;
 
 use std::sync::Arc;
 
@@ -22,8 +24,20 @@ use platform::auth::{Role, Verifier};
 use platform::clock::Clock;
 
 use crate::domain::account::{Account, AccountCommand, Scope};
+use crate::domain::phone::Phone;
 use crate::domain::session::Session;
 use crate::keys::KeyRing;
+use crate::sms::SmsGateway;
+use crate::wechat::{Wechat, WechatConfig};
+
+/// How identity reaches the outside parties it needs.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityConfig {
+    /// WeChat; without it, WeChat logins answer 503 `wechat_not_configured`.
+    pub wechat: Option<WechatConfig>,
+    /// The SMS gateway's URL; without it, SMS logins answer 503 `sms_not_configured`.
+    pub sms_url: Option<String>,
+}
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -67,6 +81,9 @@ pub fn known_migrations() -> Vec<i32> {
 pub struct Identity {
     accounts: Commands<Account>,
     sessions: Commands<Session>,
+    phones: Commands<Phone>,
+    wechat: Option<Wechat>,
+    sms: Option<SmsGateway>,
     store: PgEventStore,
     keys: KeyRing,
     clock: Arc<dyn Clock>,
@@ -113,6 +130,7 @@ impl Identity {
     pub async fn open(
         store: PgEventStore,
         clock: Arc<dyn Clock>,
+        config: IdentityConfig,
     ) -> Result<Arc<Identity>, StoreError> {
         let keys = KeyRing::open(store.pool().clone(), clock.now()).await?;
         let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE);
@@ -120,6 +138,9 @@ impl Identity {
         Ok(Arc::new(Identity {
             accounts: Commands::new(store.clone(), ()),
             sessions: Commands::new(store.clone(), ()),
+            phones: Commands::new(store.clone(), ()),
+            wechat: config.wechat.map(Wechat::new),
+            sms: config.sms_url.map(SmsGateway::new),
             store,
             keys,
             clock,

@@ -1,119 +1,12 @@
 //! Staff accounts, password logins, lockout, sessions and keys, over real HTTP.
 
-use std::sync::Arc;
+mod support;
 
-use actix_web::{App, HttpServer};
-use chrono::{DateTime, Duration, Utc};
-use eventstore::PgEventStore;
-use identity::domain::account::{Account, AccountEvent, FailureReason, Scope};
-use identity::{Identity, NewStaff};
+use chrono::Duration;
+use identity::domain::account::{Account, AccountEvent, FailureReason};
 use platform::auth::Role;
-use platform::clock::ManualClock;
 use serde_json::{Value, json};
-use testkit::TestDb;
-
-struct Harness {
-    base: String,
-    http: reqwest::Client,
-    clock: ManualClock,
-    identity: Arc<Identity>,
-    store: PgEventStore,
-    _db: TestDb,
-    server: actix_web::dev::ServerHandle,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let db = TestDb::new().await;
-        identity::migrate(&mut db.connect().await).await.unwrap();
-        let store = PgEventStore::new(&db.config());
-        let clock = ManualClock::at(
-            DateTime::parse_from_rfc3339("2026-12-01T02:00:00Z")
-                .unwrap()
-                .to_utc(),
-        );
-        let identity = Identity::open(store.clone(), Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        let mounted = identity.clone();
-        let verifier = identity.verifier();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(actix_web::web::Data::new(verifier.clone()))
-                .configure(mounted.configure())
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let base = format!("http://{}", server.addrs()[0]);
-        let running = server.run();
-        let handle = running.handle();
-        actix_web::rt::spawn(running);
-        identity
-            .create_staff(NewStaff {
-                username: "root.admin".into(),
-                password: "first admin password".into(),
-                role: Role::Admin,
-                scope: Scope::default(),
-            })
-            .await
-            .unwrap();
-        Harness {
-            base,
-            http: reqwest::Client::new(),
-            clock,
-            identity,
-            store,
-            _db: db,
-            server: handle,
-        }
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn login(&self, username: &str, password: &str) -> (u16, Value) {
-        self.post(
-            "/api/v1/auth/login",
-            None,
-            json!({ "username": username, "password": password }),
-        )
-        .await
-    }
-
-    async fn admin_token(&self) -> String {
-        let (status, body) = self.login("root.admin", "first admin password").await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn create_dispatcher(&self, username: &str, password: &str) {
-        let admin = self.admin_token().await;
-        let (status, body) = self
-            .post(
-                "/api/v1/staff",
-                Some(&admin),
-                json!({ "username": username, "password": password, "role": "dispatcher", "district": "nangang" }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let server = self.server.clone();
-        actix_web::rt::spawn(async move { server.stop(false).await });
-    }
-}
+use support::{Harness, NowUtc};
 
 #[actix_web::test]
 async fn an_admin_creates_a_dispatcher_whose_token_carries_role_and_district() {
@@ -476,14 +369,4 @@ fn the_checked_in_openapi_document_matches_the_code() {
         checked_in == generated,
         "openapi/identity.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p identity openapi` and commit it"
     );
-}
-
-trait NowUtc {
-    fn now_utc(&self) -> DateTime<Utc>;
-}
-
-impl NowUtc for ManualClock {
-    fn now_utc(&self) -> DateTime<Utc> {
-        platform::clock::Clock::now(self)
-    }
 }

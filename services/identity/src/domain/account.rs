@@ -71,6 +71,7 @@ pub struct Account {
     password_hash: Option<String>,
     recent_failures: Vec<DateTime<Utc>>,
     locked_until: Option<DateTime<Utc>>,
+    phone: Option<String>,
 }
 
 impl Account {
@@ -148,6 +149,13 @@ pub enum AccountCommand {
         /// When.
         at: DateTime<Utc>,
     },
+    /// Records the phone number a resident shared through WeChat.
+    BindPhone {
+        /// The 11 digits.
+        phone: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// Replaces the password; the handler checked the old one beforehand.
     ChangePassword {
         /// Whether the old password matched.
@@ -201,6 +209,13 @@ pub enum AccountEvent {
         /// Until when.
         until: DateTime<Utc>,
     },
+    /// A resident's phone number was bound.
+    PhoneBound {
+        /// The 11 digits.
+        phone: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// The password was changed.
     PasswordChanged {
         /// The argon2 hash of the new password.
@@ -218,6 +233,7 @@ impl DomainEvent for AccountEvent {
             AccountEvent::LoginSucceeded { .. } => "LoginSucceeded",
             AccountEvent::LoginFailed { .. } => "LoginFailed",
             AccountEvent::LockedOut { .. } => "LockedOut",
+            AccountEvent::PhoneBound { .. } => "PhoneBound",
             AccountEvent::PasswordChanged { .. } => "PasswordChanged",
         }
         .into()
@@ -319,6 +335,15 @@ impl Aggregate for Account {
                 }
                 sink.write(AccountEvent::LoginSucceeded { at }, self).await;
             }
+            AccountCommand::BindPhone { phone, at } => {
+                if !self.exists {
+                    return Err(AccountError::NotFound);
+                }
+                if self.phone.as_deref() != Some(phone.as_str()) {
+                    sink.write(AccountEvent::PhoneBound { phone, at }, self)
+                        .await;
+                }
+            }
             AccountCommand::ChangePassword {
                 old_password_matched,
                 new_hash,
@@ -361,8 +386,11 @@ impl Aggregate for Account {
                 self.scope = scope;
                 self.password_hash = Some(password_hash);
             }
-            AccountEvent::ResidentRegistered { .. } => {
+            AccountEvent::ResidentRegistered { via, .. } => {
                 self.exists = true;
+                if let ResidentVia::Phone { phone } = via {
+                    self.phone = Some(phone);
+                }
                 self.role = Some(Role::Resident);
             }
             AccountEvent::LoginSucceeded { .. } => {
@@ -380,6 +408,7 @@ impl Aggregate for Account {
                 self.recent_failures.clear();
                 self.locked_until = Some(until);
             }
+            AccountEvent::PhoneBound { phone, .. } => self.phone = Some(phone),
             AccountEvent::PasswordChanged { password_hash, .. } => {
                 self.password_hash = Some(password_hash);
             }

@@ -1,6 +1,7 @@
 //! Identity's aggregates: accounts (who can log in, and how) and sessions (what a login grants).
 
 pub mod account;
+pub mod phone;
 pub mod session;
 
 use uuid::Uuid;

@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod jwks;
+pub(crate) mod resident;
 pub(crate) mod staff;
 
 use actix_web::{HttpRequest, web};
@@ -12,6 +13,7 @@ use platform::error::ApiError;
 use crate::Identity;
 
 pub(crate) use auth::{ChangePassword, Login, Refresh};
+pub(crate) use resident::{SmsCodeRequest, SmsLogin, WechatLogin, WechatPhone};
 pub(crate) use staff::CreateStaff;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identity>) {
@@ -24,6 +26,19 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identi
         .route(
             "/api/v1/auth/password",
             web::post().to(auth::change_password),
+        )
+        .route(
+            "/api/v1/auth/wechat",
+            web::post().to(resident::wechat_login),
+        )
+        .route(
+            "/api/v1/auth/wechat/phone",
+            web::post().to(resident::wechat_phone),
+        )
+        .route("/api/v1/auth/sms/code", web::post().to(resident::sms_code))
+        .route(
+            "/api/v1/auth/sms/login",
+            web::post().to(resident::sms_login),
         )
         .route("/api/v1/staff", web::post().to(staff::create));
 }
