@@ -213,3 +213,36 @@ async fn the_first_admin_created_from_the_command_line_logs_in_through_the_serve
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn keys_rotate_adds_a_published_key_beside_the_current_one() {
+    let db = testkit::TestDb::new().await;
+    let heatline = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_heatline"))
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    let before = heatline(&["keys", "list"]);
+    assert!(before.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&before.stdout).lines().count(),
+        1,
+        "the first key"
+    );
+    let rotated = heatline(&["keys", "rotate"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).starts_with("added key "));
+    let after = heatline(&["keys", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout).lines().count(),
+        2,
+        "old and new both published"
+    );
+}

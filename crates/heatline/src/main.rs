@@ -2,6 +2,7 @@
 
 mod bench;
 mod database;
+mod keys;
 mod serve;
 mod user;
 
@@ -87,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Measure a component and print its figures.
     Bench {
         #[command(subcommand)]
@@ -116,6 +122,7 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::User { command } => user::run(&database, command).await,
+            Command::Keys { command } => keys::run(&database, command).await,
             Command::Bench { target } => bench::run(&database, target).await,
         };
         database.close();

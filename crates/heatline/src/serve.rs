@@ -24,6 +24,17 @@ pub async fn run(
     let identity = Identity::open(store.clone(), Arc::new(SystemClock), config)
         .await
         .context("opening the identity service")?;
+    // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
+    let reloading = identity.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            if let Err(error) = reloading.reload_keys().await {
+                tracing::warn!(%error, "signing keys not reloaded");
+            }
+        }
+    });
     // The services of this process verify tokens with identity's keys directly.
     let verifier = web::Data::new(identity.verifier());
     let server = HttpServer::new(move || {

@@ -93,8 +93,8 @@ impl KeyRing {
                  WHERE retired_at IS NULL AND EXISTS (
                      SELECT 1 FROM identity.signing_key newer
                      WHERE newer.retired_at IS NULL AND newer.signing_from > k.signing_from
-                       AND newer.signing_from <= $1 - $2::interval)",
-                &[&now, &format!("{} seconds", token_lifetime.num_seconds())],
+                       AND newer.signing_from <= $1::timestamptz - make_interval(secs => $2::float8))",
+                &[&now, &(token_lifetime.num_seconds() as f64)],
             )
             .await?;
         drop(client);

@@ -327,6 +327,27 @@ async fn a_new_signing_key_is_published_before_it_signs_and_old_tokens_stay_vali
     );
     assert!(h.identity.verifier().verify(&old_token).await.is_ok());
     assert!(h.identity.verifier().verify(&fresh).await.is_ok());
+
+    // Once the new key has signed for longer than a token lives, the old one is retired.
+    let lifetime = identity::tokens::ACCESS_TOKEN_LIFETIME;
+    let keys = h.identity.keys();
+    assert_eq!(
+        keys.retire_superseded(h.clock.now_utc(), lifetime)
+            .await
+            .unwrap(),
+        0
+    );
+    h.clock.advance(lifetime + Duration::seconds(1));
+    assert_eq!(
+        keys.retire_superseded(h.clock.now_utc(), lifetime)
+            .await
+            .unwrap(),
+        1
+    );
+    h.identity.reload_keys().await.unwrap();
+    let kids: Vec<String> = keys.jwks().keys.into_iter().map(|k| k.kid).collect();
+    assert_eq!(kids, [new_kid]);
+    assert!(h.identity.verifier().verify(&old_token).await.is_err());
 }
 
 #[actix_web::test]
