@@ -32,7 +32,8 @@ CREATE TABLE eventstore.published_event (
     sequence        bigint      NOT NULL,
     metadata        jsonb       NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT published_event_pkey PRIMARY KEY (global_position),
     CONSTRAINT published_event_event_id_key UNIQUE (event_id)
 );
+-- The readers' order, and the key: global_position is unique by construction (an identity), so
+-- a separate primary-key index would only cost every append another index insertion.
 CREATE UNIQUE INDEX published_event_log_order ON eventstore.published_event (tx_id, global_position);

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 mod commands;
 pub mod db;
 mod error;
@@ -30,7 +31,8 @@ pub use log::{DecodeError, PublishedEvent};
 pub use metadata::{Actor, Channel, EventMetadata};
 pub use position::LogPosition;
 pub use store::{
-    AppendError, Appended, IntegrationEvent, PgEventStore, Publish, RecordedEvent, StreamContext,
+    AppendError, Appended, DEFAULT_CACHE_CAPACITY, IntegrationEvent, PgEventStore, Publish,
+    RecordedEvent, StreamContext,
 };
 pub use subscription::{
     Batch, Handler, HandlerError, SubscriptionConfig, SubscriptionHandle, SubscriptionStatus,

@@ -12,7 +12,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
-use crate::commands::record_receipt;
+use crate::cache::AggregateCache;
+use crate::commands::{mark_loaded_from_cache, record_receipt};
 use crate::db::DbConfig;
 use crate::error::StoreError;
 use crate::metadata::{EventMetadata, MetadataError};
@@ -45,7 +46,7 @@ impl IntegrationEvent {
 
 /// An aggregate stored by [`PgEventStore`]: it says which integration events each of its domain
 /// events publishes (often none).
-pub trait Publish: Aggregate + Clone {
+pub trait Publish: Aggregate + Clone + 'static {
     /// The integration events that `event` publishes, given the aggregate's state right after
     /// `event` was applied. Called once per new event, before anything is written.
     fn publish(&self, aggregate_id: &str, event: &Self::Event) -> Vec<IntegrationEvent>;
@@ -137,7 +138,12 @@ pub struct RecordedEvent<E> {
 /// The state of one aggregate as loaded for a command.
 pub struct StreamContext<A> {
     aggregate_id: String,
+    /// The working copy: cqrs-es's `EventSink::write` applies each new event to it while the
+    /// command runs.
     aggregate: A,
+    /// The state as loaded, before the command: the base the integration events are computed
+    /// from, one event at a time (starting from `aggregate` would apply the new events twice).
+    loaded: A,
     current_sequence: usize,
     /// The connection the stream was loaded on, kept for the commit that follows (the
     /// cqrs-es path), so a command takes one connection from the pool, not two.
@@ -189,11 +195,21 @@ struct Inner {
     db: DbConfig,
     notifier: Notifier,
     wakeups: OnceLock<watch::Receiver<u64>>,
+    cache: AggregateCache,
 }
 
+/// How many aggregates a store keeps in memory by default (see [`PgEventStore::with_cache`]).
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+
 impl PgEventStore {
-    /// A store over a new pool. Must be called inside a Tokio runtime.
+    /// A store over a new pool, caching up to [`DEFAULT_CACHE_CAPACITY`] aggregates. Must be
+    /// called inside a Tokio runtime.
     pub fn new(db: &DbConfig) -> Self {
+        Self::with_cache(db, DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// A store caching up to `capacity` aggregates between commands (0: none).
+    pub fn with_cache(db: &DbConfig, capacity: usize) -> Self {
         let pool = db.pool();
         PgEventStore {
             inner: Arc::new(Inner {
@@ -201,6 +217,7 @@ impl PgEventStore {
                 pool,
                 db: db.clone(),
                 wakeups: OnceLock::new(),
+                cache: AggregateCache::new(capacity),
             }),
         }
     }
@@ -229,7 +246,7 @@ impl PgEventStore {
     }
 
     /// Loads an aggregate by replaying its stream (one indexed range read).
-    pub async fn load<A: Aggregate>(
+    pub async fn load<A: Aggregate + Clone>(
         &self,
         aggregate_id: &str,
     ) -> Result<StreamContext<A>, StoreError> {
@@ -252,7 +269,11 @@ impl PgEventStore {
         if !first_write.get::<_, bool>(0) {
             return Err(AppendError::NotFirstWrite);
         }
-        append_with(tx, context, events, metadata).await
+        // The caller's transaction may yet roll back: the cached state cannot be trusted.
+        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
+        append_with(tx, context, events, metadata)
+            .await
+            .map(|(appended, _)| appended)
     }
 
     /// Reads one stream back in order, with ids, metadata and positions.
@@ -289,7 +310,7 @@ impl PgEventStore {
 }
 
 /// Replays a stream into a fresh aggregate.
-pub(crate) async fn load_with<A: Aggregate>(
+pub(crate) async fn load_with<A: Aggregate + Clone>(
     client: &impl GenericClient,
     aggregate_id: &str,
 ) -> Result<StreamContext<A>, StoreError> {
@@ -306,6 +327,7 @@ pub(crate) async fn load_with<A: Aggregate>(
     }
     Ok(StreamContext {
         aggregate_id: aggregate_id.to_owned(),
+        loaded: aggregate.clone(),
         aggregate,
         current_sequence,
         connection: None,
@@ -319,9 +341,9 @@ async fn append_with<A: Publish>(
     context: &StreamContext<A>,
     events: &[A::Event],
     metadata: &EventMetadata,
-) -> Result<Appended, AppendError> {
+) -> Result<(Appended, A), AppendError> {
     // Serialised straight into the statement's parameters (no intermediate JSON values).
-    let mut state = context.aggregate.clone();
+    let mut state = context.loaded.clone();
     let mut sequences = Vec::with_capacity(events.len());
     let mut event_ids = Vec::with_capacity(events.len());
     let mut event_types = Vec::with_capacity(events.len());
@@ -404,13 +426,14 @@ async fn append_with<A: Publish>(
         .get::<_, Option<i64>>("last_published")
         .map(position)
         .transpose()?;
-    Ok(Appended {
+    let appended = Appended {
         last_sequence: context.current_sequence + events.len(),
         event_ids,
         last_event,
         last_published,
         recorded_at: row.get("recorded_at"),
-    })
+    };
+    Ok((appended, state))
 }
 
 fn envelope_metadata(
@@ -452,6 +475,18 @@ impl<A: Publish> cqrs_es::EventStore<A> for PgEventStore {
         &self,
         aggregate_id: &str,
     ) -> Result<StreamContext<A>, AggregateError<A::Error>> {
+        if let Some((aggregate, current_sequence)) =
+            self.inner.cache.get::<A>(A::TYPE, aggregate_id)
+        {
+            mark_loaded_from_cache();
+            return Ok(StreamContext {
+                aggregate_id: aggregate_id.to_owned(),
+                loaded: aggregate.clone(),
+                aggregate,
+                current_sequence,
+                connection: None,
+            });
+        }
         let client = self
             .inner
             .pool
@@ -480,7 +515,22 @@ impl<A: Publish> cqrs_es::EventStore<A> for PgEventStore {
             Some(client) => client,
             None => self.inner.pool.get().await.map_err(AppendError::from)?,
         };
-        let appended = append_with(&client, &context, &events, &typed).await?;
+        let appended = match append_with(&client, &context, &events, &typed).await {
+            Ok((appended, state)) => {
+                let cache = &self.inner.cache;
+                cache.put(
+                    A::TYPE,
+                    &context.aggregate_id,
+                    state,
+                    appended.last_sequence,
+                );
+                appended
+            }
+            Err(error) => {
+                self.inner.cache.evict(A::TYPE, &context.aggregate_id);
+                return Err(error.into());
+            }
+        };
         drop(client);
         self.inner.notifier.signal();
         record_receipt(&appended);
