@@ -208,11 +208,9 @@ async fn an_event_that_took_its_position_first_but_committed_last_is_still_deliv
             .into_iter()
             .map(|e| e.aggregate_id)
             .collect();
-        assert_eq!(
-            read.first().map(String::as_str),
-            Some("first"),
-            "A comes first: {read:?}"
-        );
+        if let Some(first) = read.first() {
+            assert_eq!(first, "first", "A comes first: {read:?}");
+        }
         if read.len() == 2 || tokio::time::Instant::now() > deadline {
             break read;
         }
