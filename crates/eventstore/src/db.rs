@@ -62,26 +62,34 @@ impl DbConfig {
 /// The name of the table where refinery records the event store's applied migrations.
 pub const MIGRATION_TABLE: &str = "eventstore.refinery_schema_history";
 
-/// Creates or upgrades the `eventstore` schema. Safe to run from several processes at once:
-/// they take turns on an advisory lock.
+/// Creates or upgrades the `eventstore` schema. Safe to run from several processes at once.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
-    client
-        .batch_execute("SELECT pg_advisory_lock(hashtext('heatline.migrate.eventstore'))")
-        .await?;
+    run_migrations(client, "eventstore", embedded::migrations::runner()).await
+}
+
+/// Applies a schema's embedded migrations, recording them in
+/// `{schema}.refinery_schema_history`. Processes starting together take turns on an advisory
+/// lock, so each migration runs once. Every service migrates its own schema with this.
+pub async fn run_migrations(
+    client: &mut tokio_postgres::Client,
+    schema: &str,
+    mut runner: refinery::Runner,
+) -> Result<(), StoreError> {
+    let lock = format!("SELECT pg_advisory_lock(hashtext('heatline.migrate.{schema}'))");
+    let unlock = format!("SELECT pg_advisory_unlock(hashtext('heatline.migrate.{schema}'))");
+    client.batch_execute(&lock).await?;
     let outcome = async {
         client
-            .batch_execute("CREATE SCHEMA IF NOT EXISTS eventstore")
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
             .await?;
-        embedded::migrations::runner()
-            .set_migration_table_name(MIGRATION_TABLE)
+        runner
+            .set_migration_table_name(format!("{schema}.refinery_schema_history"))
             .run_async(client)
             .await?;
         Ok::<_, StoreError>(())
     }
     .await;
-    client
-        .batch_execute("SELECT pg_advisory_unlock(hashtext('heatline.migrate.eventstore'))")
-        .await?;
+    client.batch_execute(&unlock).await?;
     outcome
 }
 

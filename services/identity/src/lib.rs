@@ -48,24 +48,7 @@ pub const MIGRATION_TABLE: &str = "identity.refinery_schema_history";
 
 /// Creates or upgrades the `identity` schema.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
-    client
-        .batch_execute("SELECT pg_advisory_lock(hashtext('heatline.migrate.identity'))")
-        .await?;
-    let outcome = async {
-        client
-            .batch_execute("CREATE SCHEMA IF NOT EXISTS identity")
-            .await?;
-        embedded::migrations::runner()
-            .set_migration_table_name(MIGRATION_TABLE)
-            .run_async(client)
-            .await?;
-        Ok::<_, StoreError>(())
-    }
-    .await;
-    client
-        .batch_execute("SELECT pg_advisory_unlock(hashtext('heatline.migrate.identity'))")
-        .await?;
-    outcome
+    eventstore::db::run_migrations(client, "identity", embedded::migrations::runner()).await
 }
 
 /// The versions of identity's migrations, for readiness checks.

@@ -34,12 +34,13 @@ async fn start() -> Residents {
 }
 
 impl Residents {
-    async fn wechat_login(&self, code: &str) -> (u16, Value, Option<String>) {
+    /// Posts JSON; answers the status, the body and the Retry-After header.
+    async fn post(&self, path: &str, body: Value) -> (u16, Value, Option<String>) {
         let response = self
             .h
             .http
-            .post(format!("{}/api/v1/auth/wechat", self.h.base))
-            .json(&json!({ "code": code }))
+            .post(format!("{}{path}", self.h.base))
+            .json(&body)
             .send()
             .await
             .unwrap();
@@ -49,6 +50,11 @@ impl Residents {
             .get("retry-after")
             .map(|v| v.to_str().unwrap().to_owned());
         (status, response.json().await.unwrap_or(Value::Null), retry)
+    }
+
+    async fn wechat_login(&self, code: &str) -> (u16, Value, Option<String>) {
+        self.post("/api/v1/auth/wechat", json!({ "code": code }))
+            .await
     }
 
     async fn subject(&self, pair: &Value) -> String {
@@ -62,20 +68,8 @@ impl Residents {
     }
 
     async fn send_code(&self, phone: &str) -> (u16, Value, Option<String>) {
-        let response = self
-            .h
-            .http
-            .post(format!("{}/api/v1/auth/sms/code", self.h.base))
-            .json(&json!({ "phone": phone }))
-            .send()
+        self.post("/api/v1/auth/sms/code", json!({ "phone": phone }))
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let retry = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, response.json().await.unwrap_or(Value::Null), retry)
     }
 
     async fn sms_login(&self, phone: &str, code: &str) -> (u16, Value) {
