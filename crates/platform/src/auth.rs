@@ -93,16 +93,37 @@ impl Principal {
         }
     }
 
-    /// Refuses (403) a caller scoped to another supplier. Callers without a supplier scope
-    /// (dispatchers, regulators, admins) pass.
-    pub fn require_supplier(&self, supplier: &str) -> Result<&Self, ApiError> {
-        match &self.supplier {
-            Some(own) if own != supplier => {
-                Err(ApiError::forbidden("this belongs to another supplier"))
-            }
-            _ => Ok(self),
+    /// Refuses (403) a caller whose scope does not cover `resource`: for each of district,
+    /// supplier and crew that the caller is limited to, the resource must belong to the same
+    /// one. Dimensions the caller is not limited to (a city-wide dispatcher's district, a
+    /// regulator's supplier) do not restrict.
+    pub fn require_scope(&self, resource: &ResourceScope<'_>) -> Result<&Self, ApiError> {
+        let covers = |own: &Option<String>, theirs: Option<&str>| match own {
+            Some(own) => theirs == Some(own.as_str()),
+            None => true,
+        };
+        if covers(&self.district, resource.district)
+            && covers(&self.supplier, resource.supplier)
+            && covers(&self.crew, resource.crew)
+        {
+            Ok(self)
+        } else {
+            Err(ApiError::forbidden(
+                "this is outside your district, supplier or crew",
+            ))
         }
     }
+}
+
+/// Where a resource belongs, for [`Principal::require_scope`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResourceScope<'a> {
+    /// Its district.
+    pub district: Option<&'a str>,
+    /// Its supplier.
+    pub supplier: Option<&'a str>,
+    /// Its crew.
+    pub crew: Option<&'a str>,
 }
 
 impl From<Claims> for Principal {
@@ -323,5 +344,61 @@ fn refuse(error: TokenError) -> ApiError {
             tracing::info!(reason = %other, "token refused");
             ApiError::unauthorized("the token is not valid")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(
+        role: Role,
+        district: Option<&str>,
+        supplier: Option<&str>,
+        crew: Option<&str>,
+    ) -> Principal {
+        Principal {
+            subject: "a".into(),
+            role,
+            district: district.map(Into::into),
+            supplier: supplier.map(Into::into),
+            crew: crew.map(Into::into),
+            session: "s".into(),
+        }
+    }
+
+    #[test]
+    fn a_scope_limits_only_the_dimensions_the_caller_is_limited_to() {
+        let ticket = ResourceScope {
+            district: Some("nangang"),
+            supplier: Some("sup-1"),
+            crew: Some("crew-9"),
+        };
+        let city_dispatcher = principal(Role::Dispatcher, None, None, None);
+        let district_dispatcher = principal(Role::Dispatcher, Some("nangang"), None, None);
+        let other_district = principal(Role::Dispatcher, Some("daoli"), None, None);
+        let own_supplier = principal(Role::SupplierAdmin, None, Some("sup-1"), None);
+        let other_supplier = principal(Role::SupplierAdmin, None, Some("sup-2"), None);
+        let own_crew = principal(Role::Crew, None, Some("sup-1"), Some("crew-9"));
+        let other_crew = principal(Role::Crew, None, Some("sup-1"), Some("crew-3"));
+        for allowed in [
+            &city_dispatcher,
+            &district_dispatcher,
+            &own_supplier,
+            &own_crew,
+        ] {
+            assert!(allowed.require_scope(&ticket).is_ok(), "{allowed:?}");
+        }
+        for refused in [&other_district, &other_supplier, &other_crew] {
+            assert!(refused.require_scope(&ticket).is_err(), "{refused:?}");
+        }
+        let unassigned = ResourceScope {
+            crew: None,
+            ..ticket
+        };
+        assert!(
+            own_crew.require_scope(&unassigned).is_err(),
+            "a crew acts only on its own jobs"
+        );
     }
 }
