@@ -106,6 +106,17 @@ impl Account {
         }
     }
 
+    /// A password action needs an existing account that has a password.
+    fn require_password(&self) -> Result<(), AccountError> {
+        if !self.exists {
+            Err(AccountError::NotFound)
+        } else if self.password_hash.is_none() {
+            Err(AccountError::NoPassword)
+        } else {
+            Ok(())
+        }
+    }
+
     fn failures_in_window(&self, at: DateTime<Utc>) -> usize {
         self.recent_failures
             .iter()
@@ -305,12 +316,7 @@ impl Aggregate for Account {
                 password_matched,
                 at,
             } => {
-                if !self.exists {
-                    return Err(AccountError::NotFound);
-                }
-                if self.password_hash.is_none() {
-                    return Err(AccountError::NoPassword);
-                }
+                self.require_password()?;
                 match self.login_outcome(password_matched, at) {
                     LoginOutcome::Accepted => {
                         sink.write(AccountEvent::LoginSucceeded { at }, self).await
@@ -349,12 +355,7 @@ impl Aggregate for Account {
                 new_hash,
                 at,
             } => {
-                if !self.exists {
-                    return Err(AccountError::NotFound);
-                }
-                if self.password_hash.is_none() {
-                    return Err(AccountError::NoPassword);
-                }
+                self.require_password()?;
                 if !old_password_matched {
                     return Err(AccountError::WrongPassword);
                 }
