@@ -38,6 +38,21 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The stable name, as in tokens and event metadata (`supplier_admin`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::Operator => "operator",
+            Role::Dispatcher => "dispatcher",
+            Role::Crew => "crew",
+            Role::SupplierAdmin => "supplier_admin",
+            Role::Regulator => "regulator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// The claims of a Heatline access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {

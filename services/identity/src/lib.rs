@@ -22,6 +22,7 @@ use chrono::Utc;
 use eventstore::{Actor, Channel, Commands, EventMetadata, PgEventStore, StoreError};
 use platform::auth::{Role, Verifier};
 use platform::clock::Clock;
+use platform::error::ApiError;
 
 use crate::domain::account::{Account, AccountCommand, Scope};
 use crate::domain::phone::Phone;
@@ -162,16 +163,10 @@ impl Identity {
         metadata: EventMetadata,
     ) -> Result<String, CreateStaffError> {
         let username = parse_username(&staff.username)?;
-        if staff.password.chars().count() < 10 {
+        if let Err(reason) = check_password(&staff.password) {
             return Err(CreateStaffError::Invalid {
                 field: "password",
-                reason: "must be at least 10 characters",
-            });
-        }
-        if staff.password.len() > 1024 {
-            return Err(CreateStaffError::Invalid {
-                field: "password",
-                reason: "must be at most 1024 bytes",
+                reason,
             });
         }
         if staff.role == Role::Resident {
@@ -206,6 +201,24 @@ impl Identity {
 
     fn now(&self) -> chrono::DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The key that signs tokens at `now`; none is a server fault (a 500).
+    fn signing_key(&self, now: chrono::DateTime<Utc>) -> Result<keys::ActiveKey, ApiError> {
+        self.keys
+            .signing_key(now)
+            .ok_or_else(|| ApiError::internal(&std::io::Error::other("no signing key is active")))
+    }
+}
+
+/// The rule for every password set: 10 characters to 1024 bytes.
+pub fn check_password(password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < 10 {
+        Err("must be at least 10 characters")
+    } else if password.len() > 1024 {
+        Err("must be at most 1024 bytes")
+    } else {
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use platform::error::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{metadata, store_failure};
+use super::{actor, metadata, store_failure};
 use crate::domain::account::{AccountCommand, AccountError, LoginOutcome};
 use crate::domain::session::{RefreshOutcome, RevokeReason, SessionCommand, SessionError};
 use crate::tokens::{self, TokenPair};
@@ -87,10 +87,7 @@ pub(crate) async fn login(
     let outcome = account.login_outcome(matched, now);
     let role = account.role().expect("a staff account has a role");
     let scope = account.scope().clone();
-    let actor = Actor {
-        id: account_id.clone(),
-        role: role_name(role),
-    };
+    let actor = actor(&account_id, role);
     let command = AccountCommand::RecordPasswordLogin {
         password_matched: matched,
         at: now,
@@ -131,10 +128,7 @@ pub(crate) async fn start_session(
     channel: Channel,
 ) -> Result<TokenPair, ApiError> {
     let now = identity.now();
-    let key = identity
-        .keys
-        .signing_key(now)
-        .ok_or_else(|| ApiError::internal(&std::io::Error::other("no signing key is active")))?;
+    let key = identity.signing_key(now)?;
     let session_id = uuid::Uuid::now_v7().to_string();
     let refresh = tokens::refresh_token(&session_id);
     let command = SessionCommand::Start {
@@ -206,10 +200,7 @@ pub(crate) async fn refresh(
         new_hash: tokens::refresh_hash(&next),
         at: now,
     };
-    let actor = Actor {
-        id: account_id.clone(),
-        role: role_name(role),
-    };
+    let actor = actor(&account_id, role);
     match identity
         .sessions
         .execute(
@@ -231,10 +222,7 @@ pub(crate) async fn refresh(
         Err(AggregateError::AggregateConflict) => return Err(invalid_refresh()),
         Err(other) => return Err(store_failure(other)),
     }
-    let key = identity
-        .keys
-        .signing_key(now)
-        .ok_or_else(|| ApiError::internal(&std::io::Error::other("no signing key is active")))?;
+    let key = identity.signing_key(now)?;
     Ok(HttpResponse::Ok().json(tokens::pair(
         &key,
         &account_id,
@@ -267,10 +255,7 @@ pub(crate) async fn logout(
         reason: RevokeReason::Logout,
         at: identity.now(),
     };
-    let actor = Actor {
-        id: principal.subject.clone(),
-        role: role_name(principal.role),
-    };
+    let actor = actor(&principal.subject, principal.role);
     match identity
         .sessions
         .execute(
@@ -310,11 +295,11 @@ pub(crate) async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    if new_password.chars().count() < 10 || new_password.len() > 1024 {
+    if let Err(reason) = crate::check_password(&new_password) {
         return Err(ApiError::unprocessable(
             "invalid_password",
-            "the new password must have 10 to 1024 characters",
-            serde_json::json!({ "fields": { "new_password": "10 to 1024 characters" } }),
+            format!("the new password {reason}"),
+            serde_json::json!({ "fields": { "new_password": reason } }),
         ));
     }
     let context = identity
@@ -331,10 +316,7 @@ pub(crate) async fn change_password(
         new_hash: passwords::hash(new_password).await,
         at: identity.now(),
     };
-    let actor = Actor {
-        id: principal.subject.clone(),
-        role: role_name(principal.role),
-    };
+    let actor = actor(&principal.subject, principal.role);
     match identity
         .accounts
         .execute(
@@ -354,13 +336,6 @@ pub(crate) async fn change_password(
         }
         Err(other) => Err(store_failure(other)),
     }
-}
-
-pub(crate) fn role_name(role: platform::auth::Role) -> String {
-    serde_json::to_value(role)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn channel_of(principal: &Principal) -> Channel {

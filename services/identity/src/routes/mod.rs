@@ -8,6 +8,7 @@ pub(crate) mod staff;
 use actix_web::{HttpRequest, web};
 use cqrs_es::AggregateError;
 use eventstore::{Actor, Channel, EventMetadata};
+use platform::auth::Role;
 use platform::error::ApiError;
 
 use crate::Identity;
@@ -41,6 +42,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identi
             web::post().to(resident::sms_login),
         )
         .route("/api/v1/staff", web::post().to(staff::create));
+}
+
+/// The actor an account is in the events it causes.
+fn actor(account_id: &str, role: Role) -> Actor {
+    Actor {
+        id: account_id.to_owned(),
+        role: role.as_str().to_owned(),
+    }
 }
 
 /// The metadata of a command issued by this request.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::start_session;
-use super::{metadata, store_failure};
+use super::{actor, metadata, store_failure};
 use crate::domain::account::{AccountCommand, AccountError, ResidentVia, Scope};
 use crate::domain::phone::{CodeOutcome, Phone, PhoneCommand, PhoneError};
 use crate::sms::PhoneNumber;
@@ -78,11 +78,16 @@ fn wechat_refusal(error: WechatError) -> ApiError {
     }
 }
 
-fn resident_actor(account_id: &str) -> Actor {
+/// Before an SMS login, the caller is known only by the (masked) number they typed.
+fn caller_by_phone(phone: &PhoneNumber) -> Actor {
     Actor {
-        id: account_id.to_owned(),
-        role: "resident".into(),
+        id: phone.masked(),
+        role: "anonymous".into(),
     }
+}
+
+fn resident_actor(account_id: &str) -> Actor {
+    actor(account_id, Role::Resident)
 }
 
 /// Creates the resident's account on first login, then records the login and starts a session.
@@ -275,14 +280,7 @@ pub(crate) async fn sms_code(
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let salt = uuid::Uuid::new_v4().simple().to_string();
     let now = identity.now();
-    let meta = metadata(
-        &request,
-        Actor {
-            id: phone.masked(),
-            role: "anonymous".into(),
-        },
-        Channel::App,
-    );
+    let meta = metadata(&request, caller_by_phone(&phone), Channel::App);
     let issue = PhoneCommand::IssueCode {
         code: code.clone(),
         salt,
@@ -356,14 +354,7 @@ pub(crate) async fn sms_login(
     let now = identity.now();
     let outcome = context.state().code_outcome(&code, now);
     let linked = context.state().linked_account().map(str::to_owned);
-    let meta = metadata(
-        &request,
-        Actor {
-            id: phone.masked(),
-            role: "anonymous".into(),
-        },
-        Channel::App,
-    );
+    let meta = metadata(&request, caller_by_phone(&phone), Channel::App);
     match identity
         .phones
         .execute(&id, PhoneCommand::TryCode { code, at: now }, &meta)

@@ -1,14 +1,13 @@
 //! Staff accounts, created by an admin.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use eventstore::{Actor, Channel};
+use eventstore::Channel;
 use platform::auth::{Principal, Role};
 use platform::error::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::role_name;
-use super::metadata;
+use super::{actor, metadata};
 use crate::domain::account::Scope;
 use crate::{CreateStaffError, Identity, NewStaff};
 
@@ -71,10 +70,7 @@ pub(crate) async fn create(
             crew: body.crew,
         },
     };
-    let by = Actor {
-        id: principal.subject.clone(),
-        role: role_name(principal.role),
-    };
+    let by = actor(&principal.subject, principal.role);
     let meta = metadata(&request, by.clone(), Channel::Console);
     match identity.create_staff_with(staff, meta).await {
         Ok(account_id) => {
