@@ -16,6 +16,15 @@ pub mod selftest {
     }
 }
 
+/// `heatline.intake.v1`: complaints accepted, merged, routed, rejected, withdrawn; incidents.
+pub mod intake {
+    /// Version 1.
+    #[allow(missing_docs)]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/heatline.intake.v1.rs"));
+    }
+}
+
 pub use prost::{Message, Name};
 
 #[cfg(test)]

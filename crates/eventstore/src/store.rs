@@ -276,6 +276,32 @@ impl PgEventStore {
             .map(|(appended, _)| appended)
     }
 
+    /// Loads an aggregate inside a transaction the caller owns (reads do not assign the
+    /// transaction id, so an [`Self::append_in`] may still follow).
+    pub async fn load_in<A: Aggregate + Clone>(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        aggregate_id: &str,
+    ) -> Result<StreamContext<A>, StoreError> {
+        load_with(tx, aggregate_id).await
+    }
+
+    /// Appends to another stream in a transaction whose first write was an
+    /// [`Self::append_in`]: one transaction id covers both streams, so readers of the log see
+    /// them together and in order. Any other earlier write breaks the ordering rule.
+    pub async fn append_also_in<A: Publish>(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+    ) -> Result<Appended, AppendError> {
+        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
+        append_with(tx, context, events, metadata)
+            .await
+            .map(|(appended, _)| appended)
+    }
+
     /// Reads one stream back in order, with ids, metadata and positions.
     pub async fn stream<A: Aggregate>(
         &self,

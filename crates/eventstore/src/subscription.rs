@@ -46,18 +46,24 @@ impl<'a> Batch<'a> {
         load_with(&self.tx, aggregate_id).await
     }
 
-    /// Appends events (a process manager's command result). It must come before any other
-    /// write of the batch, so that the batch's transaction id orders after what it read.
+    /// Appends events (a process manager's command result). Appends, to one stream or
+    /// several, must come before any other write of the batch, so that the batch's
+    /// transaction id orders after what it read.
     pub async fn append<A: Publish>(
         &mut self,
         context: &StreamContext<A>,
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
-        let appended = self
-            .store
-            .append_in(&self.tx, context, events, metadata)
-            .await?;
+        let appended = if self.appended {
+            self.store
+                .append_also_in(&self.tx, context, events, metadata)
+                .await?
+        } else {
+            self.store
+                .append_in(&self.tx, context, events, metadata)
+                .await?
+        };
         self.appended = true;
         Ok(appended)
     }

@@ -1,5 +1,5 @@
 //! What every Heatline service shares: the API error shape, access-token verification, the
-//! injected clock, logging set-up and the health endpoints.
+//! injected clock, phone numbers, logging set-up and the health endpoints.
 
 #![warn(missing_docs)]
 
@@ -7,4 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod openapi;
+pub mod phone;
+pub mod request;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 //! - [`FakeWechat`]: `GET /sns/jscode2session`, `GET /cgi-bin/token` and
 //!   `POST /wxa/business/getuserphonenumber`, answering as WeChat does.
 //! - [`FakeSms`]: an SMS gateway that records what it was asked to send, and can be told to fail.
+//! - [`FakeHotline`]: the 12345 platform, recording the status updates it is sent; can go down.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -276,5 +277,100 @@ impl FakeSms {
     /// Makes the gateway answer 503 (or recover).
     pub fn set_failing(&self, failing: bool) {
         self.state.lock().expect("fake state").failing = failing;
+    }
+}
+
+/// What the fake 12345 platform received.
+#[derive(Default)]
+struct HotlineState {
+    received: Vec<StatusPush>,
+    down: bool,
+    refused: u32,
+}
+
+/// A status update as the fake 12345 platform received it.
+#[derive(Debug, Clone)]
+pub struct StatusPush {
+    /// The work order in the path.
+    pub work_order: String,
+    /// The body.
+    pub body: Value,
+    /// The raw body, for checking the signature.
+    pub raw: Vec<u8>,
+    /// `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// `X-12345-Timestamp`.
+    pub timestamp: String,
+    /// `X-12345-Signature`.
+    pub signature: String,
+}
+
+/// A fake of the city's 12345 platform: takes status updates at
+/// `POST /work-orders/{no}/status` and records them; can be taken down.
+pub struct FakeHotline {
+    running: Running,
+    state: Arc<Mutex<HotlineState>>,
+}
+
+impl FakeHotline {
+    /// Starts the fake.
+    pub fn start() -> FakeHotline {
+        let state = Arc::new(Mutex::new(HotlineState::default()));
+        let shared = web::Data::from(state.clone());
+        let running = Running::start(move || {
+            App::new().app_data(shared.clone()).route(
+                "/work-orders/{no}/status",
+                web::post().to(
+                    |state: web::Data<Mutex<HotlineState>>,
+                     path: web::Path<String>,
+                     request: actix_web::HttpRequest,
+                     body: web::Bytes| async move {
+                        let mut state = state.lock().expect("fake state");
+                        if state.down {
+                            state.refused += 1;
+                            return HttpResponse::ServiceUnavailable().finish();
+                        }
+                        let header = |name: &str| {
+                            request
+                                .headers()
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        state.received.push(StatusPush {
+                            work_order: path.into_inner(),
+                            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                            raw: body.to_vec(),
+                            idempotency_key: header("idempotency-key"),
+                            timestamp: header("x-12345-timestamp"),
+                            signature: header("x-12345-signature"),
+                        });
+                        HttpResponse::Ok().json(json!({ "code": 0 }))
+                    },
+                ),
+            )
+        });
+        FakeHotline { running, state }
+    }
+
+    /// The platform's base URL.
+    pub fn url(&self) -> String {
+        self.running.base.clone()
+    }
+
+    /// Every update taken so far, in arrival order.
+    pub fn received(&self) -> Vec<StatusPush> {
+        self.state.lock().expect("fake state").received.clone()
+    }
+
+    /// How many updates were refused while down.
+    pub fn refused(&self) -> u32 {
+        self.state.lock().expect("fake state").refused
+    }
+
+    /// Takes the platform down (503 to everything) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().expect("fake state").down = down;
     }
 }

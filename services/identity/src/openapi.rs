@@ -1,30 +1,10 @@
 //! Identity's OpenAPI document (checked in as `openapi/identity.json`).
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use platform::openapi::BearerScheme;
+use utoipa::OpenApi;
 
 use crate::routes;
 use crate::tokens::TokenPair;
-
-/// Declares the bearer scheme the secured operations name.
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format(
-                        "JWT (EdDSA), from /api/v1/auth/*; keys at /.well-known/jwks.json",
-                    )
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The document.
 #[derive(OpenApi)]

@@ -1,41 +1,8 @@
-//! Phone numbers and the SMS gateway that carries one-time codes.
+//! The SMS gateway that carries one-time codes.
 
 use std::time::Duration;
 
-/// A mainland China mobile number: 11 digits starting with 1 and 3 to 9 (`+86` accepted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
-
-impl PhoneNumber {
-    /// Parses a number, tolerating spaces, dashes and a `+86`/`86` prefix.
-    pub fn parse(raw: &str) -> Option<PhoneNumber> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        let digits = digits
-            .strip_prefix("+86")
-            .or_else(|| digits.strip_prefix("0086"))
-            .unwrap_or(&digits);
-        let digits = if digits.len() == 13 {
-            digits.strip_prefix("86").unwrap_or(digits)
-        } else {
-            digits
-        };
-        let valid = digits.len() == 11
-            && digits.chars().all(|c| c.is_ascii_digit())
-            && digits.starts_with('1')
-            && matches!(digits.as_bytes()[1], b'3'..=b'9');
-        valid.then(|| PhoneNumber(digits.to_owned()))
-    }
-
-    /// The 11 digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// For logs: the first three and last two digits.
-    pub fn masked(&self) -> String {
-        format!("{}******{}", &self.0[..3], &self.0[9..])
-    }
-}
+pub use platform::phone::PhoneNumber;
 
 /// The SMS gateway: `POST {url}` with `{ "phone", "code", "template" }`.
 pub struct SmsGateway {

@@ -54,14 +54,7 @@ fn actor(account_id: &str, role: Role) -> Actor {
 
 /// The metadata of a command issued by this request.
 fn metadata(request: &HttpRequest, actor: Actor, channel: Channel) -> EventMetadata {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    EventMetadata::new(actor, channel).with_request_id(request_id)
+    platform::request::metadata(request, actor, channel)
 }
 
 /// Store failures and lost races, for commands whose own refusals were handled already.

@@ -1,0 +1,419 @@
+//! Running complaint commands: each in one transaction that locks what its decision depends
+//! on, appends the events, and updates `intake.complaint` (the read model) beside them. A
+//! command either lands whole or not at all, and a read after it sees it.
+
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::Transaction;
+use eventstore::{AppendError, Batch, EventMetadata, PgEventStore, StoreError};
+use uuid::Uuid;
+
+use crate::domain::complaint::{
+    Complaint, ComplaintCommand, ComplaintDetails, ComplaintError, ComplaintEvent, Status,
+};
+
+/// How filings are limited and merged.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A household's filing merges into its open complaint filed within this window.
+    pub merge_window: Duration,
+    /// The most filings a resident may make in an hour.
+    pub per_hour: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            merge_window: Duration::hours(24),
+            per_hour: 10,
+        }
+    }
+}
+
+/// A filing, checked and routed, ready to be decided.
+#[derive(Debug, Clone)]
+pub struct NewFiling {
+    /// Its id: derived from the idempotency key when there is one.
+    pub id: Uuid,
+    /// What it says.
+    pub details: ComplaintDetails,
+    /// The digest of the request, to recognise a retry.
+    pub fingerprint: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Whether the hourly limit applies (residents: yes; staff and the platform: no).
+    pub rate_limited: bool,
+}
+
+/// How a filing ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilingReceipt {
+    /// The filing's own id.
+    pub filed_id: Uuid,
+    /// The complaint to follow: the filing itself, or the one it was merged into.
+    pub complaint_id: Uuid,
+    /// Whether it was merged into the household's open complaint.
+    pub merged: bool,
+    /// Whether the registry routed it.
+    pub routed: bool,
+    /// Whether this was a retry answered from the first filing.
+    pub replayed: bool,
+}
+
+/// Why a command did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The aggregate refused.
+    #[error(transparent)]
+    Refused(#[from] ComplaintError),
+    /// An idempotency key came back with a different request.
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    /// The resident filed too many complaints in the last hour.
+    #[error("too many complaints in the last hour")]
+    TooMany {
+        /// Seconds until one more is allowed.
+        retry_after: u64,
+    },
+    /// Still losing races after retries.
+    #[error("the complaint kept changing; try again")]
+    Contended,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The append failed.
+    #[error(transparent)]
+    Append(AppendError),
+}
+
+impl From<AppendError> for CommandError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => CommandError::Contended,
+            other => CommandError::Append(other),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for CommandError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        CommandError::Store(error.into())
+    }
+}
+
+/// How many times a command that lost a race is run again on the new state.
+const ATTEMPTS: usize = 3;
+
+/// The complaint commands.
+#[derive(Clone)]
+pub struct Complaints {
+    store: PgEventStore,
+    limits: Limits,
+}
+
+impl Complaints {
+    /// Commands over `store`.
+    pub fn new(store: PgEventStore, limits: Limits) -> Self {
+        Complaints { store, limits }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &PgEventStore {
+        &self.store
+    }
+
+    /// Files a complaint: a retry of an earlier filing answers as it did; a household with an
+    /// open complaint in the window gets it merged; a resident over the hourly limit is refused.
+    #[tracing::instrument(skip_all, fields(complaint.id = %filing.id))]
+    pub async fn file(
+        &self,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+    ) -> Result<FilingReceipt, CommandError> {
+        let mut outcome = Err(CommandError::Contended);
+        for _ in 0..ATTEMPTS {
+            outcome = self.try_file(filing, metadata).await;
+            if !matches!(outcome, Err(CommandError::Contended)) {
+                break;
+            }
+        }
+        outcome
+    }
+
+    async fn try_file(
+        &self,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+    ) -> Result<FilingReceipt, CommandError> {
+        let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await?;
+        // Advisory locks are not writes: the append below is still the transaction's first.
+        tx.execute(
+            include_str!("sql/lock_filing.sql"),
+            &[&filing.details.household.as_str(), &filing.details.filer],
+        )
+        .await?;
+        let id = filing.id.to_string();
+        let context = self.store.load_in::<Complaint>(&tx, &id).await?;
+        if context.state().status() != Status::New {
+            return replay(context.state(), filing);
+        }
+        let statement = tx
+            .prepare_cached(include_str!("sql/household_and_rate.sql"))
+            .await?;
+        let row = tx
+            .query_one(
+                &statement,
+                &[
+                    &filing.details.household.as_str(),
+                    &(filing.at - self.limits.merge_window),
+                    &filing.details.filer,
+                    &(filing.at - Duration::hours(1)),
+                ],
+            )
+            .await?;
+        let open: Option<Uuid> = row.get("open_complaint");
+        let recent: i64 = row.get("recent");
+        if filing.rate_limited && recent >= self.limits.per_hour {
+            let oldest: Option<DateTime<Utc>> = row.get("oldest_recent");
+            let free_at = oldest.unwrap_or(filing.at) + Duration::hours(1);
+            let retry_after = (free_at - filing.at).num_seconds().max(1) as u64;
+            return Err(CommandError::TooMany { retry_after });
+        }
+        let event = context.state().decide(ComplaintCommand::File {
+            details: Box::new(filing.details.clone()),
+            fingerprint: filing.fingerprint.clone(),
+            merge_into: open.map(|o| o.to_string()),
+            at: filing.at,
+        })?;
+        let appended = self
+            .store
+            .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
+            .await?;
+        if let Some(into) = open {
+            let target = self
+                .store
+                .load_in::<Complaint>(&tx, &into.to_string())
+                .await?;
+            let repeat = target.state().decide(ComplaintCommand::RecordRepeat {
+                complaint_id: id.clone(),
+                at: filing.at,
+            })?;
+            let cause = metadata.clone().caused_by(appended.event_ids[0]);
+            let also = self
+                .store
+                .append_also_in(&tx, &target, std::slice::from_ref(&repeat), &cause)
+                .await?;
+            project(&tx, into, &repeat, also.last_sequence).await?;
+        }
+        project(&tx, filing.id, &event, appended.last_sequence).await?;
+        tx.commit().await?;
+        self.store.notify_appended();
+        Ok(FilingReceipt {
+            filed_id: filing.id,
+            complaint_id: open.unwrap_or(filing.id),
+            merged: open.is_some(),
+            routed: filing.details.route.is_routed(),
+            replayed: false,
+        })
+    }
+
+    /// Runs any other command on complaint `id`. Returns the state after it and its version.
+    #[tracing::instrument(skip_all, fields(complaint.id = %id))]
+    pub async fn execute(
+        &self,
+        id: Uuid,
+        command: ComplaintCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(Complaint, usize), CommandError> {
+        let mut outcome = Err(CommandError::Contended);
+        for _ in 0..ATTEMPTS {
+            outcome = self.try_execute(id, command.clone(), metadata).await;
+            if !matches!(outcome, Err(CommandError::Contended)) {
+                break;
+            }
+        }
+        outcome
+    }
+
+    async fn try_execute(
+        &self,
+        id: Uuid,
+        command: ComplaintCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(Complaint, usize), CommandError> {
+        let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await?;
+        let context = self
+            .store
+            .load_in::<Complaint>(&tx, &id.to_string())
+            .await?;
+        let event = context.state().decide(command)?;
+        let appended = self
+            .store
+            .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
+            .await?;
+        project(&tx, id, &event, appended.last_sequence).await?;
+        tx.commit().await?;
+        self.store.notify_appended();
+        let mut state = context.state().clone();
+        cqrs_es::Aggregate::apply(&mut state, event);
+        Ok((state, appended.last_sequence))
+    }
+
+    /// Runs a command inside a subscription's batch (the incident watcher, dispatch's news).
+    pub async fn execute_in_batch(
+        batch: &mut Batch<'_>,
+        id: Uuid,
+        command: ComplaintCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(), CommandError> {
+        let context = batch.load::<Complaint>(&id.to_string()).await?;
+        let event = context.state().decide(command)?;
+        let appended = batch
+            .append(&context, std::slice::from_ref(&event), metadata)
+            .await?;
+        project(batch.tx(), id, &event, appended.last_sequence).await?;
+        Ok(())
+    }
+}
+
+fn replay(state: &Complaint, filing: &NewFiling) -> Result<FilingReceipt, CommandError> {
+    if state.fingerprint() != filing.fingerprint {
+        return Err(CommandError::KeyReused);
+    }
+    let merged_into = state.merged_into().and_then(|m| m.parse::<Uuid>().ok());
+    Ok(FilingReceipt {
+        filed_id: filing.id,
+        complaint_id: merged_into.unwrap_or(filing.id),
+        merged: merged_into.is_some(),
+        routed: state.details().is_some_and(|d| d.route.is_routed()),
+        replayed: true,
+    })
+}
+
+fn status_code(status: Status) -> &'static str {
+    match status {
+        Status::New => "new",
+        Status::Open => "open",
+        Status::Merged => "merged",
+        Status::Signed => "signed",
+        Status::Withdrawn => "withdrawn",
+        Status::Rejected => "rejected",
+    }
+}
+
+/// Keeps `intake.complaint` in step with one event of complaint `id` (version = its sequence).
+async fn project(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+) -> Result<(), tokio_postgres::Error> {
+    let version = version as i64;
+    let at = event.at();
+    let (details, merged_into, status) = match event {
+        ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
+        ComplaintEvent::Merged { details, into, .. } => {
+            (details, into.parse::<Uuid>().ok(), Status::Merged)
+        }
+        ComplaintEvent::Routed { route, .. } => {
+            let sql = "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
+                       supplier_id = $5, updated_at = $6, version = $7 WHERE complaint_id = $1";
+            tx.execute(
+                sql,
+                &[
+                    &id,
+                    &route.building_id,
+                    &route.station,
+                    &route.district,
+                    &route.supplier_id,
+                    &at,
+                    &version,
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
+        ComplaintEvent::JoinedIncident { incident_id, .. } => {
+            let incident = incident_id.parse::<Uuid>().ok();
+            let sql = "UPDATE intake.complaint SET incident_id = $2, updated_at = $3, \
+                       version = $4 WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &incident, &at, &version]).await?;
+            return Ok(());
+        }
+        ComplaintEvent::RepeatRecorded { .. } => {
+            let sql = "UPDATE intake.complaint SET updated_at = $2, version = $3 \
+                       WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &at, &version]).await?;
+            return Ok(());
+        }
+        ComplaintEvent::Withdrawn { .. }
+        | ComplaintEvent::Rejected { .. }
+        | ComplaintEvent::Signed { .. } => {
+            let status = match event {
+                ComplaintEvent::Withdrawn { .. } => Status::Withdrawn,
+                ComplaintEvent::Rejected { .. } => Status::Rejected,
+                _ => Status::Signed,
+            };
+            let sql = "UPDATE intake.complaint SET status = $2, updated_at = $3, version = $4 \
+                       WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &status_code(status), &at, &version])
+                .await?;
+            return Ok(());
+        }
+    };
+    let statement = tx
+        .prepare_cached(include_str!("sql/insert_complaint.sql"))
+        .await?;
+    let d = details.as_ref();
+    tx.execute(
+        &statement,
+        &[
+            &id,
+            &d.filer,
+            &source_code(d.source),
+            &d.category.code(),
+            &priority_code(d.priority),
+            &status_code(status),
+            &d.household.as_str(),
+            &d.account.as_ref().map(|a| a.as_str()),
+            &d.address.as_ref().map(|a| a.as_str()),
+            &d.position.map(|p| p.0),
+            &d.position.map(|p| p.1),
+            &d.contact_phone,
+            &d.route.building_id,
+            &d.route.station,
+            &d.route.district,
+            &d.route.supplier_id,
+            &d.reading.map(|r| r.tenths()),
+            &d.description,
+            &d.photos,
+            &d.hotline_work_order,
+            &merged_into,
+            &at,
+            &version,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The stable code of a source.
+pub fn source_code(source: crate::domain::values::Source) -> &'static str {
+    use crate::domain::values::Source;
+    match source {
+        Source::App => "app",
+        Source::Wechat => "wechat",
+        Source::HotlineOperator => "hotline_operator",
+        Source::HotlinePlatform => "hotline_platform",
+        Source::Open311 => "open311",
+    }
+}
+
+/// The stable code of a priority.
+pub fn priority_code(priority: crate::domain::values::Priority) -> &'static str {
+    match priority {
+        crate::domain::values::Priority::Normal => "normal",
+        crate::domain::values::Priority::Urgent => "urgent",
+    }
+}

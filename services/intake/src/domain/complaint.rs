@@ -1,0 +1,734 @@
+//! The complaint aggregate: one filing from one channel, from its acceptance (or merger into
+//! the household's open complaint) until dispatch signs for it, or it is withdrawn or rejected.
+
+use chrono::{DateTime, Utc};
+use contracts::intake::v1 as proto;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use eventstore::{IntegrationEvent, Publish};
+use serde::{Deserialize, Serialize};
+
+use super::values::{
+    Address, Category, Celsius, HeatingAccountNo, Household, Priority, Route, Source,
+};
+
+/// Everything a filing says, checked and routed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintDetails {
+    /// What it is about.
+    pub category: Category,
+    /// How fast it must be handled.
+    pub priority: Priority,
+    /// The channel.
+    pub source: Source,
+    /// The home.
+    pub household: Household,
+    /// Where the registry placed it.
+    pub route: Route,
+    /// The heating account, when given.
+    pub account: Option<HeatingAccountNo>,
+    /// The address, when given.
+    pub address: Option<Address>,
+    /// Latitude and longitude, when given (Open311).
+    pub position: Option<(f64, f64)>,
+    /// The resident's own room reading.
+    pub reading: Option<Celsius>,
+    /// The resident's words.
+    pub description: String,
+    /// A phone to call back (digits).
+    pub contact_phone: Option<String>,
+    /// Stored photos (content ids).
+    pub photos: Vec<String>,
+    /// The account that filed it: the resident, the operator, or the platform client.
+    pub filer: String,
+    /// The 12345 platform's work-order number.
+    pub hotline_work_order: Option<String>,
+}
+
+/// Where a complaint stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Not filed yet (a fresh stream).
+    #[default]
+    New,
+    /// Accepted, waiting for dispatch to sign for it.
+    Open,
+    /// Part of the household's open complaint.
+    Merged,
+    /// Dispatch signed for it: it is a repair ticket now.
+    Signed,
+    /// Withdrawn by the resident.
+    Withdrawn,
+    /// Refused by an operator or dispatcher.
+    Rejected,
+}
+
+impl Status {
+    /// Whether the complaint still awaits handling (Open311's `open`).
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Open | Status::Merged | Status::Signed)
+    }
+}
+
+/// A complaint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Complaint {
+    details: Option<ComplaintDetails>,
+    status: Status,
+    filed_at: Option<DateTime<Utc>>,
+    fingerprint: String,
+    merged_into: Option<String>,
+    incident_id: Option<String>,
+}
+
+impl Complaint {
+    /// What was filed.
+    pub fn details(&self) -> Option<&ComplaintDetails> {
+        self.details.as_ref()
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// When it was filed.
+    pub fn filed_at(&self) -> Option<DateTime<Utc>> {
+        self.filed_at
+    }
+
+    /// A digest of the filing's request, to tell a retry from a different request that reuses
+    /// an idempotency key.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The complaint it was merged into.
+    pub fn merged_into(&self) -> Option<&str> {
+        self.merged_into.as_deref()
+    }
+
+    /// The incident it belongs to.
+    pub fn incident_id(&self) -> Option<&str> {
+        self.incident_id.as_deref()
+    }
+
+    fn work_order(&self) -> String {
+        self.details
+            .as_ref()
+            .and_then(|d| d.hotline_work_order.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What a complaint can be told.
+#[derive(Debug, Clone)]
+pub enum ComplaintCommand {
+    /// Files it: accepted, or merged into `merge_into` (the household's open complaint).
+    File {
+        /// The filing.
+        details: Box<ComplaintDetails>,
+        /// The request's digest.
+        fingerprint: String,
+        /// The household's open complaint, found under the household's lock.
+        merge_into: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Notes that another filing of the household was merged into this one.
+    RecordRepeat {
+        /// The merged filing.
+        complaint_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A dispatcher routes a complaint the registry could not place.
+    Route {
+        /// Where it goes.
+        route: Route,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// It became part of an incident.
+    JoinIncident {
+        /// The incident.
+        incident_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The resident withdraws it.
+    Withdraw {
+        /// Why, in the resident's words (may be empty).
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An operator or dispatcher refuses it.
+    Reject {
+        /// Why (required).
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Dispatch signed for it: it can no longer be withdrawn here.
+    RecordSigned {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// What happened to a complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ComplaintEvent {
+    /// Accepted as a case of its own.
+    Accepted {
+        /// The filing.
+        details: Box<ComplaintDetails>,
+        /// The request's digest.
+        fingerprint: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Merged into the household's open complaint.
+    Merged {
+        /// The complaint it joined.
+        into: String,
+        /// The filing.
+        details: Box<ComplaintDetails>,
+        /// The request's digest.
+        fingerprint: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Another filing of the household was merged into this one.
+    RepeatRecorded {
+        /// The merged filing.
+        complaint_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Routed by a dispatcher.
+    Routed {
+        /// Where.
+        route: Route,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Became part of an incident.
+    JoinedIncident {
+        /// The incident.
+        incident_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Withdrawn by the resident.
+    Withdrawn {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Refused.
+    Rejected {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Signed for by dispatch.
+    Signed {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+impl ComplaintEvent {
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            ComplaintEvent::Accepted { at, .. }
+            | ComplaintEvent::Merged { at, .. }
+            | ComplaintEvent::RepeatRecorded { at, .. }
+            | ComplaintEvent::Routed { at, .. }
+            | ComplaintEvent::JoinedIncident { at, .. }
+            | ComplaintEvent::Withdrawn { at, .. }
+            | ComplaintEvent::Rejected { at, .. }
+            | ComplaintEvent::Signed { at } => *at,
+        }
+    }
+}
+
+impl DomainEvent for ComplaintEvent {
+    fn event_type(&self) -> String {
+        match self {
+            ComplaintEvent::Accepted { .. } => "ComplaintAccepted",
+            ComplaintEvent::Merged { .. } => "ComplaintMerged",
+            ComplaintEvent::RepeatRecorded { .. } => "ComplaintRepeatRecorded",
+            ComplaintEvent::Routed { .. } => "ComplaintRouted",
+            ComplaintEvent::JoinedIncident { .. } => "ComplaintJoinedIncident",
+            ComplaintEvent::Withdrawn { .. } => "ComplaintWithdrawn",
+            ComplaintEvent::Rejected { .. } => "ComplaintRejected",
+            ComplaintEvent::Signed { .. } => "ComplaintSigned",
+        }
+        .into()
+    }
+
+    fn event_version(&self) -> String {
+        "1".into()
+    }
+}
+
+/// A command a complaint refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComplaintError {
+    /// Filing a complaint that exists (a retried request: answer as the first time).
+    #[error("the complaint was filed already")]
+    AlreadyFiled,
+    /// Acting on a complaint that was never filed.
+    #[error("no such complaint")]
+    NotFiled,
+    /// The complaint is past the point where this is possible.
+    #[error("the complaint is {0:?}")]
+    NotOpen(Status),
+    /// Dispatch has signed for it: withdrawing is a matter for the ticket now.
+    #[error("the complaint has been signed for and can no longer be withdrawn")]
+    AlreadySigned,
+    /// Routing a complaint that the registry routed.
+    #[error("the complaint is routed already")]
+    AlreadyRouted,
+    /// A refusal needs a reason.
+    #[error("a reason is required")]
+    ReasonRequired,
+}
+
+impl Aggregate for Complaint {
+    const TYPE: &'static str = "complaint";
+    type Command = ComplaintCommand;
+    type Event = ComplaintEvent;
+    type Error = ComplaintError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let event = self.decide(command)?;
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ComplaintEvent::Accepted {
+                details,
+                fingerprint,
+                at,
+            } => {
+                self.details = Some(*details);
+                self.fingerprint = fingerprint;
+                self.filed_at = Some(at);
+                self.status = Status::Open;
+            }
+            ComplaintEvent::Merged {
+                into,
+                details,
+                fingerprint,
+                at,
+            } => {
+                self.details = Some(*details);
+                self.fingerprint = fingerprint;
+                self.filed_at = Some(at);
+                self.merged_into = Some(into);
+                self.status = Status::Merged;
+            }
+            ComplaintEvent::Routed { route, .. } => {
+                if let Some(details) = self.details.as_mut() {
+                    details.route = route;
+                }
+            }
+            ComplaintEvent::JoinedIncident { incident_id, .. } => {
+                self.incident_id = Some(incident_id);
+            }
+            ComplaintEvent::Withdrawn { .. } => self.status = Status::Withdrawn,
+            ComplaintEvent::Rejected { .. } => self.status = Status::Rejected,
+            ComplaintEvent::Signed { .. } => self.status = Status::Signed,
+            ComplaintEvent::RepeatRecorded { .. } => {}
+        }
+    }
+}
+
+impl Complaint {
+    /// The decision of `handle`, pure: the event a command comes to, or why not.
+    pub fn decide(&self, command: ComplaintCommand) -> Result<ComplaintEvent, ComplaintError> {
+        if let ComplaintCommand::File {
+            details,
+            fingerprint,
+            merge_into,
+            at,
+        } = command
+        {
+            if self.status != Status::New {
+                return Err(ComplaintError::AlreadyFiled);
+            }
+            return Ok(match merge_into {
+                Some(into) => ComplaintEvent::Merged {
+                    into,
+                    details,
+                    fingerprint,
+                    at,
+                },
+                None => ComplaintEvent::Accepted {
+                    details,
+                    fingerprint,
+                    at,
+                },
+            });
+        }
+        if self.status == Status::New {
+            return Err(ComplaintError::NotFiled);
+        }
+        let live = matches!(self.status, Status::Open | Status::Merged);
+        match command {
+            ComplaintCommand::File { .. } => Err(ComplaintError::AlreadyFiled),
+            ComplaintCommand::RecordRepeat { complaint_id, at } => {
+                Ok(ComplaintEvent::RepeatRecorded { complaint_id, at })
+            }
+            ComplaintCommand::Route { route, at } => {
+                if self.details.as_ref().is_some_and(|d| d.route.is_routed()) {
+                    Err(ComplaintError::AlreadyRouted)
+                } else if self.status != Status::Open {
+                    Err(ComplaintError::NotOpen(self.status))
+                } else {
+                    Ok(ComplaintEvent::Routed { route, at })
+                }
+            }
+            ComplaintCommand::JoinIncident { incident_id, at } => {
+                Ok(ComplaintEvent::JoinedIncident { incident_id, at })
+            }
+            ComplaintCommand::Withdraw { reason, at } => match self.status {
+                Status::Signed => Err(ComplaintError::AlreadySigned),
+                _ if live => Ok(ComplaintEvent::Withdrawn { reason, at }),
+                other => Err(ComplaintError::NotOpen(other)),
+            },
+            ComplaintCommand::Reject { reason, at } => {
+                if reason.trim().is_empty() {
+                    Err(ComplaintError::ReasonRequired)
+                } else if live {
+                    Ok(ComplaintEvent::Rejected { reason, at })
+                } else {
+                    Err(ComplaintError::NotOpen(self.status))
+                }
+            }
+            ComplaintCommand::RecordSigned { at } => {
+                if live {
+                    Ok(ComplaintEvent::Signed { at })
+                } else {
+                    Err(ComplaintError::NotOpen(self.status))
+                }
+            }
+        }
+    }
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+impl From<Category> for proto::Category {
+    fn from(c: Category) -> Self {
+        match c {
+            Category::NoHeat => proto::Category::NoHeat,
+            Category::LowTemperature => proto::Category::LowTemperature,
+            Category::Leak => proto::Category::Leak,
+            Category::Noise => proto::Category::Noise,
+            Category::Billing => proto::Category::Billing,
+            Category::ServiceAttitude => proto::Category::ServiceAttitude,
+            Category::StopHeating => proto::Category::StopHeating,
+            Category::Refund => proto::Category::Refund,
+        }
+    }
+}
+
+impl TryFrom<proto::Category> for Category {
+    type Error = ();
+    fn try_from(c: proto::Category) -> Result<Self, ()> {
+        Category::ALL
+            .into_iter()
+            .find(|&ours| proto::Category::from(ours) == c)
+            .ok_or(())
+    }
+}
+
+impl From<Source> for proto::Source {
+    fn from(s: Source) -> Self {
+        match s {
+            Source::App => proto::Source::App,
+            Source::Wechat => proto::Source::Wechat,
+            Source::HotlineOperator => proto::Source::HotlineOperator,
+            Source::HotlinePlatform => proto::Source::HotlinePlatform,
+            Source::Open311 => proto::Source::Open311,
+        }
+    }
+}
+
+impl From<Priority> for proto::Priority {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::Normal => proto::Priority::Normal,
+            Priority::Urgent => proto::Priority::Urgent,
+        }
+    }
+}
+
+impl From<&Route> for proto::Route {
+    fn from(r: &Route) -> Self {
+        proto::Route {
+            routed: r.is_routed(),
+            building_id: r.building_id.clone().unwrap_or_default(),
+            station: r.station.clone().unwrap_or_default(),
+            district: r.district.clone().unwrap_or_default(),
+            supplier_id: r.supplier_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&proto::Route> for Route {
+    fn from(r: &proto::Route) -> Self {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Route {
+            building_id: if r.routed { some(&r.building_id) } else { None },
+            station: some(&r.station),
+            district: some(&r.district),
+            supplier_id: some(&r.supplier_id),
+        }
+    }
+}
+
+impl Publish for Complaint {
+    fn publish(&self, aggregate_id: &str, event: &ComplaintEvent) -> Vec<IntegrationEvent> {
+        let complaint_id = aggregate_id.to_owned();
+        let message = match event {
+            ComplaintEvent::Accepted { details, at, .. } => {
+                IntegrationEvent::encode(&proto::ComplaintAccepted {
+                    complaint_id,
+                    category: proto::Category::from(details.category).into(),
+                    priority: proto::Priority::from(details.priority).into(),
+                    source: proto::Source::from(details.source).into(),
+                    household: details.household.as_str().to_owned(),
+                    route: Some((&details.route).into()),
+                    reported_tenths_celsius: details.reading.map(Celsius::tenths),
+                    filed_at_ms: millis(*at),
+                    hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
+                })
+            }
+            ComplaintEvent::Merged {
+                into, details, at, ..
+            } => IntegrationEvent::encode(&proto::ComplaintMerged {
+                complaint_id,
+                into_complaint_id: into.clone(),
+                category: proto::Category::from(details.category).into(),
+                source: proto::Source::from(details.source).into(),
+                household: details.household.as_str().to_owned(),
+                filed_at_ms: millis(*at),
+                hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
+            }),
+            ComplaintEvent::Routed { route, at } => {
+                IntegrationEvent::encode(&proto::ComplaintRouted {
+                    complaint_id,
+                    route: Some(route.into()),
+                    routed_at_ms: millis(*at),
+                })
+            }
+            ComplaintEvent::Withdrawn { reason, at } => {
+                IntegrationEvent::encode(&proto::ComplaintWithdrawn {
+                    complaint_id,
+                    reason: reason.clone(),
+                    withdrawn_at_ms: millis(*at),
+                    hotline_work_order: self.work_order(),
+                })
+            }
+            ComplaintEvent::Rejected { reason, at } => {
+                IntegrationEvent::encode(&proto::ComplaintRejected {
+                    complaint_id,
+                    reason: reason.clone(),
+                    rejected_at_ms: millis(*at),
+                    hotline_work_order: self.work_order(),
+                })
+            }
+            // Incidents publish their own events; repeats and signing are intake's own notes.
+            ComplaintEvent::RepeatRecorded { .. }
+            | ComplaintEvent::JoinedIncident { .. }
+            | ComplaintEvent::Signed { .. } => return Vec::new(),
+        };
+        vec![message]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use contracts::Message;
+    use cqrs_es::test::TestFramework;
+
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 7, 30, 0).unwrap()
+    }
+
+    fn details() -> ComplaintDetails {
+        let account = HeatingAccountNo::parse("HL20240001").unwrap();
+        ComplaintDetails {
+            category: Category::LowTemperature,
+            priority: Priority::Normal,
+            source: Source::App,
+            household: Household::of_account(&account),
+            route: Route {
+                building_id: Some("B-1".into()),
+                station: Some("S-1".into()),
+                district: Some("heping".into()),
+                supplier_id: Some("sup-1".into()),
+            },
+            account: Some(account),
+            address: None,
+            position: None,
+            reading: Celsius::parse(15.5),
+            description: "radiators lukewarm".into(),
+            contact_phone: Some("13800138000".into()),
+            photos: vec![],
+            filer: "resident-1".into(),
+            hotline_work_order: Some("WO-1".into()),
+        }
+    }
+
+    fn accepted() -> ComplaintEvent {
+        ComplaintEvent::Accepted {
+            details: Box::new(details()),
+            fingerprint: "f".into(),
+            at: at(),
+        }
+    }
+
+    fn file(merge_into: Option<&str>) -> ComplaintCommand {
+        ComplaintCommand::File {
+            details: Box::new(details()),
+            fingerprint: "f".into(),
+            merge_into: merge_into.map(str::to_owned),
+            at: at(),
+        }
+    }
+
+    #[test]
+    fn a_new_filing_is_accepted_and_a_second_one_refused() {
+        TestFramework::<Complaint>::with(())
+            .given_no_previous_events()
+            .when(file(None))
+            .then_expect_events(vec![accepted()]);
+        TestFramework::<Complaint>::with(())
+            .given(vec![accepted()])
+            .when(file(None))
+            .then_expect_error(ComplaintError::AlreadyFiled);
+    }
+
+    #[test]
+    fn a_filing_with_an_open_household_complaint_is_merged() {
+        TestFramework::<Complaint>::with(())
+            .given_no_previous_events()
+            .when(file(Some("c-0")))
+            .then_expect_events(vec![ComplaintEvent::Merged {
+                into: "c-0".into(),
+                details: Box::new(details()),
+                fingerprint: "f".into(),
+                at: at(),
+            }]);
+    }
+
+    #[test]
+    fn a_signed_complaint_cannot_be_withdrawn_but_an_open_one_can() {
+        let withdraw = || ComplaintCommand::Withdraw {
+            reason: "it is warm now".into(),
+            at: at(),
+        };
+        TestFramework::<Complaint>::with(())
+            .given(vec![accepted(), ComplaintEvent::Signed { at: at() }])
+            .when(withdraw())
+            .then_expect_error(ComplaintError::AlreadySigned);
+        TestFramework::<Complaint>::with(())
+            .given(vec![accepted()])
+            .when(withdraw())
+            .then_expect_events(vec![ComplaintEvent::Withdrawn {
+                reason: "it is warm now".into(),
+                at: at(),
+            }]);
+        TestFramework::<Complaint>::with(())
+            .given(vec![
+                accepted(),
+                ComplaintEvent::Withdrawn {
+                    reason: String::new(),
+                    at: at(),
+                },
+            ])
+            .when(withdraw())
+            .then_expect_error(ComplaintError::NotOpen(Status::Withdrawn));
+    }
+
+    #[test]
+    fn a_rejection_needs_a_reason_and_a_routed_complaint_is_not_rerouted() {
+        TestFramework::<Complaint>::with(())
+            .given(vec![accepted()])
+            .when(ComplaintCommand::Reject {
+                reason: "  ".into(),
+                at: at(),
+            })
+            .then_expect_error(ComplaintError::ReasonRequired);
+        TestFramework::<Complaint>::with(())
+            .given(vec![accepted()])
+            .when(ComplaintCommand::Route {
+                route: Route::default(),
+                at: at(),
+            })
+            .then_expect_error(ComplaintError::AlreadyRouted);
+        TestFramework::<Complaint>::with(())
+            .given_no_previous_events()
+            .when(ComplaintCommand::RecordSigned { at: at() })
+            .then_expect_error(ComplaintError::NotFiled);
+    }
+
+    #[test]
+    fn acceptance_publishes_the_routing_without_personal_data() {
+        let published = Complaint::default().publish("c-1", &accepted());
+        assert_eq!(published.len(), 1);
+        let message = proto::ComplaintAccepted::decode(published[0].payload.as_slice()).unwrap();
+        assert_eq!(message.complaint_id, "c-1");
+        assert_eq!(message.category(), proto::Category::LowTemperature);
+        assert_eq!(message.reported_tenths_celsius, Some(155));
+        assert_eq!(message.household, "acct:HL20240001");
+        assert_eq!(message.filed_at_ms, at().timestamp_millis());
+        let route = message.route.unwrap();
+        assert_eq!(Route::from(&route), details().route);
+        let bytes = published[0].payload.clone();
+        assert!(!String::from_utf8_lossy(&bytes).contains("13800138000"));
+        assert_eq!(
+            Category::try_from(proto::Category::Leak),
+            Ok(Category::Leak)
+        );
+    }
+
+    #[test]
+    fn a_withdrawal_names_the_work_order_for_the_platform() {
+        let mut complaint = Complaint::default();
+        complaint.apply(accepted());
+        let published = complaint.publish(
+            "c-1",
+            &ComplaintEvent::Withdrawn {
+                reason: "warm".into(),
+                at: at(),
+            },
+        );
+        let message = proto::ComplaintWithdrawn::decode(published[0].payload.as_slice()).unwrap();
+        assert_eq!(message.hotline_work_order, "WO-1");
+    }
+}

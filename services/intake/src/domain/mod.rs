@@ -1,0 +1,6 @@
+//! Intake's domain: complaints, incidents and the values they are made of. Pure: no HTTP, no
+//! database, no clock.
+
+pub mod complaint;
+pub mod incident;
+pub mod values;

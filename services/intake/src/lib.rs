@@ -1,0 +1,153 @@
+//! Heatline intake: where a cold home enters the system.
+//!
+//! Complaints come from the resident app and the WeChat mini-program, from hotline operators
+//! filing on a caller's behalf, from the city's 12345 platform (signed pushes, status sent
+//! back) and from civic-reporting apps through Open311 GeoReport v2. Each is routed through the
+//! building registry to its district, heat-exchange station and supplier, merged into its
+//! household's open complaint when there is one, and grouped into an incident when many homes
+//! of one building or station go cold together.
+
+#![warn(missing_docs)]
+
+pub mod complaints;
+pub mod domain;
+pub mod hotline;
+pub mod incidents;
+pub mod input;
+
+pub mod openapi;
+pub mod photos;
+pub mod registry;
+mod routes;
+pub mod views;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::Duration;
+use eventstore::{PgEventStore, StoreError, SubscriptionHandle};
+use platform::clock::Clock;
+
+use crate::complaints::{Complaints, Limits};
+use crate::hotline::HotlineConfig;
+use crate::incidents::IncidentRules;
+
+use crate::photos::PhotoStore;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The name of the table where refinery records intake's applied migrations.
+pub const MIGRATION_TABLE: &str = "intake.refinery_schema_history";
+
+/// Creates or upgrades the `intake` schema.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+    eventstore::db::run_migrations(client, "intake", embedded::migrations::runner()).await
+}
+
+/// The versions of intake's migrations, for readiness checks.
+pub fn known_migrations() -> Vec<i32> {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .collect()
+}
+
+/// How intake runs.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// Merging and rate limits.
+    pub limits: Limits,
+    /// When complaints become an incident.
+    pub incidents: IncidentRules,
+    /// Where photos are kept: `s3://bucket/prefix` or a local folder.
+    pub photo_store: String,
+    /// The 12345 platform; without it, its endpoint answers 503 `hotline_not_configured`.
+    pub hotline: Option<HotlineConfig>,
+    /// The Open311 clients allowed to file.
+    pub open311_keys: Vec<String>,
+}
+
+impl IntakeConfig {
+    /// The defaults, keeping photos under `photo_store`.
+    pub fn new(photo_store: impl Into<String>) -> Self {
+        IntakeConfig {
+            limits: Limits::default(),
+            incidents: IncidentRules {
+                households: 5,
+                window: Duration::hours(2),
+            },
+            photo_store: photo_store.into(),
+            hotline: None,
+            open311_keys: Vec::new(),
+        }
+    }
+}
+
+/// The intake service.
+pub struct Intake {
+    complaints: Complaints,
+    store: PgEventStore,
+    clock: Arc<dyn Clock>,
+    photos: PhotoStore,
+    config: IntakeConfig,
+}
+
+/// Intake's background work: the incident watcher and the 12345 status feed. Dropping it stops
+/// them.
+pub struct Background {
+    /// The incident watcher's subscription.
+    pub incidents: SubscriptionHandle,
+    /// The 12345 outbox's subscription, when the platform is configured.
+    pub hotline_outbox: Option<SubscriptionHandle>,
+    /// The 12345 delivery worker.
+    pub hotline_delivery: Option<hotline::DeliveryHandle>,
+}
+
+impl Intake {
+    /// Opens the service on `store`, whose database has intake's migrations applied.
+    pub fn open(
+        store: PgEventStore,
+        clock: Arc<dyn Clock>,
+        config: IntakeConfig,
+    ) -> Result<Arc<Intake>, String> {
+        let photos = PhotoStore::open(&config.photo_store)?;
+        Ok(Arc::new(Intake {
+            complaints: Complaints::new(store.clone(), config.limits),
+            store,
+            clock,
+            photos,
+            config,
+        }))
+    }
+
+    /// Starts the subscriptions and workers.
+    pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
+        let incidents = incidents::spawn(&self.store, self.config.incidents)?;
+        let (hotline_outbox, hotline_delivery) = match &self.config.hotline {
+            Some(config) => {
+                let outbox = hotline::spawn_outbox(&self.store)?;
+                let delivery = hotline::spawn_delivery(self.store.pool().clone(), config.clone());
+                (Some(outbox), Some(delivery))
+            }
+            None => (None, None),
+        };
+        Ok(Background {
+            incidents,
+            hotline_outbox,
+            hotline_delivery,
+        })
+    }
+
+    /// Mounts intake's routes.
+    pub fn configure(self: &Arc<Self>) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+        let intake = web::Data::from(self.clone());
+        move |cfg| routes::configure(cfg, intake)
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,62 @@
+//! Intake's OpenAPI document (checked in as `openapi/intake.json`).
+
+use platform::openapi::BearerScheme;
+use utoipa::OpenApi;
+
+use crate::input::FieldError;
+use crate::routes::{complaints, filing, photos, platform12345};
+use crate::views::{ComplaintView, Page};
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Heatline intake",
+        description = "Complaints from the resident app, the WeChat mini-program, hotline \
+            operators and the 12345 platform; photos. Open311 GeoReport v2 is served at \
+            /open311/v2/ as its specification describes."
+    ),
+    paths(
+        complaints::file,
+        complaints::mine,
+        complaints::one,
+        complaints::withdraw,
+        complaints::reject,
+        complaints::route,
+        complaints::search,
+        complaints::unrouted,
+        complaints::file_for_caller,
+        platform12345::push,
+        photos::upload,
+        photos::download,
+    ),
+    components(schemas(
+        complaints::FileComplaint,
+        complaints::FileForCaller,
+        complaints::Reason,
+        complaints::RouteTo,
+        complaints::ComplaintDetail,
+        complaints::TimelineEntry,
+        filing::FilingResponse,
+        platform12345::WorkOrder,
+        photos::PhotoStored,
+        ComplaintView,
+        Page,
+        FieldError,
+    )),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "complaints", description = "Filing and following complaints"),
+        (name = "12345", description = "The city hotline platform's pushes"),
+        (name = "photos", description = "Complaint photos"),
+    )
+)]
+pub struct IntakeApi;
+
+/// The document as pretty JSON, as checked in.
+pub fn document() -> String {
+    IntakeApi::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
+}

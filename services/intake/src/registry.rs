@@ -1,0 +1,228 @@
+//! The building registry: import from CSV, and the lookup that routes a complaint.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use eventstore::StoreError;
+use serde::Deserialize;
+
+use crate::domain::values::{Address, HeatingAccountNo, Route};
+
+/// One row of a registry file.
+#[derive(Debug, Deserialize)]
+struct Row {
+    building_id: String,
+    district: String,
+    station: String,
+    supplier_id: String,
+    address: String,
+    #[serde(default)]
+    account_prefix: Option<String>,
+    heated_area_m2: f64,
+}
+
+/// Why an import was refused (nothing of it was stored).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file cannot be read as the expected CSV.
+    #[error("line {line}: {reason}")]
+    Invalid {
+        /// The 1-based line (the header is line 1).
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file has no rows.
+    #[error("the file has no buildings")]
+    Empty,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Building {
+    id: String,
+    district: String,
+    station: String,
+    supplier_id: String,
+    address: String,
+    address_key: String,
+    account_prefix: Option<String>,
+    area: f64,
+}
+
+fn parse_rows(csv_text: &[u8]) -> Result<Vec<Building>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(csv_text);
+    let mut buildings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (index, record) in reader.deserialize::<Row>().enumerate() {
+        let line = index as u64 + 2;
+        let invalid = |reason: String| ImportError::Invalid { line, reason };
+        let row = record.map_err(|e| invalid(e.to_string()))?;
+        let required = [
+            ("building_id", &row.building_id),
+            ("district", &row.district),
+            ("station", &row.station),
+            ("supplier_id", &row.supplier_id),
+        ];
+        if let Some((field, _)) = required.iter().find(|(_, v)| v.is_empty() || v.len() > 100) {
+            return Err(invalid(format!("{field} must be 1 to 100 characters")));
+        }
+        let address = Address::parse(&row.address)
+            .ok_or_else(|| invalid("address must be 4 to 200 characters".into()))?;
+        let account_prefix = match row.account_prefix.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(raw) => Some(prefix_key(raw).ok_or_else(|| {
+                invalid("account_prefix must be 2 to 20 letters and digits".into())
+            })?),
+        };
+        if !(row.heated_area_m2.is_finite() && row.heated_area_m2 > 0.0) {
+            return Err(invalid("heated_area_m2 must be a positive number".into()));
+        }
+        if !seen.insert(row.building_id.clone()) {
+            return Err(invalid(format!(
+                "building {} appears twice",
+                row.building_id
+            )));
+        }
+        buildings.push(Building {
+            id: row.building_id,
+            district: row.district,
+            station: row.station,
+            supplier_id: row.supplier_id,
+            address: row.address,
+            address_key: address.as_str().to_owned(),
+            account_prefix,
+            area: row.heated_area_m2,
+        });
+    }
+    if buildings.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    Ok(buildings)
+}
+
+fn prefix_key(raw: &str) -> Option<String> {
+    let key: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    ((2..=20).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric())).then_some(key)
+}
+
+/// Imports (adds or replaces) the buildings of a CSV file with the header
+/// `building_id,district,station,supplier_id,address,account_prefix,heated_area_m2`, all in
+/// one transaction: a bad line stores nothing. Returns how many buildings were written.
+pub async fn import(pool: &Pool, csv_text: &[u8], at: DateTime<Utc>) -> Result<usize, ImportError> {
+    let buildings = parse_rows(csv_text)?;
+    let mut client = pool.get().await.map_err(StoreError::from)?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let statement = tx
+        .prepare(include_str!("sql/upsert_building.sql"))
+        .await
+        .map_err(StoreError::from)?;
+    for b in &buildings {
+        tx.execute(
+            &statement,
+            &[
+                &b.id,
+                &b.district,
+                &b.station,
+                &b.supplier_id,
+                &b.address,
+                &b.address_key,
+                &b.account_prefix,
+                &b.area,
+                &at,
+            ],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(buildings.len())
+}
+
+/// Routes by heating account (the longest registered prefix of it), else by address (the
+/// longest registered building address it starts with). Unresolved is an empty route.
+pub async fn resolve(
+    client: &impl deadpool_postgres::GenericClient,
+    account: Option<&HeatingAccountNo>,
+    address: Option<&Address>,
+) -> Result<Route, StoreError> {
+    let account_prefixes: Vec<String> = account
+        .map(|a| {
+            (2..=a.as_str().len())
+                .map(|n| a.as_str()[..n].to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let address_prefixes = address.map(Address::prefixes).unwrap_or_default();
+    if account_prefixes.is_empty() && address_prefixes.is_empty() {
+        return Ok(Route::default());
+    }
+    let statement = client
+        .prepare_cached(include_str!("sql/resolve_building.sql"))
+        .await?;
+    let row = client
+        .query_opt(&statement, &[&account_prefixes, &address_prefixes])
+        .await?;
+    Ok(row.map_or_else(Route::default, |row| Route {
+        building_id: Some(row.get("building_id")),
+        station: Some(row.get("station")),
+        district: Some(row.get("district")),
+        supplier_id: Some(row.get("supplier_id")),
+    }))
+}
+
+/// The route of a building by id (a dispatcher routing by hand).
+pub async fn building(
+    client: &impl deadpool_postgres::GenericClient,
+    building_id: &str,
+) -> Result<Option<Route>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT building_id, station, district, supplier_id FROM intake.building \
+             WHERE building_id = $1",
+            &[&building_id],
+        )
+        .await?;
+    Ok(row.map(|row| Route {
+        building_id: Some(row.get("building_id")),
+        station: Some(row.get("station")),
+        district: Some(row.get("district")),
+        supplier_id: Some(row.get("supplier_id")),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_line_is_reported_with_its_number() {
+        let csv = "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+                   B1,heping,S1,sup-1,和平区南京路100号1栋,HL01,5200\n\
+                   B2,heping,S1,sup-1,和平区南京路100号2栋,,-3\n";
+        match parse_rows(csv.as_bytes()) {
+            Err(ImportError::Invalid { line, reason }) => {
+                assert_eq!(line, 3);
+                assert!(reason.contains("heated_area_m2"), "{reason}");
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|b| b.len())),
+        }
+        let missing_column = "building_id,district\nB1,heping\n";
+        assert!(matches!(
+            parse_rows(missing_column.as_bytes()),
+            Err(ImportError::Invalid { line: 2, .. })
+        ));
+        assert!(matches!(
+            parse_rows(
+                b"building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n"
+            ),
+            Err(ImportError::Empty)
+        ));
+    }
+}

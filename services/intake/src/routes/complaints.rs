@@ -1,0 +1,589 @@
+//! Complaints: residents file, follow and withdraw; operators file for callers and find
+//! repeat callers; dispatchers route what the registry could not place and reject.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use eventstore::Channel;
+use platform::auth::{Principal, Role};
+use platform::error::ApiError;
+use platform::request::{actor, metadata};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::command_failure;
+use super::filing::{FilingResponse, Submission, idempotency_key};
+use crate::Intake;
+use crate::domain::complaint::{Complaint, ComplaintCommand, ComplaintEvent};
+use crate::domain::values::{Address, HeatingAccountNo, Source};
+use crate::input::{self, FieldErrors};
+use crate::views::{self, ComplaintView, Cursor, Page};
+
+/// A complaint as a resident files it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the body; it is read field by field to list every bad one"
+)]
+pub(crate) struct FileComplaint {
+    /// `no_heat`, `low_temperature`, `leak`, `noise`, `billing`, `service_attitude`,
+    /// `stop_heating` or `refund`.
+    category: String,
+    /// The heating account number (供热户号); this or `address` is required.
+    heating_account: Option<String>,
+    /// The address; this or `heating_account` is required.
+    address: Option<String>,
+    /// The resident's own room reading in ℃ (-40 to 45).
+    room_temperature: Option<f64>,
+    /// At most 2,000 characters.
+    description: Option<String>,
+    /// A phone to call back.
+    contact_phone: Option<String>,
+    /// Up to 3 ids returned by `POST /api/v1/photos`.
+    photos: Option<Vec<String>>,
+}
+
+/// A complaint as a hotline operator files it for a caller.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the body; it is read field by field to list every bad one"
+)]
+pub(crate) struct FileForCaller {
+    /// As for residents.
+    category: String,
+    /// As for residents.
+    heating_account: Option<String>,
+    /// As for residents.
+    address: Option<String>,
+    /// The caller's reading, ℃.
+    room_temperature: Option<f64>,
+    /// What the caller said.
+    description: Option<String>,
+    /// The caller's phone (required).
+    caller_phone: String,
+}
+
+fn canonical(body: &Map<String, Value>) -> Vec<u8> {
+    // serde_json's map is ordered by key: the same fields give the same bytes.
+    serde_json::to_vec(body).unwrap_or_default()
+}
+
+/// Files a complaint from the resident app or the mini-program (`X-Heatline-Client: wechat`).
+#[utoipa::path(
+    post, path = "/api/v1/complaints", tag = "complaints",
+    request_body = FileComplaint,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers as the first request did")),
+    responses(
+        (status = 201, description = "Accepted as a new complaint", body = FilingResponse),
+        (status = 200, description = "Merged into the household's open complaint", body = FilingResponse),
+        (status = 400, description = "Malformed JSON or Idempotency-Key"),
+        (status = 413, description = "Body over 64 KiB"),
+        (status = 422, description = "Bad fields (`invalid_fields`, each listed) or a reused key (`idempotency_key_reused`)"),
+        (status = 429, description = "More than 10 complaints in an hour (`too_many_complaints`)"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn file(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Resident])?;
+    let key = idempotency_key(&request)?;
+    let mut errors = FieldErrors::default();
+    let parsed = input::complaint(&body, "contact_phone", false, &mut errors);
+    errors.into_result()?;
+    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
+    let wechat = request
+        .headers()
+        .get("x-heatline-client")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"wechat"));
+    let (source, channel) = if wechat {
+        (Source::Wechat, Channel::Wechat)
+    } else {
+        (Source::App, Channel::App)
+    };
+    let receipt = intake
+        .submit(Submission {
+            input,
+            source,
+            filer: principal.subject.clone(),
+            idempotency: key.map(|k| (format!("resident:{}", principal.subject), k)),
+            request: canonical(&body),
+            rate_limited: true,
+            work_order: None,
+            position: None,
+            metadata: metadata(&request, actor(&principal), channel),
+        })
+        .await?;
+    Ok(respond(&receipt))
+}
+
+pub(crate) fn respond(receipt: &crate::complaints::FilingReceipt) -> HttpResponse {
+    let (status, body) = FilingResponse::of(receipt);
+    HttpResponse::build(status)
+        .insert_header((
+            "Location",
+            format!("/api/v1/complaints/{}", receipt.complaint_id),
+        ))
+        .json(body)
+}
+
+/// Files a complaint for a caller of the hotline.
+#[utoipa::path(
+    post, path = "/api/v1/hotline/complaints", tag = "complaints",
+    request_body = FileForCaller,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers as the first request did")),
+    responses(
+        (status = 201, description = "Accepted as a new complaint", body = FilingResponse),
+        (status = 200, description = "Merged into the household's open complaint", body = FilingResponse),
+        (status = 422, description = "Bad fields, each listed"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn file_for_caller(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Operator])?;
+    let key = idempotency_key(&request)?;
+    let mut errors = FieldErrors::default();
+    let parsed = input::complaint(&body, "caller_phone", true, &mut errors);
+    errors.into_result()?;
+    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
+    let receipt = intake
+        .submit(Submission {
+            input,
+            source: Source::HotlineOperator,
+            filer: principal.subject.clone(),
+            idempotency: key.map(|k| (format!("operator:{}", principal.subject), k)),
+            request: canonical(&body),
+            rate_limited: false,
+            work_order: None,
+            position: None,
+            metadata: metadata(&request, actor(&principal), Channel::Hotline),
+        })
+        .await?;
+    Ok(respond(&receipt))
+}
+
+/// Paging of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct Paging {
+    /// At most this many (1 to 100, default 20).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(20),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit must be 1 to 100",
+        )),
+    }
+}
+
+async fn client(intake: &Intake) -> Result<deadpool_postgres::Object, ApiError> {
+    intake
+        .store
+        .pool()
+        .get()
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// The complaints I filed, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/complaints", tag = "complaints", params(Paging),
+    responses((status = 200, body = Page), (status = 400, description = "Bad cursor or limit")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn mine(
+    intake: web::Data<Intake>,
+    principal: Principal,
+    query: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit(query.limit)?;
+    let cursor =
+        match &query.cursor {
+            None => None,
+            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not valid")
+            })?),
+        };
+    let client = client(&intake).await?;
+    let page = views::filed_by(&client, &principal.subject, cursor, limit)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One step in a complaint's life.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TimelineEntry {
+    /// When it happened.
+    at: chrono::DateTime<chrono::Utc>,
+    /// `accepted`, `merged`, `repeat_recorded`, `routed`, `joined_incident`, `withdrawn`,
+    /// `rejected`, `signed`.
+    event: &'static str,
+    /// The role of whoever did it (`resident`, `operator`, `system`, ...).
+    by: String,
+    /// What a resident reads about it.
+    note: String,
+}
+
+/// A complaint and its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ComplaintDetail {
+    complaint: ComplaintView,
+    timeline: Vec<TimelineEntry>,
+}
+
+fn entry(event: &ComplaintEvent) -> (&'static str, String) {
+    match event {
+        ComplaintEvent::Accepted { .. } => ("accepted", "complaint accepted".into()),
+        ComplaintEvent::Merged { into, .. } => (
+            "merged",
+            format!("added to your home's open complaint {into}"),
+        ),
+        ComplaintEvent::RepeatRecorded { .. } => {
+            ("repeat_recorded", "your home reported this again".into())
+        }
+        ComplaintEvent::Routed { route, .. } => (
+            "routed",
+            format!(
+                "sent to supplier {}",
+                route.supplier_id.as_deref().unwrap_or("?")
+            ),
+        ),
+        ComplaintEvent::JoinedIncident { incident_id, .. } => (
+            "joined_incident",
+            format!("part of incident {incident_id}: several homes nearby reported the same"),
+        ),
+        ComplaintEvent::Withdrawn { reason, .. } => ("withdrawn", format!("withdrawn: {reason}")),
+        ComplaintEvent::Rejected { reason, .. } => ("rejected", format!("rejected: {reason}")),
+        ComplaintEvent::Signed { .. } => ("signed", "the supplier signed for the repair".into()),
+    }
+}
+
+async fn readable(
+    intake: &Intake,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ComplaintView, ApiError> {
+    let client = client(intake).await?;
+    let view = views::complaint(&client, id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("no such complaint"))?;
+    let allowed = match principal.role {
+        Role::Operator | Role::Dispatcher | Role::Admin => return Ok(view),
+        Role::Regulator => true,
+        Role::SupplierAdmin => view.supplier_id.is_some() && view.supplier_id == principal.supplier,
+        Role::Resident => {
+            if view.filer() == principal.subject {
+                return Ok(view);
+            }
+            views::is_party(&client, id, &principal.subject)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+        }
+        Role::Crew => false,
+    };
+    if !allowed {
+        // Not found rather than forbidden: a resident cannot probe others' complaint ids.
+        return Err(ApiError::not_found("no such complaint"));
+    }
+    Ok(view.mask_phone())
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such complaint"))
+}
+
+/// One complaint with its timeline.
+#[utoipa::path(
+    get, path = "/api/v1/complaints/{id}", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")),
+    responses((status = 200, body = ComplaintDetail), (status = 404, description = "No such complaint, or not yours")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn one(
+    intake: web::Data<Intake>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let complaint = readable(&intake, &principal, id).await?;
+    let events = intake
+        .store
+        .stream::<Complaint>(&id.to_string())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let timeline = events
+        .iter()
+        .map(|recorded| {
+            let (event, note) = entry(&recorded.payload);
+            TimelineEntry {
+                at: recorded.payload.at(),
+                event,
+                by: recorded.metadata.actor.role.clone(),
+                note,
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ComplaintDetail {
+        complaint,
+        timeline,
+    }))
+}
+
+/// Why (a withdrawal's reason may be empty; a rejection's may not).
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct Reason {
+    /// At most 500 characters.
+    #[serde(default)]
+    reason: String,
+}
+
+fn reason(body: &Reason) -> Result<String, ApiError> {
+    if body.reason.chars().count() > 500 {
+        return Err(ApiError::unprocessable(
+            "invalid_fields",
+            "the reason is too long",
+            serde_json::json!([{"field": "reason", "code": "too_long", "message": "at most 500 characters"}]),
+        ));
+    }
+    Ok(body.reason.trim().to_owned())
+}
+
+async fn answer(
+    intake: &Intake,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(readable(intake, principal, id).await?))
+}
+
+/// Withdraws my complaint while it has not been signed for.
+#[utoipa::path(
+    post, path = "/api/v1/complaints/{id}/withdraw", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    responses(
+        (status = 200, body = ComplaintView),
+        (status = 404, description = "No such complaint, or not yours"),
+        (status = 409, description = "Signed for already (`complaint_signed`) or closed (`complaint_closed`)"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn withdraw(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Resident])?;
+    let id = parse_id(&id)?;
+    let view = readable(&intake, &principal, id).await?;
+    if view.filer() != principal.subject {
+        return Err(ApiError::not_found("no such complaint"));
+    }
+    let command = ComplaintCommand::Withdraw {
+        reason: reason(&body)?,
+        at: intake.now(),
+    };
+    intake
+        .complaints
+        .execute(
+            id,
+            command,
+            &metadata(&request, actor(&principal), Channel::App),
+        )
+        .await
+        .map_err(command_failure)?;
+    answer(&intake, &principal, id).await
+}
+
+/// Rejects a complaint that is not a heating matter (operators and dispatchers).
+#[utoipa::path(
+    post, path = "/api/v1/complaints/{id}/reject", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    responses((status = 200, body = ComplaintView), (status = 409, description = "Closed already"), (status = 422, description = "No reason")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn reject(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Operator, Role::Dispatcher, Role::Admin])?;
+    let id = parse_id(&id)?;
+    let command = ComplaintCommand::Reject {
+        reason: reason(&body)?,
+        at: intake.now(),
+    };
+    intake
+        .complaints
+        .execute(
+            id,
+            command,
+            &metadata(&request, actor(&principal), Channel::Console),
+        )
+        .await
+        .map_err(command_failure)?;
+    answer(&intake, &principal, id).await
+}
+
+/// Where to send an unrouted complaint.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RouteTo {
+    /// A building of the registry.
+    building_id: String,
+}
+
+/// Routes a complaint the registry could not place (dispatchers).
+#[utoipa::path(
+    post, path = "/api/v1/complaints/{id}/route", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = RouteTo,
+    responses((status = 200, body = ComplaintView), (status = 409, description = "Routed already or closed"), (status = 422, description = "Unknown building")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn route(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<RouteTo>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Dispatcher, Role::Admin])?;
+    let id = parse_id(&id)?;
+    let route = {
+        let client = client(&intake).await?;
+        crate::registry::building(&client, &body.building_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    }
+    .ok_or_else(|| {
+        ApiError::unprocessable(
+            "invalid_fields",
+            "no such building",
+            serde_json::json!([{"field": "building_id", "code": "unknown_building", "message": "not in the registry"}]),
+        )
+    })?;
+    let command = ComplaintCommand::Route {
+        route,
+        at: intake.now(),
+    };
+    intake
+        .complaints
+        .execute(
+            id,
+            command,
+            &metadata(&request, actor(&principal), Channel::Console),
+        )
+        .await
+        .map_err(command_failure)?;
+    answer(&intake, &principal, id).await
+}
+
+/// What identifies a repeat caller.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct SearchQuery {
+    /// The caller's phone.
+    phone: Option<String>,
+    /// A heating account number.
+    heating_account: Option<String>,
+    /// The start of an address.
+    address: Option<String>,
+}
+
+/// Live complaints by phone, account or address, to find a repeat caller (operators and
+/// dispatchers). At least one criterion; at most 50 results, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/complaints/search", tag = "complaints", params(SearchQuery),
+    responses((status = 200, body = [ComplaintView]), (status = 400, description = "No criterion, or one that cannot match")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn search(
+    intake: web::Data<Intake>,
+    principal: Principal,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Operator, Role::Dispatcher, Role::Admin])?;
+    let bad = |field: &str| {
+        ApiError::bad_request(
+            "invalid_search",
+            format!("{field} is not a valid search term"),
+        )
+    };
+    let search = views::Search {
+        phone: match &query.phone {
+            None => None,
+            Some(raw) => Some(
+                platform::phone::PhoneNumber::parse_any(raw)
+                    .ok_or_else(|| bad("phone"))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        },
+        account: match &query.heating_account {
+            None => None,
+            Some(raw) => Some(
+                HeatingAccountNo::parse(raw)
+                    .ok_or_else(|| bad("heating_account"))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        },
+        address: match &query.address {
+            None => None,
+            Some(raw) => Some(
+                Address::parse(raw)
+                    .ok_or_else(|| bad("address"))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        },
+    };
+    if search.phone.is_none() && search.account.is_none() && search.address.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_search",
+            "give phone, heating_account or address",
+        ));
+    }
+    let client = client(&intake).await?;
+    let found = views::search(&client, &search, 50)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Open complaints the registry could not place, oldest first (dispatchers).
+#[utoipa::path(
+    get, path = "/api/v1/complaints/unrouted", tag = "complaints",
+    responses((status = 200, body = [ComplaintView])),
+    security(("bearer" = []))
+)]
+pub(crate) async fn unrouted(
+    intake: web::Data<Intake>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Dispatcher, Role::Admin])?;
+    let client = client(&intake).await?;
+    let found = views::unrouted(&client, 100)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(found))
+}

@@ -1,0 +1,100 @@
+//! Intake's HTTP API; the route table is here.
+
+pub(crate) mod complaints;
+pub(crate) mod filing;
+pub(crate) mod photos;
+pub(crate) mod platform12345;
+
+use actix_web::web;
+use platform::error::ApiError;
+
+use crate::Intake;
+use crate::complaints::CommandError;
+use crate::domain::complaint::ComplaintError;
+
+/// The largest JSON body of a complaint (a description is at most 2,000 characters).
+pub(crate) const JSON_LIMIT: usize = 64 * 1024;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>) {
+    cfg.app_data(intake)
+        .app_data(platform::error::json_config(JSON_LIMIT))
+        .route("/api/v1/complaints", web::post().to(complaints::file))
+        .route("/api/v1/complaints", web::get().to(complaints::mine))
+        .route(
+            "/api/v1/complaints/search",
+            web::get().to(complaints::search),
+        )
+        .route(
+            "/api/v1/complaints/unrouted",
+            web::get().to(complaints::unrouted),
+        )
+        .route("/api/v1/complaints/{id}", web::get().to(complaints::one))
+        .route(
+            "/api/v1/complaints/{id}/withdraw",
+            web::post().to(complaints::withdraw),
+        )
+        .route(
+            "/api/v1/complaints/{id}/reject",
+            web::post().to(complaints::reject),
+        )
+        .route(
+            "/api/v1/complaints/{id}/route",
+            web::post().to(complaints::route),
+        )
+        .route(
+            "/api/v1/hotline/complaints",
+            web::post().to(complaints::file_for_caller),
+        )
+        .route(
+            "/api/v1/hotline/12345/work-orders",
+            web::post().to(platform12345::push),
+        )
+        .service(
+            web::resource("/api/v1/photos")
+                .app_data(photos::payload_config())
+                .route(web::post().to(photos::upload)),
+        )
+        .route("/api/v1/photos/{id}", web::get().to(photos::download));
+}
+
+/// A command's failure as the API answers it.
+pub(crate) fn command_failure(error: CommandError) -> ApiError {
+    match error {
+        CommandError::Refused(refusal) => match refusal {
+            ComplaintError::NotFiled => ApiError::not_found("no such complaint"),
+            ComplaintError::AlreadySigned => ApiError::conflict(
+                "complaint_signed",
+                "the complaint has been signed for; it is a repair ticket now",
+            ),
+            ComplaintError::NotOpen(_) => {
+                ApiError::conflict("complaint_closed", "the complaint is no longer open")
+            }
+            ComplaintError::AlreadyRouted => {
+                ApiError::conflict("already_routed", "the complaint is routed already")
+            }
+            ComplaintError::AlreadyFiled => {
+                ApiError::conflict("already_filed", "the complaint was filed already")
+            }
+            ComplaintError::ReasonRequired => ApiError::unprocessable(
+                "invalid_fields",
+                "a reason is required",
+                serde_json::json!([{"field": "reason", "code": "required", "message": "a reason is required"}]),
+            ),
+        },
+        CommandError::KeyReused => ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+            serde_json::Value::Null,
+        ),
+        CommandError::TooMany { retry_after } => ApiError::too_many_requests(
+            "more than the allowed complaints in one hour; try again later",
+            retry_after,
+        )
+        .with_code("too_many_complaints"),
+        CommandError::Contended => {
+            ApiError::conflict("conflict", "the complaint changed meanwhile; try again")
+        }
+        CommandError::Store(e) => ApiError::internal(&e),
+        CommandError::Append(e) => ApiError::internal(&e),
+    }
+}

@@ -1,0 +1,81 @@
+//! Photo upload and download.
+
+use actix_web::{HttpResponse, web};
+use platform::auth::Principal;
+use platform::error::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::Intake;
+use crate::photos::{MAX_PHOTO_BYTES, PhotoError};
+
+/// The upload body limit: a larger photo is refused from its `Content-Length` (413) before a
+/// byte of it is read.
+pub(crate) fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(MAX_PHOTO_BYTES)
+}
+
+/// A stored photo.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PhotoStored {
+    /// Put this in a complaint's `photos`.
+    photo_id: String,
+    /// `image/jpeg` or `image/png`, as read from the bytes.
+    content_type: &'static str,
+    /// Its size.
+    bytes: usize,
+}
+
+/// Uploads a photo (the raw JPEG or PNG bytes as the body, at most 5 MB). Uploading the same
+/// photo again returns the same id.
+#[utoipa::path(
+    post, path = "/api/v1/photos", tag = "photos",
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses(
+        (status = 201, body = PhotoStored),
+        (status = 413, description = "Over 5 MB (`payload_too_large`)"),
+        (status = 415, description = "Not a JPEG or PNG by its content (`not_an_image`)"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn upload(
+    intake: web::Data<Intake>,
+    _signed_in: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let size = body.len();
+    match intake.photos.put(body).await {
+        Ok((photo_id, kind)) => Ok(HttpResponse::Created().json(PhotoStored {
+            photo_id,
+            content_type: kind.content_type(),
+            bytes: size,
+        })),
+        Err(PhotoError::NotAnImage) => Err(ApiError::unsupported_media_type(
+            "the photo must be a JPEG or PNG image",
+        )
+        .with_code("not_an_image")),
+        Err(other) => Err(ApiError::internal(&other)),
+    }
+}
+
+/// Downloads a photo.
+#[utoipa::path(
+    get, path = "/api/v1/photos/{id}", tag = "photos",
+    params(("id" = String, Path, description = "A photo id")),
+    responses((status = 200, description = "The image"), (status = 404, description = "No such photo")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn download(
+    intake: web::Data<Intake>,
+    _signed_in: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    match intake.photos.get(&id).await {
+        Ok(Some((bytes, kind))) => Ok(HttpResponse::Ok()
+            .content_type(kind.content_type())
+            .insert_header(("Cache-Control", "private, max-age=86400, immutable"))
+            .body(bytes)),
+        Ok(None) => Err(ApiError::not_found("no such photo")),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}

@@ -1,0 +1,280 @@
+//! What staff and residents read: complaints from `intake.complaint`, timelines from the
+//! complaint's own events.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use eventstore::StoreError;
+use serde::Serialize;
+use tokio_postgres::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A complaint as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplaintView {
+    /// Its id.
+    pub complaint_id: Uuid,
+    /// `open`, `merged`, `signed`, `withdrawn` or `rejected`.
+    pub status: String,
+    /// The category code.
+    pub category: String,
+    /// `normal` or `urgent`.
+    pub priority: String,
+    /// `app`, `wechat`, `hotline_operator`, `hotline_platform` or `open311`.
+    pub source: String,
+    /// Whether the registry (or a dispatcher) placed it.
+    pub routed: bool,
+    /// The building.
+    pub building_id: Option<String>,
+    /// The heat-exchange station.
+    pub station: Option<String>,
+    /// The district.
+    pub district: Option<String>,
+    /// The supplier.
+    pub supplier_id: Option<String>,
+    /// The heating account.
+    pub heating_account: Option<String>,
+    /// The address.
+    pub address: Option<String>,
+    /// The resident's reading, ℃.
+    pub room_temperature: Option<f64>,
+    /// The resident's words.
+    pub description: String,
+    /// The phone to call back (masked for roles that do not call).
+    pub contact_phone: Option<String>,
+    /// Photo ids (`GET /api/v1/photos/{id}`).
+    pub photos: Vec<String>,
+    /// The 12345 work order.
+    pub hotline_work_order: Option<String>,
+    /// The complaint this one was merged into.
+    pub merged_into: Option<Uuid>,
+    /// The incident it belongs to.
+    pub incident_id: Option<Uuid>,
+    /// When it was filed.
+    pub filed_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its version (the number of its events).
+    pub version: i64,
+    #[serde(skip)]
+    pub(crate) filer: String,
+}
+
+impl ComplaintView {
+    fn from_row(row: &Row) -> ComplaintView {
+        ComplaintView {
+            complaint_id: row.get("complaint_id"),
+            status: row.get("status"),
+            category: row.get("category"),
+            priority: row.get("priority"),
+            source: row.get("source"),
+            routed: row.get::<_, Option<String>>("building_id").is_some(),
+            building_id: row.get("building_id"),
+            station: row.get("station"),
+            district: row.get("district"),
+            supplier_id: row.get("supplier_id"),
+            heating_account: row.get("account_no"),
+            address: row.get("address"),
+            room_temperature: row
+                .get::<_, Option<i32>>("reading_tenths")
+                .map(|t| f64::from(t) / 10.0),
+            description: row.get("description"),
+            contact_phone: row.get("contact_phone"),
+            photos: row.get("photos"),
+            hotline_work_order: row.get("hotline_work_order"),
+            merged_into: row.get("merged_into"),
+            incident_id: row.get("incident_id"),
+            filed_at: row.get("filed_at"),
+            updated_at: row.get("updated_at"),
+            version: row.get("version"),
+            filer: row.get("filer"),
+        }
+    }
+
+    /// Who filed it (an account id).
+    pub fn filer(&self) -> &str {
+        &self.filer
+    }
+
+    /// Masks the phone for someone who does not call back.
+    pub fn mask_phone(mut self) -> Self {
+        self.contact_phone = self
+            .contact_phone
+            .as_deref()
+            .and_then(platform::phone::PhoneNumber::parse_any)
+            .map(|p| p.masked());
+        self
+    }
+}
+
+/// A page of complaints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    /// The complaints, newest first.
+    pub items: Vec<ComplaintView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A position in a newest-first list: the filing time and id of the last item seen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    filed_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl Cursor {
+    /// The opaque text form.
+    pub fn encode(&self) -> String {
+        let raw = format!("{}:{}", self.filed_at.timestamp_micros(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Reads the text form.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (micros, id) = raw.split_once(':')?;
+        Some(Cursor {
+            filed_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+const COLUMNS: &str = "complaint_id, filer, source, category, priority, status, household, \
+    account_no, address, contact_phone, building_id, station, district, supplier_id, \
+    reading_tenths, description, photos, hotline_work_order, merged_into, incident_id, filed_at, \
+    updated_at, version";
+
+/// One complaint.
+pub async fn complaint(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<ComplaintView>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM intake.complaint WHERE complaint_id = $1");
+    let row = client.query_opt(&sql, &[&id]).await?;
+    Ok(row.as_ref().map(ComplaintView::from_row))
+}
+
+/// Whether `account` filed `id` or a complaint merged into it.
+pub async fn is_party(
+    client: &impl GenericClient,
+    id: Uuid,
+    account: &str,
+) -> Result<bool, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM intake.complaint \
+             WHERE (complaint_id = $1 OR merged_into = $1) AND filer = $2)",
+            &[&id, &account],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// A filer's complaints, newest first.
+pub async fn filed_by(
+    client: &impl GenericClient,
+    filer: &str,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, StoreError> {
+    let (after_time, after_id) = cursor.map_or((None, None), |c| (Some(c.filed_at), Some(c.id)));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM intake.complaint WHERE filer = $1 \
+         AND ($2::timestamptz IS NULL OR (filed_at, complaint_id) < ($2, $3)) \
+         ORDER BY filed_at DESC, complaint_id DESC LIMIT $4"
+    );
+    let rows = client
+        .query(&sql, &[&filer, &after_time, &after_id, &(limit + 1)])
+        .await?;
+    Ok(page(rows, limit))
+}
+
+fn page(rows: Vec<Row>, limit: i64) -> Page {
+    let mut items: Vec<ComplaintView> = rows.iter().map(ComplaintView::from_row).collect();
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = more.then(|| items.last()).flatten().map(|last| {
+        Cursor {
+            filed_at: last.filed_at,
+            id: last.complaint_id,
+        }
+        .encode()
+    });
+    Page { items, next_cursor }
+}
+
+/// What a hotline operator searches by to find a repeat caller.
+#[derive(Debug, Default)]
+pub struct Search {
+    /// The caller's phone (digits).
+    pub phone: Option<String>,
+    /// A heating account.
+    pub account: Option<String>,
+    /// The start of an address (normal form).
+    pub address: Option<String>,
+}
+
+/// Live complaints (open, merged or signed) matching every given criterion, newest first.
+pub async fn search(
+    client: &impl GenericClient,
+    search: &Search,
+    limit: i64,
+) -> Result<Vec<ComplaintView>, StoreError> {
+    let address_prefix = search.address.as_ref().map(|a| {
+        let escaped = a
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("{escaped}%")
+    });
+    let sql = format!(
+        "SELECT {COLUMNS} FROM intake.complaint \
+         WHERE status IN ('open', 'merged', 'signed') \
+         AND ($1::text IS NULL OR contact_phone = $1) \
+         AND ($2::text IS NULL OR account_no = $2) \
+         AND ($3::text IS NULL OR address LIKE $3) \
+         ORDER BY filed_at DESC, complaint_id DESC LIMIT $4"
+    );
+    let rows = client
+        .query(
+            &sql,
+            &[&search.phone, &search.account, &address_prefix, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(ComplaintView::from_row).collect())
+}
+
+/// Open complaints the registry could not place, oldest first, for dispatchers.
+pub async fn unrouted(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<Vec<ComplaintView>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM intake.complaint WHERE building_id IS NULL AND status = 'open' \
+         ORDER BY filed_at LIMIT $1"
+    );
+    let rows = client.query(&sql, &[&limit]).await?;
+    Ok(rows.iter().map(ComplaintView::from_row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_survives_its_text_form_and_garbage_is_refused() {
+        let cursor = Cursor {
+            filed_at: DateTime::from_timestamp_micros(1_763_600_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("not-a-cursor"), None);
+        assert_eq!(Cursor::decode(""), None);
+    }
+}

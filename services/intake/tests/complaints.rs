@@ -1,0 +1,597 @@
+//! Residents and operators filing, following, withdrawing; merging; routing; bad input.
+
+mod support;
+
+use chrono::Duration;
+use contracts::intake::v1 as proto;
+use platform::auth::Role;
+use serde_json::{Value, json};
+use support::Harness;
+
+fn cold(account: &str) -> Value {
+    json!({
+        "category": "low_temperature",
+        "heating_account": account,
+        "room_temperature": 15.5,
+        "description": "radiators barely warm since Monday",
+        "contact_phone": "13800138000",
+    })
+}
+
+#[actix_web::test]
+async fn a_resident_files_a_cold_home_and_follows_it_with_its_timeline() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    let filed = h
+        .post("/api/v1/complaints", &token, &cold("HL01-0001"))
+        .await;
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    assert_eq!(filed.body["outcome"], "accepted");
+    assert_eq!(filed.body["routed"], true);
+    let id = filed.body["complaint_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        filed.headers["location"],
+        format!("/api/v1/complaints/{id}")
+    );
+
+    let mine = h.get("/api/v1/complaints", &token).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body["items"][0]["complaint_id"], id.as_str());
+    assert_eq!(mine.body["items"][0]["supplier_id"], "sup-north");
+    assert_eq!(mine.body["items"][0]["station"], "HP-S1");
+    assert_eq!(mine.body["items"][0]["room_temperature"], 15.5);
+
+    let one = h.get(&format!("/api/v1/complaints/{id}"), &token).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["complaint"]["status"], "open");
+    assert_eq!(one.body["timeline"][0]["event"], "accepted");
+    assert_eq!(one.body["timeline"][0]["by"], "resident");
+
+    // Another resident cannot see it; a supplier of another company neither.
+    let other = h
+        .get(&format!("/api/v1/complaints/{id}"), &h.resident(2))
+        .await;
+    assert_eq!(other.status, 404);
+    let regulator = h
+        .get(
+            &format!("/api/v1/complaints/{id}"),
+            &h.token(Role::Regulator, "reg"),
+        )
+        .await;
+    assert_eq!(regulator.status, 200);
+    assert_eq!(regulator.body["complaint"]["contact_phone"], "138******00");
+
+    // What the other services learn: the route, the reading, no phone number.
+    let published = h
+        .store
+        .read_published(Default::default(), 100)
+        .await
+        .unwrap();
+    let accepted: Vec<proto::ComplaintAccepted> = published
+        .iter()
+        .filter(|e| e.is::<proto::ComplaintAccepted>())
+        .map(|e| e.decode().unwrap())
+        .collect();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].complaint_id, id);
+    assert_eq!(accepted[0].route.as_ref().unwrap().supplier_id, "sup-north");
+    assert_eq!(accepted[0].reported_tenths_celsius, Some(155));
+}
+
+#[actix_web::test]
+async fn a_complaint_filed_twice_with_one_idempotency_key_is_stored_once() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    let key = [("idempotency-key", "phone-retry-7")];
+    let first = h
+        .post_with("/api/v1/complaints", &token, &cold("HL01-0002"), &key)
+        .await;
+    let again = h
+        .post_with("/api/v1/complaints", &token, &cold("HL01-0002"), &key)
+        .await;
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(first.body, again.body);
+    assert_eq!(h.complaint_rows().await, 1);
+
+    let mut changed = cold("HL01-0002");
+    changed["room_temperature"] = json!(12);
+    let reused = h
+        .post_with("/api/v1/complaints", &token, &changed, &key)
+        .await;
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.body["code"], "idempotency_key_reused");
+    assert_eq!(h.complaint_rows().await, 1);
+
+    // The same key from another resident is another filing (of the same home: merged).
+    let theirs = h
+        .post_with(
+            "/api/v1/complaints",
+            &h.resident(2),
+            &cold("HL01-0002"),
+            &key,
+        )
+        .await;
+    assert_eq!(theirs.status, 200);
+    assert_eq!(theirs.body["outcome"], "merged");
+}
+
+#[actix_web::test]
+async fn a_second_complaint_from_one_household_within_a_day_merges_into_the_first() {
+    let h = Harness::start().await;
+    let first = h
+        .post("/api/v1/complaints", &h.resident(1), &cold("HL01-0003"))
+        .await;
+    let first_id = first.body["complaint_id"].as_str().unwrap().to_owned();
+    h.clock.advance(Duration::hours(23));
+    let spouse = h.resident(2);
+    let second = h
+        .post("/api/v1/complaints", &spouse, &cold("hl01 0003"))
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.body["outcome"], "merged");
+    assert_eq!(second.body["complaint_id"], first_id.as_str());
+    assert_ne!(second.body["filed_id"], first_id.as_str());
+    // The spouse follows the household's complaint, and sees it was reported again.
+    let seen = h
+        .get(&format!("/api/v1/complaints/{first_id}"), &spouse)
+        .await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.body["timeline"][1]["event"], "repeat_recorded");
+    assert_eq!(seen.body["complaint"]["contact_phone"], "138******00");
+
+    // More than a day after the open complaint was filed, a new report opens a new complaint.
+    h.clock.advance(Duration::hours(2));
+    let next_day = h
+        .post("/api/v1/complaints", &h.resident(3), &cold("HL01-0003"))
+        .await;
+    assert_eq!(next_day.status, 201, "{}", next_day.body);
+    assert_ne!(next_day.body["complaint_id"], first_id.as_str());
+}
+
+#[actix_web::test]
+async fn an_address_the_registry_does_not_know_is_accepted_unrouted_and_routed_by_a_dispatcher() {
+    let h = Harness::start().await;
+    let body = json!({"category": "no_heat", "address": "铁西区兴华街99号"});
+    let filed = h.post("/api/v1/complaints", &h.resident(1), &body).await;
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    assert_eq!(filed.body["routed"], false);
+    let id = filed.body["complaint_id"].as_str().unwrap().to_owned();
+    let dispatcher = h.token(Role::Dispatcher, "disp-1");
+    let waiting = h.get("/api/v1/complaints/unrouted", &dispatcher).await;
+    assert_eq!(waiting.body[0]["complaint_id"], id.as_str());
+    let unknown = h
+        .post(
+            &format!("/api/v1/complaints/{id}/route"),
+            &dispatcher,
+            &json!({"building_id": "XX"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    let routed = h
+        .post(
+            &format!("/api/v1/complaints/{id}/route"),
+            &dispatcher,
+            &json!({"building_id": "SH-001"}),
+        )
+        .await;
+    assert_eq!(routed.status, 200, "{}", routed.body);
+    assert_eq!(routed.body["supplier_id"], "sup-east");
+    let again = h
+        .post(
+            &format!("/api/v1/complaints/{id}/route"),
+            &dispatcher,
+            &json!({"building_id": "SH-001"}),
+        )
+        .await;
+    assert_eq!(again.body["code"], "already_routed");
+    // An address inside a registered building routes by its longest known prefix.
+    let by_address = json!({"category": "no_heat", "address": "和平区 南京路１００号2栋3单元501"});
+    let filed = h
+        .post("/api/v1/complaints", &h.resident(2), &by_address)
+        .await;
+    let id = filed.body["complaint_id"].as_str().unwrap();
+    let view = h
+        .get(&format!("/api/v1/complaints/{id}"), &dispatcher)
+        .await;
+    assert_eq!(view.body["complaint"]["building_id"], "HP-002");
+}
+
+#[actix_web::test]
+async fn bad_input_of_every_kind_gets_a_stable_code_and_stores_nothing() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    let raw = |body: Vec<u8>| {
+        let token = token.clone();
+        let h = &h;
+        async move {
+            h.send(
+                reqwest::Method::POST,
+                "/api/v1/complaints",
+                Some(&token),
+                Some(body.into()),
+                &[("content-type", "application/json")],
+            )
+            .await
+        }
+    };
+    let malformed = raw(b"{\"category\": ".to_vec()).await;
+    assert_eq!(
+        (malformed.status, malformed.body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let not_utf8 = raw(b"{\"category\": \"no_heat\", \"address\": \"\xff\xfe\"}".to_vec()).await;
+    assert_eq!(not_utf8.status, 400, "{}", not_utf8.body);
+    let array = raw(b"[1, 2]".to_vec()).await;
+    assert_eq!(array.status, 422);
+    let huge = json!({"category": "no_heat", "address": "和平区南京路100号", "description": "x".repeat(1 << 20)});
+    let huge = h.post("/api/v1/complaints", &token, &huge).await;
+    assert_eq!(
+        (huge.status, huge.body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+
+    let cases = [
+        (
+            json!({"category": "cold", "address": "和平区南京路100号"}),
+            "category",
+            "unknown_category",
+        ),
+        (
+            json!({"category": 7, "address": "和平区南京路100号"}),
+            "category",
+            "wrong_type",
+        ),
+        (
+            json!({"category": "no_heat"}),
+            "address",
+            "address_or_account_required",
+        ),
+        (
+            json!({"category": "low_temperature", "address": "和平区南京路100号", "room_temperature": -100}),
+            "room_temperature",
+            "out_of_range",
+        ),
+        (
+            json!({"category": "low_temperature", "address": "和平区南京路100号", "room_temperature": 200}),
+            "room_temperature",
+            "out_of_range",
+        ),
+        (
+            json!({"category": "low_temperature", "address": "和平区南京路100号", "room_temperature": "16"}),
+            "room_temperature",
+            "wrong_type",
+        ),
+        (
+            json!({"category": "no_heat", "address": "和平区南京路100号", "contact_phone": "12345"}),
+            "contact_phone",
+            "invalid",
+        ),
+        (
+            json!({"category": "no_heat", "address": "和平区南京路100号", "description": "x".repeat(2001)}),
+            "description",
+            "too_long",
+        ),
+        (
+            json!({"category": "no_heat", "address": "和平区南京路100号", "photos": ["a", "b", "c", "d"]}),
+            "photos",
+            "too_many",
+        ),
+        (
+            json!({"category": "no_heat", "heating_account": "12"}),
+            "heating_account",
+            "invalid",
+        ),
+    ];
+    for (body, field, code) in cases {
+        let reply = h.post("/api/v1/complaints", &token, &body).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.body);
+        assert_eq!(reply.body["code"], "invalid_fields");
+        let listed = reply.body["details"].as_array().unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|e| e["field"] == field && e["code"] == code),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    let bad_key = h
+        .post_with(
+            "/api/v1/complaints",
+            &token,
+            &cold("HL01-0009"),
+            &[("idempotency-key", "")],
+        )
+        .await;
+    assert_eq!(bad_key.body["code"], "invalid_idempotency_key");
+    let anonymous = h
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/complaints",
+            None,
+            Some(b"{}".to_vec().into()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+    let operator = h
+        .post(
+            "/api/v1/complaints",
+            &h.token(Role::Operator, "op"),
+            &cold("HL01-0009"),
+        )
+        .await;
+    assert_eq!(operator.status, 403);
+
+    assert_eq!(h.complaint_rows().await, 0);
+    assert_eq!(h.event_rows().await, 0);
+}
+
+#[actix_web::test]
+async fn photos_are_checked_by_content_and_size_and_attached_by_id() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    let upload = |bytes: Vec<u8>, kind: &'static str| {
+        let token = token.clone();
+        let h = &h;
+        async move {
+            h.send(
+                reqwest::Method::POST,
+                "/api/v1/photos",
+                Some(&token),
+                Some(bytes.into()),
+                &[("content-type", kind)],
+            )
+            .await
+        }
+    };
+    let fake_png = upload(b"\x89PNG, honestly: just a text file".to_vec(), "image/png").await;
+    assert_eq!(
+        (fake_png.status, fake_png.body["code"].as_str()),
+        (415, Some("not_an_image"))
+    );
+    let huge = upload(vec![0xFF; 50 * 1024 * 1024], "image/jpeg").await;
+    assert_eq!(huge.status, 413);
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend_from_slice(&[7; 1000]);
+    let stored = upload(jpeg.clone(), "image/jpeg").await;
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    let photo = stored.body["photo_id"].as_str().unwrap().to_owned();
+
+    let mut body = cold("HL01-0010");
+    body["photos"] = json!([photo]);
+    let filed = h.post("/api/v1/complaints", &token, &body).await;
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let id = filed.body["complaint_id"].as_str().unwrap();
+    let view = h.get(&format!("/api/v1/complaints/{id}"), &token).await;
+    assert_eq!(view.body["complaint"]["photos"][0], photo.as_str());
+    let back = h
+        .http
+        .get(format!("{}/api/v1/photos/{photo}", h.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.headers()["content-type"], "image/jpeg");
+    assert_eq!(back.bytes().await.unwrap().to_vec(), jpeg);
+
+    let mut missing = cold("HL01-0011");
+    missing["photos"] = json!([format!("{}.png", "0".repeat(64))]);
+    let refused = h.post("/api/v1/complaints", &token, &missing).await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["details"][0]["code"], "unknown_photo");
+    assert_eq!(h.complaint_rows().await, 1);
+}
+
+#[actix_web::test]
+async fn a_resident_filing_more_than_ten_complaints_an_hour_is_told_to_wait() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    for n in 0..10 {
+        let filed = h
+            .post(
+                "/api/v1/complaints",
+                &token,
+                &cold(&format!("HL01-1{n:03}")),
+            )
+            .await;
+        assert_eq!(filed.status, 201, "{n}: {}", filed.body);
+        h.clock.advance(Duration::minutes(1));
+    }
+    let eleventh = h
+        .post("/api/v1/complaints", &token, &cold("HL01-2000"))
+        .await;
+    assert_eq!(eleventh.status, 429);
+    assert_eq!(eleventh.body["code"], "too_many_complaints");
+    let wait: i64 = eleventh.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        wait,
+        50 * 60,
+        "the first of the ten frees a place an hour after it"
+    );
+    h.clock.advance(Duration::minutes(51));
+    let later = h
+        .post("/api/v1/complaints", &token, &cold("HL01-2000"))
+        .await;
+    assert_eq!(later.status, 201);
+}
+
+#[actix_web::test]
+async fn a_resident_withdraws_their_own_open_complaint_only() {
+    let h = Harness::start().await;
+    let token = h.resident(1);
+    let filed = h
+        .post("/api/v1/complaints", &token, &cold("HL01-0020"))
+        .await;
+    let id = filed.body["complaint_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/complaints/{id}/withdraw");
+    let stranger = h
+        .post(&path, &h.resident(2), &json!({"reason": "mine now"}))
+        .await;
+    assert_eq!(stranger.status, 404);
+    let done = h
+        .post(&path, &token, &json!({"reason": "warm again"}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.body["status"], "withdrawn");
+    let twice = h.post(&path, &token, &json!({})).await;
+    assert_eq!(
+        (twice.status, twice.body["code"].as_str()),
+        (409, Some("complaint_closed"))
+    );
+    // A withdrawn complaint no longer takes repeats: the next report opens a new one.
+    let next = h
+        .post("/api/v1/complaints", &token, &cold("HL01-0020"))
+        .await;
+    assert_eq!(next.status, 201);
+}
+
+#[actix_web::test]
+async fn an_operator_files_for_a_caller_and_finds_the_repeat_caller_by_phone() {
+    let h = Harness::start().await;
+    let operator = h.token(Role::Operator, "op-7");
+    let call = json!({
+        "category": "no_heat",
+        "address": "沈河区北站路8号5单元302",
+        "caller_phone": "024-2345 6789",
+        "description": "elderly caller, no heat at all",
+    });
+    let missing_phone = h
+        .post(
+            "/api/v1/hotline/complaints",
+            &operator,
+            &json!({"category": "no_heat", "address": "沈河区北站路8号"}),
+        )
+        .await;
+    assert_eq!(missing_phone.status, 422);
+    assert_eq!(missing_phone.body["details"][0]["field"], "caller_phone");
+    let filed = h.post("/api/v1/hotline/complaints", &operator, &call).await;
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let found = h
+        .get("/api/v1/complaints/search?phone=02423456789", &operator)
+        .await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.body[0]["complaint_id"], filed.body["complaint_id"]);
+    assert_eq!(found.body[0]["source"], "hotline_operator");
+    assert_eq!(found.body[0]["contact_phone"], "02423456789");
+    let by_address = h
+        .get("/api/v1/complaints/search?address=沈河区北站路", &operator)
+        .await;
+    assert_eq!(by_address.body.as_array().unwrap().len(), 1);
+    let nothing = h.get("/api/v1/complaints/search", &operator).await;
+    assert_eq!(nothing.body["code"], "invalid_search");
+    let resident = h
+        .get(
+            "/api/v1/complaints/search?phone=02423456789",
+            &h.resident(1),
+        )
+        .await;
+    assert_eq!(resident.status, 403);
+    let reject = h
+        .post(
+            &format!(
+                "/api/v1/complaints/{}/reject",
+                filed.body["complaint_id"].as_str().unwrap()
+            ),
+            &operator,
+            &json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(reject.status, 422);
+}
+
+#[actix_web::test]
+async fn five_cold_households_of_one_building_within_two_hours_declare_one_incident() {
+    let h = Harness::start().await;
+    let mut ids = Vec::new();
+    for n in 1..=6 {
+        let filed = h
+            .post(
+                "/api/v1/complaints",
+                &h.resident(n),
+                &cold(&format!("HL01-5{n:03}")),
+            )
+            .await;
+        ids.push(filed.body["complaint_id"].as_str().unwrap().to_owned());
+        h.clock.advance(Duration::minutes(10));
+    }
+    let store = h.store.clone();
+    h.eventually("the incident is declared and joined", || {
+        let store = store.clone();
+        async move {
+            let events = store.read_published(Default::default(), 100).await.unwrap();
+            events.iter().any(|e| e.is::<proto::IncidentJoined>())
+        }
+    })
+    .await;
+    let events = h
+        .store
+        .read_published(Default::default(), 100)
+        .await
+        .unwrap();
+    let declared: Vec<proto::IncidentDeclared> = events
+        .iter()
+        .filter(|e| e.is::<proto::IncidentDeclared>())
+        .map(|e| e.decode().unwrap())
+        .collect();
+    assert_eq!(declared.len(), 1);
+    assert_eq!(declared[0].scope, "building");
+    assert_eq!(declared[0].complaint_ids, ids[..5]);
+    assert_eq!(declared[0].route.as_ref().unwrap().building_id, "HP-001");
+    let joined: proto::IncidentJoined = events
+        .iter()
+        .find(|e| e.is::<proto::IncidentJoined>())
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(joined.complaint_id, ids[5]);
+    assert_eq!(joined.incident_id, declared[0].incident_id);
+    let view = h
+        .get(&format!("/api/v1/complaints/{}", ids[0]), &h.resident(1))
+        .await;
+    assert_eq!(
+        view.body["complaint"]["incident_id"],
+        declared[0].incident_id.as_str()
+    );
+    assert_eq!(view.body["timeline"][1]["event"], "joined_incident");
+}
+
+#[actix_web::test]
+async fn households_spread_over_more_than_two_hours_declare_no_incident() {
+    let h = Harness::start().await;
+    for n in 1..=5 {
+        h.post(
+            "/api/v1/complaints",
+            &h.resident(n),
+            &cold(&format!("HL02-6{n:03}")),
+        )
+        .await;
+        h.clock.advance(Duration::minutes(40));
+    }
+    let marker = h
+        .post(
+            "/api/v1/complaints",
+            &h.resident(9),
+            &json!({"category": "billing", "address": "沈河区北站路8号"}),
+        )
+        .await;
+    assert_eq!(marker.status, 201);
+    let handle = &h.background.as_ref().unwrap().incidents;
+    let head = h.store.published_head().await.unwrap();
+    assert!(
+        handle
+            .wait_for(head, std::time::Duration::from_secs(10))
+            .await
+    );
+    let events = h
+        .store
+        .read_published(Default::default(), 100)
+        .await
+        .unwrap();
+    assert!(!events.iter().any(|e| e.is::<proto::IncidentDeclared>()));
+}

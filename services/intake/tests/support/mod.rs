@@ -1,0 +1,216 @@
+//! The intake service on a real HTTP server over a fresh database, with a manual clock,
+//! a building registry, and access tokens signed by identity's keys.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer};
+use chrono::{DateTime, Utc};
+use eventstore::PgEventStore;
+use identity::domain::account::Scope;
+use identity::keys::KeyRing;
+use intake::{Background, Intake, IntakeConfig};
+use platform::auth::{Role, Verifier};
+use platform::clock::{Clock, ManualClock};
+use serde_json::Value;
+use testkit::TestDb;
+
+/// Two stations of one supplier in Heping district, and one building of another supplier.
+pub const REGISTRY: &str = "\
+building_id,district,station,supplier_id,address,account_prefix,heated_area_m2
+HP-001,heping,HP-S1,sup-north,和平区南京路100号1栋,HL01,5200
+HP-002,heping,HP-S1,sup-north,和平区南京路100号2栋,HL02,4800
+HP-003,heping,HP-S1,sup-north,和平区南京路100号3栋,,5100
+SH-001,shenhe,SH-S1,sup-east,沈河区北站路8号,SH8,9000
+";
+
+pub struct Harness {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: ManualClock,
+    pub intake: Arc<Intake>,
+    pub store: PgEventStore,
+    pub background: Option<Background>,
+    keys: KeyRing,
+    photos: std::path::PathBuf,
+    pub _db: TestDb,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut IntakeConfig)) -> Harness {
+        let db = TestDb::new().await;
+        let mut client = db.connect().await;
+        identity::migrate(&mut client).await.unwrap();
+        intake::migrate(&mut client).await.unwrap();
+        let store = PgEventStore::new(&db.config());
+        let keys = KeyRing::open(store.pool().clone(), Utc::now())
+            .await
+            .unwrap();
+        let verifier = Verifier::in_process(identity::tokens::ISSUER, identity::tokens::AUDIENCE);
+        verifier.set_keys(&keys.jwks());
+        let clock = ManualClock::at(
+            DateTime::parse_from_rfc3339("2026-12-01T07:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        intake::registry::import(store.pool(), REGISTRY.as_bytes(), clock.now())
+            .await
+            .unwrap();
+        let photos =
+            std::env::temp_dir().join(format!("heatline-intake-test-{}", uuid::Uuid::new_v4()));
+        let mut config = IntakeConfig::new(photos.to_str().unwrap());
+        adjust(&mut config);
+        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), config).unwrap();
+        let background = intake.start().unwrap();
+        let mounted = intake.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(actix_web::web::Data::new(verifier.clone()))
+                .configure(mounted.configure())
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let base = format!("http://{}", server.addrs()[0]);
+        actix_web::rt::spawn(server.run());
+        Harness {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            intake,
+            store,
+            background: Some(background),
+            keys,
+            photos,
+            _db: db,
+        }
+    }
+
+    /// An access token for `subject` in `role`.
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        self.token_scoped(role, subject, Scope::default())
+    }
+
+    pub fn token_scoped(&self, role: Role, subject: &str, scope: Scope) -> String {
+        let key = self.keys.signing_key(Utc::now()).unwrap();
+        identity::tokens::access_token(&key, subject, "session-1", role, &scope, Utc::now())
+    }
+
+    pub fn resident(&self, n: u32) -> String {
+        self.token(Role::Resident, &format!("resident-{n}"))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.post_with(path, token, body, &[]).await
+    }
+
+    pub async fn post_with(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send(
+            reqwest::Method::POST,
+            path,
+            Some(token),
+            Some(serde_json::to_vec(body).unwrap().into()),
+            &all,
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, Some(token), None, &[])
+            .await
+    }
+
+    /// Waits (up to 10 s) until `probe` holds.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut probe: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if probe().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    /// How many complaints exist in the read model.
+    pub async fn complaint_rows(&self) -> i64 {
+        let client = self.store.pool().get().await.unwrap();
+        client
+            .query_one("SELECT count(*) FROM intake.complaint", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// How many events the event store holds.
+    pub async fn event_rows(&self) -> i64 {
+        let client = self.store.pool().get().await.unwrap();
+        client
+            .query_one("SELECT count(*) FROM eventstore.event", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.photos);
+    }
+}
