@@ -69,6 +69,9 @@ impl Database {
         identity::migrate(&mut client)
             .await
             .context("migrating identity")?;
+        intake::migrate(&mut client)
+            .await
+            .context("migrating intake")?;
         Ok(())
     }
 

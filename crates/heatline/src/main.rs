@@ -54,6 +54,59 @@ struct Outside {
     sms_url: Option<String>,
 }
 
+/// Intake's settings.
+#[derive(clap::Args)]
+struct IntakeSettings {
+    /// Where complaint photos are kept: `s3://bucket/prefix` (credentials from `AWS_*`) or a
+    /// folder. Default: `photos` under --data-dir.
+    #[arg(long, env = "HEATLINE_PHOTO_STORE")]
+    photo_store: Option<String>,
+    /// The secret shared with the 12345 platform (its push endpoint is off without it).
+    #[arg(long, env = "HEATLINE_HOTLINE_SECRET", hide_env_values = true)]
+    hotline_secret: Option<String>,
+    /// The 12345 platform's base URL for status updates.
+    #[arg(long, env = "HEATLINE_HOTLINE_URL")]
+    hotline_url: Option<String>,
+    /// Open311 clients allowed to file, as `name:key` pairs separated by commas.
+    #[arg(long, env = "HEATLINE_OPEN311_KEYS", hide_env_values = true)]
+    open311_keys: Option<String>,
+    /// Households of one building or station that make an incident.
+    #[arg(long, env = "HEATLINE_INCIDENT_HOUSEHOLDS", default_value_t = 5)]
+    incident_households: u32,
+    /// The window, in minutes, within which they must report.
+    #[arg(long, env = "HEATLINE_INCIDENT_WINDOW_MINUTES", default_value_t = 120)]
+    incident_window_minutes: i64,
+    /// Hours within which a household's new report merges into its open complaint.
+    #[arg(long, env = "HEATLINE_MERGE_WINDOW_HOURS", default_value_t = 24)]
+    merge_window_hours: i64,
+    /// The most complaints a resident may file in an hour.
+    #[arg(long, env = "HEATLINE_COMPLAINTS_PER_HOUR", default_value_t = 10)]
+    complaints_per_hour: i64,
+}
+
+impl IntakeSettings {
+    fn config(self, data_dir: &std::path::Path) -> anyhow::Result<intake::IntakeConfig> {
+        let photos = self
+            .photo_store
+            .unwrap_or_else(|| data_dir.join("photos").display().to_string());
+        let mut config = intake::IntakeConfig::new(photos);
+        config.incidents.households = self.incident_households.max(2);
+        config.incidents.window = chrono::Duration::minutes(self.incident_window_minutes.max(1));
+        config.limits.merge_window = chrono::Duration::hours(self.merge_window_hours.max(0));
+        config.limits.per_hour = self.complaints_per_hour.max(1);
+        config.hotline = self.hotline_secret.map(|secret| {
+            intake::hotline::HotlineConfig::new(
+                secret,
+                self.hotline_url.map(|u| u.trim_end_matches('/').to_owned()),
+            )
+        });
+        config.open311_keys =
+            intake::open311::parse_keys(self.open311_keys.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("HEATLINE_OPEN311_KEYS: {e}"))?;
+        Ok(config)
+    }
+}
+
 impl Outside {
     fn identity_config(self) -> identity::IdentityConfig {
         let wechat = match (self.wechat_appid, self.wechat_secret) {
@@ -80,6 +133,13 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         outside: Outside,
+        #[command(flatten)]
+        intake: IntakeSettings,
+    },
+    /// Import reference data.
+    Import {
+        #[command(subcommand)]
+        what: Import,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -100,6 +160,16 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum Import {
+    /// Add or replace buildings from a CSV file with the header
+    /// `building_id,district,station,supplier_id,address,account_prefix,heated_area_m2`.
+    Buildings {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
 fn main() -> std::process::ExitCode {
     platform::telemetry::init();
     let cli = Cli::parse();
@@ -113,9 +183,17 @@ fn main() -> std::process::ExitCode {
     let outcome = runtime.block_on(async {
         let database = database::Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
         let result = match cli.command {
-            Command::Serve { addr, outside } => {
-                serve::run(&database, addr, outside.identity_config()).await
+            Command::Serve {
+                addr,
+                outside,
+                intake,
+            } => {
+                let intake = intake.config(&cli.data_dir)?;
+                serve::run(&database, addr, outside.identity_config(), intake).await
             }
+            Command::Import {
+                what: Import::Buildings { file },
+            } => import_buildings(&database, &file).await,
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");
@@ -135,4 +213,19 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn import_buildings(
+    database: &database::Database,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let count = intake::registry::import(&pool, &text, chrono::Utc::now())
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+    println!("{count} buildings imported");
+    Ok(())
 }

@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use eventstore::PgEventStore;
 use identity::{Identity, IdentityConfig};
+use intake::{Intake, IntakeConfig};
 use platform::clock::SystemClock;
 
 use crate::database::Database;
@@ -16,14 +17,19 @@ pub async fn run(
     database: &Database,
     addr: SocketAddr,
     config: IdentityConfig,
+    intake_config: IntakeConfig,
 ) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
     let readiness = platform::health::Readiness::new(store.pool().clone())
-        .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
+        .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations())
+        .with_migrations(intake::MIGRATION_TABLE, intake::known_migrations());
     let identity = Identity::open(store.clone(), Arc::new(SystemClock), config)
         .await
         .context("opening the identity service")?;
+    let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
+        .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
+    let _background = intake.start().context("starting intake's subscriptions")?;
     // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
     let reloading = identity.clone();
     tokio::spawn(async move {
@@ -42,6 +48,7 @@ pub async fn run(
             .app_data(verifier.clone())
             .configure(platform::health::configure(readiness.clone()))
             .configure(identity.configure())
+            .configure(intake.configure())
     })
     .bind(addr)
     .with_context(|| format!("cannot listen on {addr}"))?;

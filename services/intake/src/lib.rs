@@ -14,7 +14,7 @@ pub mod domain;
 pub mod hotline;
 pub mod incidents;
 pub mod input;
-
+pub mod open311;
 pub mod openapi;
 pub mod photos;
 pub mod registry;
@@ -31,6 +31,7 @@ use platform::clock::Clock;
 use crate::complaints::{Complaints, Limits};
 use crate::hotline::HotlineConfig;
 use crate::incidents::IncidentRules;
+use crate::open311::Open311Key;
 
 use crate::photos::PhotoStore;
 
@@ -67,7 +68,7 @@ pub struct IntakeConfig {
     /// The 12345 platform; without it, its endpoint answers 503 `hotline_not_configured`.
     pub hotline: Option<HotlineConfig>,
     /// The Open311 clients allowed to file.
-    pub open311_keys: Vec<String>,
+    pub open311_keys: Vec<Open311Key>,
 }
 
 impl IntakeConfig {

@@ -62,6 +62,15 @@ async fn a_resident_files_a_cold_home_and_follows_it_with_its_timeline() {
     assert_eq!(regulator.body["complaint"]["contact_phone"], "138******00");
 
     // What the other services learn: the route, the reading, no phone number.
+    let store = h.store.clone();
+    h.eventually("the acceptance is in the public log", || {
+        let store = store.clone();
+        async move {
+            let published = store.read_published(Default::default(), 100).await.unwrap();
+            published.iter().any(|e| e.is::<proto::ComplaintAccepted>())
+        }
+    })
+    .await;
     let published = h
         .store
         .read_published(Default::default(), 100)

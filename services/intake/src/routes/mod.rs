@@ -54,7 +54,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
                 .app_data(photos::payload_config())
                 .route(web::post().to(photos::upload)),
         )
-        .route("/api/v1/photos/{id}", web::get().to(photos::download));
+        .route("/api/v1/photos/{id}", web::get().to(photos::download))
+        .configure(crate::open311::configure);
 }
 
 /// A command's failure as the API answers it.

@@ -1,0 +1,693 @@
+//! Open311 GeoReport v2 at `/open311/v2/`: services as intake's categories, service requests
+//! as complaints, in JSON or XML as the path's extension asks, with the specification's field
+//! names and error shape (`[{"code": 400, "description": "..."}]`). Descriptions of errors start
+//! with a stable snake_case code (`api_key_invalid: ...`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::{DateTime, Duration, Utc};
+use eventstore::{Actor, Channel};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::Intake;
+use crate::domain::values::{Address, Category, Celsius, HeatingAccountNo, Source};
+use crate::input::{ComplaintInput, MAX_DESCRIPTION};
+use crate::routes::filing::{Submission, idempotency_key};
+
+/// An Open311 client allowed to file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open311Key {
+    /// Its name, recorded as the filer.
+    pub name: String,
+    /// Its api_key.
+    pub key: String,
+}
+
+/// Reads `name:key,name:key`.
+pub fn parse_keys(text: &str) -> Result<Vec<Open311Key>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once(':') {
+            Some((name, key)) if !name.is_empty() && key.len() >= 16 => Ok(Open311Key {
+                name: name.to_owned(),
+                key: key.to_owned(),
+            }),
+            _ => Err(format!(
+                "expected name:key pairs with keys of at least 16 characters, got {pair:?}"
+            )),
+        })
+        .collect()
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/open311/v2/services.{format}", web::get().to(services))
+        .route(
+            "/open311/v2/services/{code}.{format}",
+            web::get().to(definition),
+        )
+        .route("/open311/v2/requests.{format}", web::get().to(requests))
+        .route("/open311/v2/requests.{format}", web::post().to(file))
+        .route("/open311/v2/requests/{id}.{format}", web::get().to(request))
+        .route("/open311/v2/tokens/{id}.{format}", web::get().to(token));
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+fn format(raw: &str) -> Option<Format> {
+    match raw {
+        "json" => Some(Format::Json),
+        "xml" => Some(Format::Xml),
+        _ => None,
+    }
+}
+
+fn unknown_format() -> HttpResponse {
+    error(
+        Format::Json,
+        StatusCode::NOT_FOUND,
+        "format_unknown",
+        "use .json or .xml",
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The element name of an array's items.
+fn item_name(array: &str) -> &str {
+    match array {
+        "services" => "service",
+        "service_requests" => "request",
+        "attributes" => "attribute",
+        "values" => "value",
+        "errors" => "error",
+        other => other,
+    }
+}
+
+fn write_xml(out: &mut String, name: &str, value: &Value) {
+    match value {
+        Value::Null => out.push_str(&format!("<{name}/>")),
+        Value::Array(items) => {
+            out.push_str(&format!("<{name}>"));
+            for item in items {
+                write_xml(out, item_name(name), item);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::Object(fields) => {
+            out.push_str(&format!("<{name}>"));
+            for (field, v) in fields {
+                write_xml(out, field, v);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", escape(s))),
+        other => out.push_str(&format!("<{name}>{other}</{name}>")),
+    }
+}
+
+/// Answers `value` (the JSON form) in `format`; `root` names the XML document element.
+fn answer(format: Format, status: StatusCode, root: &str, value: Value) -> HttpResponse {
+    match format {
+        Format::Json => HttpResponse::build(status)
+            .content_type("application/json; charset=utf-8")
+            .body(value.to_string()),
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            write_xml(&mut out, root, &value);
+            HttpResponse::build(status)
+                .content_type("text/xml; charset=utf-8")
+                .body(out)
+        }
+    }
+}
+
+fn error(format: Format, status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let errors = json!([{ "code": status.as_u16(), "description": format!("{code}: {message}") }]);
+    answer(format, status, "errors", errors)
+}
+
+fn service(category: Category) -> Value {
+    json!({
+        "service_code": category.code(),
+        "service_name": category.name(),
+        "description": category.name(),
+        "metadata": true,
+        "type": "realtime",
+        "keywords": "heating",
+        "group": "heating",
+    })
+}
+
+async fn services(path: web::Path<String>) -> HttpResponse {
+    let Some(format) = format(&path) else {
+        return unknown_format();
+    };
+    let all: Vec<Value> = Category::ALL.into_iter().map(service).collect();
+    answer(format, StatusCode::OK, "services", Value::Array(all))
+}
+
+async fn definition(path: web::Path<(String, String)>) -> HttpResponse {
+    let (code, extension) = path.into_inner();
+    let Some(format) = format(&extension) else {
+        return unknown_format();
+    };
+    let Some(category) = Category::parse(&code) else {
+        return error(
+            format,
+            StatusCode::NOT_FOUND,
+            "service_code_unknown",
+            "no such service_code",
+        );
+    };
+    let body = json!({
+        "service_code": category.code(),
+        "attributes": [
+            {
+                "variable": true,
+                "code": "room_temperature",
+                "datatype": "number",
+                "required": false,
+                "datatype_description": format!("℃, from {} to {}", Celsius::MIN, Celsius::MAX),
+                "order": 1,
+                "description": "The room temperature you measured",
+            },
+            {
+                "variable": true,
+                "code": "heating_account",
+                "datatype": "string",
+                "required": false,
+                "datatype_description": "6 to 20 letters and digits",
+                "order": 2,
+                "description": "Your heating account number (供热户号), if you know it",
+            },
+        ],
+    });
+    answer(format, StatusCode::OK, "service_definition", body)
+}
+
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Reads a POST: what goes wrong is `(status, code, message)`.
+/// A POST read: the client's name, the complaint, the position.
+type Post = (String, ComplaintInput, Option<(f64, f64)>);
+/// Why a POST was refused: status, stable code, message.
+type Refusal = (StatusCode, &'static str, String);
+
+fn read_post(intake: &Intake, form: &Form) -> Result<Post, Refusal> {
+    let bad = |code, message: &str| (StatusCode::BAD_REQUEST, code, message.to_owned());
+    let api_key = form.get("api_key").ok_or_else(|| {
+        (
+            StatusCode::FORBIDDEN,
+            "api_key_missing",
+            "an api_key is required to file".to_owned(),
+        )
+    })?;
+    let client = intake
+        .config
+        .open311_keys
+        .iter()
+        .find(|k| k.key.len() == api_key.len() && constant_eq(k.key.as_bytes(), api_key.as_bytes()))
+        .ok_or_else(|| {
+            (
+                StatusCode::FORBIDDEN,
+                "api_key_invalid",
+                "the api_key is not valid".to_owned(),
+            )
+        })?;
+    let code = form
+        .get("service_code")
+        .ok_or_else(|| bad("service_code_missing", "service_code is required"))?;
+    let category = Category::parse(code).ok_or_else(|| {
+        bad(
+            "service_code_unknown",
+            "no such service_code; see services.json",
+        )
+    })?;
+    let position = match (form.get("lat"), form.get("long")) {
+        (None, None) => None,
+        (Some(lat), Some(long)) => {
+            let lat: f64 = lat
+                .parse()
+                .map_err(|_| bad("lat_invalid", "lat must be a number"))?;
+            let long: f64 = long
+                .parse()
+                .map_err(|_| bad("long_invalid", "long must be a number"))?;
+            if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long)) {
+                return Err(bad("location_invalid", "lat/long out of range"));
+            }
+            Some((lat, long))
+        }
+        _ => return Err(bad("location_invalid", "give both lat and long")),
+    };
+    let address = match form.get("address_string") {
+        None => None,
+        Some(raw) => Some(
+            Address::parse(raw)
+                .ok_or_else(|| bad("address_string_invalid", "4 to 200 characters"))?,
+        ),
+    };
+    let account = match form.get("attribute[heating_account]") {
+        None => None,
+        Some(raw) => Some(HeatingAccountNo::parse(raw).ok_or_else(|| {
+            bad(
+                "attribute_invalid",
+                "heating_account: 6 to 20 letters and digits",
+            )
+        })?),
+    };
+    if position.is_none() && address.is_none() && account.is_none() {
+        return Err(bad(
+            "location_required",
+            "give lat and long, or address_string",
+        ));
+    }
+    let reading = match form.get("attribute[room_temperature]") {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<f64>()
+                .ok()
+                .and_then(Celsius::parse)
+                .ok_or_else(|| {
+                    bad(
+                        "attribute_invalid",
+                        "room_temperature: a number from -40 to 45",
+                    )
+                })?,
+        ),
+    };
+    let description = form.get("description").unwrap_or_default();
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(bad("description_too_long", "at most 2000 characters"));
+    }
+    let contact_phone = match form.get("phone") {
+        None => None,
+        Some(raw) => Some(
+            platform::phone::PhoneNumber::parse_any(raw)
+                .ok_or_else(|| bad("phone_invalid", "a mainland mobile or landline number"))?,
+        ),
+    };
+    Ok((
+        client.name.clone(),
+        ComplaintInput {
+            category,
+            account,
+            address,
+            reading,
+            description: description.to_owned(),
+            contact_phone,
+            photos: Vec::new(),
+        },
+        position,
+    ))
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn file(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(format) = format(&path) else {
+        return unknown_format();
+    };
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            "body_invalid",
+            "send application/x-www-form-urlencoded UTF-8",
+        );
+    };
+    let form = Form(pairs);
+    let (client, input, position) = match read_post(&intake, &form) {
+        Ok(read) => read,
+        Err((status, code, message)) => return error(format, status, code, &message),
+    };
+    let key = match idempotency_key(&request) {
+        Ok(key) => key,
+        Err(_) => {
+            return error(
+                format,
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_invalid",
+                "1 to 128 visible ASCII characters",
+            );
+        }
+    };
+    let mut canonical: Vec<(String, String)> = form
+        .0
+        .iter()
+        .filter(|(k, _)| k != "api_key")
+        .cloned()
+        .collect();
+    canonical.sort();
+    let actor = Actor {
+        id: client.clone(),
+        role: "open311_client".into(),
+    };
+    let submitted = intake
+        .submit(Submission {
+            input,
+            source: Source::Open311,
+            filer: format!("open311:{client}"),
+            idempotency: key.map(|k| (format!("open311:{client}"), k)),
+            request: serde_urlencoded::to_string(&canonical)
+                .unwrap_or_default()
+                .into_bytes(),
+            rate_limited: false,
+            work_order: None,
+            position,
+            metadata: platform::request::metadata(&request, actor, Channel::Open311),
+        })
+        .await;
+    match submitted {
+        Ok(receipt) => {
+            let notice = if receipt.merged {
+                "this home already has an open request; yours was added to it"
+            } else {
+                "accepted"
+            };
+            let body = json!([{
+                "service_request_id": receipt.complaint_id.to_string(),
+                "token": receipt.complaint_id.to_string(),
+                "service_notice": notice,
+                "account_id": Value::Null,
+            }]);
+            answer(format, StatusCode::CREATED, "service_requests", body)
+        }
+        Err(api) => {
+            let status = api.status_code();
+            error(format, status, api.code(), "the request could not be filed")
+        }
+    }
+}
+
+async fn request_rows(
+    intake: &Intake,
+    where_sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Value>, HttpResponse> {
+    let client = intake.store.pool().get().await.map_err(|_| {
+        error(
+            Format::Json,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "try again shortly",
+        )
+    })?;
+    let sql = format!(
+        "SELECT c.complaint_id, c.status, c.category, c.supplier_id, c.description, c.filed_at, \
+         c.updated_at, c.lat, c.long, c.merged_into, b.address AS building_address \
+         FROM intake.complaint c LEFT JOIN intake.building b ON b.building_id = c.building_id \
+         WHERE {where_sql} ORDER BY c.filed_at DESC LIMIT 1000"
+    );
+    let rows = client.query(&sql, params).await.map_err(|e| {
+        tracing::error!(error = %e, "open311 query failed");
+        error(
+            Format::Json,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "try again later",
+        )
+    })?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let status: String = row.get("status");
+            let category = Category::parse(row.get::<_, &str>("category"));
+            let (open, notes) = match status.as_str() {
+                "open" => (true, "received".to_owned()),
+                "signed" => (true, "a repair crew is on it".to_owned()),
+                "merged" => (
+                    true,
+                    format!(
+                        "handled with request {}",
+                        row.get::<_, Option<Uuid>>("merged_into")
+                            .map(|u| u.to_string())
+                            .unwrap_or_default()
+                    ),
+                ),
+                "withdrawn" => (false, "withdrawn by the reporter".to_owned()),
+                _ => (false, "closed: not a heating matter".to_owned()),
+            };
+            let filed: DateTime<Utc> = row.get("filed_at");
+            let updated: DateTime<Utc> = row.get("updated_at");
+            json!({
+                "service_request_id": row.get::<_, Uuid>("complaint_id").to_string(),
+                "status": if open { "open" } else { "closed" },
+                "status_notes": notes,
+                "service_name": category.map(Category::name).unwrap_or_default(),
+                "service_code": category.map(Category::code).unwrap_or_default(),
+                "description": row.get::<_, String>("description"),
+                "agency_responsible": row.get::<_, Option<String>>("supplier_id"),
+                "service_notice": Value::Null,
+                "requested_datetime": filed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "updated_datetime": updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "expected_datetime": Value::Null,
+                // Only the building, never the flat: these lists are public.
+                "address": row.get::<_, Option<String>>("building_address"),
+                "address_id": Value::Null,
+                "zipcode": Value::Null,
+                "lat": row.get::<_, Option<f64>>("lat"),
+                "long": row.get::<_, Option<f64>>("long"),
+                "media_url": Value::Null,
+            })
+        })
+        .collect())
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc())
+}
+
+async fn requests(
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+    query: web::Query<Map<String, Value>>,
+) -> HttpResponse {
+    let Some(format) = format(&path) else {
+        return unknown_format();
+    };
+    let text = |name: &str| {
+        query
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(ids) = text("service_request_id") {
+        let ids: Result<Vec<Uuid>, _> =
+            ids.split(',').map(|id| id.trim().parse::<Uuid>()).collect();
+        let Ok(ids) = ids else {
+            return error(
+                format,
+                StatusCode::BAD_REQUEST,
+                "service_request_id_invalid",
+                "comma-separated request ids",
+            );
+        };
+        return match request_rows(&intake, "c.complaint_id = ANY($1)", &[&ids]).await {
+            Ok(rows) => answer(
+                format,
+                StatusCode::OK,
+                "service_requests",
+                Value::Array(rows),
+            ),
+            Err(e) => e,
+        };
+    }
+    let now = intake.now();
+    let end = match text("end_date").map(parse_time) {
+        None => now,
+        Some(Some(t)) => t,
+        Some(None) => {
+            return error(
+                format,
+                StatusCode::BAD_REQUEST,
+                "end_date_invalid",
+                "ISO 8601 with a time zone",
+            );
+        }
+    };
+    let start = match text("start_date").map(parse_time) {
+        None => end - Duration::days(90),
+        Some(Some(t)) => t,
+        Some(None) => {
+            return error(
+                format,
+                StatusCode::BAD_REQUEST,
+                "start_date_invalid",
+                "ISO 8601 with a time zone",
+            );
+        }
+    };
+    let codes: Option<Vec<String>> =
+        text("service_code").map(|c| c.split(',').map(|s| s.trim().to_owned()).collect());
+    if let Some(codes) = &codes
+        && let Some(unknown) = codes.iter().find(|c| Category::parse(c).is_none())
+    {
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            "service_code_unknown",
+            &format!("no service_code {unknown}"),
+        );
+    }
+    let statuses: Vec<&str> = match text("status") {
+        None => vec!["open", "merged", "signed", "withdrawn", "rejected"],
+        Some(list) => {
+            let mut statuses = Vec::new();
+            for s in list.split(',') {
+                match s.trim() {
+                    "open" => statuses.extend(["open", "merged", "signed"]),
+                    "closed" => statuses.extend(["withdrawn", "rejected"]),
+                    _ => {
+                        return error(
+                            format,
+                            StatusCode::BAD_REQUEST,
+                            "status_invalid",
+                            "open or closed",
+                        );
+                    }
+                }
+            }
+            statuses
+        }
+    };
+    let statuses: Vec<String> = statuses.into_iter().map(str::to_owned).collect();
+    match request_rows(
+        &intake,
+        "c.filed_at >= $1 AND c.filed_at <= $2 AND ($3::text[] IS NULL OR c.category = ANY($3)) \
+         AND c.status = ANY($4)",
+        &[&start, &end, &codes, &statuses],
+    )
+    .await
+    {
+        Ok(rows) => answer(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            Value::Array(rows),
+        ),
+        Err(e) => e,
+    }
+}
+
+async fn request(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (id, extension) = path.into_inner();
+    let Some(format) = format(&extension) else {
+        return unknown_format();
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return error(
+            format,
+            StatusCode::NOT_FOUND,
+            "service_request_unknown",
+            "no such request",
+        );
+    };
+    match request_rows(&intake, "c.complaint_id = $1", &[&id]).await {
+        Ok(rows) if rows.is_empty() => error(
+            format,
+            StatusCode::NOT_FOUND,
+            "service_request_unknown",
+            "no such request",
+        ),
+        Ok(rows) => answer(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            Value::Array(rows),
+        ),
+        Err(e) => e,
+    }
+}
+
+async fn token(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (id, extension) = path.into_inner();
+    let Some(format) = format(&extension) else {
+        return unknown_format();
+    };
+    let found = match id.parse::<Uuid>() {
+        Ok(id) => request_rows(&intake, "c.complaint_id = $1", &[&id]).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    match found {
+        Ok(rows) if rows.is_empty() => error(
+            format,
+            StatusCode::NOT_FOUND,
+            "token_unknown",
+            "no such token",
+        ),
+        Ok(_) => answer(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            json!([{ "service_request_id": id, "token": id }]),
+        ),
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_as_named_pairs() {
+        let keys = parse_keys("fixmystreet:0123456789abcdef, civic:fedcba9876543210").unwrap();
+        assert_eq!(keys[1].name, "civic");
+        assert!(parse_keys("short:abc").is_err());
+        assert!(parse_keys("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn xml_escapes_text_and_names_array_items() {
+        let mut out = String::new();
+        write_xml(
+            &mut out,
+            "errors",
+            &json!([{"code": 400, "description": "a < b & \"c\"\u{1}"}]),
+        );
+        assert_eq!(
+            out,
+            "<errors><error><code>400</code><description>a &lt; b &amp; &quot;c&quot;</description></error></errors>"
+        );
+    }
+}
