@@ -24,6 +24,7 @@ const APPEND: &str = include_str!("sql/append.sql");
 const APPEND_ONE: &str = include_str!("sql/append_one.sql");
 const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
 const LOAD_STREAM: &str = include_str!("sql/load_stream.sql");
+const FIRST_WRITE: &str = "SELECT pg_current_xact_id_if_assigned() IS NULL";
 
 /// An integration event ready to be stored: a protobuf message from `proto/` and its type name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +256,9 @@ impl PgEventStore {
     }
 
     /// Appends events in a transaction the caller owns (a subscription batch, a migration).
-    /// It must be the transaction's first write; call [`Self::notify_appended`] after commit.
+    /// It must be the transaction's first write: otherwise it answers
+    /// [`AppendError::NotFirstWrite`] and the transaction must be rolled back. Call
+    /// [`Self::notify_appended`] after commit.
     pub async fn append_in<A: Publish>(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
@@ -263,17 +266,33 @@ impl PgEventStore {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
-        let first_write = tx
-            .query_one("SELECT pg_current_xact_id_if_assigned() IS NULL", &[])
-            .await?;
+        // The caller's transaction may yet roll back: the cached state cannot be trusted.
+        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
+        // The check is sent just before the append, in one round trip: on a refusal the
+        // append has happened in the caller's transaction, which then must not commit.
+        let check = tx.prepare_cached(FIRST_WRITE).await?;
+        let (first_write, (appended, _)) = tokio::try_join!(
+            async { tx.query_one(&check, &[]).await.map_err(AppendError::from) },
+            append_with(tx, context, events, metadata),
+        )?;
         if !first_write.get::<_, bool>(0) {
             return Err(AppendError::NotFirstWrite);
         }
-        // The caller's transaction may yet roll back: the cached state cannot be trusted.
-        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        append_with(tx, context, events, metadata)
-            .await
-            .map(|(appended, _)| appended)
+        Ok(appended)
+    }
+
+    /// Prepares (once per connection) the statements [`Self::append_in`] sends, so that an
+    /// append polled together with other statements of its transaction goes out first and
+    /// whole: without this, the first append on a connection waits for its statements to be
+    /// prepared while the others go ahead, and is refused as not the first write.
+    pub async fn prepare_append(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+    ) -> Result<(), StoreError> {
+        for sql in [FIRST_WRITE, APPEND_ONE, APPEND] {
+            tx.prepare_cached(sql).await?;
+        }
+        Ok(())
     }
 
     /// Loads an aggregate inside a transaction the caller owns (reads do not assign the

@@ -146,35 +146,55 @@ impl Complaints {
     ) -> Result<FilingReceipt, CommandError> {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
-        // Advisory locks are not writes: the append below is still the transaction's first.
-        tx.execute(
-            include_str!("sql/lock_filing.sql"),
-            &[&filing.details.household.as_str(), &filing.details.filer],
-        )
-        .await?;
         let id = filing.id.to_string();
-        let context = self.store.load_in::<Complaint>(&tx, &id).await?;
+        let lock = tx
+            .prepare_cached(include_str!("sql/lock_filing.sql"))
+            .await?;
+        let household_and_rate = tx
+            .prepare_cached(include_str!("sql/household_and_rate.sql"))
+            .await?;
+        let since_merge = filing.at - self.limits.merge_window;
+        let since_hour = filing.at - Duration::hours(1);
+        // One round trip: the server runs them in order, so the reads see the household and
+        // the filer as they are once the locks are held. Advisory locks are not writes: the
+        // append below is still the transaction's first.
+        let (_, context, row) = tokio::try_join!(
+            async {
+                tx.execute(
+                    &lock,
+                    &[&filing.details.household.as_str(), &filing.details.filer],
+                )
+                .await
+                .map_err(CommandError::from)
+            },
+            async {
+                self.store
+                    .load_in::<Complaint>(&tx, &id)
+                    .await
+                    .map_err(CommandError::from)
+            },
+            async {
+                tx.query_one(
+                    &household_and_rate,
+                    &[
+                        &filing.details.household.as_str(),
+                        &since_merge,
+                        &filing.details.filer,
+                        &since_hour,
+                        &self.limits.per_hour,
+                    ],
+                )
+                .await
+                .map_err(CommandError::from)
+            },
+        )?;
         if context.state().status() != Status::New {
             return replay(context.state(), filing);
         }
-        let statement = tx
-            .prepare_cached(include_str!("sql/household_and_rate.sql"))
-            .await?;
-        let row = tx
-            .query_one(
-                &statement,
-                &[
-                    &filing.details.household.as_str(),
-                    &(filing.at - self.limits.merge_window),
-                    &filing.details.filer,
-                    &(filing.at - Duration::hours(1)),
-                ],
-            )
-            .await?;
         let open: Option<Uuid> = row.get("open_complaint");
         let recent: i64 = row.get("recent");
         if filing.rate_limited && recent >= self.limits.per_hour {
-            let oldest: Option<DateTime<Utc>> = row.get("oldest_recent");
+            let oldest: Option<DateTime<Utc>> = row.get("nth_recent");
             let free_at = oldest.unwrap_or(filing.at) + Duration::hours(1);
             let retry_after = (free_at - filing.at).num_seconds().max(1) as u64;
             return Err(CommandError::TooMany { retry_after });
@@ -185,10 +205,31 @@ impl Complaints {
             merge_into: open.map(|o| o.to_string()),
             at: filing.at,
         })?;
-        let appended = self
-            .store
-            .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
+        let insert = tx
+            .prepare_cached(include_str!("sql/insert_complaint.sql"))
             .await?;
+        self.store.prepare_append(&tx).await?;
+        // The read model's row goes in the same round trip as the append: if the append
+        // loses a race, the error rolls both back.
+        let (appended, ()) = tokio::try_join!(
+            async {
+                self.store
+                    .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
+                    .await
+                    .map_err(CommandError::from)
+            },
+            async {
+                insert_row(
+                    &tx,
+                    &insert,
+                    filing.id,
+                    &event,
+                    context.current_sequence() + 1,
+                )
+                .await
+                .map_err(CommandError::from)
+            },
+        )?;
         if let Some(into) = open {
             let target = self
                 .store
@@ -205,7 +246,6 @@ impl Complaints {
                 .await?;
             project(&tx, into, &repeat, also.last_sequence).await?;
         }
-        project(&tx, filing.id, &event, appended.last_sequence).await?;
         tx.commit().await?;
         self.store.notify_appended();
         Ok(FilingReceipt {
@@ -311,10 +351,12 @@ async fn project(
 ) -> Result<(), tokio_postgres::Error> {
     let version = version as i64;
     let at = event.at();
-    let (details, merged_into, status) = match event {
-        ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
-        ComplaintEvent::Merged { details, into, .. } => {
-            (details, into.parse::<Uuid>().ok(), Status::Merged)
+    match event {
+        ComplaintEvent::Accepted { .. } | ComplaintEvent::Merged { .. } => {
+            let statement = tx
+                .prepare_cached(include_str!("sql/insert_complaint.sql"))
+                .await?;
+            insert_row(tx, &statement, id, event, version as usize).await?;
         }
         ComplaintEvent::Routed { route, .. } => {
             let sql = "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
@@ -362,12 +404,29 @@ async fn project(
             return Ok(());
         }
     };
-    let statement = tx
-        .prepare_cached(include_str!("sql/insert_complaint.sql"))
-        .await?;
+    Ok(())
+}
+
+/// Inserts the read model's row of a filing (an `Accepted` or `Merged` event).
+async fn insert_row(
+    tx: &Transaction<'_>,
+    statement: &tokio_postgres::Statement,
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+) -> Result<(), tokio_postgres::Error> {
+    let (details, merged_into, status) = match event {
+        ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
+        ComplaintEvent::Merged { details, into, .. } => {
+            (details, into.parse::<Uuid>().ok(), Status::Merged)
+        }
+        _ => return Ok(()),
+    };
+    let version = version as i64;
+    let at = event.at();
     let d = details.as_ref();
     tx.execute(
-        &statement,
+        statement,
         &[
             &id,
             &d.filer,

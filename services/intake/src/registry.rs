@@ -142,6 +142,12 @@ pub async fn import(pool: &Pool, csv_text: &[u8], at: DateTime<Utc>) -> Result<u
         .map_err(StoreError::from)?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    // Fresh statistics at once: until autovacuum gets to it, the planner would take a new
+    // registry for a few rows and scan it whole on every routing.
+    client
+        .batch_execute("ANALYZE intake.building")
+        .await
+        .map_err(StoreError::from)?;
     Ok(buildings.len())
 }
 

@@ -13,7 +13,11 @@ fn the_checked_in_openapi_document_matches_the_code() {
         "openapi/intake.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p intake openapi` and commit it"
     );
     let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
-    for path in ["/api/v1/complaints", "/api/v1/hotline/12345/work-orders", "/api/v1/photos"] {
+    for path in [
+        "/api/v1/complaints",
+        "/api/v1/hotline/12345/work-orders",
+        "/api/v1/photos",
+    ] {
         assert!(document["paths"][path].is_object(), "{path} is documented");
     }
 }

@@ -33,7 +33,7 @@ pub struct Options {
     latency_seconds: u64,
 }
 
-const RAW_TABLE: &str = "CREATE TABLE bench_raw (
+pub(super) const RAW_TABLE: &str = "CREATE TABLE bench_raw (
     global_position bigint GENERATED ALWAYS AS IDENTITY,
     tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
     aggregate_type text NOT NULL, aggregate_id text NOT NULL, sequence bigint NOT NULL,
@@ -167,7 +167,7 @@ async fn measure(config: &DbConfig, options: &Options) -> anyhow::Result<Report>
 }
 
 /// (a): each client inserts one row per autocommit statement, as fast as it can.
-async fn raw_inserts(
+pub(super) async fn raw_inserts(
     store: &PgEventStore,
     clients: usize,
     window: Duration,
@@ -394,14 +394,14 @@ async fn latency(
 }
 
 /// A database created for one run on the configured server.
-struct Scratch {
+pub(super) struct Scratch {
     admin: tokio_postgres::Client,
     name: String,
-    config: DbConfig,
+    pub(super) config: DbConfig,
 }
 
 impl Scratch {
-    async fn create(base: &DbConfig) -> anyhow::Result<Scratch> {
+    pub(super) async fn create(base: &DbConfig) -> anyhow::Result<Scratch> {
         let (admin, connection) = base
             .pg
             .connect(NoTls)
@@ -422,7 +422,7 @@ impl Scratch {
         })
     }
 
-    async fn drop_database(&self) {
+    pub(super) async fn drop_database(&self) {
         if let Err(error) = self
             .admin
             .batch_execute(&format!(

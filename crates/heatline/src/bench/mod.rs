@@ -2,6 +2,7 @@
 //! same run.
 
 mod eventstore;
+mod intake;
 
 use clap::Subcommand;
 
@@ -12,10 +13,14 @@ pub enum Target {
     /// The event store: raw INSERT baseline, commands, batch appends, catch-up reads,
     /// subscription latency.
     Eventstore(eventstore::Options),
+    /// Complaint intake over HTTP: `POST /api/v1/complaints` with resident tokens, beside the
+    /// event store's raw append rate.
+    Intake(intake::Options),
 }
 
 pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
     match target {
         Target::Eventstore(options) => eventstore::run(database, options).await,
+        Target::Intake(options) => intake::run(database, options).await,
     }
 }

@@ -1,9 +1,15 @@
--- $1 household, $2 start of the merge window, $3 filer, $4 an hour ago.
+-- $1 household, $2 start of the merge window, $3 filer, $4 an hour ago, $5 the hourly limit.
+-- `recent` counts at most $5 filings (all the limit needs) and `nth_recent` is the time of the
+-- $5-th most recent: a place frees up an hour after it.
 SELECT
     (SELECT complaint_id FROM intake.complaint
       WHERE household = $1 AND merged_into IS NULL AND status IN ('open', 'signed')
         AND filed_at > $2
       ORDER BY filed_at DESC LIMIT 1) AS open_complaint,
-    (SELECT count(*) FROM intake.complaint WHERE filer = $3 AND filed_at > $4) AS recent,
-    (SELECT min(filed_at) FROM intake.complaint WHERE filer = $3 AND filed_at > $4)
-        AS oldest_recent
+    recent.n AS recent,
+    recent.nth AS nth_recent
+FROM (
+    SELECT count(*) AS n, min(filed_at) AS nth
+    FROM (SELECT filed_at FROM intake.complaint WHERE filer = $3 AND filed_at > $4
+          ORDER BY filed_at DESC LIMIT $5) last
+) recent
