@@ -24,7 +24,6 @@ const APPEND: &str = include_str!("sql/append.sql");
 const APPEND_ONE: &str = include_str!("sql/append_one.sql");
 const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
 const LOAD_STREAM: &str = include_str!("sql/load_stream.sql");
-const FIRST_WRITE: &str = "SELECT pg_current_xact_id_if_assigned() IS NULL";
 
 /// An integration event ready to be stored: a protobuf message from `proto/` and its type name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,9 +255,8 @@ impl PgEventStore {
     }
 
     /// Appends events in a transaction the caller owns (a subscription batch, a migration).
-    /// It must be the transaction's first write: otherwise it answers
-    /// [`AppendError::NotFirstWrite`] and the transaction must be rolled back. Call
-    /// [`Self::notify_appended`] after commit.
+    /// It must be the transaction's first write: otherwise it writes nothing and answers
+    /// [`AppendError::NotFirstWrite`]. Call [`Self::notify_appended`] after commit.
     pub async fn append_in<A: Publish>(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
@@ -268,17 +266,10 @@ impl PgEventStore {
     ) -> Result<Appended, AppendError> {
         // The caller's transaction may yet roll back: the cached state cannot be trusted.
         self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        // The check is sent just before the append, in one round trip: on a refusal the
-        // append has happened in the caller's transaction, which then must not commit.
-        let check = tx.prepare_cached(FIRST_WRITE).await?;
-        let (first_write, (appended, _)) = tokio::try_join!(
-            async { tx.query_one(&check, &[]).await.map_err(AppendError::from) },
-            append_with(tx, context, events, metadata),
-        )?;
-        if !first_write.get::<_, bool>(0) {
-            return Err(AppendError::NotFirstWrite);
-        }
-        Ok(appended)
+        // The append statement itself refuses to write after an earlier write.
+        append_with(tx, context, events, metadata, false)
+            .await
+            .map(|(appended, _)| appended)
     }
 
     /// Prepares (once per connection) the statements [`Self::append_in`] sends, so that an
@@ -289,7 +280,7 @@ impl PgEventStore {
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
     ) -> Result<(), StoreError> {
-        for sql in [FIRST_WRITE, APPEND_ONE, APPEND] {
+        for sql in [APPEND_ONE, APPEND] {
             tx.prepare_cached(sql).await?;
         }
         Ok(())
@@ -316,7 +307,7 @@ impl PgEventStore {
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
         self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        append_with(tx, context, events, metadata)
+        append_with(tx, context, events, metadata, true)
             .await
             .map(|(appended, _)| appended)
     }
@@ -386,6 +377,7 @@ async fn append_with<A: Publish>(
     context: &StreamContext<A>,
     events: &[A::Event],
     metadata: &EventMetadata,
+    after_append: bool,
 ) -> Result<(Appended, A), AppendError> {
     // Serialised straight into the statement's parameters (no intermediate JSON values).
     let mut state = context.loaded.clone();
@@ -420,7 +412,7 @@ async fn append_with<A: Publish>(
     let row = if events.len() == 1 && pub_ids.len() <= 1 {
         let statement = client.prepare_cached(APPEND_ONE).await?;
         client
-            .query_one(
+            .query_opt(
                 &statement,
                 &[
                     &A::TYPE,
@@ -435,13 +427,14 @@ async fn append_with<A: Publish>(
                     &pub_types.first(),
                     &pub_payloads.first(),
                     &pub_metas.first(),
+                    &after_append,
                 ],
             )
             .await?
     } else {
         let statement = client.prepare_cached(APPEND).await?;
         client
-            .query_one(
+            .query_opt(
                 &statement,
                 &[
                     &A::TYPE,
@@ -457,10 +450,13 @@ async fn append_with<A: Publish>(
                     &pub_payloads,
                     &pub_sequences,
                     &pub_metas,
+                    &after_append,
                 ],
             )
             .await?
     };
+    // No row: the check in the statement found an earlier write in the transaction.
+    let row = row.ok_or(AppendError::NotFirstWrite)?;
     let tx_id: String = row.get("tx_id_text");
     let position = |global: i64| {
         LogPosition::from_parts(&tx_id, global)
@@ -560,7 +556,7 @@ impl<A: Publish> cqrs_es::EventStore<A> for PgEventStore {
             Some(client) => client,
             None => self.inner.pool.get().await.map_err(AppendError::from)?,
         };
-        let appended = match append_with(&client, &context, &events, &typed).await {
+        let appended = match append_with(&client, &context, &events, &typed, false).await {
             Ok((appended, state)) => {
                 let cache = &self.inner.cache;
                 cache.put(

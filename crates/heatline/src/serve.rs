@@ -28,6 +28,7 @@ pub async fn run(
         .await
         .context("opening the identity service")?;
     let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
+        .await
         .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
     let _background = intake.start().context("starting intake's subscriptions")?;
     // Keys rotated by `heatline keys rotate` (or another process) are picked up here.

@@ -17,8 +17,9 @@ use eventstore::{
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
+
+use crate::BackgroundTask;
 
 /// The platform's connection.
 #[derive(Debug, Clone)]
@@ -204,19 +205,9 @@ pub fn spawn_outbox(store: &PgEventStore) -> Result<SubscriptionHandle, StoreErr
     )
 }
 
-/// The running delivery worker; dropping it stops it.
-#[derive(Debug)]
-pub struct DeliveryHandle(JoinHandle<()>);
-
-impl Drop for DeliveryHandle {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Starts the worker that delivers due updates, oldest first per work order.
-pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> DeliveryHandle {
-    DeliveryHandle(tokio::spawn(async move {
+pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> BackgroundTask {
+    BackgroundTask(tokio::spawn(async move {
         let Some(url) = config.platform_url.clone() else {
             return;
         };

@@ -34,6 +34,7 @@ use crate::incidents::IncidentRules;
 use crate::open311::Open311Key;
 
 use crate::photos::PhotoStore;
+use crate::registry::Registry;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -89,6 +90,7 @@ impl IntakeConfig {
 
 /// The intake service.
 pub struct Intake {
+    registry: Registry,
     complaints: Complaints,
     store: PgEventStore,
     clock: Arc<dyn Clock>,
@@ -96,26 +98,42 @@ pub struct Intake {
     config: IntakeConfig,
 }
 
+/// A task running in the background; dropping it stops it.
+#[derive(Debug)]
+pub struct BackgroundTask(tokio::task::JoinHandle<()>);
+
+impl Drop for BackgroundTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Intake's background work: the incident watcher and the 12345 status feed. Dropping it stops
 /// them.
 pub struct Background {
+    /// The registry's refresh.
+    pub registry_refresh: BackgroundTask,
     /// The incident watcher's subscription.
     pub incidents: SubscriptionHandle,
     /// The 12345 outbox's subscription, when the platform is configured.
     pub hotline_outbox: Option<SubscriptionHandle>,
     /// The 12345 delivery worker.
-    pub hotline_delivery: Option<hotline::DeliveryHandle>,
+    pub hotline_delivery: Option<BackgroundTask>,
 }
 
 impl Intake {
     /// Opens the service on `store`, whose database has intake's migrations applied.
-    pub fn open(
+    pub async fn open(
         store: PgEventStore,
         clock: Arc<dyn Clock>,
         config: IntakeConfig,
     ) -> Result<Arc<Intake>, String> {
         let photos = PhotoStore::open(&config.photo_store)?;
+        let registry = Registry::load(store.pool())
+            .await
+            .map_err(|e| format!("reading the building registry: {e}"))?;
         Ok(Arc::new(Intake {
+            registry,
             complaints: Complaints::new(store.clone(), config.limits),
             store,
             clock,
@@ -124,8 +142,30 @@ impl Intake {
         }))
     }
 
-    /// Starts the subscriptions and workers.
+    /// Re-reads the building registry if an import changed it.
+    pub async fn refresh_registry(&self) -> Result<bool, StoreError> {
+        self.registry.refresh(self.store.pool()).await
+    }
+
+    /// Starts the subscriptions and workers; the building registry is re-read every
+    /// 10 seconds when an import (`heatline import buildings`) changed it.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
+        let refreshing = Arc::downgrade(self);
+        let registry_refresh = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(intake) = refreshing.upgrade() else {
+                    return;
+                };
+                match intake.refresh_registry().await {
+                    Ok(true) => tracing::info!("building registry re-read"),
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "building registry not re-read"),
+                }
+            }
+        });
         let incidents = incidents::spawn(&self.store, self.config.incidents)?;
         let (hotline_outbox, hotline_delivery) = match &self.config.hotline {
             Some(config) => {
@@ -136,6 +176,7 @@ impl Intake {
             None => (None, None),
         };
         Ok(Background {
+            registry_refresh: BackgroundTask(registry_refresh),
             incidents,
             hotline_outbox,
             hotline_delivery,

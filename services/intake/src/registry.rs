@@ -1,7 +1,10 @@
 //! The building registry: import from CSV, and the lookup that routes a complaint.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Pool;
+use deadpool_postgres::{GenericClient, Pool};
 use eventstore::StoreError;
 use serde::Deserialize;
 
@@ -151,36 +154,100 @@ pub async fn import(pool: &Pool, csv_text: &[u8], at: DateTime<Utc>) -> Result<u
     Ok(buildings.len())
 }
 
-/// Routes by heating account (the longest registered prefix of it), else by address (the
-/// longest registered building address it starts with). Unresolved is an empty route.
-pub async fn resolve(
-    client: &impl deadpool_postgres::GenericClient,
-    account: Option<&HeatingAccountNo>,
-    address: Option<&Address>,
-) -> Result<Route, StoreError> {
-    let account_prefixes: Vec<String> = account
-        .map(|a| {
-            (2..=a.as_str().len())
-                .map(|n| a.as_str()[..n].to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let address_prefixes = address.map(Address::prefixes).unwrap_or_default();
-    if account_prefixes.is_empty() && address_prefixes.is_empty() {
-        return Ok(Route::default());
+/// The registry as routing reads it: every building's account prefix and address, in memory,
+/// re-read when an import changed the table.
+pub struct Registry {
+    index: RwLock<Arc<Index>>,
+}
+
+#[derive(Default)]
+struct Index {
+    accounts: HashMap<String, Route>,
+    addresses: HashMap<String, Route>,
+    stamp: (i64, Option<DateTime<Utc>>),
+}
+
+async fn read_index(client: &impl GenericClient) -> Result<Index, StoreError> {
+    let rows = client
+        .query(
+            "SELECT building_id, station, district, supplier_id, address_key, account_prefix,              imported_at FROM intake.building",
+            &[],
+        )
+        .await?;
+    let mut index = Index::default();
+    for row in &rows {
+        let route = Route {
+            building_id: Some(row.get("building_id")),
+            station: Some(row.get("station")),
+            district: Some(row.get("district")),
+            supplier_id: Some(row.get("supplier_id")),
+        };
+        if let Some(prefix) = row.get::<_, Option<String>>("account_prefix") {
+            index.accounts.insert(prefix, route.clone());
+        }
+        index.addresses.insert(row.get("address_key"), route);
+        let imported: DateTime<Utc> = row.get("imported_at");
+        index.stamp.1 = index.stamp.1.max(Some(imported));
     }
-    let statement = client
-        .prepare_cached(include_str!("sql/resolve_building.sql"))
-        .await?;
-    let row = client
-        .query_opt(&statement, &[&account_prefixes, &address_prefixes])
-        .await?;
-    Ok(row.map_or_else(Route::default, |row| Route {
-        building_id: Some(row.get("building_id")),
-        station: Some(row.get("station")),
-        district: Some(row.get("district")),
-        supplier_id: Some(row.get("supplier_id")),
-    }))
+    index.stamp.0 = rows.len() as i64;
+    Ok(index)
+}
+
+impl Registry {
+    /// Reads the registry.
+    pub async fn load(pool: &Pool) -> Result<Registry, StoreError> {
+        let client = pool.get().await?;
+        Ok(Registry {
+            index: RwLock::new(Arc::new(read_index(&client).await?)),
+        })
+    }
+
+    /// Re-reads the registry if an import changed it since. Returns whether it did.
+    pub async fn refresh(&self, pool: &Pool) -> Result<bool, StoreError> {
+        let client = pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*), max(imported_at) FROM intake.building",
+                &[],
+            )
+            .await?;
+        let stamp: (i64, Option<DateTime<Utc>>) = (row.get(0), row.get(1));
+        if stamp == self.current().stamp {
+            return Ok(false);
+        }
+        let index = read_index(&client).await?;
+        *self.index.write().expect("registry lock") = Arc::new(index);
+        Ok(true)
+    }
+
+    fn current(&self) -> Arc<Index> {
+        self.index.read().expect("registry lock").clone()
+    }
+
+    /// Routes by heating account (the longest registered prefix of it), else by address (the
+    /// longest registered building address it starts with). Unresolved is an empty route.
+    pub fn resolve(&self, account: Option<&HeatingAccountNo>, address: Option<&Address>) -> Route {
+        let index = self.current();
+        if let Some(account) = account {
+            let account = account.as_str();
+            let found = (2..=account.len())
+                .rev()
+                .find_map(|n| index.accounts.get(&account[..n]));
+            if let Some(route) = found {
+                return route.clone();
+            }
+        }
+        if let Some(address) = address {
+            let found = address
+                .prefixes()
+                .iter()
+                .find_map(|prefix| index.addresses.get(prefix));
+            if let Some(route) = found {
+                return route.clone();
+            }
+        }
+        Route::default()
+    }
 }
 
 /// The route of a building by id (a dispatcher routing by hand).

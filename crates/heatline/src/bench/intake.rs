@@ -97,6 +97,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let photos = std::env::temp_dir().join(format!("heatline-bench-photos-{}", std::process::id()));
     let intake_config = IntakeConfig::new(photos.display().to_string());
     let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
+        .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let background = intake.start()?;
     let mounted = intake.clone();

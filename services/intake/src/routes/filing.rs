@@ -117,17 +117,9 @@ impl Intake {
             }
         }
         errors.into_result()?;
-        let client = self
-            .store
-            .pool()
-            .get()
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        let route =
-            crate::registry::resolve(&client, s.input.account.as_ref(), s.input.address.as_ref())
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-        drop(client);
+        let route = self
+            .registry
+            .resolve(s.input.account.as_ref(), s.input.address.as_ref());
         let household = match (&s.input.account, &s.input.address, s.position) {
             (Some(account), _, _) => Household::of_account(account),
             (None, Some(address), _) => Household::of_address(address),

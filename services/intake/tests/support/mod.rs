@@ -75,7 +75,9 @@ impl Harness {
             std::env::temp_dir().join(format!("heatline-intake-test-{}", uuid::Uuid::new_v4()));
         let mut config = IntakeConfig::new(photos.to_str().unwrap());
         adjust(&mut config);
-        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), config).unwrap();
+        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), config)
+            .await
+            .unwrap();
         let background = intake.start().unwrap();
         let mounted = intake.clone();
         let server = HttpServer::new(move || {
