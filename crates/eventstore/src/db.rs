@@ -93,6 +93,15 @@ pub async fn run_migrations(
     outcome
 }
 
+/// The versions of a schema's embedded migrations, for readiness checks.
+pub fn migration_versions(runner: &refinery::Runner) -> Vec<i32> {
+    runner
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .collect()
+}
+
 /// The migrations this build knows, as `(version, name)`, for readiness checks.
 pub fn known_migrations() -> Vec<(i32, String)> {
     embedded::migrations::runner()

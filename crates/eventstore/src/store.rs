@@ -264,10 +264,22 @@ impl PgEventStore {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
+        // The append statement itself refuses to write after an earlier write.
+        self.append_in_tx(tx, context, events, metadata, false)
+            .await
+    }
+
+    async fn append_in_tx<A: Publish>(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+        after_append: bool,
+    ) -> Result<Appended, AppendError> {
         // The caller's transaction may yet roll back: the cached state cannot be trusted.
         self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        // The append statement itself refuses to write after an earlier write.
-        append_with(tx, context, events, metadata, false)
+        append_with(tx, context, events, metadata, after_append)
             .await
             .map(|(appended, _)| appended)
     }
@@ -306,10 +318,7 @@ impl PgEventStore {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
-        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        append_with(tx, context, events, metadata, true)
-            .await
-            .map(|(appended, _)| appended)
+        self.append_in_tx(tx, context, events, metadata, true).await
     }
 
     /// Reads one stream back in order, with ids, metadata and positions.

@@ -1,6 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
-//! [`fakes`] are outside parties (WeChat, an SMS gateway) as real HTTP servers.
+//! [`fakes`] are outside parties (WeChat, an SMS gateway, the 12345 platform) as real HTTP
+//! servers. [`assert_openapi_current`] compares a service's checked-in OpenAPI document.
 //!
 //! [`TestDb::new`] gives each test its own database, cloned from a template that already has
 //! every migration applied, so tests run in parallel without seeing each other's data. The
@@ -12,6 +13,24 @@
 
 pub mod cluster;
 pub mod fakes;
+
+/// Fails unless `openapi/{service}.json` is the document the code generates (`generated`);
+/// with `UPDATE_OPENAPI` set, writes it first.
+pub fn assert_openapi_current(service: &str, generated: &str) {
+    let path = format!(
+        "{}/../../openapi/{service}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, generated).expect("the openapi folder is writable");
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "openapi/{service}.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p \
+         {service} openapi` and commit it"
+    );
+}
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -54,11 +54,7 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreErr
 
 /// The versions of identity's migrations, for readiness checks.
 pub fn known_migrations() -> Vec<i32> {
-    embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(|m| m.version())
-        .collect()
+    eventstore::db::migration_versions(&embedded::migrations::runner())
 }
 
 /// The identity service.

@@ -380,14 +380,5 @@ async fn malformed_and_oversized_login_bodies_get_stable_codes() {
 
 #[test]
 fn the_checked_in_openapi_document_matches_the_code() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/identity.json");
-    let generated = identity::openapi::document();
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, &generated).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "openapi/identity.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p identity openapi` and commit it"
-    );
+    testkit::assert_openapi_current("identity", &identity::openapi::document());
 }

@@ -91,31 +91,67 @@ pub(crate) async fn file(
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Resident])?;
-    let key = idempotency_key(&request)?;
-    let mut errors = FieldErrors::default();
-    let parsed = input::complaint(&body, "contact_phone", false, &mut errors);
-    errors.into_result()?;
-    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
     let wechat = request
         .headers()
         .get("x-heatline-client")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"wechat"));
-    let (source, channel) = if wechat {
-        (Source::Wechat, Channel::Wechat)
+    let way = if wechat {
+        JsonFiling {
+            source: Source::Wechat,
+            channel: Channel::Wechat,
+            phone_field: "contact_phone",
+            phone_required: false,
+            rate_limited: true,
+        }
     } else {
-        (Source::App, Channel::App)
+        JsonFiling {
+            source: Source::App,
+            channel: Channel::App,
+            phone_field: "contact_phone",
+            phone_required: false,
+            rate_limited: true,
+        }
     };
+    file_json(&intake, &request, &principal, &body, way).await
+}
+
+/// How a JSON channel files.
+struct JsonFiling {
+    source: Source,
+    channel: Channel,
+    /// The field with the phone to call back, and whether it is required.
+    phone_field: &'static str,
+    phone_required: bool,
+    /// Whether the hourly limit applies.
+    rate_limited: bool,
+}
+
+/// Reads, checks and files a JSON complaint; a retry with the filer's `Idempotency-Key`
+/// answers as the first request did.
+async fn file_json(
+    intake: &Intake,
+    request: &HttpRequest,
+    principal: &Principal,
+    body: &Map<String, Value>,
+    way: JsonFiling,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(request)?;
+    let mut errors = FieldErrors::default();
+    let parsed = input::complaint(body, way.phone_field, way.phone_required, &mut errors);
+    errors.into_result()?;
+    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
+    let scope = format!("{}:{}", principal.role.as_str(), principal.subject);
     let receipt = intake
         .submit(Submission {
             input,
-            source,
+            source: way.source,
             filer: principal.subject.clone(),
-            idempotency: key.map(|k| (format!("resident:{}", principal.subject), k)),
-            request: canonical(&body),
-            rate_limited: true,
+            idempotency: key.map(|k| (scope, k)),
+            request: canonical(body),
+            rate_limited: way.rate_limited,
             work_order: None,
             position: None,
-            metadata: metadata(&request, actor(&principal), channel),
+            metadata: metadata(request, actor(principal), way.channel),
         })
         .await?;
     Ok(respond(&receipt))
@@ -150,25 +186,14 @@ pub(crate) async fn file_for_caller(
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Operator])?;
-    let key = idempotency_key(&request)?;
-    let mut errors = FieldErrors::default();
-    let parsed = input::complaint(&body, "caller_phone", true, &mut errors);
-    errors.into_result()?;
-    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
-    let receipt = intake
-        .submit(Submission {
-            input,
-            source: Source::HotlineOperator,
-            filer: principal.subject.clone(),
-            idempotency: key.map(|k| (format!("operator:{}", principal.subject), k)),
-            request: canonical(&body),
-            rate_limited: false,
-            work_order: None,
-            position: None,
-            metadata: metadata(&request, actor(&principal), Channel::Hotline),
-        })
-        .await?;
-    Ok(respond(&receipt))
+    let way = JsonFiling {
+        source: Source::HotlineOperator,
+        channel: Channel::Hotline,
+        phone_field: "caller_phone",
+        phone_required: true,
+        rate_limited: false,
+    };
+    file_json(&intake, &request, &principal, &body, way).await
 }
 
 /// Paging of a list.
