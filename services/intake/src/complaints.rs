@@ -2,9 +2,12 @@
 //! on, appends the events, and updates `intake.complaint` (the read model) beside them. A
 //! command either lands whole or not at all, and a read after it sees it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Transaction;
 use eventstore::{AppendError, Batch, EventMetadata, PgEventStore, StoreError};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::domain::complaint::{
@@ -103,17 +106,85 @@ impl From<tokio_postgres::Error> for CommandError {
 /// How many times a command that lost a race is run again on the new state.
 const ATTEMPTS: usize = 3;
 
+/// The most filings decided in one transaction.
+const BATCH: usize = 16;
+/// How many transactions of filings run at once.
+const FILING_WORKERS: usize = 6;
+
+/// A filing waiting for a batch.
+struct Job {
+    filing: NewFiling,
+    metadata: EventMetadata,
+    reply: oneshot::Sender<Result<FilingReceipt, CommandError>>,
+}
+
 /// The complaint commands.
 #[derive(Clone)]
 pub struct Complaints {
     store: PgEventStore,
     limits: Limits,
+    queue: mpsc::Sender<Job>,
 }
 
 impl Complaints {
-    /// Commands over `store`.
+    /// Commands over `store`, with the workers that file in batches (on the current Tokio
+    /// runtime; they stop when the last clone of this is dropped).
     pub fn new(store: PgEventStore, limits: Limits) -> Self {
-        Complaints { store, limits }
+        let (queue, jobs) = mpsc::channel::<Job>(BATCH * FILING_WORKERS * 4);
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let (worker_queue, _) = mpsc::channel(1);
+        let complaints = Complaints {
+            store,
+            limits,
+            queue,
+        };
+        for _ in 0..FILING_WORKERS {
+            // Workers hold a handle without the queue's sender, so that dropping the last
+            // `Complaints` closes the queue and ends them.
+            let worker = Complaints {
+                queue: worker_queue.clone(),
+                ..complaints.clone()
+            };
+            let jobs = jobs.clone();
+            tokio::spawn(async move { worker.work(jobs).await });
+        }
+        complaints
+    }
+
+    async fn work(self, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+        loop {
+            let mut batch = Vec::with_capacity(BATCH);
+            {
+                let mut jobs = jobs.lock().await;
+                // Wait for one, then take whatever else is already waiting: no added delay
+                // when it is quiet, bigger batches when it is busy.
+                if jobs.recv_many(&mut batch, 1).await == 0 {
+                    return;
+                }
+                while batch.len() < BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+            }
+            match self.file_batch(&batch).await {
+                Ok(outcomes) => {
+                    for (job, outcome) in batch.into_iter().zip(outcomes) {
+                        let _gone = job.reply.send(outcome);
+                    }
+                }
+                Err(error) => {
+                    if !matches!(error, CommandError::Contended) {
+                        tracing::warn!(%error, filings = batch.len(), "a batch of filings failed; filing them one by one");
+                    }
+                    for job in batch {
+                        let outcome = self.file_alone(&job.filing, &job.metadata).await;
+                        let _gone = job.reply.send(outcome);
+                    }
+                }
+            }
+        }
     }
 
     /// The store.
@@ -123,8 +194,33 @@ impl Complaints {
 
     /// Files a complaint: a retry of an earlier filing answers as it did; a household with an
     /// open complaint in the window gets it merged; a resident over the hourly limit is refused.
+    ///
+    /// Filings that arrive together are decided in one transaction (one commit for many, in
+    /// arrival order, each seeing the ones before it); if that transaction fails as a whole,
+    /// each of its filings is run again on its own.
     #[tracing::instrument(skip_all, fields(complaint.id = %filing.id))]
     pub async fn file(
+        &self,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+    ) -> Result<FilingReceipt, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            filing: filing.clone(),
+            metadata: metadata.clone(),
+            reply,
+        };
+        if self.queue.send(job).await.is_err() {
+            return self.file_alone(filing, metadata).await;
+        }
+        match answer.await {
+            Ok(outcome) => outcome,
+            Err(_) => self.file_alone(filing, metadata).await,
+        }
+    }
+
+    /// Files one complaint in a transaction of its own, retrying lost races.
+    async fn file_alone(
         &self,
         filing: &NewFiling,
         metadata: &EventMetadata,
@@ -146,30 +242,72 @@ impl Complaints {
     ) -> Result<FilingReceipt, CommandError> {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
+        lock(&tx, std::slice::from_ref(filing)).await?;
+        let outcome = self.decide_filing(&tx, filing, metadata, true).await;
+        if outcome.is_ok() {
+            tx.commit().await?;
+            self.store.notify_appended();
+        }
+        outcome.map(|(receipt, _)| receipt)
+    }
+
+    /// Files a batch in one transaction. `Err` when the transaction failed as a whole (nothing
+    /// of it stored); otherwise each filing's own outcome.
+    async fn file_batch(
+        &self,
+        jobs: &[Job],
+    ) -> Result<Vec<Result<FilingReceipt, CommandError>>, CommandError> {
+        let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await?;
+        let filings: Vec<NewFiling> = jobs.iter().map(|j| j.filing.clone()).collect();
+        lock(&tx, &filings).await?;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut wrote = false;
+        for job in jobs {
+            match self
+                .decide_filing(&tx, &job.filing, &job.metadata, !wrote)
+                .await
+            {
+                Ok((receipt, written)) => {
+                    wrote |= written;
+                    outcomes.push(Ok(receipt));
+                }
+                // A refusal writes nothing: the others go on.
+                Err(
+                    refusal @ (CommandError::Refused(_)
+                    | CommandError::KeyReused
+                    | CommandError::TooMany { .. }),
+                ) => outcomes.push(Err(refusal)),
+                Err(failure) => return Err(failure),
+            }
+        }
+        tx.commit().await?;
+        if wrote {
+            self.store.notify_appended();
+        }
+        Ok(outcomes)
+    }
+
+    /// Decides one filing inside `tx`, whose locks are held; `first` says whether nothing has
+    /// been written in `tx` yet. Returns the receipt and whether anything was written.
+    async fn decide_filing(
+        &self,
+        tx: &Transaction<'_>,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+        first: bool,
+    ) -> Result<(FilingReceipt, bool), CommandError> {
         let id = filing.id.to_string();
-        let lock = tx
-            .prepare_cached(include_str!("sql/lock_filing.sql"))
-            .await?;
         let household_and_rate = tx
             .prepare_cached(include_str!("sql/household_and_rate.sql"))
             .await?;
         let since_merge = filing.at - self.limits.merge_window;
         let since_hour = filing.at - Duration::hours(1);
-        // One round trip: the server runs them in order, so the reads see the household and
-        // the filer as they are once the locks are held. Advisory locks are not writes: the
-        // append below is still the transaction's first.
-        let (_, context, row) = tokio::try_join!(
-            async {
-                tx.execute(
-                    &lock,
-                    &[&filing.details.household.as_str(), &filing.details.filer],
-                )
-                .await
-                .map_err(CommandError::from)
-            },
+        // One round trip for both reads.
+        let (context, row) = tokio::try_join!(
             async {
                 self.store
-                    .load_in::<Complaint>(&tx, &id)
+                    .load_in::<Complaint>(tx, &id)
                     .await
                     .map_err(CommandError::from)
             },
@@ -189,7 +327,7 @@ impl Complaints {
             },
         )?;
         if context.state().status() != Status::New {
-            return replay(context.state(), filing);
+            return replay(context.state(), filing).map(|receipt| (receipt, false));
         }
         let open: Option<Uuid> = row.get("open_complaint");
         let recent: i64 = row.get("recent");
@@ -208,19 +346,24 @@ impl Complaints {
         let insert = tx
             .prepare_cached(include_str!("sql/insert_complaint.sql"))
             .await?;
-        self.store.prepare_append(&tx).await?;
+        self.store.prepare_append(tx).await?;
         // The read model's row goes in the same round trip as the append: if the append
         // loses a race, the error rolls both back.
         let (appended, ()) = tokio::try_join!(
             async {
-                self.store
-                    .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
-                    .await
-                    .map_err(CommandError::from)
+                let events = std::slice::from_ref(&event);
+                if first {
+                    self.store.append_in(tx, &context, events, metadata).await
+                } else {
+                    self.store
+                        .append_also_in(tx, &context, events, metadata)
+                        .await
+                }
+                .map_err(CommandError::from)
             },
             async {
                 insert_row(
-                    &tx,
+                    tx,
                     &insert,
                     filing.id,
                     &event,
@@ -233,7 +376,7 @@ impl Complaints {
         if let Some(into) = open {
             let target = self
                 .store
-                .load_in::<Complaint>(&tx, &into.to_string())
+                .load_in::<Complaint>(tx, &into.to_string())
                 .await?;
             let repeat = target.state().decide(ComplaintCommand::RecordRepeat {
                 complaint_id: id.clone(),
@@ -242,19 +385,18 @@ impl Complaints {
             let cause = metadata.clone().caused_by(appended.event_ids[0]);
             let also = self
                 .store
-                .append_also_in(&tx, &target, std::slice::from_ref(&repeat), &cause)
+                .append_also_in(tx, &target, std::slice::from_ref(&repeat), &cause)
                 .await?;
-            project(&tx, into, &repeat, also.last_sequence).await?;
+            project(tx, into, &repeat, also.last_sequence).await?;
         }
-        tx.commit().await?;
-        self.store.notify_appended();
-        Ok(FilingReceipt {
+        let receipt = FilingReceipt {
             filed_id: filing.id,
             complaint_id: open.unwrap_or(filing.id),
             merged: open.is_some(),
             routed: filing.details.route.is_routed(),
             replayed: false,
-        })
+        };
+        Ok((receipt, true))
     }
 
     /// Runs any other command on complaint `id`. Returns the state after it and its version.
@@ -315,6 +457,27 @@ impl Complaints {
         project(batch.tx(), id, &event, appended.last_sequence).await?;
         Ok(())
     }
+}
+
+/// Takes the locks of `filings` (each one's household, so a repeat sees the complaint it
+/// merges into, and filer, so the hourly limit is exact) in the order of their lock ids: two
+/// transactions never wait for each other in a cycle. Advisory locks are not writes: an append
+/// after them is still the transaction's first write.
+async fn lock(tx: &Transaction<'_>, filings: &[NewFiling]) -> Result<(), CommandError> {
+    let keys: Vec<String> = filings
+        .iter()
+        .flat_map(|f| {
+            [
+                format!("intake.household:{}", f.details.household.as_str()),
+                format!("intake.filer:{}", f.details.filer),
+            ]
+        })
+        .collect();
+    let statement = tx
+        .prepare_cached(include_str!("sql/lock_filing.sql"))
+        .await?;
+    tx.execute(&statement, &[&keys]).await?;
+    Ok(())
 }
 
 fn replay(state: &Complaint, filing: &NewFiling) -> Result<FilingReceipt, CommandError> {

@@ -604,3 +604,49 @@ async fn households_spread_over_more_than_two_hours_declare_no_incident() {
         .unwrap();
     assert!(!events.iter().any(|e| e.is::<proto::IncidentDeclared>()));
 }
+
+#[actix_web::test]
+async fn simultaneous_reports_of_one_home_become_one_complaint_and_retries_one_filing() {
+    let h = Harness::start().await;
+    let reports = (1..=20).map(|n| {
+        let token = h.resident(n);
+        let h = &h;
+        async move {
+            h.post("/api/v1/complaints", &token, &cold("HL02-7777"))
+                .await
+        }
+    });
+    let replies = futures_util::future::join_all(reports).await;
+    let accepted: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(
+        accepted.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let id = accepted[0].body["complaint_id"].clone();
+    for reply in &replies {
+        assert_eq!(reply.body["complaint_id"], id);
+    }
+
+    let token = h.resident(99);
+    let retries = (0..10).map(|_| {
+        let token = token.clone();
+        let h = &h;
+        async move {
+            h.post_with(
+                "/api/v1/complaints",
+                &token,
+                &cold("HL02-8888"),
+                &[("idempotency-key", "tap-tap-tap")],
+            )
+            .await
+        }
+    });
+    let replies = futures_util::future::join_all(retries).await;
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.body, replies[0].body);
+    }
+    assert_eq!(h.complaint_rows().await, 21);
+}

@@ -1,4 +1,4 @@
--- One filing at a time per household (so a repeat sees the complaint it merges into) and per
--- filer (so the hourly limit is exact). Always in this order: no deadlock.
-SELECT pg_advisory_xact_lock(hashtextextended('intake.household:' || $1::text, 0)),
-       pg_advisory_xact_lock(hashtextextended('intake.filer:' || $2::text, 0))
+-- $1: lock keys. Taken in ascending lock id, the same order in every transaction, so that two
+-- transactions never wait for each other in a cycle.
+SELECT count(pg_advisory_xact_lock(id))
+FROM (SELECT DISTINCT hashtextextended(k, 0) AS id FROM unnest($1::text[]) AS k ORDER BY id) ids
