@@ -17,6 +17,7 @@ pub mod input;
 pub mod open311;
 pub mod openapi;
 pub mod photos;
+mod projection;
 pub mod registry;
 mod routes;
 pub mod views;

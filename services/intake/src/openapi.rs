@@ -17,7 +17,7 @@ use crate::views::{ComplaintView, Page};
             /open311/v2/ as its specification describes."
     ),
     paths(
-        complaints::file,
+        filing::file,
         complaints::mine,
         complaints::one,
         complaints::withdraw,
@@ -25,14 +25,14 @@ use crate::views::{ComplaintView, Page};
         complaints::route,
         complaints::search,
         complaints::unrouted,
-        complaints::file_for_caller,
+        filing::file_for_caller,
         platform12345::push,
         photos::upload,
         photos::download,
     ),
     components(schemas(
-        complaints::FileComplaint,
-        complaints::FileForCaller,
+        filing::FileComplaint,
+        filing::FileForCaller,
         complaints::Reason,
         complaints::RouteTo,
         complaints::ComplaintDetail,

@@ -1,5 +1,5 @@
-//! Complaints: residents file, follow and withdraw; operators file for callers and find
-//! repeat callers; dispatchers route what the registry could not place and reject.
+//! Complaints after filing: residents follow and withdraw theirs; operators find repeat
+//! callers; dispatchers route what the registry could not place, and reject.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use eventstore::Channel;
@@ -7,194 +7,14 @@ use platform::auth::{Principal, Role};
 use platform::error::ApiError;
 use platform::request::{actor, metadata};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::command_failure;
-use super::filing::{FilingResponse, Submission, idempotency_key};
 use crate::Intake;
 use crate::domain::complaint::{Complaint, ComplaintCommand, ComplaintEvent};
-use crate::domain::values::{Address, HeatingAccountNo, Source};
-use crate::input::{self, FieldErrors};
+use crate::domain::values::{Address, HeatingAccountNo};
 use crate::views::{self, ComplaintView, Cursor, Page};
-
-/// A complaint as a resident files it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "documents the body; it is read field by field to list every bad one"
-)]
-pub(crate) struct FileComplaint {
-    /// `no_heat`, `low_temperature`, `leak`, `noise`, `billing`, `service_attitude`,
-    /// `stop_heating` or `refund`.
-    category: String,
-    /// The heating account number (供热户号); this or `address` is required.
-    heating_account: Option<String>,
-    /// The address; this or `heating_account` is required.
-    address: Option<String>,
-    /// The resident's own room reading in ℃ (-40 to 45).
-    room_temperature: Option<f64>,
-    /// At most 2,000 characters.
-    description: Option<String>,
-    /// A phone to call back.
-    contact_phone: Option<String>,
-    /// Up to 3 ids returned by `POST /api/v1/photos`.
-    photos: Option<Vec<String>>,
-}
-
-/// A complaint as a hotline operator files it for a caller.
-#[derive(Debug, Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "documents the body; it is read field by field to list every bad one"
-)]
-pub(crate) struct FileForCaller {
-    /// As for residents.
-    category: String,
-    /// As for residents.
-    heating_account: Option<String>,
-    /// As for residents.
-    address: Option<String>,
-    /// The caller's reading, ℃.
-    room_temperature: Option<f64>,
-    /// What the caller said.
-    description: Option<String>,
-    /// The caller's phone (required).
-    caller_phone: String,
-}
-
-fn canonical(body: &Map<String, Value>) -> Vec<u8> {
-    // serde_json's map is ordered by key: the same fields give the same bytes.
-    serde_json::to_vec(body).unwrap_or_default()
-}
-
-/// Files a complaint from the resident app or the mini-program (`X-Heatline-Client: wechat`).
-#[utoipa::path(
-    post, path = "/api/v1/complaints", tag = "complaints",
-    request_body = FileComplaint,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers as the first request did")),
-    responses(
-        (status = 201, description = "Accepted as a new complaint", body = FilingResponse),
-        (status = 200, description = "Merged into the household's open complaint", body = FilingResponse),
-        (status = 400, description = "Malformed JSON or Idempotency-Key"),
-        (status = 413, description = "Body over 64 KiB"),
-        (status = 422, description = "Bad fields (`invalid_fields`, each listed) or a reused key (`idempotency_key_reused`)"),
-        (status = 429, description = "More than 10 complaints in an hour (`too_many_complaints`)"),
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn file(
-    intake: web::Data<Intake>,
-    request: HttpRequest,
-    principal: Principal,
-    body: web::Json<Map<String, Value>>,
-) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Resident])?;
-    let wechat = request
-        .headers()
-        .get("x-heatline-client")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"wechat"));
-    let way = if wechat {
-        JsonFiling {
-            source: Source::Wechat,
-            channel: Channel::Wechat,
-            phone_field: "contact_phone",
-            phone_required: false,
-            rate_limited: true,
-        }
-    } else {
-        JsonFiling {
-            source: Source::App,
-            channel: Channel::App,
-            phone_field: "contact_phone",
-            phone_required: false,
-            rate_limited: true,
-        }
-    };
-    file_json(&intake, &request, &principal, &body, way).await
-}
-
-/// How a JSON channel files.
-struct JsonFiling {
-    source: Source,
-    channel: Channel,
-    /// The field with the phone to call back, and whether it is required.
-    phone_field: &'static str,
-    phone_required: bool,
-    /// Whether the hourly limit applies.
-    rate_limited: bool,
-}
-
-/// Reads, checks and files a JSON complaint; a retry with the filer's `Idempotency-Key`
-/// answers as the first request did.
-async fn file_json(
-    intake: &Intake,
-    request: &HttpRequest,
-    principal: &Principal,
-    body: &Map<String, Value>,
-    way: JsonFiling,
-) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(request)?;
-    let mut errors = FieldErrors::default();
-    let parsed = input::complaint(body, way.phone_field, way.phone_required, &mut errors);
-    errors.into_result()?;
-    let input = parsed.ok_or_else(|| ApiError::bad_request("invalid_body", "unreadable"))?;
-    let scope = format!("{}:{}", principal.role.as_str(), principal.subject);
-    let receipt = intake
-        .submit(Submission {
-            input,
-            source: way.source,
-            filer: principal.subject.clone(),
-            idempotency: key.map(|k| (scope, k)),
-            request: canonical(body),
-            rate_limited: way.rate_limited,
-            work_order: None,
-            position: None,
-            metadata: metadata(request, actor(principal), way.channel),
-        })
-        .await?;
-    Ok(respond(&receipt))
-}
-
-pub(crate) fn respond(receipt: &crate::complaints::FilingReceipt) -> HttpResponse {
-    let (status, body) = FilingResponse::of(receipt);
-    HttpResponse::build(status)
-        .insert_header((
-            "Location",
-            format!("/api/v1/complaints/{}", receipt.complaint_id),
-        ))
-        .json(body)
-}
-
-/// Files a complaint for a caller of the hotline.
-#[utoipa::path(
-    post, path = "/api/v1/hotline/complaints", tag = "complaints",
-    request_body = FileForCaller,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers as the first request did")),
-    responses(
-        (status = 201, description = "Accepted as a new complaint", body = FilingResponse),
-        (status = 200, description = "Merged into the household's open complaint", body = FilingResponse),
-        (status = 422, description = "Bad fields, each listed"),
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn file_for_caller(
-    intake: web::Data<Intake>,
-    request: HttpRequest,
-    principal: Principal,
-    body: web::Json<Map<String, Value>>,
-) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Operator])?;
-    let way = JsonFiling {
-        source: Source::HotlineOperator,
-        channel: Channel::Hotline,
-        phone_field: "caller_phone",
-        phone_required: true,
-        rate_limited: false,
-    };
-    file_json(&intake, &request, &principal, &body, way).await
-}
 
 /// Paging of a list.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -18,7 +18,7 @@ pub(crate) const JSON_LIMIT: usize = 64 * 1024;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>) {
     cfg.app_data(intake)
         .app_data(platform::error::json_config(JSON_LIMIT))
-        .route("/api/v1/complaints", web::post().to(complaints::file))
+        .route("/api/v1/complaints", web::post().to(filing::file))
         .route("/api/v1/complaints", web::get().to(complaints::mine))
         .route(
             "/api/v1/complaints/search",
@@ -43,7 +43,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         )
         .route(
             "/api/v1/hotline/complaints",
-            web::post().to(complaints::file_for_caller),
+            web::post().to(filing::file_for_caller),
         )
         .route(
             "/api/v1/hotline/12345/work-orders",

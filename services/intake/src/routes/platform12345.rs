@@ -8,8 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::complaints::respond;
-use super::filing::Submission;
+use super::filing::{Submission, respond};
 use crate::Intake;
 use crate::domain::values::Source;
 use crate::hotline::{SignatureError, verify};

@@ -15,6 +15,10 @@ use crate::domain::values::{Address, Category, Celsius, HeatingAccountNo, Source
 use crate::input::{ComplaintInput, MAX_DESCRIPTION};
 use crate::routes::filing::{Submission, idempotency_key};
 
+mod render;
+
+use render::{Format, answer, error, format, unknown_format};
+
 /// An Open311 client allowed to file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Open311Key {
@@ -51,101 +55,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/open311/v2/requests.{format}", web::post().to(file))
         .route("/open311/v2/requests/{id}.{format}", web::get().to(request))
         .route("/open311/v2/tokens/{id}.{format}", web::get().to(token));
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Xml,
-}
-
-fn format(raw: &str) -> Option<Format> {
-    match raw {
-        "json" => Some(Format::Json),
-        "xml" => Some(Format::Xml),
-        _ => None,
-    }
-}
-
-fn unknown_format() -> HttpResponse {
-    error(
-        Format::Json,
-        StatusCode::NOT_FOUND,
-        "format_unknown",
-        "use .json or .xml",
-    )
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The element name of an array's items.
-fn item_name(array: &str) -> &str {
-    match array {
-        "services" => "service",
-        "service_requests" => "request",
-        "attributes" => "attribute",
-        "values" => "value",
-        "errors" => "error",
-        other => other,
-    }
-}
-
-fn write_xml(out: &mut String, name: &str, value: &Value) {
-    match value {
-        Value::Null => out.push_str(&format!("<{name}/>")),
-        Value::Array(items) => {
-            out.push_str(&format!("<{name}>"));
-            for item in items {
-                write_xml(out, item_name(name), item);
-            }
-            out.push_str(&format!("</{name}>"));
-        }
-        Value::Object(fields) => {
-            out.push_str(&format!("<{name}>"));
-            for (field, v) in fields {
-                write_xml(out, field, v);
-            }
-            out.push_str(&format!("</{name}>"));
-        }
-        Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", escape(s))),
-        other => out.push_str(&format!("<{name}>{other}</{name}>")),
-    }
-}
-
-/// Answers `value` (the JSON form) in `format`; `root` names the XML document element.
-fn answer(format: Format, status: StatusCode, root: &str, value: Value) -> HttpResponse {
-    match format {
-        Format::Json => HttpResponse::build(status)
-            .content_type("application/json; charset=utf-8")
-            .body(value.to_string()),
-        Format::Xml => {
-            let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-            write_xml(&mut out, root, &value);
-            HttpResponse::build(status)
-                .content_type("text/xml; charset=utf-8")
-                .body(out)
-        }
-    }
-}
-
-fn error(format: Format, status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let errors = json!([{ "code": status.as_u16(), "description": format!("{code}: {message}") }]);
-    answer(format, status, "errors", errors)
 }
 
 fn service(category: Category) -> Value {
@@ -675,19 +584,5 @@ mod tests {
         assert_eq!(keys[1].name, "civic");
         assert!(parse_keys("short:abc").is_err());
         assert!(parse_keys("").unwrap().is_empty());
-    }
-
-    #[test]
-    fn xml_escapes_text_and_names_array_items() {
-        let mut out = String::new();
-        write_xml(
-            &mut out,
-            "errors",
-            &json!([{"code": 400, "description": "a < b & \"c\"\u{1}"}]),
-        );
-        assert_eq!(
-            out,
-            "<errors><error><code>400</code><description>a &lt; b &amp; &quot;c&quot;</description></error></errors>"
-        );
     }
 }

@@ -1,0 +1,153 @@
+//! The read model `intake.complaint`, kept in step with the complaint's events inside the
+//! transaction that appends them.
+
+use deadpool_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::domain::complaint::{ComplaintEvent, Status};
+
+pub(crate) fn status_code(status: Status) -> &'static str {
+    match status {
+        Status::New => "new",
+        Status::Open => "open",
+        Status::Merged => "merged",
+        Status::Signed => "signed",
+        Status::Withdrawn => "withdrawn",
+        Status::Rejected => "rejected",
+    }
+}
+
+/// Keeps `intake.complaint` in step with one event of complaint `id` (version = its sequence).
+pub(crate) async fn project(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+) -> Result<(), tokio_postgres::Error> {
+    let version = version as i64;
+    let at = event.at();
+    match event {
+        ComplaintEvent::Accepted { .. } | ComplaintEvent::Merged { .. } => {
+            let statement = tx
+                .prepare_cached(include_str!("sql/insert_complaint.sql"))
+                .await?;
+            insert_row(tx, &statement, id, event, version as usize).await?;
+        }
+        ComplaintEvent::Routed { route, .. } => {
+            let sql = "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
+                       supplier_id = $5, updated_at = $6, version = $7 WHERE complaint_id = $1";
+            tx.execute(
+                sql,
+                &[
+                    &id,
+                    &route.building_id,
+                    &route.station,
+                    &route.district,
+                    &route.supplier_id,
+                    &at,
+                    &version,
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
+        ComplaintEvent::JoinedIncident { incident_id, .. } => {
+            let incident = incident_id.parse::<Uuid>().ok();
+            let sql = "UPDATE intake.complaint SET incident_id = $2, updated_at = $3, \
+                       version = $4 WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &incident, &at, &version]).await?;
+            return Ok(());
+        }
+        ComplaintEvent::RepeatRecorded { .. } => {
+            let sql = "UPDATE intake.complaint SET updated_at = $2, version = $3 \
+                       WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &at, &version]).await?;
+            return Ok(());
+        }
+        ComplaintEvent::Withdrawn { .. }
+        | ComplaintEvent::Rejected { .. }
+        | ComplaintEvent::Signed { .. } => {
+            let status = match event {
+                ComplaintEvent::Withdrawn { .. } => Status::Withdrawn,
+                ComplaintEvent::Rejected { .. } => Status::Rejected,
+                _ => Status::Signed,
+            };
+            let sql = "UPDATE intake.complaint SET status = $2, updated_at = $3, version = $4 \
+                       WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &status_code(status), &at, &version])
+                .await?;
+            return Ok(());
+        }
+    };
+    Ok(())
+}
+
+/// Inserts the read model's row of a filing (an `Accepted` or `Merged` event).
+pub(crate) async fn insert_row(
+    tx: &Transaction<'_>,
+    statement: &tokio_postgres::Statement,
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+) -> Result<(), tokio_postgres::Error> {
+    let (details, merged_into, status) = match event {
+        ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
+        ComplaintEvent::Merged { details, into, .. } => {
+            (details, into.parse::<Uuid>().ok(), Status::Merged)
+        }
+        _ => return Ok(()),
+    };
+    let version = version as i64;
+    let at = event.at();
+    let d = details.as_ref();
+    tx.execute(
+        statement,
+        &[
+            &id,
+            &d.filer,
+            &source_code(d.source),
+            &d.category.code(),
+            &priority_code(d.priority),
+            &status_code(status),
+            &d.household.as_str(),
+            &d.account.as_ref().map(|a| a.as_str()),
+            &d.address.as_ref().map(|a| a.as_str()),
+            &d.position.map(|p| p.0),
+            &d.position.map(|p| p.1),
+            &d.contact_phone,
+            &d.route.building_id,
+            &d.route.station,
+            &d.route.district,
+            &d.route.supplier_id,
+            &d.reading.map(|r| r.tenths()),
+            &d.description,
+            &d.photos,
+            &d.hotline_work_order,
+            &merged_into,
+            &at,
+            &version,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The stable code of a source.
+pub fn source_code(source: crate::domain::values::Source) -> &'static str {
+    use crate::domain::values::Source;
+    match source {
+        Source::App => "app",
+        Source::Wechat => "wechat",
+        Source::HotlineOperator => "hotline_operator",
+        Source::HotlinePlatform => "hotline_platform",
+        Source::Open311 => "open311",
+    }
+}
+
+/// The stable code of a priority.
+pub fn priority_code(priority: crate::domain::values::Priority) -> &'static str {
+    match priority {
+        crate::domain::values::Priority::Normal => "normal",
+        crate::domain::values::Priority::Urgent => "urgent",
+    }
+}
