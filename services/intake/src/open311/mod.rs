@@ -518,31 +518,27 @@ async fn requests(
     }
 }
 
+/// The request with this id (a token is its id), if any.
+async fn by_id(intake: &Intake, raw: &str) -> Result<Option<Value>, HttpResponse> {
+    let Ok(id) = raw.parse::<Uuid>() else {
+        return Ok(None);
+    };
+    let rows = request_rows(intake, "c.complaint_id = $1", &[&id]).await?;
+    Ok(rows.into_iter().next())
+}
+
 async fn request(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> HttpResponse {
     let (id, extension) = path.into_inner();
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return error(
+    match by_id(&intake, &id).await {
+        Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", json!([row])),
+        Ok(None) => error(
             format,
             StatusCode::NOT_FOUND,
             "service_request_unknown",
             "no such request",
-        );
-    };
-    match request_rows(&intake, "c.complaint_id = $1", &[&id]).await {
-        Ok(rows) if rows.is_empty() => error(
-            format,
-            StatusCode::NOT_FOUND,
-            "service_request_unknown",
-            "no such request",
-        ),
-        Ok(rows) => answer(
-            format,
-            StatusCode::OK,
-            "service_requests",
-            Value::Array(rows),
         ),
         Err(e) => e,
     }
@@ -553,22 +549,18 @@ async fn token(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> 
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
-    let found = match id.parse::<Uuid>() {
-        Ok(id) => request_rows(&intake, "c.complaint_id = $1", &[&id]).await,
-        Err(_) => Ok(Vec::new()),
-    };
-    match found {
-        Ok(rows) if rows.is_empty() => error(
-            format,
-            StatusCode::NOT_FOUND,
-            "token_unknown",
-            "no such token",
-        ),
-        Ok(_) => answer(
+    match by_id(&intake, &id).await {
+        Ok(Some(_)) => answer(
             format,
             StatusCode::OK,
             "service_requests",
             json!([{ "service_request_id": id, "token": id }]),
+        ),
+        Ok(None) => error(
+            format,
+            StatusCode::NOT_FOUND,
+            "token_unknown",
+            "no such token",
         ),
         Err(e) => e,
     }

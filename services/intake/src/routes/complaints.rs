@@ -211,11 +211,20 @@ fn reason(body: &Reason) -> Result<String, ApiError> {
     Ok(body.reason.trim().to_owned())
 }
 
-async fn answer(
+/// Runs `command` on complaint `id` for `principal`, and answers the complaint as it is now.
+async fn act(
     intake: &Intake,
+    request: &HttpRequest,
     principal: &Principal,
     id: Uuid,
+    command: ComplaintCommand,
+    channel: Channel,
 ) -> Result<HttpResponse, ApiError> {
+    intake
+        .complaints
+        .execute(id, command, &metadata(request, actor(principal), channel))
+        .await
+        .map_err(command_failure)?;
     Ok(HttpResponse::Ok().json(readable(intake, principal, id).await?))
 }
 
@@ -247,16 +256,7 @@ pub(crate) async fn withdraw(
         reason: reason(&body)?,
         at: intake.now(),
     };
-    intake
-        .complaints
-        .execute(
-            id,
-            command,
-            &metadata(&request, actor(&principal), Channel::App),
-        )
-        .await
-        .map_err(command_failure)?;
-    answer(&intake, &principal, id).await
+    act(&intake, &request, &principal, id, command, Channel::App).await
 }
 
 /// Rejects a complaint that is not a heating matter (operators and dispatchers).
@@ -279,16 +279,7 @@ pub(crate) async fn reject(
         reason: reason(&body)?,
         at: intake.now(),
     };
-    intake
-        .complaints
-        .execute(
-            id,
-            command,
-            &metadata(&request, actor(&principal), Channel::Console),
-        )
-        .await
-        .map_err(command_failure)?;
-    answer(&intake, &principal, id).await
+    act(&intake, &request, &principal, id, command, Channel::Console).await
 }
 
 /// Where to send an unrouted complaint.
@@ -331,16 +322,7 @@ pub(crate) async fn route(
         route,
         at: intake.now(),
     };
-    intake
-        .complaints
-        .execute(
-            id,
-            command,
-            &metadata(&request, actor(&principal), Channel::Console),
-        )
-        .await
-        .map_err(command_failure)?;
-    answer(&intake, &principal, id).await
+    act(&intake, &request, &principal, id, command, Channel::Console).await
 }
 
 /// What identifies a repeat caller.
