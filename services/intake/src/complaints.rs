@@ -124,7 +124,8 @@ struct Job {
 pub struct Complaints {
     store: PgEventStore,
     limits: Limits,
-    queue: mpsc::Sender<Job>,
+    /// Where filings wait for a batch; `None` in the workers themselves.
+    queue: Option<mpsc::Sender<Job>>,
 }
 
 impl Complaints {
@@ -133,23 +134,22 @@ impl Complaints {
     pub fn new(store: PgEventStore, limits: Limits) -> Self {
         let (queue, jobs) = mpsc::channel::<Job>(BATCH * FILING_WORKERS * 4);
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
-        let (worker_queue, _) = mpsc::channel(1);
-        let complaints = Complaints {
-            store,
-            limits,
-            queue,
-        };
         for _ in 0..FILING_WORKERS {
-            // Workers hold a handle without the queue's sender, so that dropping the last
-            // `Complaints` closes the queue and ends them.
+            // Workers hold no sender: dropping the last `Complaints` closes the queue and ends
+            // them.
             let worker = Complaints {
-                queue: worker_queue.clone(),
-                ..complaints.clone()
+                store: store.clone(),
+                limits,
+                queue: None,
             };
             let jobs = jobs.clone();
             tokio::spawn(async move { worker.work(jobs).await });
         }
-        complaints
+        Complaints {
+            store,
+            limits,
+            queue: Some(queue),
+        }
     }
 
     async fn work(self, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
@@ -188,11 +188,6 @@ impl Complaints {
         }
     }
 
-    /// The store.
-    pub fn store(&self) -> &PgEventStore {
-        &self.store
-    }
-
     /// Files a complaint: a retry of an earlier filing answers as it did; a household with an
     /// open complaint in the window gets it merged; a resident over the hourly limit is refused.
     ///
@@ -211,7 +206,10 @@ impl Complaints {
             metadata: metadata.clone(),
             reply,
         };
-        if self.queue.send(job).await.is_err() {
+        let Some(queue) = &self.queue else {
+            return self.file_alone(filing, metadata).await;
+        };
+        if queue.send(job).await.is_err() {
             return self.file_alone(filing, metadata).await;
         }
         match answer.await {
