@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+mod append;
 mod cache;
 mod commands;
 pub mod db;

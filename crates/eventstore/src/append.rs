@@ -1,0 +1,212 @@
+//! Appending: the integration events an aggregate publishes, and the one statement that writes
+//! a command's domain events and those integration events together.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::metadata::{EventMetadata, MetadataError};
+use crate::position::LogPosition;
+use crate::store::StreamContext;
+
+pub(crate) const APPEND: &str = include_str!("sql/append.sql");
+pub(crate) const APPEND_ONE: &str = include_str!("sql/append_one.sql");
+
+/// An integration event ready to be stored: a protobuf message from `proto/` and its type name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationEvent {
+    /// The message's full protobuf name, e.g. `heatline.selftest.v1.ProbeTicked`.
+    pub message_type: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+}
+
+impl IntegrationEvent {
+    /// Encodes a generated message.
+    pub fn encode<M: prost::Message + prost::Name>(message: &M) -> Self {
+        IntegrationEvent {
+            message_type: M::full_name(),
+            payload: message.encode_to_vec(),
+        }
+    }
+}
+
+/// An aggregate stored by [`PgEventStore`]: it says which integration events each of its domain
+/// events publishes (often none).
+pub trait Publish: Aggregate + Clone + 'static {
+    /// The integration events that `event` publishes, given the aggregate's state right after
+    /// `event` was applied. Called once per new event, before anything is written.
+    fn publish(&self, aggregate_id: &str, event: &Self::Event) -> Vec<IntegrationEvent>;
+}
+
+/// Why an append was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended to the stream first (per-stream optimistic concurrency).
+    #[error("the stream was changed by another writer")]
+    Conflict,
+    /// The metadata of the command is incomplete.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// The transaction had already written something before the append.
+    #[error("an append must be the first write of its transaction")]
+    NotFirstWrite,
+    /// PostgreSQL answered something the store cannot read.
+    #[error("unexpected answer from the database: {0}")]
+    Unexpected(String),
+    /// PostgreSQL failed.
+    #[error("database error: {0}")]
+    Database(tokio_postgres::Error),
+    /// No connection could be had.
+    #[error("connection pool error: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+impl From<tokio_postgres::Error> for AppendError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let conflict = error.as_db_error().is_some_and(|db| {
+            db.code() == &SqlState::UNIQUE_VIOLATION && db.constraint() == Some("event_pkey")
+        });
+        if conflict {
+            AppendError::Conflict
+        } else {
+            AppendError::Database(error)
+        }
+    }
+}
+
+impl<T: std::error::Error> From<AppendError> for AggregateError<T> {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => AggregateError::AggregateConflict,
+            AppendError::Database(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+            AppendError::Pool(e) => AggregateError::DatabaseConnectionError(Box::new(e)),
+            other => AggregateError::UnexpectedError(Box::new(other)),
+        }
+    }
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stream's sequence number of the last event appended.
+    pub last_sequence: usize,
+    /// The ids given to the domain events, in order.
+    pub event_ids: Vec<Uuid>,
+    /// The position of the last domain event in the domain log.
+    pub last_event: LogPosition,
+    /// The position of the last integration event in the public log, if any was published.
+    pub last_published: Option<LogPosition>,
+    /// When the events were recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Writes `events` after `context.current_sequence` in one statement, with the integration
+/// events they publish.
+pub(crate) async fn append_with<A: Publish>(
+    client: &impl GenericClient,
+    context: &StreamContext<A>,
+    events: &[A::Event],
+    metadata: &EventMetadata,
+    after_append: bool,
+) -> Result<(Appended, A), AppendError> {
+    // Serialised straight into the statement's parameters (no intermediate JSON values).
+    let mut state = context.loaded.clone();
+    let mut sequences = Vec::with_capacity(events.len());
+    let mut event_ids = Vec::with_capacity(events.len());
+    let mut event_types = Vec::with_capacity(events.len());
+    let mut versions = Vec::with_capacity(events.len());
+    let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
+    let metas = vec![Json(metadata); events.len()];
+    let mut pub_ids = Vec::new();
+    let mut pub_types = Vec::new();
+    let mut pub_payloads = Vec::new();
+    let mut pub_sequences = Vec::new();
+    let mut pub_causes = Vec::new();
+    for (offset, event) in events.iter().enumerate() {
+        let sequence = (context.current_sequence + offset + 1) as i64;
+        let event_id = Uuid::now_v7();
+        sequences.push(sequence);
+        event_ids.push(event_id);
+        event_types.push(event.event_type());
+        versions.push(event.event_version());
+        state.apply(event.clone());
+        for integration in state.publish(&context.aggregate_id, event) {
+            pub_ids.push(Uuid::now_v7());
+            pub_types.push(integration.message_type);
+            pub_payloads.push(integration.payload);
+            pub_sequences.push(sequence);
+            pub_causes.push(metadata.clone().caused_by(event_id));
+        }
+    }
+    let pub_metas: Vec<Json<&EventMetadata>> = pub_causes.iter().map(Json).collect();
+    let row = if events.len() == 1 && pub_ids.len() <= 1 {
+        let statement = client.prepare_cached(APPEND_ONE).await?;
+        client
+            .query_opt(
+                &statement,
+                &[
+                    &A::TYPE,
+                    &context.aggregate_id,
+                    &sequences[0],
+                    &event_ids[0],
+                    &event_types[0],
+                    &versions[0],
+                    &payloads[0],
+                    &metas[0],
+                    &pub_ids.first(),
+                    &pub_types.first(),
+                    &pub_payloads.first(),
+                    &pub_metas.first(),
+                    &after_append,
+                ],
+            )
+            .await?
+    } else {
+        let statement = client.prepare_cached(APPEND).await?;
+        client
+            .query_opt(
+                &statement,
+                &[
+                    &A::TYPE,
+                    &context.aggregate_id,
+                    &sequences,
+                    &event_ids,
+                    &event_types,
+                    &versions,
+                    &payloads,
+                    &metas,
+                    &pub_ids,
+                    &pub_types,
+                    &pub_payloads,
+                    &pub_sequences,
+                    &pub_metas,
+                    &after_append,
+                ],
+            )
+            .await?
+    };
+    // No row: the check in the statement found an earlier write in the transaction.
+    let row = row.ok_or(AppendError::NotFirstWrite)?;
+    let tx_id: String = row.get("tx_id_text");
+    let position = |global: i64| {
+        LogPosition::from_parts(&tx_id, global)
+            .map_err(|e| AppendError::Unexpected(format!("transaction id {tx_id:?}: {e}")))
+    };
+    let last_event = position(row.get("last_position"))?;
+    let last_published = row
+        .get::<_, Option<i64>>("last_published")
+        .map(position)
+        .transpose()?;
+    let appended = Appended {
+        last_sequence: context.current_sequence + events.len(),
+        event_ids,
+        last_event,
+        last_published,
+        recorded_at: row.get("recorded_at"),
+    };
+    Ok((appended, state))
+}
