@@ -30,17 +30,34 @@ impl Running {
                 InitError = (),
             > + 'static,
     {
-        let server = HttpServer::new(factory)
-            .workers(1)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .expect("a free loopback port");
-        let base = format!("http://{}", server.addrs()[0]);
-        let running = server.run();
-        let handle = running.handle();
-        tokio::spawn(running);
+        let (base, handle) = serve(factory);
         Running { base, handle }
     }
+}
+
+/// Serves the app `factory` builds on a free loopback port with one worker, on the current
+/// runtime. Returns its base URL and a handle to stop it.
+pub fn serve<F, T>(factory: F) -> (String, actix_web::dev::ServerHandle)
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+{
+    let server = HttpServer::new(factory)
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("a free loopback port");
+    let base = format!("http://{}", server.addrs()[0]);
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+    (base, handle)
 }
 
 impl Drop for Running {

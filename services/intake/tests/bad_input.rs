@@ -3,18 +3,8 @@
 mod support;
 
 use platform::auth::Role;
-use serde_json::{Value, json};
-use support::Harness;
-
-fn cold(account: &str) -> Value {
-    json!({
-        "category": "low_temperature",
-        "heating_account": account,
-        "room_temperature": 15.5,
-        "description": "radiators barely warm since Monday",
-        "contact_phone": "13800138000",
-    })
-}
+use serde_json::json;
+use support::{Harness, cold};
 
 #[actix_web::test]
 async fn bad_input_of_every_kind_gets_a_stable_code_and_stores_nothing() {

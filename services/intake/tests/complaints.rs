@@ -5,18 +5,8 @@ mod support;
 use chrono::Duration;
 use contracts::intake::v1 as proto;
 use platform::auth::Role;
-use serde_json::{Value, json};
-use support::Harness;
-
-fn cold(account: &str) -> Value {
-    json!({
-        "category": "low_temperature",
-        "heating_account": account,
-        "room_temperature": 15.5,
-        "description": "radiators barely warm since Monday",
-        "contact_phone": "13800138000",
-    })
-}
+use serde_json::json;
+use support::{Harness, cold};
 
 #[actix_web::test]
 async fn a_resident_files_a_cold_home_and_follows_it_with_its_timeline() {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use chrono::{DateTime, Utc};
 use eventstore::PgEventStore;
 use identity::domain::account::Scope;
@@ -46,18 +46,11 @@ impl Harness {
             .unwrap();
         let mounted = identity.clone();
         let verifier = identity.verifier();
-        let server = HttpServer::new(move || {
+        let (base, handle) = testkit::fakes::serve(move || {
             App::new()
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted.configure())
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let base = format!("http://{}", server.addrs()[0]);
-        let running = server.run();
-        let handle = running.handle();
-        actix_web::rt::spawn(running);
+        });
         identity
             .create_staff(NewStaff {
                 username: "root.admin".into(),

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use chrono::{DateTime, Utc};
 use eventstore::PgEventStore;
 use identity::domain::account::Scope;
@@ -17,7 +17,7 @@ use identity::keys::KeyRing;
 use intake::{Background, Intake, IntakeConfig};
 use platform::auth::{Role, Verifier};
 use platform::clock::{Clock, ManualClock};
-use serde_json::Value;
+use serde_json::{Value, json};
 use testkit::TestDb;
 
 /// Two stations of one supplier in Heping district, and one building of another supplier.
@@ -28,6 +28,17 @@ HP-002,heping,HP-S1,sup-north,和平区南京路100号2栋,HL02,4800
 HP-003,heping,HP-S1,sup-north,和平区南京路100号3栋,,5100
 SH-001,shenhe,SH-S1,sup-east,沈河区北站路8号,SH8,9000
 ";
+
+/// A cold-room complaint of the household with heating account `account`.
+pub fn cold(account: &str) -> Value {
+    json!({
+        "category": "low_temperature",
+        "heating_account": account,
+        "room_temperature": 15.5,
+        "description": "radiators barely warm since Monday",
+        "contact_phone": "13800138000",
+    })
+}
 
 pub struct Harness {
     pub base: String,
@@ -80,16 +91,11 @@ impl Harness {
             .unwrap();
         let background = intake.start().unwrap();
         let mounted = intake.clone();
-        let server = HttpServer::new(move || {
+        let (base, _) = testkit::fakes::serve(move || {
             App::new()
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted.configure())
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let base = format!("http://{}", server.addrs()[0]);
-        actix_web::rt::spawn(server.run());
+        });
         Harness {
             base,
             http: reqwest::Client::new(),
