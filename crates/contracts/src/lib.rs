@@ -25,6 +25,15 @@ pub mod intake {
     }
 }
 
+/// `heatline.dispatch.v1`: the life of a repair ticket, its SLA breaches and its feedback.
+pub mod dispatch {
+    /// Version 1.
+    #[allow(missing_docs)]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/heatline.dispatch.v1.rs"));
+    }
+}
+
 pub use prost::{Message, Name};
 
 #[cfg(test)]

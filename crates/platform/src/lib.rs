@@ -4,10 +4,13 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod error;
+pub mod fields;
 pub mod health;
 pub mod openapi;
+pub mod pagination;
 pub mod phone;
 pub mod request;
 pub mod telemetry;

@@ -207,7 +207,7 @@ pub fn spawn_outbox(store: &PgEventStore) -> Result<SubscriptionHandle, StoreErr
 
 /// Starts the worker that delivers due updates, oldest first per work order.
 pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> BackgroundTask {
-    BackgroundTask(tokio::spawn(async move {
+    BackgroundTask::spawn(async move {
         let Some(url) = config.platform_url.clone() else {
             return;
         };
@@ -221,7 +221,7 @@ pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> BackgroundTask {
             }
             tokio::time::sleep(config.poll).await;
         }
-    }))
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

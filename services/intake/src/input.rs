@@ -1,8 +1,6 @@
 //! Reading a complaint from a request body: every field checked, every bad one reported.
 
-use platform::error::ApiError;
 use platform::phone::PhoneNumber;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::values::{Address, Category, Celsius, HeatingAccountNo};
@@ -12,72 +10,7 @@ pub const MAX_DESCRIPTION: usize = 2000;
 /// The most photos on one complaint.
 pub const MAX_PHOTOS: usize = 3;
 
-/// One bad field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// The field, as named in the request.
-    pub field: String,
-    /// A stable code: `required`, `wrong_type`, `unknown_category`, `out_of_range`, ...
-    pub code: &'static str,
-    /// What is wrong, for a person.
-    pub message: String,
-}
-
-/// The bad fields of a request.
-#[derive(Debug, Default)]
-pub struct FieldErrors(pub Vec<FieldError>);
-
-impl FieldErrors {
-    /// Notes a bad field.
-    pub fn add(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            code,
-            message: message.into(),
-        });
-    }
-
-    /// 422 `invalid_fields` listing them, or `Ok` when there are none.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::unprocessable(
-            "invalid_fields",
-            "some fields are missing or invalid; see details",
-            serde_json::to_value(&self.0).unwrap_or_default(),
-        ))
-    }
-
-    /// A text field: absent or null is `None`; anything but a string is `wrong_type`; longer
-    /// than `max` characters is `too_long`.
-    pub fn text(&mut self, body: &Map<String, Value>, field: &str, max: usize) -> Option<String> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.chars().count() > max => {
-                self.add(field, "too_long", format!("at most {max} characters"));
-                None
-            }
-            Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-            Some(_) => {
-                self.add(field, "wrong_type", "must be a string");
-                None
-            }
-        }
-    }
-
-    /// A number field.
-    pub fn number(&mut self, body: &Map<String, Value>, field: &str) -> Option<f64> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(_) => {
-                self.add(field, "wrong_type", "must be a number");
-                None
-            }
-        }
-    }
-}
+pub use platform::fields::{FieldError, FieldErrors};
 
 /// What a complaint form says, every field valid.
 #[derive(Debug, Clone)]

@@ -95,15 +95,7 @@ pub struct Intake {
     config: IntakeConfig,
 }
 
-/// A task running in the background; dropping it stops it.
-#[derive(Debug)]
-pub struct BackgroundTask(tokio::task::JoinHandle<()>);
-
-impl Drop for BackgroundTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+pub use platform::background::BackgroundTask;
 
 /// Intake's background work: the incident watcher and the 12345 status feed. Dropping it stops
 /// them.
@@ -148,7 +140,7 @@ impl Intake {
     /// 10 seconds when an import (`heatline import buildings`) changed it.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
         let refreshing = Arc::downgrade(self);
-        let registry_refresh = tokio::spawn(async move {
+        let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
             every.tick().await;
             loop {
@@ -173,7 +165,7 @@ impl Intake {
             None => (None, None),
         };
         Ok(Background {
-            registry_refresh: BackgroundTask(registry_refresh),
+            registry_refresh,
             incidents,
             hotline_outbox,
             hotline_delivery,

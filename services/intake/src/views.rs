@@ -1,7 +1,6 @@
 //! What staff and residents read: complaints from `intake.complaint`, timelines from the
 //! complaint's own events.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use eventstore::StoreError;
@@ -117,33 +116,7 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// A position in a newest-first list: the filing time and id of the last item seen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cursor {
-    filed_at: DateTime<Utc>,
-    id: Uuid,
-}
-
-impl Cursor {
-    /// The opaque text form.
-    pub fn encode(&self) -> String {
-        let raw = format!("{}:{}", self.filed_at.timestamp_micros(), self.id);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    }
-
-    /// Reads the text form.
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()?;
-        let raw = String::from_utf8(raw).ok()?;
-        let (micros, id) = raw.split_once(':')?;
-        Some(Cursor {
-            filed_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-            id: id.parse().ok()?,
-        })
-    }
-}
+pub use platform::pagination::Cursor;
 
 const COLUMNS: &str = "complaint_id, filer, source, category, priority, status, household, \
     account_no, address, contact_phone, building_id, station, district, supplier_id, \
@@ -183,7 +156,7 @@ pub async fn filed_by(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> Result<Page, StoreError> {
-    let (after_time, after_id) = cursor.map_or((None, None), |c| (Some(c.filed_at), Some(c.id)));
+    let (after_time, after_id) = cursor.map_or((None, None), |c| (Some(c.at), Some(c.id)));
     let sql = format!(
         "SELECT {COLUMNS} FROM intake.complaint WHERE filer = $1 \
          AND ($2::timestamptz IS NULL OR (filed_at, complaint_id) < ($2, $3)) \
@@ -201,7 +174,7 @@ fn page(rows: Vec<Row>, limit: i64) -> Page {
     items.truncate(limit as usize);
     let next_cursor = more.then(|| items.last()).flatten().map(|last| {
         Cursor {
-            filed_at: last.filed_at,
+            at: last.filed_at,
             id: last.complaint_id,
         }
         .encode()
@@ -261,20 +234,4 @@ pub async fn unrouted(
     );
     let rows = client.query(&sql, &[&limit]).await?;
     Ok(rows.iter().map(ComplaintView::from_row).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_survives_its_text_form_and_garbage_is_refused() {
-        let cursor = Cursor {
-            filed_at: DateTime::from_timestamp_micros(1_763_600_000_123_456).unwrap(),
-            id: Uuid::now_v7(),
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        assert_eq!(Cursor::decode("not-a-cursor"), None);
-        assert_eq!(Cursor::decode(""), None);
-    }
 }

@@ -522,6 +522,7 @@ impl Publish for Complaint {
                     reported_tenths_celsius: details.reading.map(Celsius::tenths),
                     filed_at_ms: millis(*at),
                     hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
+                    filed_by: details.filer.clone(),
                 })
             }
             ComplaintEvent::Merged {
@@ -534,6 +535,7 @@ impl Publish for Complaint {
                 household: details.household.as_str().to_owned(),
                 filed_at_ms: millis(*at),
                 hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
+                filed_by: details.filer.clone(),
             }),
             ComplaintEvent::Routed { route, at } => {
                 IntegrationEvent::encode(&proto::ComplaintRouted {

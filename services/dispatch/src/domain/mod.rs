@@ -1,0 +1,11 @@
+//! Dispatch's domain: tickets, their SLA clocks, and crews. No I/O here.
+
+pub mod calendar;
+pub mod clock;
+pub mod command;
+pub mod crew;
+mod decide;
+pub mod publish;
+pub mod sla;
+pub mod ticket;
+pub mod values;

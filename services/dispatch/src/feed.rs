@@ -1,0 +1,288 @@
+//! Intake's news: a subscription to intake's published events that opens exactly one ticket
+//! per accepted complaint or declared incident, attaches merged complaints, routes, cancels,
+//! and merges an incident's complaints into its ticket.
+//!
+//! A ticket's id is the id of the complaint or incident it is opened for, so a redelivered
+//! acceptance finds its ticket and opens nothing. Each decision appends in the batch's
+//! transaction and projects right after; the batch's first write is always an append.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use contracts::intake::v1 as intake;
+use eventstore::{
+    Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
+    SubscriptionConfig, SubscriptionHandle,
+};
+use platform::clock::Clock;
+use uuid::Uuid;
+
+use crate::domain::publish::{category_code, priority_code};
+use crate::domain::sla::Sla;
+use crate::domain::ticket::{Member, Subject, Ticket, TicketCommand, TicketError};
+use crate::domain::values::Place;
+use crate::projection::project;
+
+/// The subscription's name in the `dispatch` schema.
+pub const NAME: &str = "intake_feed";
+
+struct Feed {
+    sla: Arc<Sla>,
+    clock: Arc<dyn Clock>,
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Starts the feed.
+pub fn spawn(
+    store: &PgEventStore,
+    sla: Arc<Sla>,
+    clock: Arc<dyn Clock>,
+) -> Result<SubscriptionHandle, StoreError> {
+    eventstore::subscription::spawn(
+        store,
+        SubscriptionConfig::new("dispatch", NAME),
+        Feed { sla, clock },
+    )
+}
+
+impl Feed {
+    /// Runs a command on a ticket inside the batch; a refusal is logged and skipped (the
+    /// event asked for something the ticket is past), a failure fails the batch.
+    async fn run(
+        &self,
+        batch: &mut Batch<'_>,
+        ticket_id: Uuid,
+        command: TicketCommand,
+        metadata: &EventMetadata,
+    ) -> Result<Option<Ticket>, HandlerError> {
+        let context = batch.load::<Ticket>(&ticket_id.to_string()).await?;
+        let events = match context.state().decide(command, &self.sla) {
+            Ok(events) => events,
+            Err(TicketError::AlreadyOpened) => return Ok(Some(context.state().clone())),
+            Err(refusal) => {
+                tracing::info!(ticket.id = %ticket_id, %refusal, "intake event not applied");
+                return Ok(None);
+            }
+        };
+        let mut ticket = context.state().clone();
+        if events.is_empty() {
+            return Ok(Some(ticket));
+        }
+        let appended = batch.append(&context, &events, metadata).await?;
+        for event in &events {
+            cqrs_es::Aggregate::apply(&mut ticket, event.clone());
+        }
+        project(
+            batch.tx(),
+            ticket_id,
+            &ticket,
+            appended.last_sequence,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(Some(ticket))
+    }
+
+    /// The ticket that carries `complaint_id` now (its own, or the incident's it was merged
+    /// into).
+    async fn carrier(&self, batch: &Batch<'_>, complaint_id: Uuid) -> Result<Uuid, HandlerError> {
+        let row = batch
+            .tx()
+            .query_opt(
+                "SELECT ticket_id FROM dispatch.ticket_complaint WHERE complaint_id = $1",
+                &[&complaint_id],
+            )
+            .await?;
+        Ok(row.map_or(complaint_id, |r| r.get(0)))
+    }
+
+    async fn member(
+        &self,
+        batch: &Batch<'_>,
+        complaint_id: &str,
+        household: &str,
+    ) -> Result<(Member, Option<Ticket>), HandlerError> {
+        let own = batch.load::<Ticket>(complaint_id).await?;
+        let filed_by = own
+            .state()
+            .members
+            .iter()
+            .find(|m| m.complaint_id == complaint_id)
+            .map(|m| m.filed_by.clone())
+            .unwrap_or_default();
+        let ticket = (own.current_sequence() > 0).then(|| own.state().clone());
+        Ok((
+            Member {
+                complaint_id: complaint_id.to_owned(),
+                household: household.to_owned(),
+                filed_by,
+            },
+            ticket,
+        ))
+    }
+
+    async fn apply(
+        &self,
+        batch: &mut Batch<'_>,
+        event: &PublishedEvent,
+    ) -> Result<(), HandlerError> {
+        let metadata = EventMetadata::new(Actor::system(), Channel::System)
+            .caused_by(event.event_id)
+            .correlated_with(event.metadata.correlation_id);
+        let metadata = match &event.metadata.request_id {
+            Some(request) => metadata.with_request_id(request.clone()),
+            None => metadata,
+        };
+        let now = self.clock.now();
+        if event.is::<intake::ComplaintAccepted>() {
+            let accepted: intake::ComplaintAccepted = event.decode()?;
+            let id: Uuid = accepted.complaint_id.parse()?;
+            let source = intake::Source::try_from(accepted.source).unwrap_or_default();
+            let subject = Subject {
+                origin: "complaint".into(),
+                category: category_code(accepted.category),
+                priority: priority_code(accepted.priority),
+                place: accepted.route.as_ref().map(Place::from).unwrap_or_default(),
+                hotline_work_order: Some(accepted.hotline_work_order.clone())
+                    .filter(|w| !w.is_empty()),
+                hotline: matches!(
+                    source,
+                    intake::Source::HotlineOperator | intake::Source::HotlinePlatform
+                ),
+                filed_at: at(accepted.filed_at_ms),
+            };
+            let members = vec![Member {
+                complaint_id: accepted.complaint_id.clone(),
+                household: accepted.household.clone(),
+                filed_by: accepted.filed_by.clone(),
+            }];
+            let open = TicketCommand::Open {
+                subject,
+                members,
+                at: now,
+            };
+            self.run(batch, id, open, &metadata).await?;
+        } else if event.is::<intake::ComplaintMerged>() {
+            let merged: intake::ComplaintMerged = event.decode()?;
+            let into = self
+                .carrier(batch, merged.into_complaint_id.parse()?)
+                .await?;
+            let member = Member {
+                complaint_id: merged.complaint_id.clone(),
+                household: merged.household.clone(),
+                filed_by: merged.filed_by.clone(),
+            };
+            let attach = TicketCommand::Attach { member, at: now };
+            self.run(batch, into, attach, &metadata).await?;
+        } else if event.is::<intake::ComplaintRouted>() {
+            let routed: intake::ComplaintRouted = event.decode()?;
+            let id: Uuid = routed.complaint_id.parse()?;
+            let place = routed.route.as_ref().map(Place::from).unwrap_or_default();
+            let route = TicketCommand::Route { place, at: now };
+            self.run(batch, id, route, &metadata).await?;
+        } else if event.is::<intake::ComplaintWithdrawn>()
+            || event.is::<intake::ComplaintRejected>()
+        {
+            let (complaint_id, reason) = if event.is::<intake::ComplaintWithdrawn>() {
+                let w: intake::ComplaintWithdrawn = event.decode()?;
+                (
+                    w.complaint_id,
+                    format!("withdrawn by the resident: {}", w.reason),
+                )
+            } else {
+                let r: intake::ComplaintRejected = event.decode()?;
+                (r.complaint_id, format!("rejected at intake: {}", r.reason))
+            };
+            let id: Uuid = complaint_id.parse()?;
+            let cancel = TicketCommand::Cancel { reason, at: now };
+            self.run(batch, id, cancel, &metadata).await?;
+        } else if event.is::<intake::IncidentDeclared>() {
+            let declared: intake::IncidentDeclared = event.decode()?;
+            self.declare(batch, declared, &metadata).await?;
+        } else if event.is::<intake::IncidentJoined>() {
+            let joined: intake::IncidentJoined = event.decode()?;
+            let incident: Uuid = joined.incident_id.parse()?;
+            let (member, own) = self
+                .member(batch, &joined.complaint_id, &joined.household)
+                .await?;
+            let attach = TicketCommand::Attach { member, at: now };
+            self.run(batch, incident, attach, &metadata).await?;
+            if own.is_some() {
+                let merge = TicketCommand::MergeInto {
+                    ticket: incident.to_string(),
+                    at: now,
+                };
+                self.run(batch, joined.complaint_id.parse()?, merge, &metadata)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn declare(
+        &self,
+        batch: &mut Batch<'_>,
+        declared: intake::IncidentDeclared,
+        metadata: &EventMetadata,
+    ) -> Result<(), HandlerError> {
+        let now = self.clock.now();
+        let incident: Uuid = declared.incident_id.parse()?;
+        let mut members = Vec::new();
+        let mut owns = Vec::new();
+        for (complaint_id, household) in declared.complaint_ids.iter().zip(&declared.households) {
+            let (member, own) = self.member(batch, complaint_id, household).await?;
+            members.push(member);
+            owns.push((complaint_id.clone(), own));
+        }
+        let first = owns
+            .iter()
+            .filter_map(|(_, t)| t.as_ref()?.subject.clone())
+            .min_by_key(|s| s.filed_at);
+        let subject = Subject {
+            origin: "incident".into(),
+            category: first
+                .as_ref()
+                .map_or_else(|| "no_heat".to_owned(), |s| s.category.clone()),
+            priority: "urgent".into(),
+            place: declared.route.as_ref().map(Place::from).unwrap_or_default(),
+            hotline_work_order: None,
+            hotline: false,
+            filed_at: first.map_or(at(declared.declared_at_ms), |s| s.filed_at),
+        };
+        let open = TicketCommand::Open {
+            subject,
+            members,
+            at: now,
+        };
+        self.run(batch, incident, open, metadata).await?;
+        for (complaint_id, own) in owns {
+            if own.is_some() {
+                let merge = TicketCommand::MergeInto {
+                    ticket: incident.to_string(),
+                    at: now,
+                };
+                self.run(batch, complaint_id.parse()?, merge, metadata)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl eventstore::Handler for Feed {
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        for event in events {
+            self.apply(batch, event).await?;
+        }
+        Ok(())
+    }
+}

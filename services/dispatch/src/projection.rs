@@ -1,0 +1,89 @@
+//! The read models of tickets, written in the transaction that appends the ticket's events:
+//! the dispatcher queue (`dispatch.ticket`), the complaints each ticket carries, and the
+//! durable timer's deadlines. A committed event is in the queue at once, and a deadline can
+//! never be lost between an event and its timer.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::domain::clock::ClockKind;
+use crate::domain::ticket::{Status, Ticket};
+
+const UPSERT_TICKET: &str = include_str!("sql/upsert_ticket.sql");
+const SET_DEADLINES: &str = include_str!("sql/set_deadlines.sql");
+const ATTACH_COMPLAINTS: &str = include_str!("sql/attach_complaints.sql");
+
+/// Writes a ticket's rows from its state after `version` events.
+pub(crate) async fn project(
+    client: &impl GenericClient,
+    id: Uuid,
+    ticket: &Ticket,
+    version: usize,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let Some(subject) = ticket.subject.as_ref() else {
+        return Ok(());
+    };
+    let next = ticket.next_deadline();
+    // A ticket merged into an incident's hands its complaints to that ticket.
+    let complaint_ids: Vec<Uuid> = ticket
+        .members
+        .iter()
+        .filter(|_| ticket.merged_into.is_none())
+        .filter_map(|m| m.complaint_id.parse().ok())
+        .collect();
+    let open = ticket.status != Status::Closed;
+    let upsert = client.prepare_cached(UPSERT_TICKET).await?;
+    let deadlines = client.prepare_cached(SET_DEADLINES).await?;
+    let attach = client.prepare_cached(ATTACH_COMPLAINTS).await?;
+    let (clocks, due): (Vec<&str>, Vec<DateTime<Utc>>) = ClockKind::ALL
+        .into_iter()
+        .filter_map(|k| {
+            let deadline = ticket.clock(k)?.pending_deadline()?;
+            Some((k.as_str(), deadline))
+        })
+        .unzip();
+    let households = i32::try_from(ticket.members.len()).unwrap_or(i32::MAX);
+    let cycle = i32::try_from(ticket.cycle).unwrap_or(i32::MAX);
+    let version = i64::try_from(version).unwrap_or(i64::MAX);
+    let opened_at = ticket
+        .clock(ClockKind::Resident)
+        .map_or(subject.filed_at, |c| c.started_at);
+    let status = ticket.status.as_str();
+    let paused = ticket.paused.is_some();
+    let breached = ticket.breached();
+    let nearest = ticket.nearest_deadline();
+    let next_clock = next.map(|(k, _)| k.as_str());
+    let row_params: [&(dyn tokio_postgres::types::ToSql + Sync); 21] = [
+        &id,
+        &version,
+        &subject.origin,
+        &status,
+        &open,
+        &subject.category,
+        &subject.priority,
+        &subject.place.district,
+        &subject.place.station,
+        &subject.place.building_id,
+        &ticket.supplier,
+        &ticket.crew,
+        &households,
+        &cycle,
+        &paused,
+        &breached,
+        &nearest,
+        &next_clock,
+        &subject.filed_at,
+        &opened_at,
+        &now,
+    ];
+    let timer_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&id, &clocks, &due];
+    let attach_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&id, &complaint_ids];
+    // Sent together: the three statements share one round trip.
+    let row = client.execute(&upsert, &row_params);
+    let timer = client.execute(&deadlines, &timer_params);
+    let carried = client.execute(&attach, &attach_params);
+    tokio::try_join!(row, timer, carried)?;
+    Ok(())
+}

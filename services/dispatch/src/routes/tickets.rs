@@ -1,0 +1,222 @@
+//! Reading tickets: the dispatcher queue, a supplier's tickets, a crew's jobs, one ticket.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use platform::auth::{Principal, Role};
+use platform::error::ApiError;
+use platform::pagination::Cursor;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{client, may_touch, parse_id};
+use crate::Dispatch;
+use crate::domain::ticket::Status;
+use crate::views::{self, QueueFilter, QueuePage, TicketView};
+
+/// Filters and paging of a ticket list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct QueueQuery {
+    /// Only this district.
+    district: Option<String>,
+    /// Only this supplier.
+    supplier_id: Option<String>,
+    /// Only this status (`opened`, `dispatched`, `returned`, `signed`, `crew_assigned`,
+    /// `on_site`, `resolved`).
+    status: Option<String>,
+    /// Only this priority (`normal`, `urgent`).
+    priority: Option<String>,
+    /// At most this many (1 to 100, default 50).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+async fn list(
+    dispatch: &Dispatch,
+    query: &QueueQuery,
+    mut filter: QueueFilter,
+) -> Result<HttpResponse, ApiError> {
+    let limit = match query.limit {
+        None => 50,
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                "limit must be 1 to 100",
+            ));
+        }
+    };
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
+        })?),
+    };
+    if let Some(status) = query.status.as_deref() {
+        if !Status::OPEN_CODES.contains(&status) {
+            return Err(ApiError::bad_request(
+                "invalid_status",
+                format!("status is one of {}", Status::OPEN_CODES.join(", ")),
+            ));
+        }
+        filter.status = Some(status.to_owned());
+    }
+    if let Some(priority) = query.priority.as_deref() {
+        if !["normal", "urgent"].contains(&priority) {
+            return Err(ApiError::bad_request(
+                "invalid_priority",
+                "priority is normal or urgent",
+            ));
+        }
+        filter.priority = Some(priority.to_owned());
+    }
+    let page = views::queue(
+        &client(dispatch).await?,
+        &filter,
+        cursor,
+        limit,
+        dispatch.now(),
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A caller limited to one district, supplier or crew sees only that one.
+fn narrowed(wanted: Option<String>, own: &Option<String>) -> Result<Option<String>, ApiError> {
+    match (own, wanted) {
+        (Some(own), Some(wanted)) if *own != wanted => Err(ApiError::forbidden(
+            "this is outside your district, supplier or crew",
+        )),
+        (Some(own), _) => Ok(Some(own.clone())),
+        (None, wanted) => Ok(wanted),
+    }
+}
+
+/// The dispatcher queue: open tickets by time left before their nearest breach, overdue
+/// first. Suppliers see their own tickets, crews their jobs.
+#[utoipa::path(
+    get, path = "/api/v1/tickets", tag = "tickets", params(QueueQuery),
+    responses((status = 200, body = QueuePage), (status = 400, description = "Bad filter, limit or cursor"), (status = 403, description = "Residents follow their complaints instead")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn queue(
+    dispatch: web::Data<Dispatch>,
+    principal: Principal,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[
+        Role::Dispatcher,
+        Role::Operator,
+        Role::Regulator,
+        Role::Admin,
+        Role::SupplierAdmin,
+        Role::Crew,
+    ])?;
+    let mut filter = QueueFilter {
+        district: narrowed(query.district.clone(), &principal.district)?,
+        supplier: narrowed(query.supplier_id.clone(), &principal.supplier)?,
+        ..QueueFilter::default()
+    };
+    if principal.role == Role::Crew {
+        filter.crew =
+            Some(principal.crew.clone().ok_or_else(|| {
+                ApiError::forbidden("this crew account is not attached to a crew")
+            })?);
+    }
+    if principal.role == Role::SupplierAdmin && principal.supplier.is_none() {
+        return Err(ApiError::forbidden(
+            "this account is not attached to a supplier",
+        ));
+    }
+    list(&dispatch, &query, filter).await
+}
+
+/// A supplier's open tickets (the supplier itself, dispatchers, regulators).
+#[utoipa::path(
+    get, path = "/api/v1/suppliers/{id}/tickets", tag = "tickets",
+    params(("id" = String, Path, description = "The supplier"), QueueQuery),
+    responses((status = 200, body = QueuePage), (status = 403, description = "Another supplier")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn supplier_tickets(
+    dispatch: web::Data<Dispatch>,
+    principal: Principal,
+    supplier: web::Path<String>,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[
+        Role::SupplierAdmin,
+        Role::Dispatcher,
+        Role::Regulator,
+        Role::Admin,
+    ])?;
+    let supplier = narrowed(Some(supplier.into_inner()), &principal.supplier)?;
+    let filter = QueueFilter {
+        district: narrowed(query.district.clone(), &principal.district)?,
+        supplier,
+        ..QueueFilter::default()
+    };
+    list(&dispatch, &query, filter).await
+}
+
+/// A crew's open jobs (the crew itself, its supplier, dispatchers).
+#[utoipa::path(
+    get, path = "/api/v1/crews/{id}/jobs", tag = "crews",
+    params(("id" = Uuid, Path, description = "The crew"), QueueQuery),
+    responses((status = 200, body = QueuePage), (status = 403, description = "Another crew"), (status = 404, description = "No such crew")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn crew_jobs(
+    dispatch: web::Data<Dispatch>,
+    principal: Principal,
+    crew: web::Path<String>,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[
+        Role::Crew,
+        Role::SupplierAdmin,
+        Role::Dispatcher,
+        Role::Admin,
+    ])?;
+    let id: Uuid = crew
+        .parse()
+        .map_err(|_| ApiError::not_found("no such crew"))?;
+    let found = views::crew(&client(&dispatch).await?, id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("no such crew"))?;
+    narrowed(Some(found.crew_id.to_string()), &principal.crew)?;
+    narrowed(Some(found.supplier_id.clone()), &principal.supplier)?;
+    let filter = QueueFilter {
+        crew: Some(found.crew_id.to_string()),
+        ..QueueFilter::default()
+    };
+    list(&dispatch, &query, filter).await
+}
+
+/// One ticket with its clocks (time used, time left, breached) and its whole timeline. The
+/// `ETag` is the version to send back in `If-Match`.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketView), (status = 404, description = "No such ticket, or not yours")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn one(
+    dispatch: web::Data<Dispatch>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let (ticket, view) = views::ticket(dispatch.tickets.store(), id, dispatch.now())
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    // Someone else's ticket is answered as missing: its existence is not theirs to learn.
+    may_touch(&principal, &ticket).map_err(|_| ApiError::not_found("no such ticket"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", view.version)))
+        .json(view))
+}
