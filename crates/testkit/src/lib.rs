@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod cluster;
 pub mod fakes;
 
