@@ -148,7 +148,7 @@ impl Harness {
     }
 
     /// Resident `n` files a cold-room complaint for heating account `account`; answers the
-    /// complaint id.
+    /// complaint id (the household's open one when intake merged it).
     pub async fn file(&self, n: u32, account: &str) -> String {
         let reply = self
             .api
@@ -164,7 +164,7 @@ impl Harness {
                 }),
             )
             .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert!(matches!(reply.status, 200 | 201), "{}", reply.body);
         reply.body["complaint_id"].as_str().unwrap().to_owned()
     }
 

@@ -1,0 +1,155 @@
+//! One ticket per complaint or incident, whatever intake sends and however often; and two
+//! dispatchers who act at once.
+
+mod support;
+
+use serde_json::json;
+use support::Harness;
+use testkit::api::eventually;
+
+#[tokio::test]
+async fn two_concurrent_assignments_with_the_same_version_never_both_win() {
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    h.ticket(&id).await;
+    let supplier = h.supplier("sup-north");
+    let signed = h.act(&id, "sign", &supplier, json!({})).await;
+    let etag = signed.header("etag").unwrap().to_owned();
+    let first = h.crew_of("sup-north", "crew A").await;
+    let second = h.crew_of("sup-north", "crew B").await;
+    let path = format!("/api/v1/tickets/{id}/assign");
+    let dispatcher = h.dispatcher();
+    let assign = |crew: String| {
+        let (api, path, token, etag) = (h.api.clone(), path.clone(), dispatcher.clone(), etag.clone());
+        tokio::spawn(async move {
+            api.post_with(&path, &token, &json!({ "crew_id": crew }), &[("if-match", &etag)])
+                .await
+        })
+    };
+    let (a, b) = tokio::join!(assign(first.clone()), assign(second.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "{} / {}", a.body, b.body);
+    let loser = if a.status == 412 { &a } else { &b };
+    assert_eq!(loser.body["code"], "precondition_failed");
+    assert_eq!(loser.body["details"]["current_version"], 4);
+    let winner = if a.status == 200 { first } else { second };
+    let ticket = h.ticket(&id).await;
+    assert_eq!(ticket["crew_id"], winner.as_str());
+    assert_eq!(h.count(&id, "CrewAssigned").await, 1);
+}
+
+#[tokio::test]
+async fn a_repeat_complaint_of_the_household_attaches_to_its_ticket() {
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    h.ticket(&id).await;
+    // The same household files again from another phone: intake merges, dispatch attaches.
+    let repeat = h.file(2, "HL0100000001").await;
+    assert_eq!(repeat, id, "intake answers the open complaint's id");
+    let ticket = h.ticket_at(&id, 3).await;
+    assert_eq!(ticket["complaints"].as_array().unwrap().len(), 2);
+    assert_eq!(ticket["timeline"][2]["event"], "ComplaintAttached");
+    let client = h.store.pool().get().await.unwrap();
+    let tickets: i64 = client
+        .query_one("SELECT count(*) FROM dispatch.ticket", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tickets, 1);
+}
+
+#[tokio::test]
+async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
+    let h = Harness::start().await;
+    let mut complaints = Vec::new();
+    for n in 1..=20 {
+        complaints.push(h.file(n, &format!("HL01{n:08}")).await);
+    }
+    let client = h.store.pool().get().await.unwrap();
+    let incident_ticket = || async {
+        client
+            .query_opt(
+                "SELECT ticket_id::text, households FROM dispatch.ticket WHERE origin = 'incident'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i32>(1)))
+    };
+    eventually("the incident's ticket carries 20 households", || async {
+        incident_ticket().await.is_some_and(|(_, households)| households == 20)
+    })
+    .await;
+    let (incident, _) = incident_ticket().await.unwrap();
+    let ticket = h.ticket(&incident).await;
+    assert_eq!(ticket["origin"], "incident");
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["supplier_id"], "sup-north");
+    let mut carried: Vec<String> = ticket["complaints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["complaint_id"].as_str().unwrap().to_owned())
+        .collect();
+    carried.sort();
+    complaints.sort();
+    assert_eq!(carried, complaints);
+    // Each complaint's own ticket was merged into it and left the queue.
+    eventually("every complaint's own ticket is merged", || async {
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE status = 'closed'), count(*) FILTER (WHERE is_open) \
+                 FROM dispatch.ticket WHERE origin = 'complaint'",
+                &[],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0) == 20 && row.get::<_, i64>(1) == 0
+    })
+    .await;
+    let own = h.ticket(&complaints[0]).await;
+    assert_eq!((own["outcome"].as_str(), own["merged_into"].as_str()), (Some("merged"), Some(incident.as_str())));
+    let queue = h.api.get("/api/v1/tickets", &h.dispatcher()).await;
+    assert_eq!(queue.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(queue.body["items"][0]["households"], 20);
+}
+
+#[tokio::test]
+async fn redelivered_intake_events_open_no_second_ticket() {
+    let mut h = Harness::start().await;
+    let first = h.file(1, "HL0100000001").await;
+    let second = h.file(2, "HL0200000002").await;
+    h.ticket(&first).await;
+    h.ticket(&second).await;
+    h.stop_dispatch().await;
+    let client = h.store.pool().get().await.unwrap();
+    let events = || async {
+        client
+            .query_one("SELECT count(*) FROM eventstore.event WHERE aggregate_type = 'ticket'", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = events().await;
+    // Everything intake ever published comes again.
+    client
+        .execute(
+            "UPDATE dispatch.subscription_checkpoint SET tx_id = '0', global_position = 0 \
+             WHERE name = $1",
+            &[&dispatch::feed::NAME],
+        )
+        .await
+        .unwrap();
+    h.start_dispatch_again();
+    let third = h.file(3, "SH800000003").await;
+    h.ticket(&third).await;
+    assert_eq!(events().await, before + 2, "only the new complaint's ticket was opened");
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM dispatch.ticket", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 3);
+}
