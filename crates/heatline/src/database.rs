@@ -72,6 +72,9 @@ impl Database {
         intake::migrate(&mut client)
             .await
             .context("migrating intake")?;
+        dispatch::migrate(&mut client)
+            .await
+            .context("migrating dispatch")?;
         Ok(())
     }
 

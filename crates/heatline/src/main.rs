@@ -107,6 +107,39 @@ impl IntakeSettings {
     }
 }
 
+/// Dispatch's settings.
+#[derive(clap::Args)]
+struct DispatchSettings {
+    /// A JSON file of SLA targets per category, priority and origin (default: the shipped
+    /// `services/dispatch/sla-policy.json`).
+    #[arg(long, env = "HEATLINE_SLA_POLICY")]
+    sla_policy: Option<PathBuf>,
+    /// A CSV working-day calendar for the hotline clock (default: the shipped
+    /// `services/dispatch/calendar/cn-working-days.csv`, 2024 to 2026).
+    #[arg(long, env = "HEATLINE_WORKDAY_CALENDAR")]
+    workday_calendar: Option<PathBuf>,
+}
+
+impl DispatchSettings {
+    fn config(self) -> anyhow::Result<dispatch::DispatchConfig> {
+        let read = |path: &Option<PathBuf>, shipped: &str| -> anyhow::Result<String> {
+            match path {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display())),
+                None => Ok(shipped.to_owned()),
+            }
+        };
+        let policy = read(&self.sla_policy, dispatch::domain::sla::SHIPPED)?;
+        let calendar = read(&self.workday_calendar, dispatch::domain::calendar::SHIPPED)?;
+        let sla = dispatch::domain::sla::Sla::parse(&policy, &calendar)
+            .map_err(|e| anyhow::anyhow!("the SLA settings are invalid: {e}"))?;
+        Ok(dispatch::DispatchConfig {
+            sla,
+            ..dispatch::DispatchConfig::default()
+        })
+    }
+}
+
 impl Outside {
     fn identity_config(self) -> identity::IdentityConfig {
         let wechat = match (self.wechat_appid, self.wechat_secret) {
@@ -135,6 +168,8 @@ enum Command {
         outside: Outside,
         #[command(flatten)]
         intake: IntakeSettings,
+        #[command(flatten)]
+        dispatch: DispatchSettings,
     },
     /// Import reference data.
     Import {
@@ -187,9 +222,11 @@ fn main() -> std::process::ExitCode {
                 addr,
                 outside,
                 intake,
+                dispatch,
             } => {
                 let intake = intake.config(&cli.data_dir)?;
-                serve::run(&database, addr, outside.identity_config(), intake).await
+                let dispatch = dispatch.config()?;
+                serve::run(&database, addr, outside.identity_config(), intake, dispatch).await
             }
             Command::Import {
                 what: Import::Buildings { file },

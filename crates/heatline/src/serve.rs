@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use dispatch::{Dispatch, DispatchConfig};
 use eventstore::PgEventStore;
 use identity::{Identity, IdentityConfig};
 use intake::{Intake, IntakeConfig};
@@ -18,19 +19,25 @@ pub async fn run(
     addr: SocketAddr,
     config: IdentityConfig,
     intake_config: IntakeConfig,
+    dispatch_config: DispatchConfig,
 ) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
     let readiness = platform::health::Readiness::new(store.pool().clone())
         .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations())
-        .with_migrations(intake::MIGRATION_TABLE, intake::known_migrations());
+        .with_migrations(intake::MIGRATION_TABLE, intake::known_migrations())
+        .with_migrations(dispatch::MIGRATION_TABLE, dispatch::known_migrations());
     let identity = Identity::open(store.clone(), Arc::new(SystemClock), config)
         .await
         .context("opening the identity service")?;
     let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
         .await
         .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
-    let _background = intake.start().context("starting intake's subscriptions")?;
+    let _intake_background = intake.start().context("starting intake's subscriptions")?;
+    let dispatch = Dispatch::open(store.clone(), Arc::new(SystemClock), dispatch_config);
+    let _dispatch_background = dispatch
+        .start()
+        .context("starting dispatch's feed and timer")?;
     // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
     let reloading = identity.clone();
     tokio::spawn(async move {
@@ -50,6 +57,7 @@ pub async fn run(
             .configure(platform::health::configure(readiness.clone()))
             .configure(identity.configure())
             .configure(intake.configure())
+            .configure(dispatch.configure())
     })
     .bind(addr)
     .with_context(|| format!("cannot listen on {addr}"))?;

@@ -20,10 +20,20 @@ async fn two_concurrent_assignments_with_the_same_version_never_both_win() {
     let path = format!("/api/v1/tickets/{id}/assign");
     let dispatcher = h.dispatcher();
     let assign = |crew: String| {
-        let (api, path, token, etag) = (h.api.clone(), path.clone(), dispatcher.clone(), etag.clone());
+        let (api, path, token, etag) = (
+            h.api.clone(),
+            path.clone(),
+            dispatcher.clone(),
+            etag.clone(),
+        );
         tokio::spawn(async move {
-            api.post_with(&path, &token, &json!({ "crew_id": crew }), &[("if-match", &etag)])
-                .await
+            api.post_with(
+                &path,
+                &token,
+                &json!({ "crew_id": crew }),
+                &[("if-match", &etag)],
+            )
+            .await
         })
     };
     let (a, b) = tokio::join!(assign(first.clone()), assign(second.clone()));
@@ -79,7 +89,9 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
             .map(|row| (row.get::<_, String>(0), row.get::<_, i32>(1)))
     };
     eventually("the incident's ticket carries 20 households", || async {
-        incident_ticket().await.is_some_and(|(_, households)| households == 20)
+        incident_ticket()
+            .await
+            .is_some_and(|(_, households)| households == 20)
     })
     .await;
     let (incident, _) = incident_ticket().await.unwrap();
@@ -110,7 +122,10 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
     })
     .await;
     let own = h.ticket(&complaints[0]).await;
-    assert_eq!((own["outcome"].as_str(), own["merged_into"].as_str()), (Some("merged"), Some(incident.as_str())));
+    assert_eq!(
+        (own["outcome"].as_str(), own["merged_into"].as_str()),
+        (Some("merged"), Some(incident.as_str()))
+    );
     let queue = h.api.get("/api/v1/tickets", &h.dispatcher()).await;
     assert_eq!(queue.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(queue.body["items"][0]["households"], 20);
@@ -127,7 +142,10 @@ async fn redelivered_intake_events_open_no_second_ticket() {
     let client = h.store.pool().get().await.unwrap();
     let events = || async {
         client
-            .query_one("SELECT count(*) FROM eventstore.event WHERE aggregate_type = 'ticket'", &[])
+            .query_one(
+                "SELECT count(*) FROM eventstore.event WHERE aggregate_type = 'ticket'",
+                &[],
+            )
             .await
             .unwrap()
             .get::<_, i64>(0)
@@ -145,7 +163,11 @@ async fn redelivered_intake_events_open_no_second_ticket() {
     h.start_dispatch_again();
     let third = h.file(3, "SH800000003").await;
     h.ticket(&third).await;
-    assert_eq!(events().await, before + 2, "only the new complaint's ticket was opened");
+    assert_eq!(
+        events().await,
+        before + 2,
+        "only the new complaint's ticket was opened"
+    );
     let count: i64 = client
         .query_one("SELECT count(*) FROM dispatch.ticket", &[])
         .await

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod hotline;
 pub mod incidents;
 pub mod input;
+pub mod news;
 pub mod open311;
 pub mod openapi;
 pub mod photos;
@@ -97,13 +98,15 @@ pub struct Intake {
 
 pub use platform::background::BackgroundTask;
 
-/// Intake's background work: the incident watcher and the 12345 status feed. Dropping it stops
+/// Intake's background work: the incident watcher, dispatch's news and the 12345 status feed. Dropping it stops
 /// them.
 pub struct Background {
     /// The registry's refresh.
     pub registry_refresh: BackgroundTask,
     /// The incident watcher's subscription.
     pub incidents: SubscriptionHandle,
+    /// The subscription to dispatch's news.
+    pub dispatch_news: SubscriptionHandle,
     /// The 12345 outbox's subscription, when the platform is configured.
     pub hotline_outbox: Option<SubscriptionHandle>,
     /// The 12345 delivery worker.
@@ -156,6 +159,7 @@ impl Intake {
             }
         });
         let incidents = incidents::spawn(&self.store, self.config.incidents)?;
+        let dispatch_news = news::spawn(&self.store)?;
         let (hotline_outbox, hotline_delivery) = match &self.config.hotline {
             Some(config) => {
                 let outbox = hotline::spawn_outbox(&self.store)?;
@@ -167,6 +171,7 @@ impl Intake {
         Ok(Background {
             registry_refresh,
             incidents,
+            dispatch_news,
             hotline_outbox,
             hotline_delivery,
         })

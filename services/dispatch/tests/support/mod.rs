@@ -52,6 +52,10 @@ fn config() -> DispatchConfig {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut IntakeConfig)) -> Harness {
         let db = TestDb::new().await;
         let mut client = db.connect().await;
         identity::migrate(&mut client).await.unwrap();
@@ -73,13 +77,11 @@ impl Harness {
             .unwrap();
         let photos =
             std::env::temp_dir().join(format!("heatline-dispatch-test-{}", uuid::Uuid::new_v4()));
-        let intake = Intake::open(
-            store.clone(),
-            Arc::new(clock.clone()),
-            IntakeConfig::new(photos.to_str().unwrap()),
-        )
-        .await
-        .unwrap();
+        let mut intake_config = IntakeConfig::new(photos.to_str().unwrap());
+        adjust(&mut intake_config);
+        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), intake_config)
+            .await
+            .unwrap();
         let dispatch = Dispatch::open(store.clone(), Arc::new(clock.clone()), config());
         let intake_background = intake.start().unwrap();
         let dispatch_background = dispatch.start().unwrap();

@@ -76,9 +76,11 @@ pub(crate) async fn mine(
 pub(crate) struct TimelineEntry {
     /// When it happened.
     at: chrono::DateTime<chrono::Utc>,
-    /// `accepted`, `merged`, `repeat_recorded`, `routed`, `joined_incident`, `withdrawn`,
-    /// `rejected`, `signed`.
-    event: &'static str,
+    /// Intake's steps: `accepted`, `merged`, `repeat_recorded`, `routed`, `joined_incident`,
+    /// `withdrawn`, `rejected`, `signed`; then the repair's, from dispatch: `ticket_opened`,
+    /// `attached`, `dispatched`, `returned`, `crew_assigned`, `crew_on_site`, `measured`,
+    /// `resolved`, `rated`, `reopened`, `deadline_missed`, `supervised`, `closed`.
+    event: String,
     /// The role of whoever did it (`resident`, `operator`, `system`, ...).
     by: String,
     /// What a resident reads about it.
@@ -174,18 +176,36 @@ pub(crate) async fn one(
         .stream::<Complaint>(&id.to_string())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let timeline = events
+    let mut timeline: Vec<TimelineEntry> = events
         .iter()
+        .filter(|recorded| !matches!(recorded.payload, ComplaintEvent::Signed { .. }))
         .map(|recorded| {
             let (event, note) = entry(&recorded.payload);
             TimelineEntry {
                 at: recorded.payload.at(),
-                event,
+                event: event.to_owned(),
                 by: recorded.metadata.actor.role.clone(),
                 note,
             }
         })
         .collect();
+    // The repair's steps, as dispatch published them (the supplier's signature among them).
+    let progress = client(&intake)
+        .await?
+        .query(
+            "SELECT at, event, by_role, note FROM intake.complaint_progress \
+             WHERE complaint_id = $1 ORDER BY at, event_id LIMIT 500",
+            &[&id],
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    timeline.extend(progress.iter().map(|row| TimelineEntry {
+        at: row.get(0),
+        event: row.get(1),
+        by: row.get(2),
+        note: row.get(3),
+    }));
+    timeline.sort_by_key(|entry| entry.at);
     Ok(HttpResponse::Ok().json(ComplaintDetail {
         complaint,
         timeline,

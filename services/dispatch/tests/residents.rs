@@ -1,0 +1,191 @@
+//! What dispatch does shows where residents and the 12345 platform look: the complaint's
+//! timeline in intake, withdrawal closed once signed, and the platform's status pushes.
+
+mod support;
+
+use intake::hotline::{HotlineConfig, sign};
+use platform::auth::Role;
+use platform::clock::Clock;
+use serde_json::json;
+use support::Harness;
+use testkit::api::eventually;
+use testkit::fakes::FakeHotline;
+
+#[tokio::test]
+async fn the_resident_follows_the_repair_in_the_complaint_timeline_and_cannot_withdraw_once_signed()
+{
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    h.ticket(&id).await;
+    let supplier = h.supplier("sup-north");
+    assert_eq!(h.act(&id, "sign", &supplier, json!({})).await.status, 200);
+    let crew = h.crew_of("sup-north", "crew 3").await;
+    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
+        .await;
+    let path = format!("/api/v1/complaints/{id}");
+    let resident = h.resident(1);
+    eventually("the resident sees the crew on its way", || async {
+        let reply = h.api.get(&path, &resident).await;
+        reply.body["timeline"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|e| e["event"] == "crew_assigned"))
+    })
+    .await;
+    let reply = h.api.get(&path, &resident).await;
+    let events: Vec<&str> = reply.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "accepted",
+            "ticket_opened",
+            "dispatched",
+            "signed",
+            "crew_assigned"
+        ]
+    );
+    assert_eq!(
+        reply.body["timeline"][2]["note"],
+        "sent to heating supplier sup-north"
+    );
+    assert_eq!(reply.body["timeline"][3]["by"], "supplier_admin");
+    let withdraw = h
+        .api
+        .post(
+            &format!("/api/v1/complaints/{id}/withdraw"),
+            &resident,
+            &json!({"reason": "fixed itself"}),
+        )
+        .await;
+    assert_eq!(
+        (withdraw.status, withdraw.body["code"].as_str()),
+        (409, Some("complaint_signed"))
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawal_before_signing_cancels_the_ticket() {
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    h.ticket(&id).await;
+    let withdrawn = h
+        .api
+        .post(
+            &format!("/api/v1/complaints/{id}/withdraw"),
+            &h.resident(1),
+            &json!({"reason": "warm again"}),
+        )
+        .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    let ticket = h.ticket_at(&id, 3).await;
+    assert_eq!(
+        (ticket["status"].as_str(), ticket["outcome"].as_str()),
+        (Some("closed"), Some("cancelled"))
+    );
+}
+
+const SECRET: &str = "shared-with-12345";
+
+#[tokio::test]
+async fn the_12345_platform_hears_signed_then_replied_then_finished() {
+    let platform = FakeHotline::start();
+    let url = platform.url();
+    let h = Harness::start_with(move |config| {
+        let mut hotline = HotlineConfig::new(SECRET, Some(url));
+        hotline.poll = std::time::Duration::from_millis(20);
+        hotline.min_backoff = std::time::Duration::from_millis(50);
+        config.hotline = Some(hotline);
+    })
+    .await;
+    let body = serde_json::to_vec(&json!({
+        "work_order_no": "WO-2026-7001",
+        "category": "no_heat",
+        "caller_phone": "13900139000",
+        "address": "和平区南京路100号1栋2单元101",
+        "description": "caller says radiators are cold",
+    }))
+    .unwrap();
+    let now = h.clock.now().timestamp();
+    let pushed = h
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/hotline/12345/work-orders",
+            None,
+            Some(body.clone().into()),
+            &[
+                ("content-type", "application/json"),
+                ("x-12345-timestamp", &now.to_string()),
+                ("x-12345-signature", &sign(SECRET, now, &body)),
+            ],
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{}", pushed.body);
+    let id = pushed.body["complaint_id"].as_str().unwrap().to_owned();
+    let ticket = h.ticket(&id).await;
+    assert_eq!(ticket["hotline_work_order"], "WO-2026-7001");
+    let supplier = h.supplier("sup-north");
+    h.act(&id, "sign", &supplier, json!({})).await;
+    let signed = h.ticket(&id).await;
+    assert!(
+        signed["clocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["clock"] == "hotline_finish"),
+        "a hotline complaint runs the working-day clock"
+    );
+    let crew = h.crew_of("sup-north", "crew 5").await;
+    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
+        .await;
+    let crew_token = h.crew("sup-north", &crew);
+    h.act(
+        &id,
+        "check-in",
+        &crew_token,
+        json!({"latitude": 41.8, "longitude": 123.4}),
+    )
+    .await;
+    h.act(
+        &id,
+        "measurements",
+        &crew_token,
+        json!({"celsius": 20.0, "room": "bedroom", "device_id": "T-9"}),
+    )
+    .await;
+    let resolved = h
+        .act(
+            &id,
+            "resolve",
+            &crew_token,
+            json!({"cause": "supplier", "standard_met": true}),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    // The hotline calls the caller back and records the verdict.
+    let operator = h.token(Role::Operator, "op-7", Default::default());
+    let rated = h
+        .act(
+            &id,
+            "feedback",
+            &operator,
+            json!({"rating": "basically_satisfied"}),
+        )
+        .await;
+    assert_eq!(rated.body["status"], "closed", "{}", rated.body);
+    eventually("the platform heard every status", || async {
+        platform.received().len() >= 3
+    })
+    .await;
+    let statuses: Vec<String> = platform
+        .received()
+        .iter()
+        .filter(|p| p.work_order == "WO-2026-7001")
+        .map(|p| p.body["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["signed", "replied", "finished"]);
+}

@@ -1,0 +1,323 @@
+//! Dispatch's news, for residents and the 12345 platform: a subscription to dispatch's
+//! published events that shows each step of the repair in the complaint's timeline, marks the
+//! complaint signed for (so it can no longer be withdrawn), and owes the platform its
+//! `replied` and `finished` statuses for the work orders the ticket carries.
+//!
+//! A batch first appends (the complaints' `Signed` notes), then writes its rows: an append
+//! must be its transaction's first write.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use contracts::dispatch::v1 as dispatch;
+use eventstore::{
+    Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
+    SubscriptionConfig, SubscriptionHandle,
+};
+use uuid::Uuid;
+
+use crate::complaints::{CommandError, Complaints};
+use crate::domain::complaint::{ComplaintCommand, ComplaintError};
+
+/// The subscription's name in the `intake` schema.
+pub const NAME: &str = "dispatch_news";
+
+/// One event as the resident reads it.
+struct Step {
+    event_id: Uuid,
+    ticket: Uuid,
+    at: DateTime<Utc>,
+    event: &'static str,
+    by_role: String,
+    note: String,
+    /// Complaints the ticket takes on with this event.
+    joins: Vec<Uuid>,
+    /// The supplier signed for it.
+    signed: bool,
+    /// What the 12345 platform is owed.
+    platform: Option<&'static str>,
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn clock_name(clock: i32) -> &'static str {
+    match dispatch::Clock::try_from(clock).unwrap_or_default() {
+        dispatch::Clock::Resident => "resolution",
+        dispatch::Clock::Sign => "sign-for",
+        dispatch::Clock::OnSite => "on-site",
+        dispatch::Clock::Restore => "restore",
+        dispatch::Clock::HotlineFinish => "hotline",
+        dispatch::Clock::Callback => "callback",
+        dispatch::Clock::Unspecified => "service",
+    }
+}
+
+fn cause_words(cause: i32) -> &'static str {
+    match dispatch::Cause::try_from(cause).unwrap_or_default() {
+        dispatch::Cause::Supplier => "a fault of the heating supplier",
+        dispatch::Cause::ResidentSide => "inside the home",
+        dispatch::Cause::DeveloperHandover => "the building's developer has not handed over",
+        dispatch::Cause::Upstream => "the heat source upstream",
+        dispatch::Cause::Unspecified => "not stated",
+    }
+}
+
+/// Reads one published event; `None` for what residents are not shown.
+fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
+    let mut joins = Vec::new();
+    let mut signed = false;
+    let mut platform = None;
+    let (ticket, name, note, ms) = if event.is::<dispatch::TicketOpened>() {
+        let e: dispatch::TicketOpened = event.decode()?;
+        for id in &e.complaint_ids {
+            joins.push(id.parse()?);
+        }
+        let note = if e.origin == "incident" {
+            format!(
+                "handled as one area repair for {} homes nearby",
+                e.households.len()
+            )
+        } else {
+            "repair ticket opened".to_owned()
+        };
+        (e.ticket_id, "ticket_opened", note, e.opened_at_ms)
+    } else if event.is::<dispatch::ComplaintAttached>() {
+        let e: dispatch::ComplaintAttached = event.decode()?;
+        joins.push(e.complaint_id.parse()?);
+        let note = "added to the repair ticket".to_owned();
+        (e.ticket_id, "attached", note, e.attached_at_ms)
+    } else if event.is::<dispatch::TicketDispatched>() {
+        let e: dispatch::TicketDispatched = event.decode()?;
+        let note = format!("sent to heating supplier {}", e.supplier_id);
+        (e.ticket_id, "dispatched", note, e.dispatched_at_ms)
+    } else if event.is::<dispatch::TicketSigned>() {
+        let e: dispatch::TicketSigned = event.decode()?;
+        signed = true;
+        let note = "the supplier signed for the repair".to_owned();
+        (e.ticket_id, "signed", note, e.signed_at_ms)
+    } else if event.is::<dispatch::TicketReturned>() {
+        let e: dispatch::TicketReturned = event.decode()?;
+        let note = "the supplier returned the ticket; a dispatcher is reassigning it".to_owned();
+        (e.ticket_id, "returned", note, e.returned_at_ms)
+    } else if event.is::<dispatch::CrewAssigned>() {
+        let e: dispatch::CrewAssigned = event.decode()?;
+        let note = "a repair crew is on its way".to_owned();
+        (e.ticket_id, "crew_assigned", note, e.assigned_at_ms)
+    } else if event.is::<dispatch::CrewOnSite>() {
+        let e: dispatch::CrewOnSite = event.decode()?;
+        (
+            e.ticket_id,
+            "crew_on_site",
+            "the crew arrived".to_owned(),
+            e.arrived_at_ms,
+        )
+    } else if event.is::<dispatch::TemperatureMeasured>() {
+        let e: dispatch::TemperatureMeasured = event.decode()?;
+        let note = format!(
+            "{} measured at {:.1} ℃ (the standard is 18 ℃)",
+            e.room,
+            f64::from(e.tenths_celsius) / 10.0
+        );
+        (e.ticket_id, "measured", note, e.measured_at_ms)
+    } else if event.is::<dispatch::TicketResolved>() {
+        let e: dispatch::TicketResolved = event.decode()?;
+        platform = Some("replied");
+        let note = format!(
+            "repair finished; cause: {}{}; please rate it",
+            cause_words(e.cause),
+            if e.standard_met {
+                ", room at standard"
+            } else {
+                ""
+            }
+        );
+        (e.ticket_id, "resolved", note, e.resolved_at_ms)
+    } else if event.is::<dispatch::FeedbackGiven>() {
+        let e: dispatch::FeedbackGiven = event.decode()?;
+        let rating = dispatch::Rating::try_from(e.rating).unwrap_or_default();
+        let note = format!(
+            "rated {}",
+            rating.as_str_name().to_ascii_lowercase().replace('_', " ")
+        );
+        (e.ticket_id, "rated", note, e.given_at_ms)
+    } else if event.is::<dispatch::TicketReopened>() {
+        let e: dispatch::TicketReopened = event.decode()?;
+        let note = "reopened for another repair".to_owned();
+        (e.ticket_id, "reopened", note, e.reopened_at_ms)
+    } else if event.is::<dispatch::SlaBreached>() {
+        let e: dispatch::SlaBreached = event.decode()?;
+        let note = format!(
+            "the supplier missed the {} deadline ({}); the case is escalated",
+            clock_name(e.clock),
+            e.target
+        );
+        (e.ticket_id, "deadline_missed", note, e.recorded_at_ms)
+    } else if event.is::<dispatch::TicketSupervised>() {
+        let e: dispatch::TicketSupervised = event.decode()?;
+        let note = format!("supervised by the {} (督办)", e.by_role);
+        (e.ticket_id, "supervised", note, e.supervised_at_ms)
+    } else if event.is::<dispatch::TicketClosed>() {
+        let e: dispatch::TicketClosed = event.decode()?;
+        let note = match e.outcome.as_str() {
+            "merged" => format!(
+                "handled together with nearby homes as ticket {}",
+                e.into_ticket_id
+            ),
+            "cancelled" => "closed without a repair".to_owned(),
+            _ => {
+                platform = Some("finished");
+                "closed".to_owned()
+            }
+        };
+        (e.ticket_id, "closed", note, e.closed_at_ms)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Step {
+        event_id: event.event_id,
+        ticket: ticket.parse()?,
+        at: at(ms),
+        event: name,
+        by_role: event.metadata.actor.role.clone(),
+        note,
+        joins,
+        signed,
+        platform,
+    }))
+}
+
+struct News;
+
+#[async_trait]
+impl eventstore::Handler for News {
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        let mut steps = Vec::new();
+        for event in events {
+            if let Some(step) = step(event)? {
+                steps.push(step);
+            }
+        }
+        if steps.is_empty() {
+            return Ok(());
+        }
+        // Reads first: who each ticket carries (before this batch), then this batch's joins.
+        let tickets: Vec<Uuid> = steps.iter().map(|s| s.ticket).collect();
+        let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for row in batch
+            .tx()
+            .query(
+                "SELECT ticket_id, complaint_id FROM intake.ticket_member \
+                 WHERE ticket_id = ANY($1)",
+                &[&tickets],
+            )
+            .await?
+        {
+            members.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        let mut carried = Vec::with_capacity(steps.len());
+        for step in &steps {
+            let list = members.entry(step.ticket).or_default();
+            for joined in &step.joins {
+                if !list.contains(joined) {
+                    list.push(*joined);
+                }
+            }
+            carried.push(list.clone());
+        }
+        // Appends: a signed ticket's complaints can no longer be withdrawn.
+        for (step, complaints) in steps.iter().zip(&carried) {
+            if !step.signed {
+                continue;
+            }
+            let metadata =
+                EventMetadata::new(Actor::system(), Channel::System).caused_by(step.event_id);
+            for complaint in complaints {
+                let command = ComplaintCommand::RecordSigned { at: step.at };
+                match Complaints::execute_in_batch(batch, *complaint, command, &metadata).await {
+                    Ok(()) => {}
+                    // Withdrawn, rejected or merged meanwhile: nothing to note.
+                    Err(CommandError::Refused(
+                        ComplaintError::NotOpen(_) | ComplaintError::NotFiled,
+                    )) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        // Then the rows.
+        for (step, complaints) in steps.iter().zip(&carried) {
+            for joined in &step.joins {
+                batch
+                    .tx()
+                    .execute(
+                        "INSERT INTO intake.ticket_member (ticket_id, complaint_id) \
+                         VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&step.ticket, joined],
+                    )
+                    .await?;
+            }
+            batch
+                .tx()
+                .execute(
+                    "INSERT INTO intake.complaint_progress \
+                     (complaint_id, event_id, at, event, by_role, note) \
+                     SELECT c, $2, $3, $4, $5, $6 FROM unnest($1::uuid[]) AS c \
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        complaints,
+                        &step.event_id,
+                        &step.at,
+                        &step.event,
+                        &step.by_role,
+                        &step.note,
+                    ],
+                )
+                .await?;
+            if let Some(status) = step.platform {
+                owe_platform(batch, step, complaints, status).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Queues the platform's status for every work order the ticket carries, each keyed by an id
+/// derived from the event and the work order, so a redelivered event is owed once.
+async fn owe_platform(
+    batch: &Batch<'_>,
+    step: &Step,
+    complaints: &[Uuid],
+    status: &str,
+) -> Result<(), HandlerError> {
+    let orders = batch
+        .tx()
+        .query(
+            "SELECT hotline_work_order FROM intake.complaint \
+             WHERE complaint_id = ANY($1) AND hotline_work_order IS NOT NULL",
+            &[&complaints],
+        )
+        .await?;
+    for row in orders {
+        let work_order: String = row.get(0);
+        let key = Uuid::new_v5(&step.event_id, work_order.as_bytes());
+        batch
+            .tx()
+            .execute(
+                include_str!("sql/outbox_insert.sql"),
+                &[&key, &work_order, &status, &step.note, &step.at],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Starts the subscription.
+pub fn spawn(store: &PgEventStore) -> Result<SubscriptionHandle, StoreError> {
+    eventstore::subscription::spawn(store, SubscriptionConfig::new("intake", NAME), News)
+}
