@@ -134,7 +134,8 @@ impl Tickets {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
         let context = self.store.load_in::<Ticket>(&tx, &id.to_string()).await?;
-        if context.current_sequence() == 0 {
+        let opening = matches!(command, TicketCommand::Open { .. });
+        if context.current_sequence() == 0 && !opening {
             return Err(TicketError::NotOpened.into());
         }
         check(context.state()).map_err(CommandError::Forbidden)?;

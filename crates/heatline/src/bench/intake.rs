@@ -16,6 +16,7 @@ use platform::clock::SystemClock;
 use tokio_postgres::NoTls;
 
 use super::eventstore::{RAW_TABLE, Scratch, raw_inserts};
+use super::{ms, percentile};
 use crate::database::Database;
 
 #[derive(clap::Args)]
@@ -53,7 +54,7 @@ fn registry(buildings: usize) -> String {
     csv
 }
 
-fn peak_rss_kib() -> Option<u64> {
+pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
@@ -173,14 +174,8 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     drop(background);
     let _ = std::fs::remove_dir_all(&photos);
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
     let accepted_per_s = latencies.len() as f64 / elapsed;
-    let (p50, p99) = (at(0.50), at(0.99));
+    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
     println!(
         "heatline bench intake: {} connections, {} s, {} buildings, category {}",
         options.connections, options.seconds, buildings, options.category
@@ -199,8 +194,8 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     );
     println!(
         "intake    latency p50 {:.1} ms, p99 {:.1} ms; target p99 <= 100 ms: {}",
-        p50.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0,
+        ms(p50),
+        ms(p99),
         if p99 <= Duration::from_millis(100) {
             "met"
         } else {

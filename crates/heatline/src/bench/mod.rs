@@ -1,8 +1,11 @@
 //! `heatline bench ...`: benchmarks that print their figures beside a baseline measured in the
 //! same run.
 
+mod dispatch;
 mod eventstore;
 mod intake;
+
+use std::time::Duration;
 
 use clap::Subcommand;
 
@@ -16,11 +19,26 @@ pub enum Target {
     /// Complaint intake over HTTP: `POST /api/v1/complaints` with resident tokens, beside the
     /// event store's raw append rate.
     Intake(intake::Options),
+    /// The dispatcher queue over HTTP with many open tickets, and how soon a ticket event is
+    /// in the queue while events are written, beside plain SQL doing the same.
+    Dispatch(dispatch::Options),
 }
 
 pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
     match target {
         Target::Eventstore(options) => eventstore::run(database, options).await,
         Target::Intake(options) => intake::run(database, options).await,
+        Target::Dispatch(options) => dispatch::run(database, options).await,
     }
+}
+
+/// The `q` quantile (0.5, 0.99) of sorted latencies.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+/// Milliseconds, for printing.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
