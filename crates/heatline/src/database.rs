@@ -78,9 +78,10 @@ impl Database {
         Ok(())
     }
 
-    /// Stops the private cluster if there is one.
+    /// Stops the private cluster if this process started it; a command run beside a serving
+    /// `heatline` leaves that server's database running.
     pub fn close(&self) {
-        if let Some(cluster) = &self.cluster
+        if let Some(cluster) = self.cluster.as_ref().filter(|c| c.started_here())
             && let Err(error) = cluster.stop()
         {
             tracing::warn!(%error, "the private PostgreSQL did not stop cleanly");

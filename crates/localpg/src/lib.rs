@@ -68,6 +68,7 @@ pub struct Cluster {
     bin_dir: PathBuf,
     port: u16,
     run_as_postgres: bool,
+    started: bool,
 }
 
 impl Cluster {
@@ -83,6 +84,7 @@ impl Cluster {
             bin_dir,
             port: 0,
             run_as_postgres,
+            started: false,
         };
         if run_as_postgres {
             cluster.check_postgres_can_reach_root()?;
@@ -101,6 +103,7 @@ impl Cluster {
             match cluster.launch(options) {
                 Ok(()) => {
                     tracing::info!(port = cluster.port, root = %cluster.root.display(), "started a private PostgreSQL");
+                    cluster.started = true;
                     return Ok(cluster);
                 }
                 // Another program may have taken the port between our probe and the start.
@@ -134,6 +137,12 @@ impl Cluster {
             &["-D", path_str(&data), "-m", "fast", "-w", "stop"],
         )
         .map(drop)
+    }
+
+    /// Whether this process started the server (rather than attaching to one another process
+    /// runs): only then is it this process's to stop.
+    pub fn started_here(&self) -> bool {
+        self.started
     }
 
     /// Whether the server is running.
