@@ -176,6 +176,7 @@ async fn photos_are_checked_by_content_and_size_and_attached_by_id() {
     let view = h.get(&format!("/api/v1/complaints/{id}"), &token).await;
     assert_eq!(view.body["complaint"]["photos"][0], photo.as_str());
     let back = h
+        .api
         .http
         .get(format!("{}/api/v1/photos/{photo}", h.base))
         .bearer_auth(&token)

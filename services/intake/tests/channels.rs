@@ -326,6 +326,7 @@ async fn an_open311_client_lists_services_files_a_request_and_reads_it_back() {
     assert_eq!(token.body[0]["service_request_id"], id.as_str());
 
     let xml = h
+        .api
         .http
         .get(format!("{}/open311/v2/requests/{id}.xml", h.base))
         .send()

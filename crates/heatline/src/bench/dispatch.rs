@@ -343,22 +343,20 @@ async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid
     Ok(ids)
 }
 
-/// Reads the first queue page straight from PostgreSQL, 4 readers at once.
-async fn sql_pages(
-    store: &PgEventStore,
-    query: &str,
-    reads: usize,
-) -> anyhow::Result<Vec<Duration>> {
-    let filter = filter_of(query);
+/// Runs `read` `reads` times over 4 concurrent readers; answers the sorted latencies.
+async fn readers<F, Fut>(reads: usize, read: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let tasks: Vec<_> = (0..4)
         .map(|_| {
-            let (store, filter) = (store.clone(), filter.clone());
+            let read = read.clone();
             tokio::spawn(async move {
-                let client = store.pool().get().await?;
                 let mut latencies = Vec::new();
                 for _ in 0..reads / 4 {
                     let sent = Instant::now();
-                    dispatch::views::queue(&client, &filter, None, 50, Utc::now()).await?;
+                    read().await?;
                     latencies.push(sent.elapsed());
                 }
                 Ok::<_, anyhow::Error>(latencies)
@@ -371,6 +369,24 @@ async fn sql_pages(
     }
     all.sort_unstable();
     Ok(all)
+}
+
+/// Reads the first queue page straight from PostgreSQL.
+async fn sql_pages(
+    store: &PgEventStore,
+    query: &str,
+    reads: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let (store, filter) = (store.clone(), filter_of(query));
+    readers(reads, move || {
+        let (store, filter) = (store.clone(), filter.clone());
+        async move {
+            let client = store.pool().get().await?;
+            dispatch::views::queue(&client, &filter, None, 50, Utc::now()).await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 fn filter_of(query: &str) -> dispatch::views::QueueFilter {
@@ -388,7 +404,7 @@ fn filter_of(query: &str) -> dispatch::views::QueueFilter {
     filter
 }
 
-/// Reads the first queue page over HTTP, 4 readers at once.
+/// Reads the first queue page over HTTP.
 async fn http_pages(
     http: &reqwest::Client,
     base: &str,
@@ -397,29 +413,18 @@ async fn http_pages(
     reads: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     let url = format!("{base}/api/v1/tickets{query}");
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let (http, url, token) = (http.clone(), url.clone(), token.to_owned());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for _ in 0..reads / 4 {
-                    let sent = Instant::now();
-                    let response = http.get(&url).bearer_auth(&token).send().await?;
-                    anyhow::ensure!(response.status().is_success(), "queue read failed");
-                    let page: serde_json::Value = response.json().await?;
-                    anyhow::ensure!(page["items"].as_array().is_some_and(|i| !i.is_empty()));
-                    latencies.push(sent.elapsed());
-                }
-                Ok::<_, anyhow::Error>(latencies)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    all.sort_unstable();
-    Ok(all)
+    let (http, token) = (http.clone(), token.to_owned());
+    readers(reads, move || {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let response = http.get(&url).bearer_auth(&token).send().await?;
+            anyhow::ensure!(response.status().is_success(), "queue read failed");
+            let page: serde_json::Value = response.json().await?;
+            anyhow::ensure!(page["items"].as_array().is_some_and(|i| !i.is_empty()));
+            Ok(())
+        }
+    })
+    .await
 }
 
 struct Paced {

@@ -7,7 +7,6 @@
 )]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::App;
 use chrono::{DateTime, Utc};
@@ -42,7 +41,7 @@ pub fn cold(account: &str) -> Value {
 
 pub struct Harness {
     pub base: String,
-    pub http: reqwest::Client,
+    pub api: testkit::api::Api,
     pub clock: ManualClock,
     pub intake: Arc<Intake>,
     pub store: PgEventStore,
@@ -52,11 +51,7 @@ pub struct Harness {
     pub _db: TestDb,
 }
 
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
-}
+pub use testkit::api::Reply;
 
 impl Harness {
     pub async fn start() -> Harness {
@@ -97,8 +92,8 @@ impl Harness {
                 .configure(mounted.configure())
         });
         Harness {
+            api: testkit::api::Api::new(base.clone()),
             base,
-            http: reqwest::Client::new(),
             clock,
             intake,
             store,
@@ -131,30 +126,11 @@ impl Harness {
         body: Option<reqwest::Body>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        self.api.send(method, path, token, body, headers).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.post_with(path, token, body, &[]).await
+        self.api.post(path, token, body).await
     }
 
     pub async fn post_with(
@@ -164,36 +140,20 @@ impl Harness {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut all = vec![("content-type", "application/json")];
-        all.extend_from_slice(headers);
-        self.send(
-            reqwest::Method::POST,
-            path,
-            Some(token),
-            Some(serde_json::to_vec(body).unwrap().into()),
-            &all,
-        )
-        .await
+        self.api.post_with(path, token, body, headers).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(reqwest::Method::GET, path, Some(token), None, &[])
-            .await
+        self.api.get(path, token).await
     }
 
     /// Waits (up to 10 s) until `probe` holds.
-    pub async fn eventually<F, Fut>(&self, what: &str, mut probe: F)
+    pub async fn eventually<F, Fut>(&self, what: &str, probe: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
-            if probe().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting until {what}");
+        testkit::api::eventually(what, probe).await
     }
 
     /// How many complaints exist in the read model.
