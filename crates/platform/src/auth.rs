@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
@@ -211,10 +211,20 @@ enum KeySource {
 #[derive(Clone)]
 pub struct Verifier {
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    /// Tokens already verified under the current keys, with their claims: a mobile app sends
+    /// one token for its whole 15 minutes, and its signature need not be checked every time.
+    verified: Arc<Mutex<HashMap<String, Claims>>>,
     source: Arc<KeySource>,
     issuer: String,
     audience: String,
 }
+
+/// The most verified tokens remembered; past it, expired ones are dropped, and all if that is
+/// not enough.
+const VERIFIED_CAPACITY: usize = 20_000;
+
+/// Seconds of clock skew tolerated on expiry.
+const LEEWAY_SECS: u64 = 5;
 
 /// How long a fetched key set is trusted before an unknown `kid` may trigger a new fetch.
 const REFETCH_AFTER: Duration = Duration::from_secs(30);
@@ -224,6 +234,7 @@ impl Verifier {
     pub fn in_process(issuer: &str, audience: &str) -> Self {
         Verifier {
             keys: Arc::default(),
+            verified: Arc::default(),
             source: Arc::new(KeySource::InProcess),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -234,6 +245,7 @@ impl Verifier {
     pub fn remote(jwks_url: &str, issuer: &str, audience: &str) -> Self {
         Verifier {
             keys: Arc::default(),
+            verified: Arc::default(),
             source: Arc::new(KeySource::Remote {
                 url: jwks_url.to_owned(),
                 client: reqwest::Client::builder()
@@ -261,10 +273,31 @@ impl Verifier {
             })
             .collect();
         *self.keys.write().expect("key lock") = parsed;
+        // A key that is gone must stop admitting the tokens it signed.
+        self.verified.lock().expect("verified lock").clear();
     }
 
     /// Verifies a token's signature, algorithm (EdDSA only), expiry, issuer and audience.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.lock().expect("verified lock").get(token)
+            && claims.exp.max(0) as u64 + LEEWAY_SECS >= now
+        {
+            return Ok(claims.clone());
+        }
+        let claims = self.verify_signature(token).await?;
+        let mut verified = self.verified.lock().expect("verified lock");
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.retain(|_, c| c.exp.max(0) as u64 + LEEWAY_SECS >= now);
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token)?;
         let kid = header.kid.clone();
         let key = match self.key(kid.as_deref()) {
@@ -279,7 +312,7 @@ impl Verifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         Ok(decode::<Claims>(token, &key, &validation)?.claims)
     }
 

@@ -211,3 +211,32 @@ async fn a_remote_verifier_fetches_the_key_set_and_follows_a_new_key_while_old_t
     assert!(fresh.verify(&old_token).await.is_ok());
     handle.stop(true).await;
 }
+
+#[actix_web::test]
+async fn a_remembered_token_stops_working_when_its_key_is_withdrawn_or_it_expires() {
+    let key = Key::new("k-1", 7);
+    let verifier = Verifier::in_process(ISSUER, AUDIENCE);
+    verifier.set_keys(&Jwks {
+        keys: vec![key.jwk()],
+    });
+    let token = key.sign(&claims(Role::Dispatcher));
+    // Verified once, then answered from memory.
+    assert!(verifier.verify(&token).await.is_ok());
+    assert!(verifier.verify(&token).await.is_ok());
+    // The key is withdrawn: the remembered token goes with it.
+    verifier.set_keys(&Jwks { keys: Vec::new() });
+    assert!(verifier.verify(&token).await.is_err());
+    // A token that expires while remembered is refused once past the leeway.
+    verifier.set_keys(&Jwks {
+        keys: vec![key.jwk()],
+    });
+    let mut short = claims(Role::Dispatcher);
+    short.exp = chrono::Utc::now().timestamp() - 4;
+    let expiring = key.sign(&short);
+    assert!(
+        verifier.verify(&expiring).await.is_ok(),
+        "within the 5 s leeway"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(verifier.verify(&expiring).await.is_err());
+}
