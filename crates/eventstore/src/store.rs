@@ -76,6 +76,20 @@ impl<A: Aggregate> AggregateContext<A> for StreamContext<A> {
     }
 }
 
+impl<A: Aggregate + Clone> StreamContext<A> {
+    /// A stream known to be new without reading it: an id the caller has just minted (a
+    /// UUIDv7). Should it exist after all, the append is refused as a conflict.
+    pub fn new_stream(aggregate_id: &str) -> Self {
+        StreamContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: A::default(),
+            loaded: A::default(),
+            current_sequence: 0,
+            connection: None,
+        }
+    }
+}
+
 impl<A> StreamContext<A> {
     /// The id of the loaded aggregate.
     pub fn aggregate_id(&self) -> &str {

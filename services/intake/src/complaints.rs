@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Transaction;
-use eventstore::{AppendError, Batch, EventMetadata, PgEventStore, StoreError};
+use eventstore::{AppendError, Batch, EventMetadata, PgEventStore, StoreError, StreamContext};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -46,6 +46,9 @@ pub struct NewFiling {
     pub at: DateTime<Utc>,
     /// Whether the hourly limit applies (residents: yes; staff and the platform: no).
     pub rate_limited: bool,
+    /// Whether `id` was minted for this request (no idempotency key): its stream cannot exist
+    /// yet, so it is not read.
+    pub fresh: bool,
 }
 
 /// How a filing ended.
@@ -302,9 +305,12 @@ impl Complaints {
             .await?;
         let since_merge = filing.at - self.limits.merge_window;
         let since_hour = filing.at - Duration::hours(1);
-        // One round trip for both reads.
+        // One round trip for both reads (a fresh id has no stream to read).
         let (context, row) = tokio::try_join!(
             async {
+                if filing.fresh {
+                    return Ok(StreamContext::new_stream(&id));
+                }
                 self.store
                     .load_in::<Complaint>(tx, &id)
                     .await

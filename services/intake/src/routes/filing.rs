@@ -146,6 +146,7 @@ impl Intake {
         let input = s.input;
         let filing = NewFiling {
             id,
+            fresh: s.idempotency.is_none(),
             details: ComplaintDetails {
                 category: input.category,
                 priority: input.category.priority(),
