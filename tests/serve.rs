@@ -14,10 +14,22 @@ struct Server {
 
 impl Server {
     fn start(database_url: Option<&str>, data_dir: &Path) -> Server {
+        Server::start_with(database_url, data_dir, &[], &[])
+    }
+
+    /// Starts with more arguments and environment variables.
+    fn start_with(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_heatline"));
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
+            .envs(envs.iter().copied())
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -241,4 +253,143 @@ async fn keys_rotate_adds_a_published_key_beside_the_current_one() {
         2,
         "old and new both published"
     );
+}
+
+async fn login(http: &reqwest::Client, identity: &str, username: &str, password: &str) -> String {
+    let login: serde_json::Value = http
+        .post(format!("{identity}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{username} logged in: {login}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events() {
+    let db = testkit::TestDb::new().await;
+    let dir = data_dir("split");
+    let buildings = dir.join("buildings.csv");
+    std::fs::write(
+        &buildings,
+        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+         NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
+    )
+    .unwrap();
+    let imported = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["import", "buildings"])
+        .arg(&buildings)
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let created = user_create(
+        db.url(),
+        &["--username", "city.admin", "--role", "admin"],
+        "a long first password\n",
+    );
+    assert!(created.status.success());
+
+    let identity = Server::start_with(Some(db.url()), &dir, &["--only", "identity"], &[]);
+    let jwks = format!("{}/.well-known/jwks.json", identity.base);
+    let env = [("HEATLINE_JWKS_URL", jwks.as_str())];
+    let intake = Server::start_with(Some(db.url()), &dir, &["--only", "intake"], &env);
+    let dispatch = Server::start_with(Some(db.url()), &dir, &["--only", "dispatch"], &env);
+
+    let http = reqwest::Client::new();
+    let admin = login(&http, &identity.base, "city.admin", "a long first password").await;
+    let staff = http
+        .post(format!("{}/api/v1/staff", identity.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "username": "wang.hotline", "password": "answer every call", "role": "operator"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(staff.status().as_u16(), 201);
+    let operator = login(&http, &identity.base, "wang.hotline", "answer every call").await;
+
+    // Intake takes the call, verifying the token with identity's published keys.
+    let filed: serde_json::Value = http
+        .post(format!("{}/api/v1/hotline/complaints", intake.base))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({
+            "category": "no_heat",
+            "address": "南岗区学府路100号1栋2单元301",
+            "caller_phone": "13800138000",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = filed["complaint_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{filed}"));
+
+    // Dispatch, in another process, opened the ticket from intake's published event.
+    let mut ticket = serde_json::Value::Null;
+    for _ in 0..200 {
+        let response = http
+            .get(format!("{}/api/v1/tickets/{id}", dispatch.base))
+            .bearer_auth(&operator)
+            .send()
+            .await
+            .unwrap();
+        if response.status().is_success() {
+            ticket = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ticket["status"], "dispatched", "{ticket}");
+    assert_eq!(ticket["supplier_id"], "harbin-heat");
+
+    // Each process serves only its own routes.
+    let elsewhere = http
+        .get(format!("{}/api/v1/tickets", intake.base))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404);
+    let (status, ready) = dispatch.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    let checks = ready["checks"].to_string();
+    assert!(
+        checks.contains("dispatch") && !checks.contains("intake"),
+        "{checks}"
+    );
+
+    for server in [dispatch, intake, identity] {
+        assert!(server.terminate().success());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_service_without_identity_needs_its_key_set() {
+    let output = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--only", "dispatch"])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .env_remove("HEATLINE_JWKS_URL")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HEATLINE_JWKS_URL"), "{stderr}");
 }

@@ -157,20 +157,31 @@ impl Outside {
     }
 }
 
+/// What `heatline serve` takes.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Run one service only (identity, intake or dispatch); all of them by default.
+    #[arg(long, env = "HEATLINE_ONLY", value_enum)]
+    only: Option<serve::Service>,
+    /// Identity's key set (`http://IDENTITY/.well-known/jwks.json`), needed by a process
+    /// that does not run identity itself.
+    #[arg(long, env = "HEATLINE_JWKS_URL")]
+    jwks_url: Option<String>,
+    #[command(flatten)]
+    outside: Outside,
+    #[command(flatten)]
+    intake: IntakeSettings,
+    #[command(flatten)]
+    dispatch: DispatchSettings,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve {
-        /// Address to listen on (port 0 picks a free one).
-        #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        #[command(flatten)]
-        outside: Outside,
-        #[command(flatten)]
-        intake: IntakeSettings,
-        #[command(flatten)]
-        dispatch: DispatchSettings,
-    },
+    Serve(Box<ServeArgs>),
     /// Import reference data.
     Import {
         #[command(subcommand)]
@@ -218,15 +229,24 @@ fn main() -> std::process::ExitCode {
     let outcome = runtime.block_on(async {
         let database = database::Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
         let result = match cli.command {
-            Command::Serve {
-                addr,
-                outside,
-                intake,
-                dispatch,
-            } => {
-                let intake = intake.config(&cli.data_dir)?;
-                let dispatch = dispatch.config()?;
-                serve::run(&database, addr, outside.identity_config(), intake, dispatch).await
+            Command::Serve(args) => {
+                let ServeArgs {
+                    addr,
+                    only,
+                    jwks_url,
+                    outside,
+                    intake,
+                    dispatch,
+                } = *args;
+                let plan = serve::Plan {
+                    addr,
+                    only,
+                    jwks_url,
+                    identity: outside.identity_config(),
+                    intake: intake.config(&cli.data_dir)?,
+                    dispatch: dispatch.config()?,
+                };
+                serve::run(&database, plan).await
             }
             Command::Import {
                 what: Import::Buildings { file },

@@ -1,7 +1,8 @@
-//! `heatline serve`: the HTTP server.
+//! `heatline serve`: the HTTP server, with every service in one process (the default) or one
+//! service per process (`--only NAME`). Either way the services talk only through events in
+//! the store; a process without identity verifies tokens with identity's published keys.
 
 use std::net::SocketAddr;
-
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
@@ -10,62 +11,134 @@ use dispatch::{Dispatch, DispatchConfig};
 use eventstore::PgEventStore;
 use identity::{Identity, IdentityConfig};
 use intake::{Intake, IntakeConfig};
+use platform::auth::Verifier;
 use platform::clock::SystemClock;
 
 use crate::database::Database;
 
-pub async fn run(
-    database: &Database,
-    addr: SocketAddr,
-    config: IdentityConfig,
-    intake_config: IntakeConfig,
-    dispatch_config: DispatchConfig,
-) -> anyhow::Result<()> {
+/// A service `heatline serve --only` can run alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// Logins, tokens and their public keys.
+    Identity,
+    /// Complaints from every channel.
+    Intake,
+    /// Repair tickets, crews and SLA clocks.
+    Dispatch,
+}
+
+/// What `serve` runs.
+pub struct Plan {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// One service, or all.
+    pub only: Option<Service>,
+    /// Identity's key set, for a process that does not run identity.
+    pub jwks_url: Option<String>,
+    pub identity: IdentityConfig,
+    pub intake: IntakeConfig,
+    pub dispatch: DispatchConfig,
+}
+
+impl Plan {
+    fn runs(&self, service: Service) -> bool {
+        self.only.is_none_or(|only| only == service)
+    }
+}
+
+pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
+    if !plan.runs(Service::Identity) && plan.jwks_url.is_none() {
+        anyhow::bail!(
+            "a service without identity needs identity's key set: set HEATLINE_JWKS_URL (or \
+             --jwks-url) to identity's /.well-known/jwks.json"
+        );
+    }
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
-    let readiness = platform::health::Readiness::new(store.pool().clone())
-        .with_migrations(identity::MIGRATION_TABLE, identity::known_migrations())
-        .with_migrations(intake::MIGRATION_TABLE, intake::known_migrations())
-        .with_migrations(dispatch::MIGRATION_TABLE, dispatch::known_migrations());
-    let identity = Identity::open(store.clone(), Arc::new(SystemClock), config)
-        .await
-        .context("opening the identity service")?;
-    let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
-        .await
-        .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
-    let _intake_background = intake.start().context("starting intake's subscriptions")?;
-    let dispatch = Dispatch::open(store.clone(), Arc::new(SystemClock), dispatch_config);
-    let _dispatch_background = dispatch
-        .start()
-        .context("starting dispatch's feed and timer")?;
-    // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
-    let reloading = identity.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
-        loop {
-            every.tick().await;
-            if let Err(error) = reloading.reload_keys().await {
-                tracing::warn!(%error, "signing keys not reloaded");
+    let mut readiness = platform::health::Readiness::new(store.pool().clone());
+    let clock = Arc::new(SystemClock);
+
+    let identity = if plan.runs(Service::Identity) {
+        readiness =
+            readiness.with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
+        let identity = Identity::open(store.clone(), clock.clone(), plan.identity.clone())
+            .await
+            .context("opening the identity service")?;
+        // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
+        let reloading = identity.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                if let Err(error) = reloading.reload_keys().await {
+                    tracing::warn!(%error, "signing keys not reloaded");
+                }
             }
+        });
+        Some(identity)
+    } else {
+        None
+    };
+    // With identity here, tokens are verified with its keys directly; otherwise with the keys
+    // it publishes.
+    let verifier = match (&identity, &plan.jwks_url) {
+        (Some(identity), _) => identity.verifier(),
+        (None, Some(url)) => {
+            Verifier::remote(url, identity::tokens::ISSUER, identity::tokens::AUDIENCE)
         }
-    });
-    // The services of this process verify tokens with identity's keys directly.
-    let verifier = web::Data::new(identity.verifier());
+        (None, None) => unreachable!("checked before anything started"),
+    };
+
+    let mut intake_background = None;
+    let intake = if plan.runs(Service::Intake) {
+        readiness = readiness.with_migrations(intake::MIGRATION_TABLE, intake::known_migrations());
+        let intake = Intake::open(store.clone(), clock.clone(), plan.intake.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
+        intake_background = Some(intake.start().context("starting intake's subscriptions")?);
+        Some(intake)
+    } else {
+        None
+    };
+    let mut dispatch_background = None;
+    let dispatch = if plan.runs(Service::Dispatch) {
+        readiness =
+            readiness.with_migrations(dispatch::MIGRATION_TABLE, dispatch::known_migrations());
+        let dispatch = Dispatch::open(store.clone(), clock.clone(), plan.dispatch.clone());
+        dispatch_background = Some(
+            dispatch
+                .start()
+                .context("starting dispatch's feed and timer")?,
+        );
+        Some(dispatch)
+    } else {
+        None
+    };
+
+    let verifier = web::Data::new(verifier);
     let server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(verifier.clone())
-            .configure(platform::health::configure(readiness.clone()))
-            .configure(identity.configure())
-            .configure(intake.configure())
-            .configure(dispatch.configure())
+            .configure(platform::health::configure(readiness.clone()));
+        if let Some(identity) = &identity {
+            app = app.configure(identity.configure());
+        }
+        if let Some(intake) = &intake {
+            app = app.configure(intake.configure());
+        }
+        if let Some(dispatch) = &dispatch {
+            app = app.configure(dispatch.configure());
+        }
+        app
     })
-    .bind(addr)
-    .with_context(|| format!("cannot listen on {addr}"))?;
+    .bind(plan.addr)
+    .with_context(|| format!("cannot listen on {}", plan.addr))?;
     for bound in server.addrs() {
         // Tests and scripts read this line to find the port when asked for port 0.
         println!("heatline listening on http://{bound}");
     }
     server.run().await.context("HTTP server failed")?;
+    drop((intake_background, dispatch_background));
     tracing::info!("heatline stopped");
     Ok(())
 }
