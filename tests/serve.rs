@@ -255,6 +255,80 @@ async fn keys_rotate_adds_a_published_key_beside_the_current_one() {
     );
 }
 
+/// Debian's nginx with the repository's gateway configuration, in front of the services.
+struct Gateway {
+    child: Child,
+    base: String,
+}
+
+impl Gateway {
+    fn start(dir: &Path, identity: &str, intake: &str, dispatch: &str) -> Gateway {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let template = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/nginx/heatline.conf.template"
+        ))
+        .unwrap();
+        let host = |base: &str| base.trim_start_matches("http://").to_owned();
+        let server = template
+            .replace("${HEATLINE_GATEWAY_PORT}", &format!("127.0.0.1:{port}"))
+            .replace("${HEATLINE_IDENTITY}", &host(identity))
+            .replace("${HEATLINE_INTAKE}", &host(intake))
+            .replace("${HEATLINE_DISPATCH}", &host(dispatch));
+        let root = dir.join("nginx");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("heatline.conf"), server).unwrap();
+        let temp = root.display();
+        std::fs::write(
+            root.join("nginx.conf"),
+            format!(
+                "daemon off;\nworker_processes 1;\npid {temp}/nginx.pid;\nerror_log stderr warn;\nevents {{}}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {temp}/body;\n  \
+                 proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n  \
+                 uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n  \
+                 include {temp}/heatline.conf;\n}}\n"
+            ),
+        )
+        .unwrap();
+        let nginx = ["/usr/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|n| Command::new(n).arg("-v").output().is_ok())
+            .expect("nginx is installed (.ci/run installs it)");
+        let child = Command::new(nginx)
+            .args(["-p"])
+            .arg(&root)
+            .args(["-c"])
+            .arg(root.join("nginx.conf"))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Gateway {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // TERM, not KILL: the master takes its workers down with it.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 async fn login(http: &reqwest::Client, identity: &str, username: &str, password: &str) -> String {
     let login: serde_json::Value = http
         .post(format!("{identity}/api/v1/auth/login"))
@@ -272,7 +346,7 @@ async fn login(http: &reqwest::Client, identity: &str, username: &str, password:
 }
 
 #[tokio::test]
-async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events() {
+async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     let db = testkit::TestDb::new().await;
     let dir = data_dir("split");
     let buildings = dir.join("buildings.csv");
@@ -307,10 +381,12 @@ async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events(
     let intake = Server::start_with(Some(db.url()), &dir, &["--only", "intake"], &env);
     let dispatch = Server::start_with(Some(db.url()), &dir, &["--only", "dispatch"], &env);
 
+    let gateway = Gateway::start(&dir, &identity.base, &intake.base, &dispatch.base);
+    let public = gateway.base.as_str();
     let http = reqwest::Client::new();
-    let admin = login(&http, &identity.base, "city.admin", "a long first password").await;
+    let admin = login(&http, public, "city.admin", "a long first password").await;
     let staff = http
-        .post(format!("{}/api/v1/staff", identity.base))
+        .post(format!("{public}/api/v1/staff"))
         .bearer_auth(&admin)
         .json(&serde_json::json!({
             "username": "wang.hotline", "password": "answer every call", "role": "operator"
@@ -319,11 +395,11 @@ async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events(
         .await
         .unwrap();
     assert_eq!(staff.status().as_u16(), 201);
-    let operator = login(&http, &identity.base, "wang.hotline", "answer every call").await;
+    let operator = login(&http, public, "wang.hotline", "answer every call").await;
 
     // Intake takes the call, verifying the token with identity's published keys.
-    let filed: serde_json::Value = http
-        .post(format!("{}/api/v1/hotline/complaints", intake.base))
+    let filed = http
+        .post(format!("{public}/api/v1/hotline/complaints"))
         .bearer_auth(&operator)
         .json(&serde_json::json!({
             "category": "no_heat",
@@ -332,10 +408,13 @@ async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events(
         }))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert_eq!(filed.status().as_u16(), 201);
+    assert!(
+        filed.headers().contains_key("x-request-id"),
+        "the gateway names the request"
+    );
+    let filed: serde_json::Value = filed.json().await.unwrap();
     let id = filed["complaint_id"]
         .as_str()
         .unwrap_or_else(|| panic!("{filed}"));
@@ -344,7 +423,7 @@ async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events(
     let mut ticket = serde_json::Value::Null;
     for _ in 0..200 {
         let response = http
-            .get(format!("{}/api/v1/tickets/{id}", dispatch.base))
+            .get(format!("{public}/api/v1/tickets/{id}"))
             .bearer_auth(&operator)
             .send()
             .await
@@ -366,14 +445,28 @@ async fn each_service_runs_in_its_own_process_and_they_meet_only_through_events(
         .await
         .unwrap();
     assert_eq!(elsewhere.status().as_u16(), 404);
-    let (status, ready) = dispatch.get("/readyz").await;
-    assert_eq!(status, 200, "{ready}");
+    let ready: serde_json::Value = http
+        .get(format!("{public}/services/dispatch/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
     let checks = ready["checks"].to_string();
     assert!(
         checks.contains("dispatch") && !checks.contains("intake"),
         "{checks}"
     );
 
+    let unknown = http
+        .get(format!("{public}/api/v2/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    drop(gateway);
     for server in [dispatch, intake, identity] {
         assert!(server.terminate().success());
     }
