@@ -486,3 +486,45 @@ fn a_service_without_identity_needs_its_key_set() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HEATLINE_JWKS_URL"), "{stderr}");
 }
+
+#[test]
+fn heatline_config_shows_every_setting_with_its_source_and_hides_secrets() {
+    let dir = data_dir("config");
+    let file = dir.join("heatline.env");
+    std::fs::write(
+        &file,
+        "# settings\nHEATLINE_ADDR=0.0.0.0:9000\nHEATLINE_HOTLINE_SECRET=do-not-print-me\n",
+    )
+    .unwrap();
+    let run = |extra: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_heatline"))
+            .arg("--config")
+            .arg(&file)
+            .arg("config")
+            .env_remove("DATABASE_URL")
+            .env_remove("HEATLINE_ADDR")
+            .env_remove("HEATLINE_HOTLINE_SECRET")
+            .envs(extra.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let output = run(&[("HEATLINE_MERGE_WINDOW_HOURS", "12")]);
+    assert!(output.status.success());
+    let shown = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "0.0.0.0:9000 (settings file)",
+        "<set, hidden> (settings file)",
+        "12 (environment)",
+        "HEATLINE_COMPLAINTS_PER_HOUR",
+        "10 (default)",
+        "HEATLINE_SLA_POLICY",
+    ] {
+        assert!(shown.contains(expected), "{expected} in {shown}");
+    }
+    assert!(!shown.contains("do-not-print-me"));
+    std::fs::write(&file, "HEATLINE_ADRESS=0.0.0.0:9000\n").unwrap();
+    let misspelt = run(&[]);
+    assert!(!misspelt.status.success());
+    assert!(String::from_utf8_lossy(&misspelt.stderr).contains("HEATLINE_ADRESS"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

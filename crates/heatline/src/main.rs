@@ -4,12 +4,13 @@ mod bench;
 mod database;
 mod keys;
 mod serve;
+mod settings;
 mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +30,10 @@ struct Cli {
         default_value = ".heatline"
     )]
     data_dir: PathBuf,
+    /// A settings file of `NAME=value` lines named as the environment variables; the
+    /// environment and flags override it.
+    #[arg(long, env = "HEATLINE_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -199,6 +204,9 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Print every setting: its environment variable, its value and where that comes from
+    /// (flag, environment, settings file or default), secrets hidden.
+    Config,
     /// Measure a component and print its figures.
     Bench {
         #[command(subcommand)]
@@ -218,7 +226,31 @@ enum Import {
 
 fn main() -> std::process::ExitCode {
     platform::telemetry::init();
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let file = match settings::file_named(&args).map(|path| settings::read(&path)) {
+        None => settings::FileSettings::new(),
+        Some(Ok(file)) => file,
+        Some(Err(error)) => {
+            eprintln!("heatline: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let (command, unknown) = settings::apply(Cli::command(), &file);
+    if !unknown.is_empty() {
+        eprintln!(
+            "heatline: the settings file names what no setting is: {}",
+            unknown.join(", ")
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    let cli = match Cli::from_arg_matches(&command.clone().get_matches_from(&args)) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let Command::Config = cli.command {
+        print!("{}", settings::describe(&command, &file));
+        return std::process::ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -259,6 +291,8 @@ fn main() -> std::process::ExitCode {
             Command::User { command } => user::run(&database, command).await,
             Command::Keys { command } => keys::run(&database, command).await,
             Command::Bench { target } => bench::run(&database, target).await,
+            // Answered above, before any database is opened.
+            Command::Config => Ok(()),
         };
         database.close();
         result
