@@ -123,6 +123,20 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
         !dir.join("postgres").exists(),
         "no private cluster when a URL is given"
     );
+    // Prometheus metrics: the request just made, and every subscription's lag.
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"heatline_http_request_duration_seconds_count{method="GET",route="/readyz",status="200"} 1"#,
+        r#"heatline_subscription_lag_events{subscription="dispatch.intake_feed"}"#,
+        r#"heatline_subscription_lag_seconds{subscription="intake.incidents"}"#,
+    ] {
+        assert!(metrics.contains(expected), "{expected} in {metrics}");
+    }
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -115,11 +115,19 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
         None
     };
 
+    let subscribers: Vec<&str> = [(Service::Intake, "intake"), (Service::Dispatch, "dispatch")]
+        .into_iter()
+        .filter(|(service, _)| plan.runs(*service))
+        .map(|(_, schema)| schema)
+        .collect();
+    let lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
     let verifier = web::Data::new(verifier);
     let server = HttpServer::new(move || {
         let mut app = App::new()
+            .wrap(actix_web::middleware::from_fn(platform::metrics::track))
             .app_data(verifier.clone())
-            .configure(platform::health::configure(readiness.clone()));
+            .configure(platform::health::configure(readiness.clone()))
+            .configure(platform::metrics::configure(lag.clone()));
         if let Some(identity) = &identity {
             app = app.configure(identity.configure());
         }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod error;
 pub mod fields;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod phone;

@@ -50,7 +50,14 @@ pub async fn sweep(tickets: &Tickets, now: DateTime<Utc>) -> Result<usize, Comma
             .execute(ticket, None, command, &|_| Ok(()), &metadata)
             .await
         {
-            Ok(_) => recorded += 1,
+            Ok(_) => {
+                recorded += 1;
+                platform::metrics::count(
+                    "heatline_sla_breaches_total",
+                    "SLA breaches recorded by this process's timer, by clock.",
+                    &[("clock", clock.as_str())],
+                );
+            }
             // Another instance recorded it first; the projection has dropped the row.
             Err(CommandError::Refused(TicketError::NothingToBreach)) => {}
             Err(error) => return Err(error),

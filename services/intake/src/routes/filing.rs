@@ -181,6 +181,20 @@ impl Intake {
                 source = crate::projection::source_code(filing.details.source),
                 "complaint filed"
             );
+            platform::metrics::count(
+                "heatline_complaints_total",
+                "Complaints filed, by channel and outcome.",
+                &[
+                    (
+                        "channel",
+                        crate::projection::source_code(filing.details.source),
+                    ),
+                    (
+                        "outcome",
+                        if receipt.merged { "merged" } else { "accepted" },
+                    ),
+                ],
+            );
         }
         Ok(receipt)
     }

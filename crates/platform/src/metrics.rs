@@ -1,0 +1,278 @@
+//! `/metrics` in the Prometheus text format: HTTP requests by route and status with latency
+//! histograms, counters the services keep (complaints by channel, SLA breaches by clock), and
+//! each subscription's lag behind the public log, read from the database when scraped.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use deadpool_postgres::Pool;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Registry {
+    http: BTreeMap<(String, String, u16), Histogram>,
+    counters: BTreeMap<&'static str, (&'static str, BTreeMap<String, u64>)>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(Mutex::default)
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Adds one to counter `name` (`heatline_..._total`) with `labels`.
+pub fn count(name: &'static str, help: &'static str, pairs: &[(&str, &str)]) {
+    let mut registry = registry().lock().expect("metrics lock");
+    let (_, series) = registry
+        .counters
+        .entry(name)
+        .or_insert_with(|| (help, BTreeMap::new()));
+    *series.entry(labels(pairs)).or_default() += 1;
+}
+
+fn observe(method: &str, route: &str, status: u16, seconds: f64) {
+    let mut registry = registry().lock().expect("metrics lock");
+    let histogram = registry
+        .http
+        .entry((method.to_owned(), route.to_owned(), status))
+        .or_default();
+    for (bucket, bound) in histogram.buckets.iter_mut().zip(BUCKETS) {
+        if seconds <= bound {
+            *bucket += 1;
+        }
+    }
+    histogram.count += 1;
+    histogram.sum += seconds;
+}
+
+/// Middleware (`App::wrap(from_fn(metrics::track))`): times every request under its route
+/// pattern (`/api/v1/tickets/{id}`), so ids do not make series of their own.
+pub async fn track(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.call(request).await?;
+    observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(response)
+}
+
+/// The metrics kept in this process, as Prometheus text.
+pub fn render() -> String {
+    let registry = registry().lock().expect("metrics lock");
+    let mut out = String::new();
+    out.push_str(
+        "# HELP heatline_http_request_duration_seconds HTTP requests by route and status.\n",
+    );
+    out.push_str("# TYPE heatline_http_request_duration_seconds histogram\n");
+    for ((method, route, status), histogram) in &registry.http {
+        let base = labels(&[
+            ("method", method),
+            ("route", route),
+            ("status", &status.to_string()),
+        ]);
+        for (bucket, bound) in histogram.buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(
+                out,
+                "heatline_http_request_duration_seconds_bucket{{{base},le=\"{bound}\"}} {bucket}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "heatline_http_request_duration_seconds_bucket{{{base},le=\"+Inf\"}} {}",
+            histogram.count
+        );
+        let _ = writeln!(
+            out,
+            "heatline_http_request_duration_seconds_sum{{{base}}} {}",
+            histogram.sum
+        );
+        let _ = writeln!(
+            out,
+            "heatline_http_request_duration_seconds_count{{{base}}} {}",
+            histogram.count
+        );
+    }
+    for (name, (help, series)) in &registry.counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (labels, value) in series {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+    out
+}
+
+/// What `/metrics` reads from the database: the subscriptions of these schemas.
+#[derive(Clone)]
+pub struct Lag {
+    pool: Pool,
+    schemas: Vec<String>,
+}
+
+impl Lag {
+    /// The subscriptions kept in `schemas` (plain identifiers).
+    pub fn new(pool: Pool, schemas: &[&str]) -> Self {
+        Lag {
+            pool,
+            schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    async fn render(&self) -> Result<String, Box<dyn std::error::Error>> {
+        let client = self.pool.get().await?;
+        let mut events = String::new();
+        let mut seconds = String::new();
+        for schema in &self.schemas {
+            let exists: bool = client
+                .query_one(
+                    "SELECT to_regclass($1) IS NOT NULL",
+                    &[&format!("{schema}.subscription_checkpoint")],
+                )
+                .await?
+                .get(0);
+            if !exists {
+                continue;
+            }
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT c.name, \
+                           (SELECT count(*) FROM eventstore.published_event e \
+                             WHERE (e.tx_id, e.global_position) > (c.tx_id, c.global_position)), \
+                           (SELECT coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0)::float8 \
+                              FROM eventstore.published_event e \
+                             WHERE (e.tx_id, e.global_position) > (c.tx_id, c.global_position)) \
+                         FROM {schema}.subscription_checkpoint c ORDER BY c.name"
+                    ),
+                    &[],
+                )
+                .await?;
+            for row in rows {
+                let name: String = row.get(0);
+                let series = labels(&[("subscription", &format!("{schema}.{name}"))]);
+                let _ = writeln!(
+                    events,
+                    "heatline_subscription_lag_events{{{series}}} {}",
+                    row.get::<_, i64>(1)
+                );
+                let _ = writeln!(
+                    seconds,
+                    "heatline_subscription_lag_seconds{{{series}}} {}",
+                    row.get::<_, f64>(2)
+                );
+            }
+        }
+        Ok(format!(
+            "# HELP heatline_subscription_lag_events Published events a subscription has not handled yet.\n\
+             # TYPE heatline_subscription_lag_events gauge\n{events}\
+             # HELP heatline_subscription_lag_seconds Age of the oldest published event a subscription has not handled yet.\n\
+             # TYPE heatline_subscription_lag_seconds gauge\n{seconds}"
+        ))
+    }
+}
+
+/// Mounts `/metrics`.
+pub fn configure(lag: Lag) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(lag))
+            .route("/metrics", web::get().to(metrics));
+    }
+}
+
+async fn metrics(lag: web::Data<Lag>) -> HttpResponse {
+    let mut body = render();
+    match lag.render().await {
+        Ok(text) => body.push_str(&text),
+        Err(error) => tracing::warn!(%error, "subscription lag not read for /metrics"),
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_counters_render_in_the_prometheus_text_format() {
+        observe("GET", "/api/v1/tickets/{id}", 200, 0.003);
+        observe("GET", "/api/v1/tickets/{id}", 200, 0.2);
+        count(
+            "heatline_test_total",
+            "A test counter.",
+            &[("clock", "sign")],
+        );
+        count(
+            "heatline_test_total",
+            "A test counter.",
+            &[("clock", "sign")],
+        );
+        let text = render();
+        let base = r#"method="GET",route="/api/v1/tickets/{id}",status="200""#;
+        assert!(
+            text.contains(&format!(
+                "heatline_http_request_duration_seconds_bucket{{{base},le=\"0.005\"}} 1"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "heatline_http_request_duration_seconds_bucket{{{base},le=\"0.25\"}} 2"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "heatline_http_request_duration_seconds_count{{{base}}} 2"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# TYPE heatline_test_total counter\nheatline_test_total{clock=\"sign\"} 2"
+            ),
+            "{text}"
+        );
+    }
+}
