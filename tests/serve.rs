@@ -72,6 +72,14 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A test that fails midway does not leave its servers running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A data folder the `postgres` user can reach when the tests run as root.
 fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heatline-{name}-{}", std::process::id()));
@@ -415,6 +423,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     let filed = http
         .post(format!("{public}/api/v1/hotline/complaints"))
         .bearer_auth(&operator)
+        .header("x-request-id", "call-0001")
         .json(&serde_json::json!({
             "category": "no_heat",
             "address": "南岗区学府路100号1栋2单元301",
@@ -424,10 +433,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
         .await
         .unwrap();
     assert_eq!(filed.status().as_u16(), 201);
-    assert!(
-        filed.headers().contains_key("x-request-id"),
-        "the gateway names the request"
-    );
+    assert_eq!(filed.headers()["x-request-id"], "call-0001");
     let filed: serde_json::Value = filed.json().await.unwrap();
     let id = filed["complaint_id"]
         .as_str()
@@ -449,6 +455,25 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ticket["status"], "dispatched", "{ticket}");
+    // The request's id is in the metadata of the event it caused, and of dispatch's events
+    // that followed from it.
+    let client = db.connect().await;
+    let ids: Vec<String> = client
+        .query(
+            "SELECT DISTINCT metadata->>'request_id' FROM eventstore.event \
+             WHERE aggregate_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|row| row.get::<_, Option<String>>(0))
+        .collect();
+    assert_eq!(
+        ids,
+        ["call-0001"],
+        "complaint and ticket events name the call"
+    );
     assert_eq!(ticket["supplier_id"], "harbin-heat");
 
     // Each process serves only its own routes.

@@ -125,6 +125,7 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(actix_web::middleware::from_fn(platform::metrics::track))
+            .wrap(actix_web::middleware::from_fn(platform::request::tag))
             .app_data(verifier.clone())
             .configure(platform::health::configure(readiness.clone()))
             .configure(platform::metrics::configure(lag.clone()));
