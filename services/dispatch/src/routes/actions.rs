@@ -2,7 +2,11 @@
 //! answers the new version as the `ETag`; who may act is decided on the ticket as loaded in
 //! the command's own transaction.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use eventstore::Channel;
 use platform::auth::{Principal, Role};
@@ -25,30 +29,74 @@ const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Admin];
 const SUPPLIERS: &[Role] = &[Role::SupplierAdmin, Role::Admin];
 const FIELD: &[Role] = &[Role::Crew, Role::SupplierAdmin, Role::Admin];
 
-async fn act(
-    dispatch: &Dispatch,
-    request: &HttpRequest,
-    principal: &Principal,
-    id: &str,
-    roles: &[Role],
-    command: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    principal.require(roles)?;
-    let id = parse_id(id)?;
-    let expected = if_match(request)?;
-    let command = command(dispatch.now())?;
-    let channel = match principal.role {
-        Role::Resident | Role::Crew => Channel::App,
-        _ => Channel::Console,
-    };
-    let metadata = metadata(request, actor(principal), channel);
-    let check = |ticket: &Ticket| may_touch(principal, ticket);
-    dispatch
-        .tickets
-        .execute(id, expected, command, &check, &metadata)
-        .await
-        .map(|outcome| reply(id, outcome))
-        .map_err(command_failure)
+/// What every ticket command needs: the service, the request (for `If-Match` and the
+/// metadata), the verified caller and the ticket's id.
+pub(crate) struct Act {
+    dispatch: web::Data<Dispatch>,
+    request: HttpRequest,
+    principal: Principal,
+    id: String,
+}
+
+impl FromRequest for Act {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Act, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(request, payload);
+        let request = request.clone();
+        Box::pin(async move {
+            let dispatch = request
+                .app_data::<web::Data<Dispatch>>()
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::internal(&std::io::Error::other("dispatch is not mounted"))
+                })?;
+            let id = request
+                .match_info()
+                .get("id")
+                .unwrap_or_default()
+                .to_owned();
+            Ok(Act {
+                dispatch,
+                principal: principal.await?,
+                request,
+                id,
+            })
+        })
+    }
+}
+
+impl Act {
+    /// Runs the command `build` makes (at the service's time) for a caller in `roles`.
+    async fn run(
+        self,
+        roles: &[Role],
+        build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
+    ) -> Result<HttpResponse, ApiError> {
+        let Act {
+            dispatch,
+            request,
+            principal,
+            id,
+        } = self;
+        principal.require(roles)?;
+        let id = parse_id(&id)?;
+        let expected = if_match(&request)?;
+        let command = build(dispatch.now())?;
+        let channel = match principal.role {
+            Role::Resident | Role::Crew => Channel::App,
+            _ => Channel::Console,
+        };
+        let metadata = metadata(&request, actor(&principal), channel);
+        let check = |ticket: &Ticket| may_touch(&principal, ticket);
+        dispatch
+            .tickets
+            .execute(id, expected, command, &check, &metadata)
+            .await
+            .map(|outcome| reply(id, outcome))
+            .map_err(command_failure)
+    }
 }
 
 fn text(errors: &mut FieldErrors, field: &str, value: &Option<String>, required: bool) -> String {
@@ -78,13 +126,10 @@ pub(crate) struct DispatchTo {
     security(("bearer" = []))
 )]
 pub(crate) async fn dispatch(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<DispatchTo>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, DISPATCHERS, |at| {
+    act.run(DISPATCHERS, |at| {
         let mut errors = FieldErrors::default();
         let supplier = text(&mut errors, "supplier_id", &body.supplier_id, true);
         errors.into_result()?;
@@ -100,16 +145,9 @@ pub(crate) async fn dispatch(
     responses((status = 200, body = CommandReply), (status = 403, description = "Another supplier's ticket"), (status = 409, description = "`invalid_transition`")),
     security(("bearer" = []))
 )]
-pub(crate) async fn sign(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, SUPPLIERS, |at| {
-        Ok(TicketCommand::Sign { at })
-    })
-    .await
+pub(crate) async fn sign(act: Act) -> Result<HttpResponse, ApiError> {
+    act.run(SUPPLIERS, |at| Ok(TicketCommand::Sign { at }))
+        .await
 }
 
 /// A reason.
@@ -127,13 +165,10 @@ pub(crate) struct Reason {
     security(("bearer" = []))
 )]
 pub(crate) async fn return_ticket(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, SUPPLIERS, |at| {
+    act.run(SUPPLIERS, |at| {
         let mut errors = FieldErrors::default();
         let reason = text(&mut errors, "reason", &body.reason, true);
         errors.into_result()?;
@@ -171,13 +206,10 @@ fn decision(body: &Decision) -> Result<(bool, String), ApiError> {
     security(("bearer" = []))
 )]
 pub(crate) async fn review_return(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, DISPATCHERS, |at| {
+    act.run(DISPATCHERS, |at| {
         let (approve, note) = decision(&body)?;
         Ok(TicketCommand::ReviewReturn { approve, note, at })
     })
@@ -198,26 +230,20 @@ pub(crate) struct AssignTo {
     responses((status = 200, body = CommandReply), (status = 412, description = "Someone assigned first"), (status = 422, description = "Unknown crew, or another supplier's")),
     security(("bearer" = []))
 )]
-pub(crate) async fn assign(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<AssignTo>,
-) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn assign(act: Act, body: web::Json<AssignTo>) -> Result<HttpResponse, ApiError> {
     let unknown = || super::invalid("crew_id", "unknown_crew", "no active crew has this id");
     let crew_id = body
         .crew_id
         .as_deref()
         .and_then(|c| c.trim().parse().ok())
         .ok_or_else(unknown)?;
-    let crew = views::crew(&client(&dispatch).await?, crew_id)
+    let crew = views::crew(&client(&act.dispatch).await?, crew_id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .filter(|c| c.active)
         .ok_or_else(unknown)?;
     let roles = &[Role::SupplierAdmin, Role::Dispatcher, Role::Admin];
-    act(&dispatch, &request, &principal, &id, roles, |at| {
+    act.run(roles, |at| {
         Ok(TicketCommand::AssignCrew {
             crew: crew.crew_id.to_string(),
             crew_supplier: crew.supplier_id,
@@ -244,13 +270,10 @@ pub(crate) struct Position {
     security(("bearer" = []))
 )]
 pub(crate) async fn check_in(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<Position>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, &[Role::Crew], |at| {
+    act.run(&[Role::Crew], |at| {
         let mut errors = FieldErrors::default();
         let mut coordinate = |field: &str, value: Option<f64>, limit: f64| match value {
             Some(v) if v.is_finite() && v.abs() <= limit => v,
@@ -293,14 +316,8 @@ pub(crate) struct Reading {
     responses((status = 200, body = CommandReply), (status = 422, description = "Bad reading")),
     security(("bearer" = []))
 )]
-pub(crate) async fn measure(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<Reading>,
-) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, &[Role::Crew], |at| {
+pub(crate) async fn measure(act: Act, body: web::Json<Reading>) -> Result<HttpResponse, ApiError> {
+    act.run(&[Role::Crew], |at| {
         let mut errors = FieldErrors::default();
         let tenths = match body.celsius {
             None => {
@@ -343,14 +360,8 @@ pub(crate) struct PauseFor {
     responses((status = 200, body = CommandReply), (status = 409, description = "Paused already, or not in work")),
     security(("bearer" = []))
 )]
-pub(crate) async fn pause(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<PauseFor>,
-) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, FIELD, |at| {
+pub(crate) async fn pause(act: Act, body: web::Json<PauseFor>) -> Result<HttpResponse, ApiError> {
+    act.run(FIELD, |at| {
         let reason = body
             .reason
             .as_deref()
@@ -374,16 +385,8 @@ pub(crate) async fn pause(
     responses((status = 200, body = CommandReply), (status = 409, description = "`not_paused`")),
     security(("bearer" = []))
 )]
-pub(crate) async fn resume(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, FIELD, |at| {
-        Ok(TicketCommand::Resume { at })
-    })
-    .await
+pub(crate) async fn resume(act: Act) -> Result<HttpResponse, ApiError> {
+    act.run(FIELD, |at| Ok(TicketCommand::Resume { at })).await
 }
 
 /// The extension asked for.
@@ -403,13 +406,10 @@ pub(crate) struct ExtensionAsk {
     security(("bearer" = []))
 )]
 pub(crate) async fn request_extension(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<ExtensionAsk>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, SUPPLIERS, |at| {
+    act.run(SUPPLIERS, |at| {
         let mut errors = FieldErrors::default();
         if body.working_days.is_none() {
             errors.add("working_days", "required", "working_days is required");
@@ -433,13 +433,10 @@ pub(crate) async fn request_extension(
     security(("bearer" = []))
 )]
 pub(crate) async fn decide_extension(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, DISPATCHERS, |at| {
+    act.run(DISPATCHERS, |at| {
         let (approve, note) = decision(&body)?;
         Ok(TicketCommand::DecideExtension { approve, note, at })
     })
@@ -460,16 +457,10 @@ pub(crate) struct Note {
     responses((status = 200, body = CommandReply), (status = 409, description = "Closed")),
     security(("bearer" = []))
 )]
-pub(crate) async fn supervise(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<Note>,
-) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn supervise(act: Act, body: web::Json<Note>) -> Result<HttpResponse, ApiError> {
     let roles = &[Role::Dispatcher, Role::Regulator, Role::Admin];
-    let by_role = principal.role.as_str().to_owned();
-    act(&dispatch, &request, &principal, &id, roles, |at| {
+    let by_role = act.principal.role.as_str().to_owned();
+    act.run(roles, |at| {
         let mut errors = FieldErrors::default();
         let note = text(&mut errors, "note", &body.note, true);
         errors.into_result()?;
@@ -497,13 +488,10 @@ pub(crate) struct Resolution {
     security(("bearer" = []))
 )]
 pub(crate) async fn resolve(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
+    act: Act,
     body: web::Json<Resolution>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, FIELD, |at| {
+    act.run(FIELD, |at| {
         let mut errors = FieldErrors::default();
         let cause = body.cause.as_deref().and_then(Cause::parse);
         if cause.is_none() {
@@ -545,20 +533,14 @@ pub(crate) struct Verdict {
     responses((status = 200, body = CommandReply), (status = 403, description = "Not your ticket"), (status = 409, description = "Not resolved")),
     security(("bearer" = []))
 )]
-pub(crate) async fn feedback(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<Verdict>,
-) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpResponse, ApiError> {
     let roles = &[
         Role::Resident,
         Role::Operator,
         Role::Dispatcher,
         Role::Admin,
     ];
-    act(&dispatch, &request, &principal, &id, roles, |at| {
+    act.run(roles, |at| {
         let mut errors = FieldErrors::default();
         let rating = body.rating.as_deref().and_then(Rating::parse);
         if rating.is_none() {
@@ -586,14 +568,8 @@ pub(crate) async fn feedback(
     responses((status = 200, body = CommandReply), (status = 409, description = "Not resolved")),
     security(("bearer" = []))
 )]
-pub(crate) async fn close(
-    dispatch: web::Data<Dispatch>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<Note>,
-) -> Result<HttpResponse, ApiError> {
-    act(&dispatch, &request, &principal, &id, DISPATCHERS, |at| {
+pub(crate) async fn close(act: Act, body: web::Json<Note>) -> Result<HttpResponse, ApiError> {
+    act.run(DISPATCHERS, |at| {
         let mut errors = FieldErrors::default();
         let note = text(&mut errors, "note", &body.note, true);
         errors.into_result()?;
