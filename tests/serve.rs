@@ -61,6 +61,20 @@ impl Server {
         (status, response.json().await.expect("a JSON body"))
     }
 
+    /// `/readyz` once it says ready (every subscription has taken its checkpoint), or its
+    /// last answer after 5 seconds.
+    async fn ready(&self) -> (u16, serde_json::Value) {
+        let mut answer = self.get("/readyz").await;
+        for _ in 0..100 {
+            if answer.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answer = self.get("/readyz").await;
+        }
+        answer
+    }
+
     /// Sends SIGTERM, as a service manager would, and waits for a clean exit.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -95,7 +109,7 @@ async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_o
     let server = Server::start(None, &dir);
     let (status, body) = server.get("/healthz").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
-    let (status, body) = server.get("/readyz").await;
+    let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ready");
     let pid_file = dir.join("postgres/pgdata/postmaster.pid");
@@ -113,7 +127,7 @@ async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_o
 
     // A second start reuses the same cluster and its data.
     let again = Server::start(None, &dir);
-    assert_eq!(again.get("/readyz").await.0, 200);
+    assert_eq!(again.ready().await.0, 200);
     assert!(again.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -123,10 +137,18 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
     let db = testkit::TestDb::new().await;
     let dir = data_dir("url");
     let server = Server::start(Some(db.url()), &dir);
-    let (status, body) = server.get("/readyz").await;
+    let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     let checks = body["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["ok"] == true), "{body}");
+    for subscription in [
+        "dispatch.intake_feed",
+        "intake.incidents",
+        "intake.dispatch_news",
+    ] {
+        let name = format!("subscription {subscription}");
+        assert!(checks.iter().any(|c| c["name"] == name), "{name} in {body}");
+    }
     assert!(
         !dir.join("postgres").exists(),
         "no private cluster when a URL is given"
@@ -495,7 +517,10 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     assert_eq!(ready["status"], "ready", "{ready}");
     let checks = ready["checks"].to_string();
     assert!(
-        checks.contains("dispatch") && !checks.contains("intake"),
+        checks.contains("migrations dispatch")
+            && checks.contains("subscription dispatch.intake_feed")
+            && !checks.contains("migrations intake")
+            && !checks.contains("subscription intake."),
         "{checks}"
     );
 

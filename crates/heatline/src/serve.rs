@@ -115,12 +115,17 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
         None
     };
 
-    let subscribers: Vec<&str> = [(Service::Intake, "intake"), (Service::Dispatch, "dispatch")]
-        .into_iter()
-        .filter(|(service, _)| plan.runs(*service))
-        .map(|(_, schema)| schema)
-        .collect();
+    let mut subscribers = Vec::new();
+    if let Some(intake) = &intake {
+        subscribers.extend(intake.subscriptions());
+    }
+    if let Some(dispatch) = &dispatch {
+        subscribers.extend(dispatch.subscriptions());
+    }
     let lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
+    // A subscription a minute behind the log makes the process not ready: its read models and
+    // process managers (tickets opened, timelines, status pushes) are stale.
+    let readiness = readiness.with_subscriptions(lag.clone(), 60.0);
     let verifier = web::Data::new(verifier);
     let server = HttpServer::new(move || {
         let mut app = App::new()

@@ -10,6 +10,8 @@ pub struct Readiness {
     pool: Pool,
     /// Refinery history tables and the migrations each must list.
     migrations: Vec<(String, Vec<i32>)>,
+    /// The subscriptions, and how many seconds behind the log one may fall and still be ready.
+    subscriptions: Option<(crate::metrics::Lag, f64)>,
 }
 
 impl Readiness {
@@ -22,12 +24,19 @@ impl Readiness {
         Readiness {
             pool,
             migrations: vec![(eventstore::db::MIGRATION_TABLE.to_owned(), versions)],
+            subscriptions: None,
         }
     }
 
     /// Also checks a service's migrations: its refinery table and the versions it must list.
     pub fn with_migrations(mut self, table: &str, versions: Vec<i32>) -> Self {
         self.migrations.push((table.to_owned(), versions));
+        self
+    }
+
+    /// Also checks that no subscription is more than `max_seconds` behind the public log.
+    pub fn with_subscriptions(mut self, lag: crate::metrics::Lag, max_seconds: f64) -> Self {
+        self.subscriptions = Some((lag, max_seconds));
         self
     }
 }
@@ -89,6 +98,24 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
                 ok: false,
                 detail: Some("no connection".into()),
             });
+        }
+    }
+    if let Some((lag, max_seconds)) = &readiness.subscriptions {
+        match lag.measure().await {
+            Ok(lags) => checks.extend(lags.into_iter().map(|(name, behind, age)| Check {
+                name: format!("subscription {name}"),
+                ok: age <= *max_seconds,
+                detail: match behind {
+                    0 => None,
+                    i64::MAX => Some("not started".to_owned()),
+                    _ => Some(format!("{behind} events behind, oldest {age:.0} s")),
+                },
+            })),
+            Err(error) => checks.push(Check {
+                name: "subscriptions".into(),
+                ok: false,
+                detail: Some(format!("lag not readable: {error}")),
+            }),
         }
     }
     let ready = checks.iter().all(|c| c.ok);

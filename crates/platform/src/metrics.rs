@@ -142,27 +142,42 @@ pub fn render() -> String {
     out
 }
 
-/// What `/metrics` reads from the database: the subscriptions of these schemas.
+/// What `/metrics` and `/readyz` read from the database: how far this process's
+/// subscriptions are behind the public log.
 #[derive(Clone)]
 pub struct Lag {
     pool: Pool,
-    schemas: Vec<String>,
+    /// `(schema, name)` of each subscription this process runs.
+    subscriptions: Vec<(String, String)>,
 }
 
 impl Lag {
-    /// The subscriptions kept in `schemas` (plain identifiers).
-    pub fn new(pool: Pool, schemas: &[&str]) -> Self {
+    /// The subscriptions named `schema.name` (plain identifiers).
+    pub fn new(pool: Pool, subscriptions: &[&str]) -> Self {
         Lag {
             pool,
-            schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
+            subscriptions: subscriptions
+                .iter()
+                .filter_map(|s| s.split_once('.'))
+                .map(|(schema, name)| (schema.to_owned(), name.to_owned()))
+                .collect(),
         }
     }
 
-    async fn render(&self) -> Result<String, Box<dyn std::error::Error>> {
+    /// Each subscription (`schema.name`) with the published events it has not handled yet
+    /// and the age in seconds of the oldest of them.
+    pub async fn measure(&self) -> Result<Vec<(String, i64, f64)>, Box<dyn std::error::Error>> {
         let client = self.pool.get().await?;
-        let mut events = String::new();
-        let mut seconds = String::new();
-        for schema in &self.schemas {
+        let mut lags = Vec::new();
+        let mut schemas: Vec<&str> = self.subscriptions.iter().map(|(s, _)| s.as_str()).collect();
+        schemas.dedup();
+        for schema in schemas {
+            let names: Vec<&str> = self
+                .subscriptions
+                .iter()
+                .filter(|(s, _)| s == schema)
+                .map(|(_, n)| n.as_str())
+                .collect();
             let exists: bool = client
                 .query_one(
                     "SELECT to_regclass($1) IS NOT NULL",
@@ -170,37 +185,41 @@ impl Lag {
                 )
                 .await?
                 .get(0);
-            if !exists {
-                continue;
+            let rows = if exists {
+                let sql = include_str!("sql/subscription_lag.sql").replace("{schema}", schema);
+                client.query(&sql, &[&names]).await?
+            } else {
+                Vec::new()
+            };
+            for name in names {
+                // A subscription that has not taken its checkpoint yet is still starting: as
+                // far behind as the whole log.
+                let lag = match rows.iter().find(|r| r.get::<_, &str>(0) == name) {
+                    Some(row) => (row.get(1), row.get(2)),
+                    None => (i64::MAX, f64::INFINITY),
+                };
+                lags.push((format!("{schema}.{name}"), lag.0, lag.1));
             }
-            let rows = client
-                .query(
-                    &format!(
-                        "SELECT c.name, \
-                           (SELECT count(*) FROM eventstore.published_event e \
-                             WHERE (e.tx_id, e.global_position) > (c.tx_id, c.global_position)), \
-                           (SELECT coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0)::float8 \
-                              FROM eventstore.published_event e \
-                             WHERE (e.tx_id, e.global_position) > (c.tx_id, c.global_position)) \
-                         FROM {schema}.subscription_checkpoint c ORDER BY c.name"
-                    ),
-                    &[],
-                )
-                .await?;
-            for row in rows {
-                let name: String = row.get(0);
-                let series = labels(&[("subscription", &format!("{schema}.{name}"))]);
-                let _ = writeln!(
-                    events,
-                    "heatline_subscription_lag_events{{{series}}} {}",
-                    row.get::<_, i64>(1)
-                );
-                let _ = writeln!(
-                    seconds,
-                    "heatline_subscription_lag_seconds{{{series}}} {}",
-                    row.get::<_, f64>(2)
-                );
+        }
+        Ok(lags)
+    }
+
+    async fn render(&self) -> Result<String, Box<dyn std::error::Error>> {
+        let mut events = String::new();
+        let mut seconds = String::new();
+        for (subscription, behind, age) in self.measure().await? {
+            if behind == i64::MAX {
+                continue; // not started yet: no figure to give
             }
+            let series = labels(&[("subscription", &subscription)]);
+            let _ = writeln!(
+                events,
+                "heatline_subscription_lag_events{{{series}}} {behind}"
+            );
+            let _ = writeln!(
+                seconds,
+                "heatline_subscription_lag_seconds{{{series}}} {age}"
+            );
         }
         Ok(format!(
             "# HELP heatline_subscription_lag_events Published events a subscription has not handled yet.\n\

@@ -111,6 +111,11 @@ impl Dispatch {
         Ok(Background { feed, timer })
     }
 
+    /// The subscriptions [`Self::start`] runs, as `schema.name`.
+    pub fn subscriptions(&self) -> Vec<&'static str> {
+        vec!["dispatch.intake_feed"]
+    }
+
     /// Mounts dispatch's routes.
     pub fn configure(self: &Arc<Self>) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let dispatch = web::Data::from(self.clone());

@@ -177,6 +177,15 @@ impl Intake {
         })
     }
 
+    /// The subscriptions [`Self::start`] runs, as `schema.name`.
+    pub fn subscriptions(&self) -> Vec<&'static str> {
+        let mut names = vec!["intake.incidents", "intake.dispatch_news"];
+        if self.config.hotline.is_some() {
+            names.push("intake.hotline_outbox");
+        }
+        names
+    }
+
     /// Mounts intake's routes.
     pub fn configure(self: &Arc<Self>) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let intake = web::Data::from(self.clone());
