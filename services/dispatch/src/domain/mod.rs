@@ -1,5 +1,6 @@
 //! Dispatch's domain: tickets, their SLA clocks, and crews. No I/O here.
 
+mod apply;
 pub mod calendar;
 pub mod clock;
 pub mod command;

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone};
 use contracts::Message;
 use contracts::dispatch::v1 as proto;
+use cqrs_es::Aggregate;
 use cqrs_es::test::TestFramework;
 use eventstore::Publish;
+
+use crate::domain::sla::Sla;
 
 use super::*;
 
