@@ -117,7 +117,8 @@ pub struct StatusUpdate {
     pub occurred_at: DateTime<Utc>,
 }
 
-fn at(ms: i64) -> DateTime<Utc> {
+/// A time of a published message (milliseconds since the epoch).
+pub(crate) fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::complaints::{CommandError, Complaints};
 use crate::domain::complaint::{ComplaintCommand, ComplaintError};
+use crate::hotline::at;
 
 /// The subscription's name in the `intake` schema.
 pub const NAME: &str = "dispatch_news";
@@ -37,10 +38,6 @@ struct Step {
     signed: bool,
     /// What the 12345 platform is owed.
     platform: Option<&'static str>,
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 fn clock_name(clock: i32) -> &'static str {

@@ -53,16 +53,7 @@ fn member(n: u32) -> Member {
 
 /// Runs commands from nothing, each at its time, and answers the events so far.
 fn history(commands: Vec<TicketCommand>) -> Vec<TicketEvent> {
-    let sla = sla();
-    let mut ticket = Ticket::default();
-    let mut events = Vec::new();
-    for command in commands {
-        for event in ticket.decide(command, &sla).expect("a valid history") {
-            ticket.apply(event.clone());
-            events.push(event);
-        }
-    }
-    events
+    history_after(&[], commands)
 }
 
 fn open(supplier: Option<&str>) -> TicketCommand {
@@ -100,12 +91,10 @@ fn on_site() -> Vec<TicketEvent> {
     events
 }
 
+/// Runs commands on the ticket that `given` made; answers only the new events.
 fn history_after(given: &[TicketEvent], commands: Vec<TicketCommand>) -> Vec<TicketEvent> {
     let sla = sla();
-    let mut ticket = Ticket::default();
-    for event in given {
-        ticket.apply(event.clone());
-    }
+    let mut ticket = state(given);
     let mut events = Vec::new();
     for command in commands {
         for event in ticket.decide(command, &sla).expect("a valid history") {
