@@ -34,6 +34,15 @@ pub mod dispatch {
     }
 }
 
+/// `heatline.credit.v1`: the supplier credit ledger, grades and appeals.
+pub mod credit {
+    /// Version 1.
+    #[allow(missing_docs)]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/heatline.credit.v1.rs"));
+    }
+}
+
 pub use prost::{Message, Name};
 
 #[cfg(test)]

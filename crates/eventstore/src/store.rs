@@ -90,6 +90,22 @@ impl<A: Aggregate + Clone> StreamContext<A> {
     }
 }
 
+impl<A: Aggregate + Clone> StreamContext<A> {
+    /// A stream whose state the caller kept from its own last append, at `sequence`: no
+    /// read. The caller must know that nothing was appended since (see
+    /// [`crate::Batch::stream_version`]); an append by another writer is still refused as a
+    /// conflict.
+    pub fn resume(aggregate_id: &str, state: A, sequence: usize) -> Self {
+        StreamContext {
+            aggregate_id: aggregate_id.to_owned(),
+            loaded: state.clone(),
+            aggregate: state,
+            current_sequence: sequence,
+            connection: None,
+        }
+    }
+}
+
 impl<A> StreamContext<A> {
     /// The id of the loaded aggregate.
     pub fn aggregate_id(&self) -> &str {

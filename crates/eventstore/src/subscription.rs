@@ -30,6 +30,7 @@ pub struct Batch<'a> {
     tx: deadpool_postgres::Transaction<'a>,
     store: &'a PgEventStore,
     appended: bool,
+    after: LogPosition,
 }
 
 impl<'a> Batch<'a> {
@@ -38,12 +39,35 @@ impl<'a> Batch<'a> {
         &self.tx
     }
 
+    /// The checkpoint the batch started from: its events all come after it. A handler that
+    /// keeps state in memory checks it against what it has applied.
+    pub fn after(&self) -> LogPosition {
+        self.after
+    }
+
     /// Loads an aggregate inside the batch's transaction.
     pub async fn load<A: Publish>(
         &self,
         aggregate_id: &str,
     ) -> Result<StreamContext<A>, StoreError> {
         load_with(&self.tx, aggregate_id).await
+    }
+
+    /// The sequence number of a stream's last event (0 for none), read in the batch's
+    /// transaction: whether a state kept in memory is still the stream's.
+    pub async fn stream_version<A: Publish>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<usize, StoreError> {
+        let row = self
+            .tx
+            .query_one(
+                "SELECT coalesce(max(sequence), 0) FROM eventstore.event \
+                 WHERE aggregate_type = $1 AND aggregate_id = $2",
+                &[&A::TYPE, &aggregate_id],
+            )
+            .await?;
+        Ok(row.get::<_, i64>(0) as usize)
     }
 
     /// Appends events (a process manager's command result). Appends, to one stream or
@@ -452,6 +476,7 @@ impl<H: Handler> Runner<H> {
             tx,
             store: &self.store,
             appended: false,
+            after: from,
         };
         self.handler.handle(&mut batch, events).await?;
         let Batch { tx, appended, .. } = batch;

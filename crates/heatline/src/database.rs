@@ -75,6 +75,9 @@ impl Database {
         dispatch::migrate(&mut client)
             .await
             .context("migrating dispatch")?;
+        credit::migrate(&mut client)
+            .await
+            .context("migrating credit")?;
         Ok(())
     }
 

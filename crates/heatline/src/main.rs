@@ -120,7 +120,7 @@ struct DispatchSettings {
     #[arg(long, env = "HEATLINE_SLA_POLICY")]
     sla_policy: Option<PathBuf>,
     /// A CSV working-day calendar for the hotline clock (default: the shipped
-    /// `services/dispatch/calendar/cn-working-days.csv`, 2024 to 2026).
+    /// `crates/platform/calendar/cn-working-days.csv`, 2024 to 2026).
     #[arg(long, env = "HEATLINE_WORKDAY_CALENDAR")]
     workday_calendar: Option<PathBuf>,
 }
@@ -142,6 +142,40 @@ impl DispatchSettings {
             sla,
             ..dispatch::DispatchConfig::default()
         })
+    }
+}
+
+/// Credit's settings.
+#[derive(clap::Args)]
+struct CreditSettings {
+    /// A JSON rulebook of versions with effective dates (default: the shipped
+    /// `services/credit/rulebook.json`).
+    #[arg(long, env = "HEATLINE_RULEBOOK")]
+    rulebook: Option<PathBuf>,
+    /// Working days a supplier has to appeal a ledger entry.
+    #[arg(long, env = "HEATLINE_APPEAL_WORKING_DAYS", default_value_t = 10)]
+    appeal_working_days: u32,
+}
+
+impl CreditSettings {
+    fn config(
+        self,
+        file_store: String,
+        calendar: &platform::calendar::Calendar,
+    ) -> anyhow::Result<credit::CreditConfig> {
+        let mut config = credit::CreditConfig::new(file_store);
+        if let Some(path) = &self.rulebook {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            config.rulebook = credit::domain::rulebook::Rulebook::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        }
+        if !(1..=60).contains(&self.appeal_working_days) {
+            anyhow::bail!("HEATLINE_APPEAL_WORKING_DAYS must be 1 to 60");
+        }
+        config.appeal_working_days = self.appeal_working_days;
+        config.calendar = calendar.clone();
+        Ok(config)
     }
 }
 
@@ -168,7 +202,7 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Run one service only (identity, intake or dispatch); all of them by default.
+    /// Run one service only (identity, intake, dispatch or credit); all of them by default.
     #[arg(long, env = "HEATLINE_ONLY", value_enum)]
     only: Option<serve::Service>,
     /// Identity's key set (`http://IDENTITY/.well-known/jwks.json`), needed by a process
@@ -181,6 +215,8 @@ struct ServeArgs {
     intake: IntakeSettings,
     #[command(flatten)]
     dispatch: DispatchSettings,
+    #[command(flatten)]
+    credit: CreditSettings,
 }
 
 #[derive(Subcommand)]
@@ -219,6 +255,12 @@ enum Import {
     /// Add or replace buildings from a CSV file with the header
     /// `building_id,district,station,supplier_id,address,account_prefix,heated_area_m2`.
     Buildings {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Add or update suppliers from a CSV file with the header
+    /// `supplier_id,name,districts,heated_area_m2,contact` (districts separated by `;`).
+    Suppliers {
         /// The CSV file.
         file: PathBuf,
     },
@@ -269,20 +311,28 @@ fn main() -> std::process::ExitCode {
                     outside,
                     intake,
                     dispatch,
+                    credit,
                 } = *args;
+                let intake = intake.config(&cli.data_dir)?;
+                let dispatch = dispatch.config()?;
+                let credit = credit.config(intake.photo_store.clone(), dispatch.sla.calendar())?;
                 let plan = serve::Plan {
                     addr,
                     only,
                     jwks_url,
                     identity: outside.identity_config(),
-                    intake: intake.config(&cli.data_dir)?,
-                    dispatch: dispatch.config()?,
+                    intake,
+                    dispatch,
+                    credit,
                 };
                 serve::run(&database, plan).await
             }
             Command::Import {
                 what: Import::Buildings { file },
             } => import_buildings(&database, &file).await,
+            Command::Import {
+                what: Import::Suppliers { file },
+            } => import_suppliers(&database, &file).await,
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");
@@ -318,5 +368,20 @@ async fn import_buildings(
         .await
         .with_context(|| format!("importing {}", file.display()))?;
     println!("{count} buildings imported");
+    Ok(())
+}
+
+async fn import_suppliers(
+    database: &database::Database,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let count = credit::registry::import(&pool, &text)
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+    println!("{count} suppliers imported");
     Ok(())
 }

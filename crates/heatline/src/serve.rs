@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use credit::{Credit, CreditConfig};
 use dispatch::{Dispatch, DispatchConfig};
 use eventstore::PgEventStore;
 use identity::{Identity, IdentityConfig};
@@ -25,6 +26,8 @@ pub enum Service {
     Intake,
     /// Repair tickets, crews and SLA clocks.
     Dispatch,
+    /// Supplier credit: scores, ledger, grades and appeals.
+    Credit,
 }
 
 /// What `serve` runs.
@@ -38,6 +41,7 @@ pub struct Plan {
     pub identity: IdentityConfig,
     pub intake: IntakeConfig,
     pub dispatch: DispatchConfig,
+    pub credit: CreditConfig,
 }
 
 impl Plan {
@@ -115,12 +119,30 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
         None
     };
 
+    let mut credit_background = None;
+    let credit = if plan.runs(Service::Credit) {
+        readiness = readiness.with_migrations(credit::MIGRATION_TABLE, credit::known_migrations());
+        let credit = Credit::open(store.clone(), clock.clone(), plan.credit.clone())
+            .map_err(|e| anyhow::anyhow!("opening the credit service: {e}"))?;
+        credit_background = Some(
+            credit
+                .start()
+                .context("starting credit's feed and closer")?,
+        );
+        Some(credit)
+    } else {
+        None
+    };
+
     let mut subscribers = Vec::new();
     if let Some(intake) = &intake {
         subscribers.extend(intake.subscriptions());
     }
     if let Some(dispatch) = &dispatch {
         subscribers.extend(dispatch.subscriptions());
+    }
+    if let Some(credit) = &credit {
+        subscribers.extend(credit.subscriptions());
     }
     let lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
     // A subscription a minute behind the log makes the process not ready: its read models and
@@ -143,6 +165,9 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
         if let Some(dispatch) = &dispatch {
             app = app.configure(dispatch.configure());
         }
+        if let Some(credit) = &credit {
+            app = app.configure(credit.configure());
+        }
         app
     })
     .bind(plan.addr)
@@ -152,7 +177,7 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
         println!("heatline listening on http://{bound}");
     }
     server.run().await.context("HTTP server failed")?;
-    drop((intake_background, dispatch_background));
+    drop((intake_background, dispatch_background, credit_background));
     tracing::info!("heatline stopped");
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod background;
+pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod fields;
@@ -14,4 +15,5 @@ pub mod openapi;
 pub mod pagination;
 pub mod phone;
 pub mod request;
+pub mod storage;
 pub mod telemetry;

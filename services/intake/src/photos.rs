@@ -84,24 +84,7 @@ impl PhotoStore {
     /// Opens `location`: `s3://bucket/prefix` (credentials and endpoint from the usual `AWS_*`
     /// variables), or a local folder (`file:///path` or a plain path), created if missing.
     pub fn open(location: &str) -> Result<PhotoStore, String> {
-        let store: Arc<dyn ObjectStore> = if location.starts_with("s3://") {
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_url(location)
-                .build()
-                .map_err(|e| format!("photo store {location}: {e}"))?;
-            Arc::new(object_store::prefix::PrefixStore::new(
-                s3,
-                url::Url::parse(location)
-                    .map(|u| u.path().trim_matches('/').to_owned())
-                    .unwrap_or_default(),
-            ))
-        } else {
-            let dir = location.strip_prefix("file://").unwrap_or(location);
-            std::fs::create_dir_all(dir).map_err(|e| format!("photo folder {dir}: {e}"))?;
-            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                .map_err(|e| format!("photo folder {dir}: {e}"))?;
-            Arc::new(local)
-        };
+        let store = platform::storage::open(location)?;
         Ok(PhotoStore { store })
     }
 

@@ -1,7 +1,7 @@
 //! Dispatch's domain: tickets, their SLA clocks, and crews. No I/O here.
 
 mod apply;
-pub mod calendar;
+pub use platform::calendar;
 pub mod clock;
 pub mod command;
 pub mod crew;

@@ -1,4 +1,5 @@
-//! The working-day calendar of the hotline's "finish within N working days" clock.
+//! The working-day calendar: the hotline's "finish within N working days" clock, and the
+//! regulator's window for appeals.
 //!
 //! Kept as data: a CSV of `date,kind,name` lines, `kind` being `holiday` (a weekday off) or
 //! `workday` (a weekend day worked instead, 调休). Other days follow the week: Monday to Friday
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
 
 /// The calendar shipped with Heatline (years and sources in its header).
-pub const SHIPPED: &str = include_str!("../../calendar/cn-working-days.csv");
+pub const SHIPPED: &str = include_str!("../calendar/cn-working-days.csv");
 
 /// What a listed date is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

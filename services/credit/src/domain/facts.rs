@@ -1,0 +1,160 @@
+//! The facts credit counts, read from the published events of dispatch (and credit's own
+//! appeal decisions). Plain domain types: the decoding from protobuf lives outside the domain.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::values::Dimension;
+
+/// An SLA clock, by its index in [`crate::domain::rulebook::Tally::breaches`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Clock {
+    /// Complaint filed → closed.
+    Resident,
+    /// Dispatched → signed.
+    Sign,
+    /// Signed → on site.
+    OnSite,
+    /// Signed → resolved.
+    Restore,
+    /// Signed → resolved in working days.
+    HotlineFinish,
+    /// Resolved → callback done.
+    Callback,
+}
+
+impl Clock {
+    /// Every clock, in tally order.
+    pub const ALL: [Clock; 6] = [
+        Clock::Resident,
+        Clock::Sign,
+        Clock::OnSite,
+        Clock::Restore,
+        Clock::HotlineFinish,
+        Clock::Callback,
+    ];
+
+    /// Its index in the tally.
+    pub fn index(self) -> usize {
+        Clock::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+
+    /// Its name in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Resident => "resident",
+            Clock::Sign => "sign",
+            Clock::OnSite => "on site",
+            Clock::Restore => "restore",
+            Clock::HotlineFinish => "hotline finish",
+            Clock::Callback => "callback",
+        }
+    }
+}
+
+/// A resident's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Unsatisfied,
+}
+
+/// What a published event says, as far as credit is concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactKind {
+    /// A ticket was opened for a complaint or an incident.
+    TicketOpened {
+        /// The ticket.
+        ticket: String,
+        /// Opened for an incident (its households count as an outage).
+        incident: bool,
+        /// Complaints it carries.
+        complaints: u32,
+        /// Households it covers.
+        households: u32,
+    },
+    /// Another complaint joined a ticket.
+    ComplaintAttached {
+        /// The ticket.
+        ticket: String,
+    },
+    /// A certified room measurement.
+    Measured {
+        /// The ticket.
+        ticket: String,
+        /// The supplier whose crew measured.
+        supplier: String,
+        /// The ticket's cycle.
+        cycle: u32,
+        /// Tenths of a degree.
+        tenths: i32,
+    },
+    /// A clock passed its deadline.
+    Breached {
+        /// The ticket.
+        ticket: String,
+        /// The supplier in charge.
+        supplier: String,
+        /// The ticket's cycle.
+        cycle: u32,
+        /// Which clock.
+        clock: Clock,
+    },
+    /// A ticket was resolved.
+    Resolved {
+        /// The ticket.
+        ticket: String,
+        /// The supplier that resolved it.
+        supplier: String,
+        /// The ticket's cycle.
+        cycle: u32,
+        /// Whether the cause was on the supplier's side (only those count).
+        supplier_side: bool,
+    },
+    /// The resident's verdict on a cycle.
+    Feedback {
+        /// The ticket.
+        ticket: String,
+        /// The supplier in charge.
+        supplier: String,
+        /// The ticket's cycle.
+        cycle: u32,
+        /// The verdict.
+        verdict: Verdict,
+    },
+    /// A ticket was closed: nothing more will be counted for it.
+    Closed {
+        /// The ticket.
+        ticket: String,
+    },
+    /// A regulator upheld an appeal against an entry: its evidence stops counting.
+    AppealUpheld {
+        /// The appealed entry.
+        entry_id: Uuid,
+        /// Its supplier.
+        supplier: String,
+        /// Its season (`2026-2027`).
+        season: String,
+        /// Its dimension.
+        dimension: Dimension,
+        /// Its rule.
+        rule: String,
+        /// Its evidence.
+        evidence: Vec<Uuid>,
+    },
+}
+
+/// A fact with the id of the event that told it and the moment it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    /// The published event's id: the evidence.
+    pub event_id: Uuid,
+    /// When it happened (the event's own time, so a replay dates entries the same way).
+    pub at: DateTime<Utc>,
+    /// What it says.
+    pub kind: FactKind,
+}

@@ -1,0 +1,609 @@
+//! The scorer: facts in log order in, ledger entries out. Pure and deterministic, so the live
+//! ledger, a replay, a past moment and a what-if under another rulebook are the same code.
+//!
+//! Facts of a ticket wait until its cycle is resolved: with a supplier-side cause they count
+//! against the supplier that resolved it, otherwise they are dropped. One counted event makes
+//! at most one entry per dimension, whose id is derived from the event and the dimension, so a
+//! replay names the same entries.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::facts::{Clock, Fact, FactKind, Verdict};
+use crate::domain::rulebook::{Rulebook, Tally, Version};
+use crate::domain::values::{Centipoints, Dimension, Season};
+
+/// The namespace of entry ids (UUIDv5 of `event id/dimension`).
+pub const ENTRY_NAMESPACE: Uuid = Uuid::from_u128(0x6c0a_3f1e_93b4_4d2a_9a51_0e8f_2b7c_c4d1);
+
+/// The rule names of the scorer's entries.
+pub fn rule_of(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::HeatingQuality => "heating_quality.share_at_standard",
+        Dimension::SlaPerformance => "sla_performance.breaches",
+        Dimension::ComplaintRate => "complaint_rate.per_10k_m2",
+        Dimension::Satisfaction => "satisfaction.verdicts",
+        Dimension::Outages => "outages.household_hours",
+        Dimension::DataIntegration => "data_integration.measured_resolutions",
+        Dimension::Veto => "veto",
+    }
+}
+
+/// The rule of a reversal after an upheld appeal.
+pub const REVERSAL_RULE: &str = "appeal_reversal";
+
+/// The id of the entry an event makes in a dimension.
+pub fn entry_id(event_id: Uuid, dimension: Dimension) -> Uuid {
+    Uuid::new_v5(
+        &ENTRY_NAMESPACE,
+        format!("{event_id}/{}", dimension.as_str()).as_bytes(),
+    )
+}
+
+/// A ledger entry as the scorer computes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// Derived from the triggering event and the dimension.
+    pub entry_id: Uuid,
+    /// The supplier.
+    pub supplier: String,
+    /// The season.
+    pub season: Season,
+    /// The dimension.
+    pub dimension: Dimension,
+    /// The rule.
+    pub rule: String,
+    /// The rulebook version.
+    pub version: String,
+    /// The change, in centipoints.
+    pub points: Centipoints,
+    /// The events behind it.
+    pub evidence: Vec<Uuid>,
+    /// The tickets behind it.
+    pub tickets: Vec<String>,
+    /// What the rule saw.
+    pub detail: String,
+    /// When its fact happened.
+    pub at: DateTime<Utc>,
+    /// For a reversal, the entry reversed.
+    pub reverses: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Contribution {
+    Measurement { met: bool },
+    Breach(Clock),
+    Complaints(u32),
+    Verdict(Verdict),
+    Outage { household_minutes: u64 },
+    Resolution { measured: bool },
+}
+
+impl Contribution {
+    fn dimension(self) -> Dimension {
+        match self {
+            Contribution::Measurement { .. } => Dimension::HeatingQuality,
+            Contribution::Breach(_) => Dimension::SlaPerformance,
+            Contribution::Complaints(_) => Dimension::ComplaintRate,
+            Contribution::Verdict(_) => Dimension::Satisfaction,
+            Contribution::Outage { .. } => Dimension::Outages,
+            Contribution::Resolution { .. } => Dimension::DataIntegration,
+        }
+    }
+
+    /// Adds to (or, with `sign` false, takes from) a tally.
+    fn apply(self, tally: &mut Tally, add: bool) {
+        fn step(value: &mut u64, by: u64, add: bool) {
+            *value = if add {
+                *value + by
+            } else {
+                value.saturating_sub(by)
+            };
+        }
+        match self {
+            Contribution::Measurement { met } => {
+                step(&mut tally.measurements, 1, add);
+                step(&mut tally.measurements_met, u64::from(met), add);
+            }
+            Contribution::Breach(clock) => step(&mut tally.breaches[clock.index()], 1, add),
+            Contribution::Complaints(n) => step(&mut tally.complaints, u64::from(n), add),
+            Contribution::Verdict(verdict) => {
+                step(&mut tally.verdicts, 1, add);
+                match verdict {
+                    Verdict::Satisfied => step(&mut tally.satisfied, 1, add),
+                    Verdict::BasicallySatisfied => step(&mut tally.basically_satisfied, 1, add),
+                    Verdict::Unsatisfied => {}
+                }
+            }
+            Contribution::Outage { household_minutes } => {
+                step(&mut tally.household_minutes, household_minutes, add);
+            }
+            Contribution::Resolution { measured } => {
+                step(&mut tally.resolutions, 1, add);
+                step(&mut tally.resolutions_measured, u64::from(measured), add);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Waiting {
+    Measured(i32),
+    Breached(Clock),
+    Verdict(Verdict),
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    event_id: Uuid,
+    supplier: String,
+    what: Waiting,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Outcome {
+    #[default]
+    Open,
+    Supplier {
+        supplier: String,
+        resolution: Uuid,
+        season: Season,
+    },
+    NotCounted,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cycle {
+    outcome: Outcome,
+    pending: Vec<Pending>,
+    measured_by: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TicketTrack {
+    incident: bool,
+    complaints: u32,
+    households: u32,
+    opened_at: Option<DateTime<Utc>>,
+    counted: bool,
+    cycles: BTreeMap<u32, Cycle>,
+}
+
+/// What has been counted for one supplier in one season, and the points it makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    /// The counts.
+    pub tally: Tally,
+    /// Each scored dimension's points, in [`Dimension::SCORED`] order.
+    pub points: [Centipoints; 6],
+    /// The rulebook version.
+    pub version: String,
+}
+
+/// The scorer's whole state.
+#[derive(Debug, Clone)]
+pub struct Scorer {
+    rulebook: Arc<Rulebook>,
+    only_version: Option<String>,
+    areas: HashMap<String, f64>,
+    seen: HashSet<Uuid>,
+    tickets: HashMap<String, TicketTrack>,
+    standings: BTreeMap<(String, Season), Standing>,
+    counted: HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
+}
+
+struct Counting<'a> {
+    trigger: Uuid,
+    at: DateTime<Utc>,
+    supplier: &'a str,
+    season: Season,
+    ticket: &'a str,
+    items: Vec<(Uuid, Contribution)>,
+    also: Vec<Uuid>,
+}
+
+impl Scorer {
+    /// A scorer that scores each season under the rulebook's version for it.
+    pub fn new(rulebook: Arc<Rulebook>) -> Scorer {
+        Scorer {
+            rulebook,
+            only_version: None,
+            areas: HashMap::new(),
+            seen: HashSet::new(),
+            tickets: HashMap::new(),
+            standings: BTreeMap::new(),
+            counted: HashMap::new(),
+        }
+    }
+
+    /// A scorer that scores every season under one version (a what-if).
+    pub fn under(rulebook: Arc<Rulebook>, version: &str) -> Option<Scorer> {
+        rulebook.version(version)?;
+        let mut scorer = Scorer::new(rulebook);
+        scorer.only_version = Some(version.to_owned());
+        Some(scorer)
+    }
+
+    /// Sets the suppliers' heated areas (m²), which the complaint rate needs.
+    pub fn set_areas(&mut self, areas: HashMap<String, f64>) {
+        self.areas = areas;
+    }
+
+    fn version(&self, season: Season) -> &Version {
+        match &self.only_version {
+            Some(name) => self
+                .rulebook
+                .version(name)
+                .unwrap_or_else(|| self.rulebook.for_season(season)),
+            None => self.rulebook.for_season(season),
+        }
+    }
+
+    /// Every standing, by supplier and season.
+    pub fn standings(&self) -> &BTreeMap<(String, Season), Standing> {
+        &self.standings
+    }
+
+    /// Applies one fact; returns the entries it makes (often none). A fact seen before
+    /// makes nothing.
+    pub fn apply(&mut self, fact: &Fact) -> Vec<Draft> {
+        if !self.seen.insert(fact.event_id) {
+            return Vec::new();
+        }
+        match &fact.kind {
+            FactKind::TicketOpened {
+                ticket,
+                incident,
+                complaints,
+                households,
+            } => {
+                let track = self.tickets.entry(ticket.clone()).or_default();
+                track.incident = *incident;
+                track.complaints = track.complaints.max(*complaints);
+                track.households = track.households.max(*households);
+                track.opened_at.get_or_insert(fact.at);
+                Vec::new()
+            }
+            FactKind::ComplaintAttached { ticket } => {
+                let track = self.tickets.entry(ticket.clone()).or_default();
+                track.complaints += 1;
+                track.households += 1;
+                Vec::new()
+            }
+            FactKind::Measured {
+                ticket,
+                supplier,
+                cycle,
+                tenths,
+            } => {
+                let track = self.tickets.entry(ticket.clone()).or_default();
+                track
+                    .cycles
+                    .entry(*cycle)
+                    .or_default()
+                    .measured_by
+                    .insert(supplier.clone());
+                self.late_or_pending(fact, ticket, supplier, *cycle, Waiting::Measured(*tenths))
+            }
+            FactKind::Breached {
+                ticket,
+                supplier,
+                cycle,
+                clock,
+            } => self.late_or_pending(fact, ticket, supplier, *cycle, Waiting::Breached(*clock)),
+            FactKind::Feedback {
+                ticket,
+                supplier,
+                cycle,
+                verdict,
+            } => self.late_or_pending(fact, ticket, supplier, *cycle, Waiting::Verdict(*verdict)),
+            FactKind::Resolved {
+                ticket,
+                supplier,
+                cycle,
+                supplier_side,
+            } => self.resolved(fact, ticket, supplier, *cycle, *supplier_side),
+            FactKind::Closed { ticket } => {
+                self.tickets.remove(ticket);
+                Vec::new()
+            }
+            FactKind::AppealUpheld {
+                entry_id,
+                supplier,
+                season,
+                dimension,
+                rule,
+                evidence,
+            } => self.upheld(
+                fact, *entry_id, supplier, season, *dimension, rule, evidence,
+            ),
+        }
+    }
+
+    fn contribution(&self, season: Season, waiting: &Waiting) -> Contribution {
+        match waiting {
+            Waiting::Measured(tenths) => Contribution::Measurement {
+                met: *tenths >= self.version(season).standard_tenths(),
+            },
+            Waiting::Breached(clock) => Contribution::Breach(*clock),
+            Waiting::Verdict(verdict) => Contribution::Verdict(*verdict),
+        }
+    }
+
+    fn late_or_pending(
+        &mut self,
+        fact: &Fact,
+        ticket: &str,
+        supplier: &str,
+        cycle: u32,
+        what: Waiting,
+    ) -> Vec<Draft> {
+        let track = self.tickets.entry(ticket.to_owned()).or_default();
+        let cycle = track.cycles.entry(cycle).or_default();
+        match &cycle.outcome {
+            Outcome::Open => {
+                cycle.pending.push(Pending {
+                    event_id: fact.event_id,
+                    supplier: supplier.to_owned(),
+                    what,
+                });
+                Vec::new()
+            }
+            Outcome::NotCounted => Vec::new(),
+            Outcome::Supplier {
+                supplier: resolver,
+                resolution,
+                season,
+            } => {
+                if resolver != supplier {
+                    return Vec::new();
+                }
+                let (resolution, season) = (*resolution, *season);
+                let contribution = self.contribution(season, &what);
+                self.count(Counting {
+                    trigger: fact.event_id,
+                    at: fact.at,
+                    supplier,
+                    season,
+                    ticket,
+                    items: vec![(fact.event_id, contribution)],
+                    also: vec![resolution],
+                })
+            }
+        }
+    }
+
+    fn resolved(
+        &mut self,
+        fact: &Fact,
+        ticket: &str,
+        supplier: &str,
+        cycle: u32,
+        supplier_side: bool,
+    ) -> Vec<Draft> {
+        let season = Season::of(fact.at);
+        let track = self.tickets.entry(ticket.to_owned()).or_default();
+        let state = track.cycles.entry(cycle).or_default();
+        let pending = std::mem::take(&mut state.pending);
+        if !supplier_side {
+            state.outcome = Outcome::NotCounted;
+            return Vec::new();
+        }
+        state.outcome = Outcome::Supplier {
+            supplier: supplier.to_owned(),
+            resolution: fact.event_id,
+            season,
+        };
+        let measured = state.measured_by.contains(supplier);
+        let first = !track.counted;
+        track.counted = true;
+        let (incident, complaints, households, opened_at) = (
+            track.incident,
+            track.complaints.max(1),
+            track.households.max(1),
+            track.opened_at,
+        );
+        let mut items: Vec<(Uuid, Contribution)> = pending
+            .iter()
+            .filter(|p| p.supplier == supplier)
+            .map(|p| (p.event_id, self.contribution(season, &p.what)))
+            .collect();
+        if first {
+            items.push((fact.event_id, Contribution::Complaints(complaints)));
+            if incident {
+                let minutes = opened_at.map_or(0, |opened| (fact.at - opened).num_minutes());
+                items.push((
+                    fact.event_id,
+                    Contribution::Outage {
+                        household_minutes: u64::from(households) * minutes.max(0) as u64,
+                    },
+                ));
+            }
+        }
+        items.push((fact.event_id, Contribution::Resolution { measured }));
+        self.count(Counting {
+            trigger: fact.event_id,
+            at: fact.at,
+            supplier,
+            season,
+            ticket,
+            items,
+            also: vec![fact.event_id],
+        })
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the fields of one fact")]
+    fn upheld(
+        &mut self,
+        fact: &Fact,
+        entry: Uuid,
+        supplier: &str,
+        season: &str,
+        dimension: Dimension,
+        rule: &str,
+        evidence: &[Uuid],
+    ) -> Vec<Draft> {
+        let Some(season) = Season::parse(season) else {
+            return Vec::new();
+        };
+        if rule != rule_of(dimension) || dimension.index().is_none() {
+            // The regulator's own entries are reversed by the decision itself.
+            return Vec::new();
+        }
+        let key = (supplier.to_owned(), season);
+        let mut removed = false;
+        for event in evidence {
+            if let Some((_, _, contribution)) = self.counted.remove(&(*event, dimension))
+                && let Some(standing) = self.standings.get_mut(&key)
+            {
+                contribution.apply(&mut standing.tally, false);
+                removed = true;
+            }
+        }
+        let mut drafts = Vec::new();
+        if removed || self.standings.contains_key(&key) {
+            let (points, detail) = self.rescore(&key, dimension);
+            let mut all = vec![fact.event_id];
+            all.extend(evidence.iter().copied());
+            drafts.push(Draft {
+                entry_id: entry_id(fact.event_id, dimension),
+                supplier: supplier.to_owned(),
+                season,
+                dimension,
+                rule: REVERSAL_RULE.to_owned(),
+                version: self.version(season).version.clone(),
+                points,
+                evidence: all,
+                tickets: Vec::new(),
+                detail: format!("appeal upheld against entry {entry}; now {detail}"),
+                at: fact.at,
+                reverses: Some(entry),
+            });
+        }
+        drafts
+    }
+
+    /// Recomputes a dimension after its tally changed; returns the change and the detail.
+    fn rescore(&mut self, key: &(String, Season), dimension: Dimension) -> (Centipoints, String) {
+        let Some(index) = dimension.index() else {
+            return (0, String::new());
+        };
+        let area = self.areas.get(&key.0).copied();
+        let version = self.version(key.1).clone();
+        let standing = self
+            .standings
+            .entry(key.clone())
+            .or_insert_with(|| Standing {
+                tally: Tally::default(),
+                points: Dimension::SCORED.map(|d| version.weight(d)),
+                version: version.version.clone(),
+            });
+        let now = version.points(dimension, &standing.tally, area);
+        let change = now - standing.points[index];
+        standing.points[index] = now;
+        (change, detail(&version, dimension, &standing.tally, area))
+    }
+
+    fn count(&mut self, counting: Counting<'_>) -> Vec<Draft> {
+        let key = (counting.supplier.to_owned(), counting.season);
+        let version = self.version(counting.season).clone();
+        let mut drafts = Vec::new();
+        for dimension in Dimension::SCORED {
+            let items: Vec<_> = counting
+                .items
+                .iter()
+                .filter(|(_, c)| c.dimension() == dimension)
+                .collect();
+            if items.is_empty() {
+                continue;
+            }
+            {
+                let standing = self
+                    .standings
+                    .entry(key.clone())
+                    .or_insert_with(|| Standing {
+                        tally: Tally::default(),
+                        points: Dimension::SCORED.map(|d| version.weight(d)),
+                        version: version.version.clone(),
+                    });
+                for (event, contribution) in &items {
+                    contribution.apply(&mut standing.tally, true);
+                    self.counted
+                        .insert((*event, dimension), (key.0.clone(), key.1, *contribution));
+                }
+            }
+            let (points, detail) = self.rescore(&key, dimension);
+            if points == 0 {
+                continue;
+            }
+            let mut evidence: Vec<Uuid> = Vec::new();
+            for id in items
+                .iter()
+                .map(|(e, _)| *e)
+                .chain(counting.also.iter().copied())
+            {
+                if !evidence.contains(&id) {
+                    evidence.push(id);
+                }
+            }
+            drafts.push(Draft {
+                entry_id: entry_id(counting.trigger, dimension),
+                supplier: key.0.clone(),
+                season: key.1,
+                dimension,
+                rule: rule_of(dimension).to_owned(),
+                version: version.version.clone(),
+                points,
+                evidence,
+                tickets: vec![counting.ticket.to_owned()],
+                detail,
+                at: counting.at,
+                reverses: None,
+            });
+        }
+        drafts
+    }
+}
+
+fn detail(version: &Version, dimension: Dimension, tally: &Tally, area: Option<f64>) -> String {
+    match dimension {
+        Dimension::HeatingQuality => format!(
+            "{} of {} measurements at or above {:.1} ℃",
+            tally.measurements_met, tally.measurements, version.standard_celsius
+        ),
+        Dimension::SlaPerformance => {
+            let parts: Vec<String> = Clock::ALL
+                .iter()
+                .filter(|c| tally.breaches[c.index()] > 0)
+                .map(|c| format!("{} {}", c.name(), tally.breaches[c.index()]))
+                .collect();
+            format!("breaches: {}", parts.join(", "))
+        }
+        Dimension::ComplaintRate => match area {
+            Some(area) if area > 0.0 => format!(
+                "{} complaints on {:.0} m²: {:.2} per 10,000 m² (zero at {})",
+                tally.complaints,
+                area,
+                tally.complaints as f64 * 10_000.0 / area,
+                version.complaint_rate.zero_at_per_10k_m2
+            ),
+            _ => format!("{} complaints; no heated area registered", tally.complaints),
+        },
+        Dimension::Satisfaction => format!(
+            "{} verdicts: {} satisfied, {} basically satisfied",
+            tally.verdicts, tally.satisfied, tally.basically_satisfied
+        ),
+        Dimension::Outages => format!(
+            "{:.1} incident household-hours",
+            tally.household_minutes as f64 / 60.0
+        ),
+        Dimension::DataIntegration => format!(
+            "{} of {} resolutions backed by a certified measurement",
+            tally.resolutions_measured, tally.resolutions
+        ),
+        Dimension::Veto => String::new(),
+    }
+}

@@ -1,0 +1,295 @@
+//! A season computed by hand, checked against the scorer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::domain::facts::{Clock, Fact, FactKind, Verdict};
+use crate::domain::rulebook::Rulebook;
+use crate::domain::scorer::{Draft, REVERSAL_RULE, Scorer, rule_of};
+use crate::domain::values::{Dimension, Grade, Season, total};
+
+const NORTH: &str = "north-heat";
+
+struct Story {
+    facts: Vec<Fact>,
+    start: DateTime<Utc>,
+    n: u128,
+}
+
+impl Story {
+    fn new() -> Story {
+        Story {
+            facts: Vec::new(),
+            // 08:00 on 10 December 2026, China time.
+            start: Utc.with_ymd_and_hms(2026, 12, 10, 0, 0, 0).unwrap(),
+            n: 0,
+        }
+    }
+
+    fn add(&mut self, hours: i64, kind: FactKind) -> Uuid {
+        self.n += 1;
+        let event_id = Uuid::from_u128(self.n);
+        self.facts.push(Fact {
+            event_id,
+            at: self.start + Duration::hours(hours),
+            kind,
+        });
+        event_id
+    }
+
+    fn opened(&mut self, ticket: &str, incident: bool, households: u32) -> Uuid {
+        self.add(
+            0,
+            FactKind::TicketOpened {
+                ticket: ticket.into(),
+                incident,
+                complaints: households,
+                households,
+            },
+        )
+    }
+
+    fn measured(&mut self, ticket: &str, hours: i64, tenths: i32) -> Uuid {
+        self.add(
+            hours,
+            FactKind::Measured {
+                ticket: ticket.into(),
+                supplier: NORTH.into(),
+                cycle: 1,
+                tenths,
+            },
+        )
+    }
+
+    fn breached(&mut self, ticket: &str, hours: i64, clock: Clock) -> Uuid {
+        self.add(
+            hours,
+            FactKind::Breached {
+                ticket: ticket.into(),
+                supplier: NORTH.into(),
+                cycle: 1,
+                clock,
+            },
+        )
+    }
+
+    fn resolved(&mut self, ticket: &str, hours: i64, supplier_side: bool) -> Uuid {
+        self.add(
+            hours,
+            FactKind::Resolved {
+                ticket: ticket.into(),
+                supplier: NORTH.into(),
+                cycle: 1,
+                supplier_side,
+            },
+        )
+    }
+
+    fn rated(&mut self, ticket: &str, hours: i64, verdict: Verdict) -> Uuid {
+        self.add(
+            hours,
+            FactKind::Feedback {
+                ticket: ticket.into(),
+                supplier: NORTH.into(),
+                cycle: 1,
+                verdict,
+            },
+        )
+    }
+}
+
+struct Season1 {
+    story: Story,
+    not_counted: Vec<Uuid>,
+    sign_breach: Uuid,
+    restore_breach: Uuid,
+    t1: [Uuid; 3],
+}
+
+/// T1: 16.0 ℃ then 19.0 ℃, a sign breach, resolved by the supplier, satisfied.
+/// T2: 15.0 ℃ and a restore breach, resolved as the resident's side: nothing counts.
+/// T3: an incident of 5 households, 10 hours, no measurement, basically satisfied.
+/// T4: resolved as the developer's handover: nothing counts.
+/// T5: 18.0 ℃, a restore breach, resolved by the supplier, unsatisfied.
+fn season() -> Season1 {
+    let mut s = Story::new();
+    let mut not_counted = Vec::new();
+    s.opened("t1", false, 1);
+    let cold = s.measured("t1", 1, 160);
+    let sign_breach = s.breached("t1", 1, Clock::Sign);
+    let warm = s.measured("t1", 3, 190);
+    let r1 = s.resolved("t1", 4, true);
+    s.rated("t1", 5, Verdict::Satisfied);
+
+    s.opened("t2", false, 1);
+    not_counted.push(s.measured("t2", 1, 150));
+    not_counted.push(s.breached("t2", 9, Clock::Restore));
+    not_counted.push(s.resolved("t2", 10, false));
+    not_counted.push(s.rated("t2", 11, Verdict::Unsatisfied));
+
+    s.opened("t3", true, 5);
+    s.resolved("t3", 10, true);
+    s.rated("t3", 12, Verdict::BasicallySatisfied);
+
+    s.opened("t4", false, 1);
+    not_counted.push(s.resolved("t4", 2, false));
+
+    s.opened("t5", false, 1);
+    s.measured("t5", 2, 180);
+    let restore_breach = s.breached("t5", 9, Clock::Restore);
+    s.resolved("t5", 10, true);
+    s.rated("t5", 11, Verdict::Unsatisfied);
+    Season1 {
+        story: s,
+        not_counted,
+        sign_breach,
+        restore_breach,
+        t1: [cold, warm, r1],
+    }
+}
+
+fn scorer(version: Option<&str>) -> Scorer {
+    let book = Arc::new(Rulebook::shipped());
+    let mut scorer = match version {
+        Some(v) => Scorer::under(book, v).unwrap(),
+        None => Scorer::new(book),
+    };
+    scorer.set_areas(HashMap::from([(NORTH.to_owned(), 200_000.0)]));
+    scorer
+}
+
+fn run(scorer: &mut Scorer, facts: &[Fact]) -> Vec<Draft> {
+    facts.iter().flat_map(|f| scorer.apply(f)).collect()
+}
+
+fn by_dimension(drafts: &[Draft]) -> HashMap<Dimension, i64> {
+    let mut sums = HashMap::new();
+    for d in drafts {
+        *sums.entry(d.dimension).or_default() += d.points;
+    }
+    sums
+}
+
+#[test]
+fn a_season_scores_as_computed_by_hand() {
+    let season = season();
+    let drafts = run(&mut scorer(None), &season.story.facts);
+    let sums = by_dimension(&drafts);
+    // 2 of 3 measurements at 18 ℃: 30 × 2/3 = 20.00.
+    assert_eq!(sums[&Dimension::HeatingQuality], -1000);
+    // A sign breach (0.5) and a restore breach (2).
+    assert_eq!(sums[&Dimension::SlaPerformance], -250);
+    // 7 complaints on 200,000 m²: 0.35 per 10,000 m², 15 × (1 − 0.35/5) = 13.95.
+    assert_eq!(sums[&Dimension::ComplaintRate], -105);
+    // Satisfied, basically satisfied, unsatisfied: 15 × 1.8/3 = 9.00.
+    assert_eq!(sums[&Dimension::Satisfaction], -600);
+    // 5 households × 10 hours × 0.02.
+    assert_eq!(sums[&Dimension::Outages], -100);
+    // 2 of 3 resolutions measured: 5 × 2/3 = 3.33.
+    assert_eq!(sums[&Dimension::DataIntegration], -167);
+    let score = total(drafts.iter().map(|d| d.points).sum());
+    assert_eq!(score, 7778);
+    assert_eq!(Grade::of(score, false), Grade::B);
+    assert!(
+        drafts
+            .iter()
+            .all(|d| d.season == Season::parse("2026-2027").unwrap())
+    );
+    assert!(drafts.iter().all(|d| d.version == "2024.1"));
+
+    // The heating-quality entry of T1 names both measurements and the resolution.
+    let [cold, warm, r1] = season.t1;
+    let t1_quality = drafts
+        .iter()
+        .find(|d| d.dimension == Dimension::HeatingQuality && d.tickets == ["t1"])
+        .unwrap();
+    assert_eq!(t1_quality.evidence, vec![cold, warm, r1]);
+    assert_eq!(t1_quality.points, -1500);
+    assert_eq!(t1_quality.detail, "1 of 2 measurements at or above 18.0 ℃");
+    assert_eq!(t1_quality.rule, rule_of(Dimension::HeatingQuality));
+}
+
+#[test]
+fn resident_side_and_developer_handover_causes_are_not_counted() {
+    let season = season();
+    let drafts = run(&mut scorer(None), &season.story.facts);
+    for id in &season.not_counted {
+        assert!(
+            drafts.iter().all(|d| !d.evidence.contains(id)),
+            "event {id} counted"
+        );
+    }
+    assert!(
+        drafts
+            .iter()
+            .all(|d| d.tickets != ["t2"] && d.tickets != ["t4"])
+    );
+}
+
+#[test]
+fn the_same_event_delivered_twice_counts_once() {
+    let season = season();
+    let mut scorer = scorer(None);
+    let mut facts = season.story.facts.clone();
+    let breach = facts
+        .iter()
+        .position(|f| f.event_id == season.sign_breach)
+        .unwrap();
+    facts.insert(breach + 1, facts[breach].clone());
+    let drafts = run(&mut scorer, &facts);
+    assert_eq!(by_dimension(&drafts)[&Dimension::SlaPerformance], -250);
+    assert!(run(&mut scorer, &season.story.facts).is_empty());
+}
+
+#[test]
+fn a_stricter_rulebook_changes_exactly_the_entries_its_rules_change() {
+    let season = season();
+    let actual = run(&mut scorer(None), &season.story.facts);
+    let stricter = run(&mut scorer(Some("2027.1")), &season.story.facts);
+    assert_eq!(actual.len(), stricter.len());
+    let mut changed = Vec::new();
+    for (a, s) in actual.iter().zip(&stricter) {
+        assert_eq!(a.entry_id, s.entry_id);
+        assert_eq!(a.evidence, s.evidence);
+        if a.points != s.points {
+            changed.push(a.dimension);
+        }
+    }
+    assert_eq!(changed, [Dimension::SlaPerformance; 2]);
+    assert_eq!(by_dimension(&stricter)[&Dimension::SlaPerformance], -500);
+}
+
+#[test]
+fn an_upheld_appeal_leaves_the_evidence_out_and_records_the_difference() {
+    let season = season();
+    let mut scorer = scorer(None);
+    let drafts = run(&mut scorer, &season.story.facts);
+    let appealed = drafts
+        .iter()
+        .find(|d| d.evidence.contains(&season.restore_breach))
+        .unwrap()
+        .clone();
+    assert_eq!(appealed.points, -200);
+    let decision = Fact {
+        event_id: Uuid::from_u128(999),
+        at: season.story.start + Duration::days(3),
+        kind: FactKind::AppealUpheld {
+            entry_id: appealed.entry_id,
+            supplier: NORTH.into(),
+            season: "2026-2027".into(),
+            dimension: appealed.dimension,
+            rule: appealed.rule.clone(),
+            evidence: appealed.evidence.clone(),
+        },
+    };
+    let reversal = scorer.apply(&decision);
+    assert_eq!(reversal.len(), 1);
+    assert_eq!(reversal[0].rule, REVERSAL_RULE);
+    assert_eq!(reversal[0].points, 200);
+    assert_eq!(reversal[0].reverses, Some(appealed.entry_id));
+    assert!(reversal[0].evidence.contains(&season.restore_breach));
+    assert!(scorer.apply(&decision).is_empty());
+}

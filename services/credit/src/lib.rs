@@ -1,0 +1,152 @@
+//! Heatline credit: what regulators use to hold heating suppliers to account.
+//!
+//! A subscription runs dispatch's published events through a versioned rulebook and records
+//! every change of a supplier's score as a ledger entry naming its rule, its points and the
+//! events behind it. Suppliers appeal entries; regulators decide appeals, adjust by hand with
+//! a justification, veto, read the score as of any moment, and replay a season under another
+//! rulebook without changing anything. Months and seasons are closed with their grades.
+
+#![warn(missing_docs)]
+
+pub mod attachments;
+pub mod closer;
+pub mod domain;
+pub mod feed;
+pub mod ledger;
+pub mod openapi;
+mod projection;
+pub mod publish;
+pub mod registry;
+mod routes;
+pub mod views;
+pub mod whatif;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use eventstore::{PgEventStore, StoreError, SubscriptionHandle};
+use platform::background::BackgroundTask;
+use platform::calendar::Calendar;
+use platform::clock::Clock;
+
+use crate::attachments::Attachments;
+use crate::domain::rulebook::Rulebook;
+use crate::ledger::Ledger;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The name of the table where refinery records credit's applied migrations.
+pub const MIGRATION_TABLE: &str = "credit.refinery_schema_history";
+
+/// Creates or upgrades the `credit` schema.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+    eventstore::db::run_migrations(client, "credit", embedded::migrations::runner()).await
+}
+
+/// The versions of credit's migrations, for readiness checks.
+pub fn known_migrations() -> Vec<i32> {
+    eventstore::db::migration_versions(&embedded::migrations::runner())
+}
+
+/// How credit runs.
+#[derive(Debug, Clone)]
+pub struct CreditConfig {
+    /// The rulebook.
+    pub rulebook: Rulebook,
+    /// The working-day calendar of the appeal window.
+    pub calendar: Calendar,
+    /// Working days a supplier has to appeal an entry.
+    pub appeal_working_days: u32,
+    /// Where appeal attachments are kept (the file store of complaint photos).
+    pub file_store: String,
+    /// How often the closer looks for ended months.
+    pub close_every: Duration,
+}
+
+impl CreditConfig {
+    /// The shipped rulebook and calendar, 10 working days to appeal, attachments under
+    /// `file_store`, closings looked for every minute.
+    pub fn new(file_store: impl Into<String>) -> Self {
+        CreditConfig {
+            rulebook: Rulebook::shipped(),
+            calendar: Calendar::parse(platform::calendar::SHIPPED)
+                .expect("the shipped calendar is valid"),
+            appeal_working_days: 10,
+            file_store: file_store.into(),
+            close_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The credit service.
+pub struct Credit {
+    ledger: Ledger,
+    rulebook: Arc<Rulebook>,
+    attachments: Attachments,
+    clock: Arc<dyn Clock>,
+    config: CreditConfig,
+}
+
+/// Credit's background work; dropping it stops it.
+pub struct Background {
+    /// The subscription that scores published events.
+    pub feed: SubscriptionHandle,
+    /// The closer of months and seasons.
+    pub closer: BackgroundTask,
+}
+
+impl Credit {
+    /// Opens the service on `store`, whose database has credit's migrations applied.
+    pub fn open(
+        store: PgEventStore,
+        clock: Arc<dyn Clock>,
+        config: CreditConfig,
+    ) -> Result<Arc<Self>, String> {
+        Ok(Arc::new(Credit {
+            ledger: Ledger::new(store, clock.clone()),
+            rulebook: Arc::new(config.rulebook.clone()),
+            attachments: Attachments::open(&config.file_store)?,
+            clock,
+            config,
+        }))
+    }
+
+    /// The ledger commands.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The rulebook.
+    pub fn rulebook(&self) -> &Arc<Rulebook> {
+        &self.rulebook
+    }
+
+    /// Starts the feed and the closer.
+    pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
+        let feed = feed::spawn(
+            self.ledger.store(),
+            self.rulebook.clone(),
+            self.clock.clone(),
+        )?;
+        let closer = closer::spawn(
+            self.ledger.clone(),
+            self.clock.clone(),
+            self.config.close_every,
+        );
+        Ok(Background { feed, closer })
+    }
+
+    /// The subscriptions [`Self::start`] runs, as `schema.name`.
+    pub fn subscriptions(&self) -> Vec<&'static str> {
+        vec!["credit.ledger_feed"]
+    }
+
+    /// Mounts credit's routes.
+    pub fn configure(self: &Arc<Self>) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+        let credit = web::Data::from(self.clone());
+        move |cfg| routes::configure(cfg, credit)
+    }
+}

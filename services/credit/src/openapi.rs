@@ -1,0 +1,72 @@
+//! Credit's OpenAPI document (checked in as `openapi/credit.json`).
+
+use platform::fields::FieldError;
+use platform::openapi::BearerScheme;
+use utoipa::OpenApi;
+
+use crate::routes;
+use crate::views::{
+    AppealView, ClosingView, DimensionView, EntryView, LedgerPage, Link, RankView, ScoreView,
+};
+use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Heatline credit",
+        description = "Supplier credit: scores by dimension under a versioned rulebook, a \
+            ledger whose every entry names its rule, points and evidence events, grades A to D, \
+            appeals, regulators' adjustments and vetoes, scores as of a past moment, what-if \
+            replays and CSV exports. Points are out of 100."
+    ),
+    paths(
+        routes::rulebook,
+        routes::suppliers,
+        routes::ranking,
+        routes::score,
+        routes::ledger,
+        routes::export,
+        routes::adjust,
+        routes::veto,
+        routes::what_if,
+        routes::evidence,
+        routes::list,
+        routes::file,
+        routes::decide,
+    ),
+    components(schemas(
+        routes::RulebookView,
+        routes::SupplierView,
+        routes::NewAdjustment,
+        routes::NewVeto,
+        routes::EvidenceView,
+        routes::EvidenceEntry,
+        routes::NewAppeal,
+        routes::NewAttachment,
+        routes::Decision,
+        ScoreView,
+        DimensionView,
+        ClosingView,
+        LedgerPage,
+        EntryView,
+        Link,
+        RankView,
+        AppealView,
+        WhatIf,
+        SupplierWhatIf,
+        ChangedEntry,
+        FieldError,
+    )),
+    modifiers(&BearerScheme),
+    tags((name = "credit", description = "Supplier credit evaluation")),
+)]
+pub struct CreditApi;
+
+/// The document as pretty JSON, as checked in.
+pub fn document() -> String {
+    CreditApi::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
+}

@@ -1,0 +1,294 @@
+//! What credit tells the world (`proto/heatline/credit/v1`), and what it reads from
+//! dispatch's messages (and its own appeal decisions) as facts.
+
+use chrono::{DateTime, Utc};
+use contracts::credit::v1 as proto;
+use contracts::dispatch::v1 as dispatch;
+use eventstore::{IntegrationEvent, Publish, PublishedEvent};
+use uuid::Uuid;
+
+use crate::domain::credit::{CreditEvent, SupplierCredit};
+use crate::domain::facts::{Clock, Fact, FactKind, Verdict};
+use crate::domain::parse_stream_id;
+use crate::domain::values::{Dimension, Grade};
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl From<Dimension> for proto::Dimension {
+    fn from(dimension: Dimension) -> Self {
+        match dimension {
+            Dimension::HeatingQuality => proto::Dimension::HeatingQuality,
+            Dimension::SlaPerformance => proto::Dimension::SlaPerformance,
+            Dimension::ComplaintRate => proto::Dimension::ComplaintRate,
+            Dimension::Satisfaction => proto::Dimension::Satisfaction,
+            Dimension::Outages => proto::Dimension::Outages,
+            Dimension::DataIntegration => proto::Dimension::DataIntegration,
+            Dimension::Veto => proto::Dimension::Veto,
+        }
+    }
+}
+
+impl TryFrom<proto::Dimension> for Dimension {
+    type Error = ();
+    fn try_from(dimension: proto::Dimension) -> Result<Self, ()> {
+        Dimension::SCORED
+            .into_iter()
+            .chain([Dimension::Veto])
+            .find(|d| proto::Dimension::from(*d) == dimension)
+            .ok_or(())
+    }
+}
+
+fn ids(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+impl Publish for SupplierCredit {
+    fn publish(&self, stream: &str, event: &CreditEvent) -> Vec<IntegrationEvent> {
+        let Some((supplier, season)) = parse_stream_id(stream) else {
+            return Vec::new();
+        };
+        let (supplier_id, season) = (supplier.to_owned(), season.to_string());
+        let grade_changed = |status: &str, period: &str, score, vetoed, grade: Grade, when| {
+            IntegrationEvent::encode(&proto::GradeChanged {
+                supplier_id: supplier_id.clone(),
+                season: season.clone(),
+                grade: grade.as_str().into(),
+                previous_grade: self.previous_grade.map(Grade::as_str).unwrap_or("").into(),
+                score,
+                status: status.into(),
+                period: period.into(),
+                vetoed,
+                at_ms: millis(when),
+            })
+        };
+        match event {
+            CreditEvent::EntryRecorded(entry) => {
+                let mut out = vec![IntegrationEvent::encode(&proto::EntryRecorded {
+                    entry_id: entry.entry_id.to_string(),
+                    supplier_id: supplier_id.clone(),
+                    season: season.clone(),
+                    dimension: proto::Dimension::from(entry.dimension).into(),
+                    rule: entry.rule.clone(),
+                    rulebook_version: entry.version.clone(),
+                    points: entry.points,
+                    evidence_event_ids: ids(&entry.evidence),
+                    ticket_ids: entry.tickets.clone(),
+                    detail: entry.detail.clone(),
+                    at_ms: millis(entry.at),
+                    reverses_entry_id: entry.reverses.map(|r| r.to_string()).unwrap_or_default(),
+                })];
+                if self.grade != self.previous_grade {
+                    let grade = self.current_grade();
+                    out.push(grade_changed(
+                        "provisional",
+                        "",
+                        self.score(),
+                        !self.vetoes.is_empty(),
+                        grade,
+                        entry.at,
+                    ));
+                }
+                out
+            }
+            CreditEvent::AppealFiled {
+                appeal_id,
+                entry,
+                statement,
+                attachments,
+                at,
+            } => vec![IntegrationEvent::encode(&proto::AppealFiled {
+                appeal_id: appeal_id.to_string(),
+                supplier_id,
+                season,
+                entry_id: entry.entry_id.to_string(),
+                statement: statement.clone(),
+                attachment_ids: attachments.clone(),
+                filed_at_ms: millis(*at),
+            })],
+            CreditEvent::AppealDecided {
+                appeal_id,
+                upheld,
+                reason,
+                at,
+            } => {
+                let entry = self.appeals.get(appeal_id).and_then(|a| a.entry.clone());
+                let Some(entry) = entry else {
+                    return Vec::new();
+                };
+                vec![IntegrationEvent::encode(&proto::AppealDecided {
+                    appeal_id: appeal_id.to_string(),
+                    supplier_id,
+                    season,
+                    entry_id: entry.entry_id.to_string(),
+                    upheld: *upheld,
+                    reason: reason.clone(),
+                    decided_at_ms: millis(*at),
+                    dimension: proto::Dimension::from(entry.dimension).into(),
+                    rule: entry.rule.clone(),
+                    evidence_event_ids: ids(&entry.evidence),
+                    points: entry.points,
+                })]
+            }
+            CreditEvent::PeriodClosed {
+                period,
+                is_final,
+                score,
+                vetoed,
+                at,
+            } => {
+                let status = if *is_final { "final" } else { "monthly" };
+                vec![grade_changed(
+                    status,
+                    period,
+                    *score,
+                    *vetoed,
+                    Grade::of(*score, *vetoed),
+                    *at,
+                )]
+            }
+        }
+    }
+}
+
+fn uuids(ids: &[String]) -> Vec<Uuid> {
+    ids.iter().filter_map(|id| id.parse().ok()).collect()
+}
+
+/// Reads a published event as a fact, when credit counts it (`None` otherwise, or when its
+/// bytes do not decode: a malformed event is logged and skipped, never fatal).
+pub fn fact(event: &PublishedEvent) -> Option<Fact> {
+    let kind = fact_kind(event);
+    if let Err(error) = &kind {
+        tracing::warn!(event.id = %event.event_id, %error, "a published event credit cannot read");
+    }
+    let (at_ms, kind) = kind.ok()??;
+    Some(Fact {
+        event_id: event.event_id,
+        at: at(at_ms),
+        kind,
+    })
+}
+
+fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventstore::DecodeError> {
+    let message = event.message_type.as_str();
+    let kind = if message == <dispatch::TicketOpened as contracts::Name>::full_name() {
+        let m: dispatch::TicketOpened = event.decode()?;
+        (
+            m.opened_at_ms,
+            FactKind::TicketOpened {
+                ticket: m.ticket_id,
+                incident: m.origin == "incident",
+                complaints: m.complaint_ids.len() as u32,
+                households: m.households.len() as u32,
+            },
+        )
+    } else if message == <dispatch::ComplaintAttached as contracts::Name>::full_name() {
+        let m: dispatch::ComplaintAttached = event.decode()?;
+        (
+            m.attached_at_ms,
+            FactKind::ComplaintAttached {
+                ticket: m.ticket_id,
+            },
+        )
+    } else if message == <dispatch::TemperatureMeasured as contracts::Name>::full_name() {
+        let m: dispatch::TemperatureMeasured = event.decode()?;
+        (
+            m.measured_at_ms,
+            FactKind::Measured {
+                ticket: m.ticket_id,
+                supplier: m.supplier_id,
+                cycle: m.cycle,
+                tenths: m.tenths_celsius,
+            },
+        )
+    } else if message == <dispatch::SlaBreached as contracts::Name>::full_name() {
+        let m: dispatch::SlaBreached = event.decode()?;
+        let clock = match m.clock() {
+            dispatch::Clock::Resident => Clock::Resident,
+            dispatch::Clock::Sign => Clock::Sign,
+            dispatch::Clock::OnSite => Clock::OnSite,
+            dispatch::Clock::Restore => Clock::Restore,
+            dispatch::Clock::HotlineFinish => Clock::HotlineFinish,
+            dispatch::Clock::Callback => Clock::Callback,
+            dispatch::Clock::Unspecified => return Ok(None),
+        };
+        (
+            m.recorded_at_ms,
+            FactKind::Breached {
+                ticket: m.ticket_id,
+                supplier: m.supplier_id,
+                cycle: m.cycle,
+                clock,
+            },
+        )
+    } else if message == <dispatch::TicketResolved as contracts::Name>::full_name() {
+        let m: dispatch::TicketResolved = event.decode()?;
+        let supplier_side = m.cause() == dispatch::Cause::Supplier;
+        (
+            m.resolved_at_ms,
+            FactKind::Resolved {
+                ticket: m.ticket_id,
+                supplier: m.supplier_id,
+                cycle: m.cycle,
+                supplier_side,
+            },
+        )
+    } else if message == <dispatch::FeedbackGiven as contracts::Name>::full_name() {
+        let m: dispatch::FeedbackGiven = event.decode()?;
+        let verdict = match m.rating() {
+            dispatch::Rating::Satisfied => Verdict::Satisfied,
+            dispatch::Rating::BasicallySatisfied => Verdict::BasicallySatisfied,
+            dispatch::Rating::Unsatisfied => Verdict::Unsatisfied,
+            dispatch::Rating::Unspecified => return Ok(None),
+        };
+        (
+            m.given_at_ms,
+            FactKind::Feedback {
+                ticket: m.ticket_id,
+                supplier: m.supplier_id,
+                cycle: m.cycle,
+                verdict,
+            },
+        )
+    } else if message == <dispatch::TicketClosed as contracts::Name>::full_name() {
+        let m: dispatch::TicketClosed = event.decode()?;
+        (
+            m.closed_at_ms,
+            FactKind::Closed {
+                ticket: m.ticket_id,
+            },
+        )
+    } else if message == <proto::AppealDecided as contracts::Name>::full_name() {
+        let m: proto::AppealDecided = event.decode()?;
+        let Ok(dimension) = Dimension::try_from(m.dimension()) else {
+            return Ok(None);
+        };
+        if !m.upheld {
+            return Ok(None);
+        }
+        let Ok(entry_id) = m.entry_id.parse() else {
+            return Ok(None);
+        };
+        (
+            m.decided_at_ms,
+            FactKind::AppealUpheld {
+                entry_id,
+                supplier: m.supplier_id,
+                season: m.season,
+                dimension,
+                rule: m.rule,
+                evidence: uuids(&m.evidence_event_ids),
+            },
+        )
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(kind))
+}

@@ -1,0 +1,125 @@
+//! Credit's HTTP API; the route table is here.
+
+mod appeals;
+mod regulator;
+mod scores;
+
+use actix_web::web;
+use platform::auth::{Principal, Role};
+use platform::error::ApiError;
+
+pub(crate) use appeals::*;
+pub(crate) use regulator::*;
+pub(crate) use scores::*;
+
+use crate::Credit;
+use crate::domain::credit::CreditError;
+use crate::domain::values::Season;
+use crate::ledger::CommandError;
+
+/// The largest JSON body (an appeal with its attachments, base64).
+const JSON_LIMIT: usize = 36 * 1024 * 1024;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>) {
+    let season = |path: &str| format!("/api/v1/credit/seasons/{{season}}{path}");
+    cfg.app_data(credit)
+        .app_data(platform::error::json_config(JSON_LIMIT))
+        .route("/api/v1/credit/rulebook", web::get().to(scores::rulebook))
+        .route("/api/v1/credit/suppliers", web::get().to(scores::suppliers))
+        .route(&season("/ranking"), web::get().to(scores::ranking))
+        .route(&season("/ledger.csv"), web::get().to(scores::export))
+        .route(&season("/suppliers/{id}"), web::get().to(scores::score))
+        .route(
+            &season("/suppliers/{id}/ledger"),
+            web::get().to(scores::ledger),
+        )
+        .route(
+            &season("/suppliers/{id}/adjustments"),
+            web::post().to(regulator::adjust),
+        )
+        .route(
+            &season("/suppliers/{id}/vetoes"),
+            web::post().to(regulator::veto),
+        )
+        .route(&season("/what-if"), web::get().to(regulator::what_if))
+        .route(&season("/appeals"), web::get().to(appeals::list))
+        .route(
+            "/api/v1/credit/entries/{id}/appeals",
+            web::post().to(appeals::file),
+        )
+        .route(
+            "/api/v1/credit/appeals/{id}/decision",
+            web::post().to(appeals::decide),
+        )
+        .route(
+            "/api/v1/credit/evidence/{id}",
+            web::get().to(regulator::evidence),
+        );
+}
+
+/// Reads a season from the path.
+fn season(raw: &str) -> Result<Season, ApiError> {
+    Season::parse(raw).ok_or_else(|| {
+        ApiError::not_found("no such season; seasons are named by their two years, e.g. 2026-2027")
+    })
+}
+
+/// Who may read a supplier's credit: the regulator and admins all, a supplier admin only its
+/// own.
+fn may_read(principal: &Principal, supplier: &str) -> Result<(), ApiError> {
+    principal.require(&[Role::Regulator, Role::Admin, Role::SupplierAdmin])?;
+    if principal.role == Role::SupplierAdmin && principal.supplier.as_deref() != Some(supplier) {
+        return Err(ApiError::forbidden("only your own supplier's credit"));
+    }
+    Ok(())
+}
+
+/// The one supplier a caller is limited to (a supplier admin), if any.
+fn own_supplier(principal: &Principal) -> Result<Option<&str>, ApiError> {
+    principal.require(&[Role::Regulator, Role::Admin, Role::SupplierAdmin])?;
+    if principal.role == Role::SupplierAdmin {
+        return principal
+            .supplier
+            .as_deref()
+            .map(Some)
+            .ok_or_else(|| ApiError::forbidden("your account names no supplier"));
+    }
+    Ok(None)
+}
+
+/// A command's failure as the API answers it.
+fn command_failure(error: CommandError) -> ApiError {
+    match error {
+        CommandError::Refused(refusal) => {
+            let message = refusal.to_string();
+            match refusal {
+                CreditError::UnknownEntry => ApiError::not_found(message),
+                CreditError::UnknownAppeal => ApiError::not_found(message),
+                CreditError::NotADeduction => ApiError::conflict("not_a_deduction", message),
+                CreditError::AlreadyAppealed => ApiError::conflict("already_appealed", message),
+                CreditError::WindowClosed(_) => ApiError::conflict("appeal_window_closed", message),
+                CreditError::AlreadyDecided => ApiError::conflict("already_decided", message),
+                CreditError::AlreadyClosed(_) => ApiError::conflict("already_closed", message),
+            }
+        }
+        CommandError::Contended => {
+            ApiError::conflict("conflict", "the ledger changed meanwhile; try again")
+        }
+        CommandError::Store(e) => ApiError::internal(&e),
+        CommandError::Append(e) => ApiError::internal(&e),
+    }
+}
+
+async fn client(credit: &Credit) -> Result<deadpool_postgres::Object, ApiError> {
+    credit
+        .ledger
+        .store()
+        .pool()
+        .get()
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+fn db(error: tokio_postgres::Error) -> ApiError {
+    ApiError::internal(&error)
+}

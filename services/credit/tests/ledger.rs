@@ -1,0 +1,249 @@
+//! The ledger from published events: a season computed by hand, evidence behind every entry,
+//! causes that do not count, redelivery, the score as of a past moment, and exports.
+
+mod support;
+
+use serde_json::Value;
+use support::{Harness, season};
+use testkit::api::eventually;
+
+fn points(score: &Value, dimension: &str) -> f64 {
+    score["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == dimension)
+        .unwrap()["points"]
+        .as_f64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_season_of_published_events_scores_as_computed_by_hand_with_evidence_behind_every_entry()
+{
+    let h = Harness::start().await;
+    let story = season(&h).await;
+    h.caught_up().await;
+    let score = h.score("north-heat", "").await;
+    assert_eq!(score["score"], 77.78, "{score}");
+    assert_eq!(score["grade"], "B");
+    assert_eq!(score["status"], "provisional");
+    assert_eq!(score["rulebook_version"], "2024.1");
+    assert_eq!(points(&score, "heating_quality"), 20.0);
+    assert_eq!(points(&score, "sla_performance"), 22.5);
+    assert_eq!(points(&score, "complaint_rate"), 13.95);
+    assert_eq!(points(&score, "satisfaction"), 9.0);
+    assert_eq!(points(&score, "outages"), 9.0);
+    assert_eq!(points(&score, "data_integration"), 3.33);
+
+    let ledger = h.ledger("north-heat").await;
+    let sum: f64 = ledger.iter().map(|e| e["points"].as_f64().unwrap()).sum();
+    assert!(
+        (sum - (77.78 - 100.0)).abs() < 1e-9,
+        "entries sum to the score: {sum}"
+    );
+    for entry in &ledger {
+        assert!(!entry["evidence"].as_array().unwrap().is_empty(), "{entry}");
+        assert!(!entry["rulebook_version"].as_str().unwrap().is_empty());
+    }
+    // The first entry: T1's resolution counts its two measurements.
+    let quality = ledger
+        .iter()
+        .find(|e| e["dimension"] == "heating_quality")
+        .unwrap();
+    let evidence: Vec<&str> = quality["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    for name in ["t1.cold", "t1.warm", "t1.resolved"] {
+        assert!(
+            evidence.contains(&story.id(name).to_string().as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(quality["tickets"][0]["href"], "/api/v1/tickets/t1");
+    assert_eq!(quality["points_text"], "-15.00");
+
+    // Resident-side and developer-handover tickets name no entry.
+    for name in ["t2.measured", "t2.breach", "t2.resolved", "t4.resolved"] {
+        let id = story.id(name).to_string();
+        assert!(
+            ledger
+                .iter()
+                .all(|e| !e["evidence"].to_string().contains(&id)),
+            "{name} is not evidence"
+        );
+    }
+
+    // An evidence link opens the event and the entries that name it.
+    let href = quality["evidence"][0]["href"].as_str().unwrap();
+    let event = h.api.get(href, &h.regulator()).await;
+    assert_eq!(event.status, 200, "{}", event.body);
+    assert_eq!(
+        event.body["message_type"],
+        "heatline.dispatch.v1.TemperatureMeasured"
+    );
+    assert_eq!(event.body["entries"][0]["entry_id"], quality["entry_id"]);
+
+    // The ranking lists both registered suppliers with a ledger; CSV has a line per entry.
+    let ranking = h
+        .api
+        .get("/api/v1/credit/seasons/2026-2027/ranking", &h.regulator())
+        .await;
+    assert_eq!(ranking.body[0]["supplier_id"], "north-heat");
+    assert_eq!(ranking.body[0]["grade"], "B");
+    let csv = h
+        .api
+        .http
+        .get(format!(
+            "{}/api/v1/credit/seasons/2026-2027/ledger.csv",
+            h.api.base
+        ))
+        .bearer_auth(h.regulator())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), ledger.len() + 1);
+    assert!(text.starts_with("supplier_id,sequence,entry_id,at,"));
+}
+
+#[tokio::test]
+async fn events_handled_again_after_a_checkpoint_reset_count_once() {
+    let mut h = Harness::start().await;
+    season(&h).await;
+    h.caught_up().await;
+    let before = h.ledger("north-heat").await;
+    h.background.take().unwrap().feed.stop().await;
+    let client = h.store.pool().get().await.unwrap();
+    client
+        .execute(
+            "UPDATE credit.subscription_checkpoint SET tx_id = '0'::xid8, global_position = 0 \
+             WHERE name = 'ledger_feed'",
+            &[],
+        )
+        .await
+        .unwrap();
+    h.background = Some(h.credit.start().unwrap());
+    h.caught_up().await;
+    let after = h.ledger("north-heat").await;
+    assert_eq!(before, after);
+    assert_eq!(h.score("north-heat", "").await["score"], 77.78);
+}
+
+#[tokio::test]
+async fn the_score_as_of_a_past_moment_counts_only_what_had_happened_by_then() {
+    let h = Harness::start().await;
+    season(&h).await;
+    h.caught_up().await;
+    // 12:30 China time: T1 (resolved at 12:00) counts; T3 and T5 (resolved at 18:00) do not.
+    let then = h
+        .score("north-heat", "?as_of=2026-12-10T12:30:00%2B08:00")
+        .await;
+    assert_eq!(points(&then, "heating_quality"), 15.0);
+    assert_eq!(points(&then, "sla_performance"), 24.5);
+    assert_eq!(points(&then, "satisfaction"), 15.0);
+    assert_eq!(then["as_of"], "2026-12-10T04:30:00Z");
+    let before_anything = h.score("north-heat", "?as_of=2026-12-01T00:00:00Z").await;
+    assert_eq!(before_anything["score"], 100.0);
+    assert_eq!(before_anything["entries"], 0);
+    let bad = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/suppliers/north-heat?as_of=yesterday",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["code"], "invalid_as_of");
+}
+
+#[tokio::test]
+async fn a_what_if_under_a_stricter_rulebook_changes_exactly_its_entries_and_writes_nothing() {
+    let h = Harness::start().await;
+    season(&h).await;
+    h.caught_up().await;
+    let before = h.ledger("north-heat").await;
+    let head = h.store.published_head().await.unwrap();
+    let reply = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/what-if?rulebook_version=2027.1",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let north = reply.body["suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["supplier_id"] == "north-heat")
+        .unwrap()
+        .clone();
+    assert_eq!(north["actual_score"], 77.78);
+    assert_eq!(north["what_if_score"], 75.28);
+    let changed = north["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 2, "{north}");
+    assert!(changed.iter().all(|c| c["dimension"] == "sla_performance"));
+    assert!(
+        changed
+            .iter()
+            .all(|c| c["what_if"].as_f64() == Some(c["actual"].as_f64().unwrap() * 2.0))
+    );
+    assert_eq!(h.ledger("north-heat").await, before);
+    assert_eq!(h.store.published_head().await.unwrap(), head);
+    let unknown = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/what-if?rulebook_version=1999.9",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+}
+
+#[tokio::test]
+async fn months_are_closed_with_their_grade_and_the_season_ends_final() {
+    let h = Harness::start().await;
+    season(&h).await;
+    h.caught_up().await;
+    h.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-04-02T00:00:00+08:00")
+            .unwrap()
+            .to_utc(),
+    );
+    eventually("every period is closed", || async {
+        h.score("north-heat", "").await["status"] == "final"
+    })
+    .await;
+    let score = h.score("north-heat", "").await;
+    let closings = score["closings"].as_array().unwrap();
+    let periods: Vec<&str> = closings
+        .iter()
+        .map(|c| c["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            "2026-11",
+            "2026-12",
+            "2027-01",
+            "2027-02",
+            "2027-03",
+            "2026-2027"
+        ]
+    );
+    assert_eq!(closings[0]["score"], 100.0);
+    assert_eq!(closings[1]["score"], 77.78);
+    assert_eq!(closings[1]["grade"], "B");
+    assert_eq!(closings[5]["is_final"], true);
+}
