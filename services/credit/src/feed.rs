@@ -78,34 +78,53 @@ pub async fn areas(
 }
 
 /// Runs `scorer` over the public log from its start up to and including `until` (the whole
-/// log when `None`), handing each entry to `sink`. Returns how many events were read.
+/// log when `None`), handing each entry to `sink`. Returns how many events were read. The
+/// next page is read and decoded while the scorer works on the current one.
 pub async fn replay(
     store: &PgEventStore,
     scorer: &mut Scorer,
     until: Option<LogPosition>,
     mut sink: impl FnMut(Draft),
 ) -> Result<u64, StoreError> {
-    let mut after = LogPosition::START;
-    let mut read = 0;
-    loop {
-        if until.is_some_and(|until| after >= until) {
-            return Ok(read);
+    let (pages, mut received) = tokio::sync::mpsc::channel::<Result<(u64, Vec<_>), StoreError>>(2);
+    let reader_store = store.clone();
+    let reader = tokio::spawn(async move {
+        let mut after = LogPosition::START;
+        loop {
+            if until.is_some_and(|until| after >= until) {
+                return;
+            }
+            let events = match reader_store.read_published(after, REPLAY_PAGE).await {
+                Ok(events) => events,
+                Err(error) => {
+                    let _ = pages.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some(last) = events.last() else { return };
+            after = last.position;
+            let within: Vec<&PublishedEvent> = events
+                .iter()
+                .take_while(|e| until.is_none_or(|until| e.position <= until))
+                .collect();
+            let read = within.len() as u64;
+            let facts: Vec<_> = within.into_iter().filter_map(fact).collect();
+            let done = read < events.len() as u64;
+            if pages.send(Ok((read, facts))).await.is_err() || done {
+                return;
+            }
         }
-        let events = store.read_published(after, REPLAY_PAGE).await?;
-        let Some(last) = events.last() else {
-            return Ok(read);
-        };
-        after = last.position;
-        for event in &events {
-            if until.is_some_and(|until| event.position > until) {
-                return Ok(read);
-            }
-            read += 1;
-            if let Some(fact) = fact(event) {
-                scorer.apply(&fact).into_iter().for_each(&mut sink);
-            }
+    });
+    let mut read = 0;
+    while let Some(page) = received.recv().await {
+        let (count, facts) = page?;
+        read += count;
+        for fact in &facts {
+            scorer.apply(fact).into_iter().for_each(&mut sink);
         }
     }
+    let _ = reader.await;
+    Ok(read)
 }
 
 fn entry(draft: Draft) -> Entry {

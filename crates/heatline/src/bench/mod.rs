@@ -1,6 +1,7 @@
 //! `heatline bench ...`: benchmarks that print their figures beside a baseline measured in the
 //! same run.
 
+mod credit;
 mod dispatch;
 mod eventstore;
 mod intake;
@@ -22,6 +23,9 @@ pub enum Target {
     /// The dispatcher queue over HTTP with many open tickets, and how soon a ticket event is
     /// in the queue while events are written, beside plain SQL doing the same.
     Dispatch(dispatch::Options),
+    /// A season of published events replayed into supplier scores, beside reading and
+    /// decoding the same log without scoring it.
+    Credit(credit::Options),
 }
 
 pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
@@ -29,6 +33,7 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Eventstore(options) => eventstore::run(database, options).await,
         Target::Intake(options) => intake::run(database, options).await,
         Target::Dispatch(options) => dispatch::run(database, options).await,
+        Target::Credit(options) => credit::run(database, options).await,
     }
 }
 
