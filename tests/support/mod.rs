@@ -1,0 +1,229 @@
+//! Running `heatline` as its users do: real processes printing their address, the command
+//! line, and Debian's nginx with the repository's gateway configuration.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the support"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `heatline serve` and the address it printed.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(database_url: Option<&str>, data_dir: &Path) -> Server {
+        Server::start_with(database_url, data_dir, &[], &[])
+    }
+
+    /// Starts with more arguments and environment variables.
+    pub fn start_with(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_heatline"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .envs(envs.iter().copied())
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("heatline starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("heatline listening on ") {
+                    let _ = found.send(base.to_owned());
+                }
+            }
+        });
+        let base = address
+            .recv_timeout(Duration::from_secs(120))
+            .expect("heatline prints the address it listens on");
+        Server { child, base }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// `/readyz` once it says ready (every subscription has taken its checkpoint), or its
+    /// last answer after 5 seconds.
+    pub async fn ready(&self) -> (u16, serde_json::Value) {
+        let mut answer = self.get("/readyz").await;
+        for _ in 0..100 {
+            if answer.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answer = self.get("/readyz").await;
+        }
+        answer
+    }
+
+    /// Sends SIGTERM, as a service manager would, and waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        self.child.wait().expect("heatline exits")
+    }
+}
+
+impl Drop for Server {
+    /// A test that fails midway does not leave its servers running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A data folder the `postgres` user can reach when the tests run as root.
+pub fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heatline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+pub fn user_create(database_url: &str, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["user", "create"])
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A refused command line exits before reading: a broken pipe is then expected.
+    let _ = child.stdin.take().unwrap().write_all(password.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// Debian's nginx with the repository's gateway configuration, in front of the services.
+pub struct Gateway {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Gateway {
+    pub fn start(
+        dir: &Path,
+        identity: &str,
+        intake: &str,
+        dispatch: &str,
+        credit: &str,
+    ) -> Gateway {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let template = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/nginx/heatline.conf.template"
+        ))
+        .unwrap();
+        let host = |base: &str| base.trim_start_matches("http://").to_owned();
+        let server = template
+            .replace("${HEATLINE_GATEWAY_PORT}", &format!("127.0.0.1:{port}"))
+            .replace("${HEATLINE_IDENTITY}", &host(identity))
+            .replace("${HEATLINE_INTAKE}", &host(intake))
+            .replace("${HEATLINE_DISPATCH}", &host(dispatch))
+            .replace("${HEATLINE_CREDIT}", &host(credit));
+        let root = dir.join("nginx");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("heatline.conf"), server).unwrap();
+        let temp = root.display();
+        std::fs::write(
+            root.join("nginx.conf"),
+            format!(
+                "daemon off;\nworker_processes 1;\npid {temp}/nginx.pid;\nerror_log stderr warn;\nevents {{}}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {temp}/body;\n  \
+                 proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n  \
+                 uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n  \
+                 include {temp}/heatline.conf;\n}}\n"
+            ),
+        )
+        .unwrap();
+        let nginx = ["/usr/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|n| Command::new(n).arg("-v").output().is_ok())
+            .expect("nginx is installed (.ci/run installs it)");
+        let child = Command::new(nginx)
+            .args(["-p"])
+            .arg(&root)
+            .args(["-c"])
+            .arg(root.join("nginx.conf"))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Gateway {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // TERM, not KILL: the master takes its workers down with it.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn login(
+    http: &reqwest::Client,
+    identity: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let login: serde_json::Value = http
+        .post(format!("{identity}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{username} logged in: {login}"))
+        .to_owned()
+}
