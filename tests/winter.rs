@@ -1,0 +1,404 @@
+//! A whole winter story through the public API, against the four services as separate
+//! processes behind Debian's nginx with the repository's gateway configuration, and against
+//! `heatline serve` in one process: a resident logs in through WeChat and reports a cold home,
+//! which the 12345 platform also pushes; a dispatcher registers and assigns a crew; the crew
+//! measures 16 ℃, repairs, measures 19 ℃ and resolves; the resident rates it; the 12345
+//! platform gets its status pushes; the supplier's credit ledger shows the entries with the
+//! events behind them.
+
+mod support;
+
+use std::process::Command;
+
+use chrono::{Datelike, Utc};
+use serde_json::{Value, json};
+use support::{Gateway, Server, data_dir, login, user_create};
+use testkit::api::{Api, Reply, eventually};
+use testkit::fakes::{FakeHotline, FakeWechat};
+
+const SECRET: &str = "shared-with-12345";
+const ADDRESS: &str = "南岗区学府路100号1栋2单元301";
+
+/// What both topologies share: a database with the registries and the first admin, and the
+/// outside parties.
+struct World {
+    db: testkit::TestDb,
+    dir: std::path::PathBuf,
+    wechat: FakeWechat,
+    hotline: FakeHotline,
+}
+
+impl World {
+    async fn new(name: &str) -> World {
+        let db = testkit::TestDb::new().await;
+        let dir = data_dir(name);
+        let files = [
+            (
+                "buildings",
+                "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+                 NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
+            ),
+            (
+                "suppliers",
+                "supplier_id,name,districts,heated_area_m2,contact\n\
+                 harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
+            ),
+        ];
+        for (what, text) in files {
+            let path = dir.join(format!("{what}.csv"));
+            std::fs::write(&path, text).unwrap();
+            let imported = Command::new(env!("CARGO_BIN_EXE_heatline"))
+                .args(["import", what])
+                .arg(&path)
+                .env("DATABASE_URL", db.url())
+                .env("RUST_LOG", "off")
+                .output()
+                .unwrap();
+            assert!(
+                imported.status.success(),
+                "{}",
+                String::from_utf8_lossy(&imported.stderr)
+            );
+        }
+        let created = user_create(
+            db.url(),
+            &["--username", "city.admin", "--role", "admin"],
+            "a long first password\n",
+        );
+        assert!(created.status.success());
+        World {
+            db,
+            dir,
+            wechat: FakeWechat::start(),
+            hotline: FakeHotline::start(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "HEATLINE_WECHAT_BASE_URL",
+                self.wechat.base_url().to_owned(),
+            ),
+            ("HEATLINE_WECHAT_APPID", testkit::fakes::WECHAT_APPID.into()),
+            ("HEATLINE_WECHAT_SECRET", testkit::fakes::WECHAT_SECRET.into()),
+            ("HEATLINE_HOTLINE_SECRET", SECRET.into()),
+            ("HEATLINE_HOTLINE_URL", self.hotline.url()),
+        ]
+    }
+
+    fn start(&self, args: &[&str], extra: &[(&str, &str)]) -> Server {
+        let env = self.env();
+        let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend_from_slice(extra);
+        Server::start_with(Some(self.db.url()), &self.dir, args, &all)
+    }
+}
+
+fn season_now() -> String {
+    let local = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let first = if local.month() >= 7 {
+        local.year()
+    } else {
+        local.year() - 1
+    };
+    format!("{first}-{}", first + 1)
+}
+
+async fn ok(reply: Reply, what: &str) -> Value {
+    assert!(
+        (200..300).contains(&reply.status),
+        "{what}: {} {}",
+        reply.status,
+        reply.body
+    );
+    reply.body
+}
+
+async fn staff(api: &Api, admin: &str, body: Value) -> String {
+    let username = body["username"].as_str().unwrap().to_owned();
+    let password = body["password"].as_str().unwrap().to_owned();
+    ok(api.post("/api/v1/staff", admin, &body).await, &username).await;
+    login(&api.http, &api.base, &username, &password).await
+}
+
+/// The story, through `public`.
+async fn story(world: &World, public: &str) {
+    let api = Api::new(public);
+    let admin = login(&api.http, public, "city.admin", "a long first password").await;
+    let dispatcher = staff(
+        &api,
+        &admin,
+        json!({"username": "li.dispatch", "password": "winter is coming", "role": "dispatcher"}),
+    )
+    .await;
+    let supplier = staff(
+        &api,
+        &admin,
+        json!({"username": "harbin.admin", "password": "keep them warm", "role": "supplier_admin", "supplier": "harbin-heat"}),
+    )
+    .await;
+    let regulator = staff(
+        &api,
+        &admin,
+        json!({"username": "zhao.regulator", "password": "every point counts", "role": "regulator"}),
+    )
+    .await;
+
+    // A resident logs in through WeChat and reports a cold home.
+    world.wechat.code("wx-code-1", "openid-resident-1");
+    let session = ok(
+        api.send(
+            reqwest::Method::POST,
+            "/api/v1/auth/wechat",
+            None,
+            Some(
+                serde_json::to_vec(&json!({"code": "wx-code-1"}))
+                    .unwrap()
+                    .into(),
+            ),
+            &[("content-type", "application/json")],
+        )
+        .await,
+        "WeChat login",
+    )
+    .await;
+    let resident = session["access_token"].as_str().unwrap().to_owned();
+    let filed = ok(
+        api.post(
+            "/api/v1/complaints",
+            &resident,
+            &json!({
+                "category": "low_temperature",
+                "address": ADDRESS,
+                "room_temperature": 15.5,
+                "description": "the bedroom radiator is cold since yesterday",
+                "contact_phone": "13800138000",
+            }),
+        )
+        .await,
+        "filing",
+    )
+    .await;
+    let id = filed["complaint_id"].as_str().unwrap().to_owned();
+
+    // The same home called 12345; the platform's work order joins the resident's complaint.
+    let order = serde_json::to_vec(&json!({
+        "work_order_no": "12345-2026-000777",
+        "category": "low_temperature",
+        "caller_phone": "13800138000",
+        "address": ADDRESS,
+        "description": "caller reports 15 degrees in the bedroom",
+    }))
+    .unwrap();
+    let now = Utc::now().timestamp();
+    let signature = intake::hotline::sign(SECRET, now, &order);
+    let pushed = ok(
+        api.send(
+            reqwest::Method::POST,
+            "/api/v1/hotline/12345/work-orders",
+            None,
+            Some(order.into()),
+            &[
+                ("content-type", "application/json"),
+                ("x-12345-timestamp", &now.to_string()),
+                ("x-12345-signature", &signature),
+            ],
+        )
+        .await,
+        "12345 push",
+    )
+    .await;
+    assert_eq!(pushed["complaint_id"], id.as_str(), "{pushed}");
+
+    let ticket_path = format!("/api/v1/tickets/{id}");
+    eventually("the ticket carries both reports", || async {
+        let reply = api.get(&ticket_path, &dispatcher).await;
+        reply.status == 200 && reply.body["complaints"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+
+    // The supplier signs; a dispatcher registers a crew and assigns it.
+    let act = |action: &str| format!("/api/v1/tickets/{id}/{action}");
+    ok(api.post(&act("sign"), &supplier, &json!({})).await, "sign").await;
+    let crew = ok(
+        api.post(
+            "/api/v1/crews",
+            &dispatcher,
+            &json!({"name": "Nangang crew 3", "supplier_id": "harbin-heat", "district": "nangang"}),
+        )
+        .await,
+        "crew",
+    )
+    .await;
+    let crew_id = crew["crew_id"].as_str().unwrap().to_owned();
+    ok(
+        api.post(&act("assign"), &dispatcher, &json!({"crew_id": crew_id}))
+            .await,
+        "assign",
+    )
+    .await;
+    let member = staff(
+        &api,
+        &admin,
+        json!({"username": "sun.fitter", "password": "bleed the radiators", "role": "crew", "supplier": "harbin-heat", "crew": crew_id}),
+    )
+    .await;
+
+    // The crew checks in, measures 16 ℃, repairs, measures 19 ℃ and resolves.
+    ok(
+        api.post(
+            &act("check-in"),
+            &member,
+            &json!({"latitude": 45.72, "longitude": 126.64}),
+        )
+        .await,
+        "check in",
+    )
+    .await;
+    for celsius in [16.0, 19.0] {
+        ok(
+            api.post(
+                &act("measurements"),
+                &member,
+                &json!({"celsius": celsius, "room": "bedroom", "device_id": "TM-0451-17"}),
+            )
+            .await,
+            "measure",
+        )
+        .await;
+    }
+    ok(
+        api.post(
+            &act("resolve"),
+            &member,
+            &json!({"cause": "supplier", "standard_met": true, "note": "air in the riser, bled"}),
+        )
+        .await,
+        "resolve",
+    )
+    .await;
+
+    // The resident rates it.
+    ok(
+        api.post(&act("feedback"), &resident, &json!({"rating": "satisfied"}))
+            .await,
+        "feedback",
+    )
+    .await;
+    let ticket = api.get(&ticket_path, &dispatcher).await.body;
+    assert_eq!(ticket["status"], "closed", "{ticket}");
+    let mine = api
+        .get(&format!("/api/v1/complaints/{id}"), &resident)
+        .await;
+    assert_eq!(mine.status, 200);
+
+    // The 12345 platform got signed, replied and finished for its work order.
+    eventually("the 12345 platform has every status", || async {
+        let statuses: Vec<String> = world
+            .hotline
+            .received()
+            .iter()
+            .filter(|p| p.work_order == "12345-2026-000777")
+            .filter_map(|p| p.body["status"].as_str().map(str::to_owned))
+            .collect();
+        ["signed", "replied", "finished"]
+            .iter()
+            .all(|s| statuses.iter().any(|got| got == s))
+    })
+    .await;
+
+    // The supplier's ledger shows the entries, each with the events behind it.
+    let season = season_now();
+    let ledger_path = format!("/api/v1/credit/seasons/{season}/suppliers/harbin-heat/ledger");
+    eventually("the supplier's ledger has the ticket's entries", || async {
+        let reply = api.get(&ledger_path, &supplier).await;
+        reply.status == 200
+            && reply.body["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|e| e["dimension"] == "heating_quality"))
+    })
+    .await;
+    let ledger = api.get(&ledger_path, &supplier).await.body;
+    let quality = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["dimension"] == "heating_quality")
+        .unwrap()
+        .clone();
+    // One of two measurements at 18 ℃: 30 × 1/2.
+    assert_eq!(quality["points"], -15.0, "{quality}");
+    assert_eq!(quality["tickets"][0]["id"], id.as_str());
+    let mut kinds = Vec::new();
+    for link in quality["evidence"].as_array().unwrap() {
+        let event = ok(
+            api.get(link["href"].as_str().unwrap(), &regulator).await,
+            "evidence",
+        )
+        .await;
+        assert_eq!(event["aggregate_id"], id.as_str());
+        kinds.push(event["message_type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "heatline.dispatch.v1.TemperatureMeasured",
+            "heatline.dispatch.v1.TemperatureMeasured",
+            "heatline.dispatch.v1.TicketResolved",
+        ]
+    );
+    let score = ok(
+        api.get(
+            &format!("/api/v1/credit/seasons/{season}/suppliers/harbin-heat"),
+            &regulator,
+        )
+        .await,
+        "score",
+    )
+    .await;
+    assert!(score["score"].as_f64().unwrap() < 100.0, "{score}");
+    let ranking = ok(
+        api.get(
+            &format!("/api/v1/credit/seasons/{season}/ranking"),
+            &regulator,
+        )
+        .await,
+        "ranking",
+    )
+    .await;
+    assert_eq!(ranking[0]["supplier_id"], "harbin-heat");
+}
+
+#[tokio::test]
+async fn a_winter_story_runs_through_the_gateway_with_each_service_in_its_own_process() {
+    let world = World::new("winter-split").await;
+    let identity = world.start(&["--only", "identity"], &[]);
+    let jwks = format!("{}/.well-known/jwks.json", identity.base);
+    let keys = [("HEATLINE_JWKS_URL", jwks.as_str())];
+    let intake = world.start(&["--only", "intake"], &keys);
+    let dispatch = world.start(&["--only", "dispatch"], &keys);
+    let credit = world.start(&["--only", "credit"], &keys);
+    let gateway = Gateway::start(
+        &world.dir,
+        &identity.base,
+        &intake.base,
+        &dispatch.base,
+        &credit.base,
+    );
+    story(&world, &gateway.base).await;
+    drop(gateway);
+    for server in [credit, dispatch, intake, identity] {
+        assert!(server.terminate().success());
+    }
+    let _ = std::fs::remove_dir_all(&world.dir);
+}
+
+#[tokio::test]
+async fn the_same_winter_story_runs_against_one_process() {
+    let world = World::new("winter-one").await;
+    let server = world.start(&[], &[]);
+    story(&world, &server.base).await;
+    assert!(server.terminate().success());
+    let _ = std::fs::remove_dir_all(&world.dir);
+}
