@@ -81,7 +81,10 @@ impl World {
                 self.wechat.base_url().to_owned(),
             ),
             ("HEATLINE_WECHAT_APPID", testkit::fakes::WECHAT_APPID.into()),
-            ("HEATLINE_WECHAT_SECRET", testkit::fakes::WECHAT_SECRET.into()),
+            (
+                "HEATLINE_WECHAT_SECRET",
+                testkit::fakes::WECHAT_SECRET.into(),
+            ),
             ("HEATLINE_HOTLINE_SECRET", SECRET.into()),
             ("HEATLINE_HOTLINE_URL", self.hotline.url()),
         ]
@@ -125,6 +128,35 @@ async fn staff(api: &Api, admin: &str, body: Value) -> String {
 /// The story, through `public`.
 async fn story(world: &World, public: &str) {
     let api = Api::new(public);
+    // The whole API's document and Swagger UI, from whichever process the gateway picks.
+    let document = api
+        .http
+        .get(format!("{public}/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(document.status(), 200);
+    let document: Value = document.json().await.unwrap();
+    assert_eq!(document["info"]["title"], "Heatline");
+    assert!(document["paths"]["/api/v1/credit/seasons/{season}/ranking"].is_object());
+    let docs = api
+        .http
+        .get(format!("{public}/docs/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger-ui"));
+    let initializer = api
+        .http
+        .get(format!("{public}/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
     let admin = login(&api.http, public, "city.admin", "a long first password").await;
     let dispatcher = staff(
         &api,

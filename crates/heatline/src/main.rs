@@ -2,6 +2,7 @@
 
 mod bench;
 mod database;
+mod docs;
 mod keys;
 mod serve;
 mod settings;

@@ -155,7 +155,8 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(platform::request::tag))
             .app_data(verifier.clone())
             .configure(platform::health::configure(readiness.clone()))
-            .configure(platform::metrics::configure(lag.clone()));
+            .configure(platform::metrics::configure(lag.clone()))
+            .configure(crate::docs::configure);
         if let Some(identity) = &identity {
             app = app.configure(identity.configure());
         }
