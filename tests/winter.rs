@@ -431,6 +431,48 @@ async fn the_same_winter_story_runs_against_one_process() {
     let world = World::new("winter-one").await;
     let server = world.start(&[], &[]);
     story(&world, &server.base).await;
+
+    // The read models are rebuilt from the streams while the server runs, to the same rows.
+    let snapshot = |sql: &'static str| {
+        let db = &world.db;
+        async move {
+            let client = db.connect().await;
+            let rows = client.query(sql, &[]).await.unwrap();
+            rows.iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let ledger_sql = "SELECT concat_ws('|', entry_id, supplier_id, season, sequence, dimension, \
+                      rule, points, evidence::text, at) FROM credit.entry ORDER BY entry_id";
+    let queue_sql = "SELECT concat_ws('|', ticket_id, status, supplier_id, crew_id, version) \
+                     FROM dispatch.ticket ORDER BY ticket_id";
+    let (ledger, queue) = (snapshot(ledger_sql).await, snapshot(queue_sql).await);
+    assert!(!ledger.is_empty() && !queue.is_empty());
+    for name in ["credit.ledger", "dispatch.queue"] {
+        let rebuilt = Command::new(env!("CARGO_BIN_EXE_heatline"))
+            .args(["projections", "rebuild", name])
+            .env("DATABASE_URL", world.db.url())
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(
+            rebuilt.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rebuilt.stderr)
+        );
+        assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("rebuilt"));
+    }
+    assert_eq!(snapshot(ledger_sql).await, ledger);
+    assert_eq!(snapshot(queue_sql).await, queue);
+    let unknown = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["projections", "rebuild", "intake.everything"])
+        .env("DATABASE_URL", world.db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("credit.ledger"));
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&world.dir);
 }

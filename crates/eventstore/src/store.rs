@@ -261,6 +261,19 @@ impl PgEventStore {
         self.append_in_tx(tx, context, events, metadata, true).await
     }
 
+    /// The ids of every stream of aggregate `A`, in order (for rebuilding read models).
+    pub async fn stream_ids<A: Aggregate>(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT aggregate_id FROM eventstore.event WHERE aggregate_type = $1 \
+                 ORDER BY aggregate_id",
+                &[&A::TYPE],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
     /// Reads one stream back in order, with ids, metadata and positions.
     pub async fn stream<A: Aggregate>(
         &self,

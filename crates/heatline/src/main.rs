@@ -4,6 +4,7 @@ mod bench;
 mod database;
 mod docs;
 mod keys;
+mod projections;
 mod serve;
 mod settings;
 mod user;
@@ -236,6 +237,11 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Rebuild read models from the event streams.
+    Projections {
+        #[command(subcommand)]
+        command: projections::ProjectionsCommand,
+    },
     /// Manage the keys that sign access tokens.
     Keys {
         #[command(subcommand)]
@@ -341,6 +347,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::User { command } => user::run(&database, command).await,
             Command::Keys { command } => keys::run(&database, command).await,
+            Command::Projections { command } => projections::run(&database, command).await,
             Command::Bench { target } => bench::run(&database, target).await,
             // Answered above, before any database is opened.
             Command::Config => Ok(()),

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod openapi;
 mod projection;
 pub mod publish;
+pub mod rebuild;
 pub mod registry;
 mod routes;
 pub mod views;

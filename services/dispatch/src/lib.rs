@@ -12,6 +12,7 @@ pub mod domain;
 pub mod feed;
 pub mod openapi;
 mod projection;
+pub mod rebuild;
 mod routes;
 pub mod tickets;
 pub mod timer;

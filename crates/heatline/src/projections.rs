@@ -1,0 +1,78 @@
+//! `heatline projections`: the read models that can be rebuilt from the event streams, and
+//! rebuilding one while the system serves.
+
+use anyhow::Context;
+use clap::Subcommand;
+use eventstore::PgEventStore;
+
+use crate::database::Database;
+
+/// The read models `rebuild` knows, with what they hold.
+const KNOWN: [(&str, &str); 2] = [
+    (
+        "dispatch.queue",
+        "the dispatcher queue, the complaints each ticket carries, the SLA timer's deadlines and the crew register",
+    ),
+    (
+        "credit.ledger",
+        "the ledger entries, standings, appeals and closings of every supplier and season",
+    ),
+];
+
+#[derive(Subcommand)]
+pub enum ProjectionsCommand {
+    /// List the read models that can be rebuilt.
+    List,
+    /// Rebuild a read model from the event streams, while serving: writes to it wait for the
+    /// rebuild's one transaction, reads go on seeing the old rows until it commits.
+    Rebuild {
+        /// `dispatch.queue` or `credit.ledger`.
+        name: String,
+    },
+}
+
+pub async fn run(database: &Database, command: ProjectionsCommand) -> anyhow::Result<()> {
+    match command {
+        ProjectionsCommand::List => {
+            for (name, holds) in KNOWN {
+                println!("{name:16} {holds}");
+            }
+            Ok(())
+        }
+        ProjectionsCommand::Rebuild { name } => {
+            if !KNOWN.iter().any(|(known, _)| *known == name) {
+                let names: Vec<&str> = KNOWN.iter().map(|(n, _)| *n).collect();
+                anyhow::bail!(
+                    "no read model is named {name:?}; these can be rebuilt: {}",
+                    names.join(", ")
+                );
+            }
+            database.migrate().await?;
+            let store = PgEventStore::new(&database.config);
+            let started = std::time::Instant::now();
+            match name.as_str() {
+                "dispatch.queue" => {
+                    let rebuilt = dispatch::rebuild::queue(&store, chrono::Utc::now())
+                        .await
+                        .context("rebuilding dispatch.queue")?;
+                    println!(
+                        "dispatch.queue rebuilt: {} tickets, {} crews in {:.1} s",
+                        rebuilt.tickets,
+                        rebuilt.crews,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                _ => {
+                    let (ledgers, events) = credit::rebuild::ledger(&store)
+                        .await
+                        .context("rebuilding credit.ledger")?;
+                    println!(
+                        "credit.ledger rebuilt: {ledgers} ledgers, {events} events in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
