@@ -476,3 +476,64 @@ async fn the_same_winter_story_runs_against_one_process() {
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&world.dir);
 }
+
+#[test]
+fn heatline_demo_fills_a_fresh_database_through_the_api_and_refuses_a_used_one() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(testkit::TestDb::new());
+    let demo = || {
+        Command::new(env!("CARGO_BIN_EXE_heatline"))
+            .args(["demo", "--complaints", "90"])
+            .env("DATABASE_URL", db.url())
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    let first = demo();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(printed.contains("Credit ranking"), "{printed}");
+    let statuses: Vec<String> = runtime.block_on(async {
+        let client = db.connect().await;
+        client
+            .query(
+                "SELECT DISTINCT status FROM dispatch.ticket ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    });
+    for status in [
+        "closed",
+        "crew_assigned",
+        "dispatched",
+        "on_site",
+        "resolved",
+        "returned",
+        "signed",
+    ] {
+        assert!(
+            statuses.iter().any(|s| s == status),
+            "{status} in {statuses:?}"
+        );
+    }
+    let ranked: i64 = runtime.block_on(async {
+        let client = db.connect().await;
+        client
+            .query_one("SELECT count(*) FROM credit.standing", &[])
+            .await
+            .unwrap()
+            .get(0)
+    });
+    assert_eq!(ranked, 3);
+    let again = demo();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("fills a fresh one"));
+}

@@ -2,6 +2,7 @@
 
 mod bench;
 mod database;
+mod demo;
 mod docs;
 mod keys;
 mod projections;
@@ -237,6 +238,9 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Fill a fresh database with a cold morning through the real API: districts, suppliers,
+    /// buildings, hundreds of hotline calls, tickets in every state, a credit ranking.
+    Demo(demo::Options),
     /// Rebuild read models from the event streams.
     Projections {
         #[command(subcommand)]
@@ -348,6 +352,7 @@ fn main() -> std::process::ExitCode {
             Command::User { command } => user::run(&database, command).await,
             Command::Keys { command } => keys::run(&database, command).await,
             Command::Projections { command } => projections::run(&database, command).await,
+            Command::Demo(options) => demo::run(&database, options).await,
             Command::Bench { target } => bench::run(&database, target).await,
             // Answered above, before any database is opened.
             Command::Config => Ok(()),

@@ -50,7 +50,41 @@ impl Plan {
     }
 }
 
+/// A started server: its addresses, and what must live as long as it serves.
+pub struct Running {
+    /// Where it listens.
+    pub addrs: Vec<SocketAddr>,
+    server: actix_web::dev::Server,
+    background: Box<dyn std::any::Any + Send>,
+}
+
+impl Running {
+    /// Serves until stopped (SIGTERM, SIGINT, or the handle).
+    pub async fn serve(self) -> anyhow::Result<()> {
+        self.server.await.context("HTTP server failed")?;
+        drop(self.background);
+        tracing::info!("heatline stopped");
+        Ok(())
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Runs `serve` until stopped.
 pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
+    let running = start(database, plan).await?;
+    for bound in &running.addrs {
+        // Tests and scripts read this line to find the port when asked for port 0.
+        println!("heatline listening on http://{bound}");
+    }
+    running.serve().await
+}
+
+/// Migrates, opens the services the plan names, starts their background work and binds.
+pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     if !plan.runs(Service::Identity) && plan.jwks_url.is_none() {
         anyhow::bail!(
             "a service without identity needs identity's key set: set HEATLINE_JWKS_URL (or \
@@ -173,12 +207,10 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
     })
     .bind(plan.addr)
     .with_context(|| format!("cannot listen on {}", plan.addr))?;
-    for bound in server.addrs() {
-        // Tests and scripts read this line to find the port when asked for port 0.
-        println!("heatline listening on http://{bound}");
-    }
-    server.run().await.context("HTTP server failed")?;
-    drop((intake_background, dispatch_background, credit_background));
-    tracing::info!("heatline stopped");
-    Ok(())
+    let addrs = server.addrs();
+    Ok(Running {
+        addrs,
+        server: server.run(),
+        background: Box::new((intake_background, dispatch_background, credit_background)),
+    })
 }

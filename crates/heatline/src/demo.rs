@@ -1,0 +1,411 @@
+//! `heatline demo`: fills a fresh database with a cold morning in a northern city, through the
+//! real API of the whole system running in this process: three districts, three suppliers,
+//! stations and buildings, hundreds of calls to the hotline (repeat callers merged, one
+//! building's outage declared an incident), tickets in every state, and a credit ranking.
+//! Then it prints the accounts to log in with and stops; `heatline serve` shows the rest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use eventstore::PgEventStore;
+use identity::domain::account::Scope;
+use identity::{Identity, NewStaff};
+use platform::auth::Role;
+use platform::clock::SystemClock;
+use serde_json::{Value, json};
+
+use crate::database::Database;
+use crate::serve::{Plan, Service, start};
+
+#[derive(clap::Args)]
+pub struct Options {
+    /// Calls to the hotline.
+    #[arg(long, default_value_t = 300)]
+    complaints: usize,
+}
+
+const DISTRICTS: [(&str, &str, &str); 3] = [
+    ("nangang", "南岗区", "学府路"),
+    ("daoli", "道里区", "中央大街"),
+    ("xiangfang", "香坊区", "红旗大街"),
+];
+const SUPPLIERS: [(&str, &str, &str); 3] = [
+    ("harbin-heat", "Harbin Heat Co.", "nangang"),
+    ("songbei-thermal", "Songbei Thermal", "daoli"),
+    ("city-energy", "City Energy Group", "xiangfang"),
+];
+const PASSWORD: &str = "a cold morning";
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut request = match &body {
+            Some(body) => self.http.post(&url).json(body),
+            None => self.http.get(&url),
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling {path}"))?;
+        let status = response.status();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{path} answered {status}: {value}");
+        }
+        Ok(value)
+    }
+
+    async fn login(&self, username: &str) -> anyhow::Result<String> {
+        let login = self
+            .call(
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await?;
+        Ok(login["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    async fn staff(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        scope: Value,
+    ) -> anyhow::Result<String> {
+        let mut body = json!({"username": username, "password": PASSWORD, "role": role});
+        if let (Some(body), Some(scope)) = (body.as_object_mut(), scope.as_object()) {
+            body.extend(scope.clone());
+        }
+        self.call("/api/v1/staff", Some(admin), Some(body)).await?;
+        self.login(username).await
+    }
+}
+
+fn registries() -> (String, String) {
+    let mut buildings = String::from(
+        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n",
+    );
+    for (d, (district, name, street)) in DISTRICTS.iter().enumerate() {
+        let supplier = SUPPLIERS[d].0;
+        for station in 1..=20 {
+            for building in 1..=5 {
+                let number = station * 10 + building;
+                buildings.push_str(&format!(
+                    "{}-{number},{district},{}-S{station},{supplier},{name}{street}{number}号,{}{number},{}\n",
+                    &district[..2].to_uppercase(),
+                    &district[..2].to_uppercase(),
+                    &district[..2].to_uppercase(),
+                    4000 + (number * 37) % 5000,
+                ));
+            }
+        }
+    }
+    let mut suppliers = String::from("supplier_id,name,districts,heated_area_m2,contact\n");
+    for (n, (id, name, district)) in SUPPLIERS.iter().enumerate() {
+        suppliers.push_str(&format!(
+            "{id},{name},{district},{},0451-8{n}00-0000\n",
+            1_800_000 + n * 700_000
+        ));
+    }
+    (buildings, suppliers)
+}
+
+pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
+    if !(20..=5_000).contains(&options.complaints) {
+        bail!("--complaints must be 20 to 5,000");
+    }
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let events: i64 = pool
+        .get()
+        .await?
+        .query_one("SELECT count(*) FROM eventstore.event", &[])
+        .await?
+        .get(0);
+    if events > 0 {
+        bail!(
+            "the database already holds {events} events; the demo fills a fresh one (another \
+             --data-dir, or an empty DATABASE_URL)"
+        );
+    }
+    let (buildings, suppliers) = registries();
+    intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
+    credit::registry::import(&pool, suppliers.as_bytes()).await?;
+    let store = PgEventStore::new(&database.config);
+    let identity = Identity::open(store, Arc::new(SystemClock), Default::default()).await?;
+    identity
+        .create_staff(NewStaff {
+            username: "demo.admin".into(),
+            password: PASSWORD.into(),
+            role: Role::Admin,
+            scope: Scope::default(),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo admin: {e:?}"))?;
+
+    let photos = std::env::temp_dir().join(format!("heatline-demo-{}", std::process::id()));
+    let mut intake = intake::IntakeConfig::new(photos.display().to_string());
+    // Ten homes of one building or station within two hours make an incident this morning.
+    intake.incidents.households = 10;
+    let dispatch = dispatch::DispatchConfig::default();
+    let credit = credit::CreditConfig::new(photos.display().to_string());
+    let plan = Plan {
+        addr: "127.0.0.1:0".parse()?,
+        only: None::<Service>,
+        jwks_url: None,
+        identity: Default::default(),
+        intake,
+        dispatch,
+        credit,
+    };
+    let running = start(database, plan).await?;
+    let base = format!("http://{}", running.addrs[0]);
+    let handle = running.handle();
+    let served = tokio::spawn(running.serve());
+    let outcome = morning(
+        &Client {
+            http: reqwest::Client::new(),
+            base,
+        },
+        options.complaints,
+    )
+    .await;
+    handle.stop(true).await;
+    let _ = served.await;
+    let _ = std::fs::remove_dir_all(&photos);
+    outcome
+}
+
+async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
+    let admin = api.login("demo.admin").await?;
+    let operator = api
+        .staff(&admin, "demo.operator", "operator", json!({}))
+        .await?;
+    let dispatcher = api
+        .staff(&admin, "demo.dispatcher", "dispatcher", json!({}))
+        .await?;
+    let regulator = api
+        .staff(&admin, "demo.regulator", "regulator", json!({}))
+        .await?;
+    let mut suppliers = Vec::new();
+    for (id, _, district) in SUPPLIERS {
+        let token = api
+            .staff(
+                &admin,
+                &format!("demo.{id}"),
+                "supplier_admin",
+                json!({"supplier": id}),
+            )
+            .await?;
+        let crew = api
+            .call(
+                "/api/v1/crews",
+                Some(&dispatcher),
+                Some(json!({"name": format!("{id} crew 1"), "supplier_id": id, "district": district})),
+            )
+            .await?;
+        let crew_id = crew["crew_id"].as_str().unwrap_or_default().to_owned();
+        let member = api
+            .staff(
+                &admin,
+                &format!("demo.crew.{id}"),
+                "crew",
+                json!({"supplier": id, "crew": crew_id}),
+            )
+            .await?;
+        suppliers.push((id, token, crew_id, member));
+    }
+
+    // The hotline's calls: most homes once, every fifteenth a repeat caller (merged), and
+    // twelve homes of one building within minutes (an incident).
+    let mut tickets: Vec<(String, usize)> = Vec::new();
+    let address = |n: usize| {
+        let (d, (_, name, street)) = (n % 3, DISTRICTS[n % 3]);
+        let (building, flat) = if n < 36 && d == 0 {
+            (11, 101 + n)
+        } else {
+            (
+                (n / 3 % 20 + 1) * 10 + n / 60 % 5 + 1,
+                101 + n / 300 * 100 + n % 7,
+            )
+        };
+        (
+            d,
+            format!("{name}{street}{building}号{}单元{flat}", flat % 3 + 1),
+        )
+    };
+    for n in 0..complaints {
+        let (d, place) = if n % 15 == 14 {
+            address(n - 12)
+        } else {
+            address(n)
+        };
+        let category = match n % 10 {
+            0 => "no_heat",
+            1 => "leak",
+            _ => "low_temperature",
+        };
+        let filed = api
+            .call(
+                "/api/v1/hotline/complaints",
+                Some(&operator),
+                Some(json!({
+                    "category": category,
+                    "address": place,
+                    "caller_phone": format!("138{:08}", 10_000_000 + n % 997),
+                    "description": "室内温度低 / the rooms are cold this morning",
+                })),
+            )
+            .await?;
+        if filed["outcome"] == "accepted" {
+            tickets.push((
+                filed["complaint_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                d,
+            ));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Tickets in every state, by supplier.
+    let mut moved = 0;
+    for (i, (id, d)) in tickets.iter().enumerate() {
+        let (_, supplier, crew, member) = &suppliers[*d];
+        let act = |action: &str| format!("/api/v1/tickets/{id}/{action}");
+        let ticket = api
+            .call(&format!("/api/v1/tickets/{id}"), Some(&dispatcher), None)
+            .await;
+        if ticket.map(|t| t["status"] != "dispatched").unwrap_or(true) {
+            continue;
+        }
+        let stage = i % 12;
+        let steps: Vec<(String, &str, Value)> = match stage {
+            0 | 1 => vec![],
+            2 => vec![(
+                act("return"),
+                supplier,
+                json!({"reason": "this building is another supplier's network"}),
+            )],
+            _ => {
+                let mut steps = vec![(act("sign"), supplier.as_str(), json!({}))];
+                if stage >= 4 {
+                    steps.push((act("assign"), &dispatcher, json!({"crew_id": crew})));
+                }
+                if stage >= 5 {
+                    steps.push((
+                        act("check-in"),
+                        member,
+                        json!({"latitude": 45.75, "longitude": 126.63}),
+                    ));
+                    steps.push((act("measurements"), member, json!({"celsius": 15.0 + (i % 20) as f64 / 10.0, "room": "bedroom", "device_id": "TM-DEMO-1"})));
+                }
+                if stage == 6 {
+                    steps.push((act("pause"), member, json!({"reason": "resident_absent"})));
+                }
+                if stage >= 7 {
+                    let warm = 17.5 + (i % 30) as f64 / 10.0;
+                    steps.push((
+                        act("measurements"),
+                        member,
+                        json!({"celsius": warm, "room": "bedroom", "device_id": "TM-DEMO-1"}),
+                    ));
+                    let cause = match i % 7 {
+                        0 => "resident_side",
+                        1 => "developer_handover",
+                        _ => "supplier",
+                    };
+                    steps.push((
+                        act("resolve"),
+                        member,
+                        json!({"cause": cause, "standard_met": warm >= 18.0}),
+                    ));
+                }
+                if stage >= 9 {
+                    let rating = ["satisfied", "basically_satisfied", "unsatisfied"][i % 3];
+                    steps.push((act("feedback"), &operator, json!({"rating": rating})));
+                }
+                if stage == 11 {
+                    steps.push((
+                        act("supervise"),
+                        &regulator,
+                        json!({"note": "repeat cold complaints in this station"}),
+                    ));
+                }
+                steps
+            }
+        };
+        for (path, token, body) in steps {
+            if let Err(error) = api.call(&path, Some(token), Some(body)).await {
+                tracing::warn!(%error, "a demo step was refused");
+                break;
+            }
+        }
+        moved += 1;
+    }
+
+    // The credit feed scores what dispatch published.
+    let season = credit::domain::values::Season::of(chrono::Utc::now());
+    let mut ranking = Value::Null;
+    for _ in 0..100 {
+        ranking = api
+            .call(
+                &format!("/api/v1/credit/seasons/{season}/ranking"),
+                Some(&regulator),
+                None,
+            )
+            .await?;
+        if ranking
+            .as_array()
+            .is_some_and(|r| r.len() == SUPPLIERS.len())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let queue = api
+        .call("/api/v1/tickets?limit=100", Some(&dispatcher), None)
+        .await?;
+    let open = queue["items"].as_array().map_or(0, Vec::len);
+    println!(
+        "A cold morning: {complaints} calls to the hotline, {} tickets ({moved} worked on, {open}+ still open).",
+        tickets.len()
+    );
+    println!("Credit ranking {season}:");
+    for row in ranking.as_array().into_iter().flatten() {
+        println!(
+            "  {} {:<16} {:>6.2} points, grade {}",
+            row["rank"],
+            row["supplier_id"].as_str().unwrap_or_default(),
+            row["score"].as_f64().unwrap_or_default(),
+            row["grade"].as_str().unwrap_or_default()
+        );
+    }
+    println!(
+        "Accounts (password \"{PASSWORD}\"): demo.admin, demo.operator, demo.dispatcher, demo.regulator,"
+    );
+    println!(
+        "  demo.<supplier> (supplier admins), demo.crew.<supplier> (crew members); suppliers: harbin-heat, songbei-thermal, city-energy."
+    );
+    println!("Run `heatline serve` on the same database and log in at POST /api/v1/auth/login.");
+    Ok(())
+}
