@@ -419,6 +419,11 @@ async fn a_winter_story_runs_through_the_gateway_with_each_service_in_its_own_pr
         &credit.base,
     );
     story(&world, &gateway.base).await;
+    // Swagger UI, through the gateway, as a browser renders it from the whole API's document.
+    let page = support::rendered(&format!("{}/docs/", gateway.base));
+    assert!(page.contains("class=\"title\">Heatline"), "{page}");
+    assert!(page.contains("/api/v1/credit/seasons/{season}/ranking"));
+    assert!(page.contains("/api/v1/tickets/{id}/resolve"));
     drop(gateway);
     for server in [credit, dispatch, intake, identity] {
         assert!(server.terminate().success());

@@ -227,3 +227,28 @@ pub async fn login(
         .unwrap_or_else(|| panic!("{username} logged in: {login}"))
         .to_owned()
 }
+
+/// The page at `url` as a real browser renders it (headless Chromium, scripts run, up to 15
+/// seconds of page time), as its DOM.
+pub fn rendered(url: &str) -> String {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+        .expect("a Chromium is installed (.ci/run installs it)");
+    let profile = std::env::temp_dir().join(format!("heatline-browser-{}", std::process::id()));
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        .stderr(Stdio::null())
+        .output()
+        .expect("the browser runs");
+    let _ = std::fs::remove_dir_all(&profile);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
