@@ -292,3 +292,121 @@ fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventsto
     };
     Ok(Some(kind))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use contracts::Message;
+    use eventstore::Publish;
+    use uuid::Uuid;
+
+    use super::proto;
+    use crate::domain::credit::{Appealed, CreditEvent, Entry, SupplierCredit};
+    use crate::domain::values::Dimension;
+
+    fn entry() -> Entry {
+        Entry {
+            entry_id: Uuid::from_u128(7),
+            dimension: Dimension::SlaPerformance,
+            rule: "sla_performance.breaches".into(),
+            version: "2024.1".into(),
+            points: -250,
+            evidence: vec![Uuid::from_u128(1), Uuid::from_u128(2)],
+            tickets: vec!["t1".into()],
+            detail: "breaches: sign 1, restore 1".into(),
+            at: Utc.with_ymd_and_hms(2026, 12, 10, 4, 0, 0).unwrap(),
+            reverses: None,
+        }
+    }
+
+    #[test]
+    fn an_entry_is_published_with_its_evidence_and_a_grade_change_beside_it() {
+        let mut credit = SupplierCredit::default();
+        let event = CreditEvent::EntryRecorded(entry());
+        cqrs_es::Aggregate::apply(&mut credit, event.clone());
+        let published = credit.publish("2026-2027/north-heat", &event);
+        assert_eq!(published.len(), 2, "the first entry also sets the grade");
+        let recorded = proto::EntryRecorded::decode(published[0].payload.as_slice()).unwrap();
+        assert_eq!(recorded.supplier_id, "north-heat");
+        assert_eq!(recorded.season, "2026-2027");
+        assert_eq!(recorded.dimension(), proto::Dimension::SlaPerformance);
+        assert_eq!(recorded.points, -250);
+        assert_eq!(
+            recorded.evidence_event_ids,
+            [
+                Uuid::from_u128(1).to_string(),
+                Uuid::from_u128(2).to_string()
+            ]
+        );
+        assert_eq!(recorded.at_ms, entry().at.timestamp_millis());
+        let grade = proto::GradeChanged::decode(published[1].payload.as_slice()).unwrap();
+        assert_eq!(
+            (grade.grade.as_str(), grade.status.as_str()),
+            ("A", "provisional")
+        );
+        for dimension in Dimension::SCORED.into_iter().chain([Dimension::Veto]) {
+            assert_eq!(
+                Dimension::try_from(proto::Dimension::from(dimension)),
+                Ok(dimension)
+            );
+        }
+    }
+
+    #[test]
+    fn an_upheld_appeal_is_read_back_as_the_fact_that_leaves_its_evidence_out() {
+        let mut credit = SupplierCredit::default();
+        let appeal_id = Uuid::from_u128(9);
+        for event in [
+            CreditEvent::EntryRecorded(entry()),
+            CreditEvent::AppealFiled {
+                appeal_id,
+                entry: Appealed {
+                    entry_id: entry().entry_id,
+                    dimension: Dimension::SlaPerformance,
+                    rule: entry().rule,
+                    points: -250,
+                    evidence: entry().evidence,
+                },
+                statement: "the clock ran while the crew was kept out".into(),
+                attachments: Vec::new(),
+                at: entry().at,
+            },
+        ] {
+            cqrs_es::Aggregate::apply(&mut credit, event);
+        }
+        let decided = CreditEvent::AppealDecided {
+            appeal_id,
+            upheld: true,
+            reason: "on the record".into(),
+            at: entry().at,
+        };
+        cqrs_es::Aggregate::apply(&mut credit, decided.clone());
+        let published = credit.publish("2026-2027/north-heat", &decided);
+        let event = eventstore::PublishedEvent {
+            position: eventstore::LogPosition::START,
+            event_id: Uuid::from_u128(10),
+            message_type: published[0].message_type.clone(),
+            payload: published[0].payload.clone(),
+            aggregate_type: "supplier_credit".into(),
+            aggregate_id: "2026-2027/north-heat".into(),
+            sequence: 3,
+            metadata: eventstore::EventMetadata::new(
+                eventstore::Actor::system(),
+                eventstore::Channel::System,
+            ),
+            recorded_at: entry().at,
+        };
+        let fact = super::fact(&event).unwrap();
+        assert_eq!(
+            fact.kind,
+            crate::domain::facts::FactKind::AppealUpheld {
+                entry_id: entry().entry_id,
+                supplier: "north-heat".into(),
+                season: "2026-2027".into(),
+                dimension: Dimension::SlaPerformance,
+                rule: entry().rule,
+                evidence: entry().evidence,
+            }
+        );
+    }
+}
