@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::facts::Clock;
 use crate::domain::values::{Centipoints, Dimension, Season};
 
 /// The rulebook shipped with Heatline.
@@ -220,6 +221,47 @@ impl Version {
             Dimension::Veto => 0,
         };
         points.clamp(0, weight)
+    }
+
+    /// What a dimension's points come from, in words (the entries' `detail`).
+    pub fn detail(&self, dimension: Dimension, tally: &Tally, area: Option<f64>) -> String {
+        match dimension {
+            Dimension::HeatingQuality => format!(
+                "{} of {} measurements at or above {:.1} ℃",
+                tally.measurements_met, tally.measurements, self.standard_celsius
+            ),
+            Dimension::SlaPerformance => {
+                let parts: Vec<String> = Clock::ALL
+                    .iter()
+                    .filter(|c| tally.breaches[c.index()] > 0)
+                    .map(|c| format!("{} {}", c.name(), tally.breaches[c.index()]))
+                    .collect();
+                format!("breaches: {}", parts.join(", "))
+            }
+            Dimension::ComplaintRate => match area {
+                Some(area) if area > 0.0 => format!(
+                    "{} complaints on {:.0} m²: {:.2} per 10,000 m² (zero at {})",
+                    tally.complaints,
+                    area,
+                    tally.complaints as f64 * 10_000.0 / area,
+                    self.complaint_rate.zero_at_per_10k_m2
+                ),
+                _ => format!("{} complaints; no heated area registered", tally.complaints),
+            },
+            Dimension::Satisfaction => format!(
+                "{} verdicts: {} satisfied, {} basically satisfied",
+                tally.verdicts, tally.satisfied, tally.basically_satisfied
+            ),
+            Dimension::Outages => format!(
+                "{:.1} incident household-hours",
+                tally.household_minutes as f64 / 60.0
+            ),
+            Dimension::DataIntegration => format!(
+                "{} of {} resolutions backed by a certified measurement",
+                tally.resolutions_measured, tally.resolutions
+            ),
+            Dimension::Veto => String::new(),
+        }
     }
 
     fn check(&self) -> Result<(), String> {

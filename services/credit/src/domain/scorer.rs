@@ -504,7 +504,7 @@ impl Scorer {
         let now = version.points(dimension, &standing.tally, area);
         let change = now - standing.points[index];
         standing.points[index] = now;
-        (change, detail(&version, dimension, &standing.tally, area))
+        (change, version.detail(dimension, &standing.tally, area))
     }
 
     fn count(&mut self, counting: Counting<'_>) -> Vec<Draft> {
@@ -565,45 +565,5 @@ impl Scorer {
             });
         }
         drafts
-    }
-}
-
-fn detail(version: &Version, dimension: Dimension, tally: &Tally, area: Option<f64>) -> String {
-    match dimension {
-        Dimension::HeatingQuality => format!(
-            "{} of {} measurements at or above {:.1} ℃",
-            tally.measurements_met, tally.measurements, version.standard_celsius
-        ),
-        Dimension::SlaPerformance => {
-            let parts: Vec<String> = Clock::ALL
-                .iter()
-                .filter(|c| tally.breaches[c.index()] > 0)
-                .map(|c| format!("{} {}", c.name(), tally.breaches[c.index()]))
-                .collect();
-            format!("breaches: {}", parts.join(", "))
-        }
-        Dimension::ComplaintRate => match area {
-            Some(area) if area > 0.0 => format!(
-                "{} complaints on {:.0} m²: {:.2} per 10,000 m² (zero at {})",
-                tally.complaints,
-                area,
-                tally.complaints as f64 * 10_000.0 / area,
-                version.complaint_rate.zero_at_per_10k_m2
-            ),
-            _ => format!("{} complaints; no heated area registered", tally.complaints),
-        },
-        Dimension::Satisfaction => format!(
-            "{} verdicts: {} satisfied, {} basically satisfied",
-            tally.verdicts, tally.satisfied, tally.basically_satisfied
-        ),
-        Dimension::Outages => format!(
-            "{:.1} incident household-hours",
-            tally.household_minutes as f64 / 60.0
-        ),
-        Dimension::DataIntegration => format!(
-            "{} of {} resolutions backed by a certified measurement",
-            tally.resolutions_measured, tally.resolutions
-        ),
-        Dimension::Veto => String::new(),
     }
 }
