@@ -197,17 +197,9 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
          NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
     )
     .unwrap();
-    let imported = Command::new(env!("CARGO_BIN_EXE_heatline"))
-        .args(["import", "buildings"])
-        .arg(&buildings)
-        .env("DATABASE_URL", db.url())
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
+    support::heatline(
+        db.url(),
+        &["import", "buildings", buildings.to_str().unwrap()],
     );
     let created = user_create(
         db.url(),

@@ -47,18 +47,7 @@ impl World {
         for (what, text) in files {
             let path = dir.join(format!("{what}.csv"));
             std::fs::write(&path, text).unwrap();
-            let imported = Command::new(env!("CARGO_BIN_EXE_heatline"))
-                .args(["import", what])
-                .arg(&path)
-                .env("DATABASE_URL", db.url())
-                .env("RUST_LOG", "off")
-                .output()
-                .unwrap();
-            assert!(
-                imported.status.success(),
-                "{}",
-                String::from_utf8_lossy(&imported.stderr)
-            );
+            support::heatline(db.url(), &["import", what, path.to_str().unwrap()]);
         }
         let created = user_create(
             db.url(),
@@ -455,18 +444,8 @@ async fn the_same_winter_story_runs_against_one_process() {
     let (ledger, queue) = (snapshot(ledger_sql).await, snapshot(queue_sql).await);
     assert!(!ledger.is_empty() && !queue.is_empty());
     for name in ["credit.ledger", "dispatch.queue"] {
-        let rebuilt = Command::new(env!("CARGO_BIN_EXE_heatline"))
-            .args(["projections", "rebuild", name])
-            .env("DATABASE_URL", world.db.url())
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        assert!(
-            rebuilt.status.success(),
-            "{}",
-            String::from_utf8_lossy(&rebuilt.stderr)
-        );
-        assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("rebuilt"));
+        let printed = support::heatline(world.db.url(), &["projections", "rebuild", name]);
+        assert!(printed.contains("rebuilt"), "{printed}");
     }
     assert_eq!(snapshot(ledger_sql).await, ledger);
     assert_eq!(snapshot(queue_sql).await, queue);

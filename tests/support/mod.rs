@@ -252,3 +252,21 @@ pub fn rendered(url: &str) -> String {
     let _ = std::fs::remove_dir_all(&profile);
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Runs `heatline ARGS` against `database_url` and answers what it printed; panics with its
+/// error output when it fails.
+pub fn heatline(database_url: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "heatline {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

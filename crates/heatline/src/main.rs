@@ -340,10 +340,20 @@ fn main() -> std::process::ExitCode {
             }
             Command::Import {
                 what: Import::Buildings { file },
-            } => import_buildings(&database, &file).await,
+            } => {
+                import_file(&database, &file, "buildings", |pool, text| async move {
+                    intake::registry::import(&pool, &text, chrono::Utc::now()).await
+                })
+                .await
+            }
             Command::Import {
                 what: Import::Suppliers { file },
-            } => import_suppliers(&database, &file).await,
+            } => {
+                import_file(&database, &file, "suppliers", |pool, text| async move {
+                    credit::registry::import(&pool, &text).await
+                })
+                .await
+            }
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");
@@ -369,32 +379,25 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn import_buildings(
+/// Reads a registry file, migrates, and imports it with `import`; prints how many `what` it
+/// held.
+async fn import_file<F, Fut, E>(
     database: &database::Database,
     file: &std::path::Path,
-) -> anyhow::Result<()> {
+    what: &str,
+    import: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(deadpool_postgres::Pool, Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
     use anyhow::Context;
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     database.migrate().await?;
-    let pool = database.config.pool();
-    let count = intake::registry::import(&pool, &text, chrono::Utc::now())
+    let count = import(database.config.pool(), text)
         .await
         .with_context(|| format!("importing {}", file.display()))?;
-    println!("{count} buildings imported");
-    Ok(())
-}
-
-async fn import_suppliers(
-    database: &database::Database,
-    file: &std::path::Path,
-) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    database.migrate().await?;
-    let pool = database.config.pool();
-    let count = credit::registry::import(&pool, &text)
-        .await
-        .with_context(|| format!("importing {}", file.display()))?;
-    println!("{count} suppliers imported");
+    println!("{count} {what} imported");
     Ok(())
 }

@@ -15,6 +15,22 @@ async fn entry(h: &Harness, evidence_of: uuid::Uuid) -> Value {
         .unwrap()
 }
 
+async fn appeal(h: &Harness, entry_id: &Value, token: &str, body: Value) -> testkit::api::Reply {
+    let path = format!(
+        "/api/v1/credit/entries/{}/appeals",
+        entry_id.as_str().unwrap()
+    );
+    h.api.post(&path, token, &body).await
+}
+
+async fn decide(h: &Harness, appeal_id: &Value, token: &str, body: Value) -> testkit::api::Reply {
+    let path = format!(
+        "/api/v1/credit/appeals/{}/decision",
+        appeal_id.as_str().unwrap()
+    );
+    h.api.post(&path, token, &body).await
+}
+
 fn pdf() -> String {
     base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7\n% the crew's duty log\n")
 }
@@ -27,20 +43,16 @@ async fn an_upheld_appeal_reverses_its_entry_by_a_new_one_and_a_rejected_one_cha
     let supplier = h.supplier("north-heat");
     let breach = entry(&h, story.id("t5.restore_breach")).await;
     assert_eq!(breach["points"], -2.0);
-    let filed = h
-        .api
-        .post(
-            &format!(
-                "/api/v1/credit/entries/{}/appeals",
-                breach["entry_id"].as_str().unwrap()
-            ),
-            &supplier,
-            &json!({
-                "statement": "The restore clock ran while the resident kept the crew out.",
-                "attachments": [{"file_name": "duty-log.pdf", "content_base64": pdf()}],
-            }),
-        )
-        .await;
+    let filed = appeal(
+        &h,
+        &breach["entry_id"],
+        &supplier,
+        json!({
+            "statement": "The restore clock ran while the resident kept the crew out.",
+            "attachments": [{"file_name": "duty-log.pdf", "content_base64": pdf()}],
+        }),
+    )
+    .await;
     assert_eq!(filed.status, 201, "{}", filed.body);
     assert_eq!(filed.body["status"], "pending");
     assert!(
@@ -49,49 +61,40 @@ async fn an_upheld_appeal_reverses_its_entry_by_a_new_one_and_a_rejected_one_cha
             .unwrap()
             .ends_with(".pdf")
     );
-    let again = h
-        .api
-        .post(
-            &format!(
-                "/api/v1/credit/entries/{}/appeals",
-                breach["entry_id"].as_str().unwrap()
-            ),
-            &supplier,
-            &json!({"statement": "A second objection to the same entry."}),
-        )
-        .await;
+    let again = appeal(
+        &h,
+        &breach["entry_id"],
+        &supplier,
+        json!({"statement": "A second objection to the same entry."}),
+    )
+    .await;
     assert_eq!(again.status, 409);
     assert_eq!(again.body["code"], "already_appealed");
 
-    let appeal = filed.body["appeal_id"].as_str().unwrap().to_owned();
-    let decision_path = format!("/api/v1/credit/appeals/{appeal}/decision");
-    let by_supplier = h
-        .api
-        .post(
-            &decision_path,
-            &supplier,
-            &json!({"upheld": true, "reason": "we say so"}),
-        )
-        .await;
+    let by_supplier = decide(
+        &h,
+        &filed.body["appeal_id"],
+        &supplier,
+        json!({"upheld": true, "reason": "we say so"}),
+    )
+    .await;
     assert_eq!(by_supplier.status, 403);
-    let upheld = h
-        .api
-        .post(
-            &decision_path,
-            &h.regulator(),
-            &json!({"upheld": true, "reason": "The access refusal is on the resident's record."}),
-        )
-        .await;
+    let upheld = decide(
+        &h,
+        &filed.body["appeal_id"],
+        &h.regulator(),
+        json!({"upheld": true, "reason": "The access refusal is on the resident's record."}),
+    )
+    .await;
     assert_eq!(upheld.status, 200, "{}", upheld.body);
     assert_eq!(upheld.body["status"], "upheld");
-    let twice = h
-        .api
-        .post(
-            &decision_path,
-            &h.regulator(),
-            &json!({"upheld": false, "reason": "changed mind"}),
-        )
-        .await;
+    let twice = decide(
+        &h,
+        &filed.body["appeal_id"],
+        &h.regulator(),
+        json!({"upheld": false, "reason": "changed mind"}),
+    )
+    .await;
     assert_eq!(twice.body["code"], "already_decided");
 
     // The scorer sees the decision in the log and records the reversal; nothing is edited.
@@ -120,29 +123,21 @@ async fn an_upheld_appeal_reverses_its_entry_by_a_new_one_and_a_rejected_one_cha
 
     // A rejected appeal leaves the score as it was.
     let sign = entry(&h, story.id("t1.sign_breach")).await;
-    let filed = h
-        .api
-        .post(
-            &format!(
-                "/api/v1/credit/entries/{}/appeals",
-                sign["entry_id"].as_str().unwrap()
-            ),
-            &supplier,
-            &json!({"statement": "The ticket reached us late through no fault of ours."}),
-        )
-        .await;
+    let filed = appeal(
+        &h,
+        &sign["entry_id"],
+        &supplier,
+        json!({"statement": "The ticket reached us late through no fault of ours."}),
+    )
+    .await;
     assert_eq!(filed.status, 201, "{}", filed.body);
-    let rejected = h
-        .api
-        .post(
-            &format!(
-                "/api/v1/credit/appeals/{}/decision",
-                filed.body["appeal_id"].as_str().unwrap()
-            ),
-            &h.regulator(),
-            &json!({"upheld": false, "reason": "The dispatch record shows it on time."}),
-        )
-        .await;
+    let rejected = decide(
+        &h,
+        &filed.body["appeal_id"],
+        &h.regulator(),
+        json!({"upheld": false, "reason": "The dispatch record shows it on time."}),
+    )
+    .await;
     assert_eq!(rejected.body["status"], "rejected");
     h.caught_up().await;
     assert_eq!(h.score("north-heat", "").await["score"], 79.78);
@@ -254,26 +249,21 @@ async fn a_veto_forces_grade_d_until_an_upheld_appeal_lifts_it() {
     assert_eq!(score["vetoed"], true);
     assert_eq!(score["score"], 77.78);
 
-    let appeal = h
-        .api
-        .post(
-            &format!("/api/v1/credit/entries/{}/appeals", veto.body["entry_id"].as_str().unwrap()),
-            &h.supplier("north-heat"),
-            &json!({"statement": "The station was throttled on the heat source's order, attached."}),
-        )
-        .await;
+    let appeal = appeal(
+        &h,
+        &veto.body["entry_id"],
+        &h.supplier("north-heat"),
+        json!({"statement": "The station was throttled on the heat source's order, attached."}),
+    )
+    .await;
     assert_eq!(appeal.status, 201, "{}", appeal.body);
-    let decided = h
-        .api
-        .post(
-            &format!(
-                "/api/v1/credit/appeals/{}/decision",
-                appeal.body["appeal_id"].as_str().unwrap()
-            ),
-            &h.regulator(),
-            &json!({"upheld": true, "reason": "The heat source's dispatch order is genuine."}),
-        )
-        .await;
+    let decided = decide(
+        &h,
+        &appeal.body["appeal_id"],
+        &h.regulator(),
+        json!({"upheld": true, "reason": "The heat source's dispatch order is genuine."}),
+    )
+    .await;
     assert_eq!(decided.status, 200, "{}", decided.body);
     assert!(decided.body["reversal_entry_id"].is_string());
     let score = h.score("north-heat", "").await;

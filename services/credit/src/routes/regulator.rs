@@ -71,18 +71,7 @@ pub(crate) async fn adjust(
             "a non-zero number from -100 to 100, two decimals at most",
         ),
     }
-    let justification = body
-        .justification
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default();
-    if !(20..=4000).contains(&justification.chars().count()) {
-        errors.add(
-            "justification",
-            "required",
-            "a written justification of 20 to 4,000 characters",
-        );
-    }
+    let justification = justification(body.justification.as_deref(), &mut errors);
     errors.into_result()?;
     let entry = Entry {
         entry_id: Uuid::now_v7(),
@@ -174,18 +163,7 @@ pub(crate) async fn veto(
             "supply_reduction, unauthorised_stoppage or falsified_data",
         );
     }
-    let justification = body
-        .justification
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default();
-    if !(20..=4000).contains(&justification.chars().count()) {
-        errors.add(
-            "justification",
-            "required",
-            "a written justification of 20 to 4,000 characters",
-        );
-    }
+    let justification = justification(body.justification.as_deref(), &mut errors);
     errors.into_result()?;
     let entry = Entry {
         entry_id: Uuid::now_v7(),
@@ -200,6 +178,19 @@ pub(crate) async fn veto(
         reverses: None,
     };
     record(&credit, &request, &principal, &supplier, season, entry).await
+}
+
+/// A regulator's written justification (20 to 4,000 characters), or a field error.
+fn justification<'a>(text: Option<&'a str>, errors: &mut FieldErrors) -> &'a str {
+    let text = text.map(str::trim).unwrap_or_default();
+    if !(20..=4000).contains(&text.chars().count()) {
+        errors.add(
+            "justification",
+            "required",
+            "a written justification of 20 to 4,000 characters",
+        );
+    }
+    text
 }
 
 /// The version to replay under.
