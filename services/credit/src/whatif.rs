@@ -132,7 +132,7 @@ pub async fn what_if(
         }
     })
     .await?;
-    let mut per_supplier: BTreeMap<String, SupplierWhatIf> = BTreeMap::new();
+    let mut per_supplier: BTreeMap<String, Vec<ChangedEntry>> = BTreeMap::new();
     let mut sums: HashMap<String, Centipoints> = HashMap::new();
     let mut seen = HashMap::new();
     for draft in &drafts {
@@ -140,22 +140,28 @@ pub async fn what_if(
         seen.insert(draft.entry_id, ());
         let actual_points = actual.rows.get(&draft.entry_id).map(|(_, _, p)| *p);
         if actual_points != Some(draft.points) {
-            changes(&mut per_supplier, &draft.supplier).push(ChangedEntry {
-                entry_id: draft.entry_id,
-                dimension: draft.dimension.as_str().into(),
-                actual: actual_points.map(points_number),
-                what_if: Some(points_number(draft.points)),
-            });
+            per_supplier
+                .entry(draft.supplier.clone())
+                .or_default()
+                .push(ChangedEntry {
+                    entry_id: draft.entry_id,
+                    dimension: draft.dimension.as_str().into(),
+                    actual: actual_points.map(points_number),
+                    what_if: Some(points_number(draft.points)),
+                });
         }
     }
     for (entry_id, (supplier, dimension, points)) in &actual.rows {
         if !seen.contains_key(entry_id) {
-            changes(&mut per_supplier, supplier).push(ChangedEntry {
-                entry_id: *entry_id,
-                dimension: dimension.as_str().into(),
-                actual: Some(points_number(*points)),
-                what_if: None,
-            });
+            per_supplier
+                .entry(supplier.clone())
+                .or_default()
+                .push(ChangedEntry {
+                    entry_id: *entry_id,
+                    dimension: dimension.as_str().into(),
+                    actual: Some(points_number(*points)),
+                    what_if: None,
+                });
         }
     }
     let mut suppliers: Vec<String> = actual.scores.keys().cloned().collect();
@@ -173,10 +179,7 @@ pub async fn what_if(
             sums.get(&supplier).copied().unwrap_or_default()
                 + actual.own.get(&supplier).copied().unwrap_or_default(),
         );
-        let mut changed = per_supplier
-            .remove(&supplier)
-            .map(|s| s.changed)
-            .unwrap_or_default();
+        let mut changed = per_supplier.remove(&supplier).unwrap_or_default();
         changed.sort_by_key(|c| c.entry_id);
         out.push(SupplierWhatIf {
             actual_score: points_number(actual_score),
@@ -193,21 +196,4 @@ pub async fn what_if(
         events_replayed: events,
         suppliers: out,
     }))
-}
-
-fn changes<'a>(
-    map: &'a mut BTreeMap<String, SupplierWhatIf>,
-    supplier: &str,
-) -> &'a mut Vec<ChangedEntry> {
-    &mut map
-        .entry(supplier.to_owned())
-        .or_insert_with(|| SupplierWhatIf {
-            supplier_id: supplier.to_owned(),
-            actual_score: 0.0,
-            actual_grade: String::new(),
-            what_if_score: 0.0,
-            what_if_grade: String::new(),
-            changed: Vec::new(),
-        })
-        .changed
 }
