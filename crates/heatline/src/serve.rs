@@ -121,9 +121,12 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     // it publishes.
     let verifier = match (&identity, &plan.jwks_url) {
         (Some(identity), _) => identity.verifier(),
-        (None, Some(url)) => {
-            Verifier::remote(url, identity::tokens::ISSUER, identity::tokens::AUDIENCE)
-        }
+        (None, Some(url)) => Verifier::remote(
+            url,
+            identity::tokens::ISSUER,
+            identity::tokens::AUDIENCE,
+            clock.clone(),
+        ),
         (None, None) => unreachable!("checked before anything started"),
     };
 

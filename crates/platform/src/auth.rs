@@ -16,6 +16,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 
 /// What a user may be in Heatline.
@@ -188,9 +189,25 @@ pub enum TokenError {
     /// The header names a key this service does not know.
     #[error("unknown signing key {0:?}")]
     UnknownKey(Option<String>),
-    /// Signature, algorithm, expiry, issuer or audience check failed.
+    /// Signature, algorithm, issuer or audience check failed.
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    /// The token expired (by the verifier's clock, past the leeway).
+    #[error("expired at {exp}, now {now}")]
+    Expired {
+        /// Its `exp`.
+        exp: i64,
+        /// The verifier's time.
+        now: i64,
+    },
+    /// The token says it was issued later than now (by the verifier's clock, past the leeway).
+    #[error("issued at {iat}, later than now {now}")]
+    IssuedInTheFuture {
+        /// Its `iat`.
+        iat: i64,
+        /// The verifier's time.
+        now: i64,
+    },
     /// The JWKS could not be fetched.
     #[error("public keys unavailable: {0}")]
     KeysUnavailable(String),
@@ -215,6 +232,9 @@ pub struct Verifier {
     /// one token for its whole 15 minutes, and its signature need not be checked every time.
     verified: Arc<Mutex<HashMap<String, Claims>>>,
     source: Arc<KeySource>,
+    /// Decides whether a token is still (or already) valid: the same clock as the rest of the
+    /// process, so a process whose time is moved (tests, replays) judges tokens by that time.
+    clock: Arc<dyn Clock>,
     issuer: String,
     audience: String,
 }
@@ -223,29 +243,31 @@ pub struct Verifier {
 /// not enough.
 const VERIFIED_CAPACITY: usize = 20_000;
 
-/// Seconds of clock skew tolerated on expiry.
-const LEEWAY_SECS: u64 = 5;
+/// Seconds of clock skew tolerated on expiry and issuing time.
+const LEEWAY_SECS: i64 = 5;
 
 /// How long a fetched key set is trusted before an unknown `kid` may trigger a new fetch.
 const REFETCH_AFTER: Duration = Duration::from_secs(30);
 
 impl Verifier {
-    /// A verifier whose keys are given with [`Verifier::set_keys`].
-    pub fn in_process(issuer: &str, audience: &str) -> Self {
+    /// A verifier whose keys are given with [`Verifier::set_keys`], judging expiry by `clock`.
+    pub fn in_process(issuer: &str, audience: &str, clock: Arc<dyn Clock>) -> Self {
         Verifier {
             keys: Arc::default(),
             verified: Arc::default(),
             source: Arc::new(KeySource::InProcess),
+            clock,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
     }
 
-    /// A verifier that fetches keys from `jwks_url`.
-    pub fn remote(jwks_url: &str, issuer: &str, audience: &str) -> Self {
+    /// A verifier that fetches keys from `jwks_url`, judging expiry by `clock`.
+    pub fn remote(jwks_url: &str, issuer: &str, audience: &str, clock: Arc<dyn Clock>) -> Self {
         Verifier {
             keys: Arc::default(),
             verified: Arc::default(),
+            clock,
             source: Arc::new(KeySource::Remote {
                 url: jwks_url.to_owned(),
                 client: reqwest::Client::builder()
@@ -277,24 +299,50 @@ impl Verifier {
         self.verified.lock().expect("verified lock").clear();
     }
 
-    /// Verifies a token's signature, algorithm (EdDSA only), expiry, issuer and audience.
+    /// Verifies a token's signature, algorithm (EdDSA only), issuer and audience, and its
+    /// expiry and issuing time against the verifier's clock.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let now = jsonwebtoken::get_current_timestamp();
-        if let Some(claims) = self.verified.lock().expect("verified lock").get(token)
-            && claims.exp.max(0) as u64 + LEEWAY_SECS >= now
-        {
-            return Ok(claims.clone());
+        let remembered = self
+            .verified
+            .lock()
+            .expect("verified lock")
+            .get(token)
+            .cloned();
+        if let Some(claims) = remembered {
+            self.check_time(&claims)?;
+            return Ok(claims);
         }
         let claims = self.verify_signature(token).await?;
+        self.check_time(&claims)?;
+        let now = self.clock.now().timestamp();
         let mut verified = self.verified.lock().expect("verified lock");
         if verified.len() >= VERIFIED_CAPACITY {
-            verified.retain(|_, c| c.exp.max(0) as u64 + LEEWAY_SECS >= now);
+            verified.retain(|_, c| c.exp.saturating_add(LEEWAY_SECS) >= now);
             if verified.len() >= VERIFIED_CAPACITY {
                 verified.clear();
             }
         }
         verified.insert(token.to_owned(), claims.clone());
         Ok(claims)
+    }
+
+    /// Refuses a token that expired, or was issued later than now, by the verifier's clock
+    /// (each with [`LEEWAY_SECS`] of skew allowed).
+    fn check_time(&self, claims: &Claims) -> Result<(), TokenError> {
+        let now = self.clock.now().timestamp();
+        if claims.exp.saturating_add(LEEWAY_SECS) < now {
+            return Err(TokenError::Expired {
+                exp: claims.exp,
+                now,
+            });
+        }
+        if claims.iat > now.saturating_add(LEEWAY_SECS) {
+            return Err(TokenError::IssuedInTheFuture {
+                iat: claims.iat,
+                now,
+            });
+        }
+        Ok(())
     }
 
     async fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
@@ -312,7 +360,9 @@ impl Verifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = LEEWAY_SECS;
+        // Time is the verifier's clock's to judge (`check_time`), not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Ok(decode::<Claims>(token, &key, &validation)?.claims)
     }
 

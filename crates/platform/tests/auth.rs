@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use platform::auth::{Claims, Jwks, Principal, PublicJwk, Role, Verifier};
+use platform::auth::{Claims, Jwks, Principal, PublicJwk, Role, TokenError, Verifier};
+use platform::clock::{Clock, ManualClock};
 use platform::error::ApiError;
 
 const ISSUER: &str = "heatline-identity";
@@ -44,8 +45,19 @@ impl Key {
     }
 }
 
-fn claims(role: Role) -> Claims {
-    let now = chrono::Utc::now().timestamp();
+/// The verifiers' time in these tests: far from the real date on purpose, so a check that read
+/// the system clock instead would fail every test here on any day.
+fn clock() -> ManualClock {
+    ManualClock::at(
+        chrono::DateTime::parse_from_rfc3339("2031-01-15T03:00:00Z")
+            .unwrap()
+            .to_utc(),
+    )
+}
+
+/// Claims issued now by `clock`, valid 15 minutes.
+fn claims_at(clock: &ManualClock, role: Role) -> Claims {
+    let now = clock.now().timestamp();
     Claims {
         sub: "acc-1".into(),
         role,
@@ -84,8 +96,16 @@ async fn call(verifier: &Verifier, authorization: Option<String>) -> (u16, Optio
     (response.status().as_u16(), challenge)
 }
 
+fn claims(role: Role) -> Claims {
+    claims_at(&clock(), role)
+}
+
 fn verifier_with(keys: &[&Key]) -> Verifier {
-    let verifier = Verifier::in_process(ISSUER, AUDIENCE);
+    verifier_on(&clock(), keys)
+}
+
+fn verifier_on(clock: &ManualClock, keys: &[&Key]) -> Verifier {
+    let verifier = Verifier::in_process(ISSUER, AUDIENCE, std::sync::Arc::new(clock.clone()));
     verifier.set_keys(&Jwks {
         keys: keys.iter().map(|k| k.jwk()).collect(),
     });
@@ -196,7 +216,7 @@ async fn a_remote_verifier_fetches_the_key_set_and_follows_a_new_key_while_old_t
     let handle = running.handle();
     actix_web::rt::spawn(running);
 
-    let verifier = Verifier::remote(&url, ISSUER, AUDIENCE);
+    let verifier = Verifier::remote(&url, ISSUER, AUDIENCE, std::sync::Arc::new(clock()));
     let old_token = old.sign(&claims(Role::Dispatcher));
     assert_eq!(verifier.verify(&old_token).await.unwrap().sub, "acc-1");
 
@@ -206,7 +226,7 @@ async fn a_remote_verifier_fetches_the_key_set_and_follows_a_new_key_while_old_t
     let new_token = new.sign(&claims(Role::Dispatcher));
     // The set was fetched moments ago: a new kid is not fetched again at once.
     assert!(verifier.verify(&new_token).await.is_err());
-    let fresh = Verifier::remote(&url, ISSUER, AUDIENCE);
+    let fresh = Verifier::remote(&url, ISSUER, AUDIENCE, std::sync::Arc::new(clock()));
     assert!(fresh.verify(&new_token).await.is_ok());
     assert!(fresh.verify(&old_token).await.is_ok());
     handle.stop(true).await;
@@ -215,28 +235,66 @@ async fn a_remote_verifier_fetches_the_key_set_and_follows_a_new_key_while_old_t
 #[actix_web::test]
 async fn a_remembered_token_stops_working_when_its_key_is_withdrawn_or_it_expires() {
     let key = Key::new("k-1", 7);
-    let verifier = Verifier::in_process(ISSUER, AUDIENCE);
-    verifier.set_keys(&Jwks {
-        keys: vec![key.jwk()],
-    });
-    let token = key.sign(&claims(Role::Dispatcher));
+    let clock = clock();
+    let verifier = verifier_on(&clock, &[&key]);
+    let token = key.sign(&claims_at(&clock, Role::Dispatcher));
     // Verified once, then answered from memory.
     assert!(verifier.verify(&token).await.is_ok());
     assert!(verifier.verify(&token).await.is_ok());
     // The key is withdrawn: the remembered token goes with it.
     verifier.set_keys(&Jwks { keys: Vec::new() });
     assert!(verifier.verify(&token).await.is_err());
-    // A token that expires while remembered is refused once past the leeway.
+    // A token that expires while remembered is refused once past the 5 s leeway.
     verifier.set_keys(&Jwks {
         keys: vec![key.jwk()],
     });
-    let mut short = claims(Role::Dispatcher);
-    short.exp = chrono::Utc::now().timestamp() - 4;
-    let expiring = key.sign(&short);
+    assert!(verifier.verify(&token).await.is_ok());
+    clock.advance(chrono::Duration::seconds(900 + 5));
+    assert!(verifier.verify(&token).await.is_ok(), "within the leeway");
+    clock.advance(chrono::Duration::seconds(1));
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(TokenError::Expired { .. })
+    ));
+}
+
+#[actix_web::test]
+async fn the_verifiers_clock_decides_validity_not_the_system_clock() {
+    let key = Key::new("k-1", 7);
+    let now = chrono::Utc::now();
+    let wall = ManualClock::at(now);
+    let a_year_ago = ManualClock::at(now - chrono::Duration::days(365));
+    let a_year_ahead = ManualClock::at(now + chrono::Duration::days(365));
+
+    // Issued and judged a year ago: long expired by the system clock, valid by the verifier's.
+    let then = key.sign(&claims_at(&a_year_ago, Role::Dispatcher));
     assert!(
-        verifier.verify(&expiring).await.is_ok(),
-        "within the 5 s leeway"
+        verifier_on(&a_year_ago, &[&key])
+            .verify(&then)
+            .await
+            .is_ok()
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert!(verifier.verify(&expiring).await.is_err());
+    assert!(matches!(
+        verifier_on(&wall, &[&key]).verify(&then).await,
+        Err(TokenError::Expired { .. })
+    ));
+
+    // Valid by the system clock, expired by a verifier whose time is a year ahead.
+    let today = key.sign(&claims_at(&wall, Role::Dispatcher));
+    assert!(verifier_on(&wall, &[&key]).verify(&today).await.is_ok());
+    assert!(matches!(
+        verifier_on(&a_year_ahead, &[&key]).verify(&today).await,
+        Err(TokenError::Expired { .. })
+    ));
+
+    // Issued by a clock a year ahead: not yet issued for a verifier on today's time.
+    let later = key.sign(&claims_at(&a_year_ahead, Role::Dispatcher));
+    assert!(matches!(
+        verifier_on(&wall, &[&key]).verify(&later).await,
+        Err(TokenError::IssuedInTheFuture { .. })
+    ));
+    // A few seconds of skew between the issuer and the verifier are tolerated.
+    let skewed = ManualClock::at(now + chrono::Duration::seconds(4));
+    let early = key.sign(&claims_at(&skewed, Role::Dispatcher));
+    assert!(verifier_on(&wall, &[&key]).verify(&early).await.is_ok());
 }

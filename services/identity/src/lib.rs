@@ -113,7 +113,7 @@ impl Identity {
         config: IdentityConfig,
     ) -> Result<Arc<Identity>, StoreError> {
         let keys = KeyRing::open(store.pool().clone(), clock.now()).await?;
-        let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE);
+        let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE, clock.clone());
         verifier.set_keys(&keys.jwks());
         Ok(Arc::new(Identity {
             accounts: Commands::new(store.clone(), ()),

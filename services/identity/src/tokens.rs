@@ -35,7 +35,7 @@ pub struct TokenPair {
     pub role: Role,
 }
 
-/// Signs an access token.
+/// Signs an access token issued at `now`, valid for [`ACCESS_TOKEN_LIFETIME`].
 pub fn access_token(
     key: &ActiveKey,
     account_id: &str,
@@ -43,6 +43,29 @@ pub fn access_token(
     role: Role,
     scope: &Scope,
     now: DateTime<Utc>,
+) -> String {
+    access_token_valid_for(
+        key,
+        account_id,
+        session_id,
+        role,
+        scope,
+        now,
+        ACCESS_TOKEN_LIFETIME,
+    )
+}
+
+/// Signs an access token issued at `now` and valid for `lifetime`. Identity's own logins use
+/// [`access_token`]; a longer life is for callers that stand in for a client refreshing its
+/// token (test harnesses whose clocks move by days).
+pub fn access_token_valid_for(
+    key: &ActiveKey,
+    account_id: &str,
+    session_id: &str,
+    role: Role,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    lifetime: Duration,
 ) -> String {
     let claims = Claims {
         sub: account_id.to_owned(),
@@ -54,7 +77,7 @@ pub fn access_token(
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
         iat: now.timestamp(),
-        exp: (now + ACCESS_TOKEN_LIFETIME).timestamp(),
+        exp: (now + lifetime).timestamp(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());

@@ -5,6 +5,7 @@
 //! lowercase hex HMAC-SHA256, under the shared secret, of the timestamp, a newline and the
 //! body. Our status pushes are signed the same way and carry `Idempotency-Key: <event id>`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,6 +17,7 @@ use eventstore::{
     SubscriptionHandle,
 };
 use hmac::{Hmac, Mac};
+use platform::clock::Clock;
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -206,8 +208,9 @@ pub fn spawn_outbox(store: &PgEventStore) -> Result<SubscriptionHandle, StoreErr
     )
 }
 
-/// Starts the worker that delivers due updates, oldest first per work order.
-pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> BackgroundTask {
+/// Starts the worker that delivers due updates, oldest first per work order, signing each with
+/// the time of `clock` (the one intake checks the platform's pushes against).
+pub fn spawn_delivery(pool: Pool, config: HotlineConfig, clock: Arc<dyn Clock>) -> BackgroundTask {
     BackgroundTask::spawn(async move {
         let Some(url) = config.platform_url.clone() else {
             return;
@@ -217,7 +220,7 @@ pub fn spawn_delivery(pool: Pool, config: HotlineConfig) -> BackgroundTask {
             .build()
             .expect("an HTTP client with a timeout builds");
         loop {
-            if let Err(error) = deliver_due(&pool, &http, &url, &config).await {
+            if let Err(error) = deliver_due(&pool, &http, &url, &config, &*clock).await {
                 tracing::warn!(%error, "12345 status delivery pass failed");
             }
             tokio::time::sleep(config.poll).await;
@@ -244,6 +247,7 @@ async fn deliver_due(
     http: &reqwest::Client,
     url: &str,
     config: &HotlineConfig,
+    clock: &dyn Clock,
 ) -> Result<(), DeliveryError> {
     let mut client = pool.get().await?;
     let heads = client
@@ -270,7 +274,7 @@ async fn deliver_due(
             "occurred_at": row.get::<_, DateTime<Utc>>("occurred_at"),
         }))
         .unwrap_or_default();
-        let timestamp = Utc::now().timestamp();
+        let timestamp = clock.now().timestamp();
         let outcome = http
             .post(format!("{url}/work-orders/{work_order}/status"))
             .header("content-type", "application/json")

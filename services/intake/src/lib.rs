@@ -163,7 +163,11 @@ impl Intake {
         let (hotline_outbox, hotline_delivery) = match &self.config.hotline {
             Some(config) => {
                 let outbox = hotline::spawn_outbox(&self.store)?;
-                let delivery = hotline::spawn_delivery(self.store.pool().clone(), config.clone());
+                let delivery = hotline::spawn_delivery(
+                    self.store.pool().clone(),
+                    config.clone(),
+                    self.clock.clone(),
+                );
                 (Some(outbox), Some(delivery))
             }
             None => (None, None),

@@ -110,7 +110,11 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         .await?;
 
     let keys = KeyRing::open(store.pool().clone(), Utc::now()).await?;
-    let verifier = Verifier::in_process(identity::tokens::ISSUER, identity::tokens::AUDIENCE);
+    let verifier = Verifier::in_process(
+        identity::tokens::ISSUER,
+        identity::tokens::AUDIENCE,
+        Arc::new(SystemClock),
+    );
     verifier.set_keys(&keys.jwks());
     let mounted = dispatch.clone();
     let server = HttpServer::new(move || {

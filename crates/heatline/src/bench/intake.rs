@@ -93,7 +93,11 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     .await
     .context("importing the bench registry")?;
     let keys = KeyRing::open(store.pool().clone(), Utc::now()).await?;
-    let verifier = Verifier::in_process(identity::tokens::ISSUER, identity::tokens::AUDIENCE);
+    let verifier = Verifier::in_process(
+        identity::tokens::ISSUER,
+        identity::tokens::AUDIENCE,
+        Arc::new(SystemClock),
+    );
     verifier.set_keys(&keys.jwks());
     let photos = std::env::temp_dir().join(format!("heatline-bench-photos-{}", std::process::id()));
     let intake_config = IntakeConfig::new(photos.display().to_string());

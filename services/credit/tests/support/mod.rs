@@ -18,7 +18,7 @@ use eventstore::{Actor, Channel, EventMetadata, PgEventStore};
 use identity::domain::account::Scope;
 use identity::keys::KeyRing;
 use platform::auth::{Role, Verifier};
-use platform::clock::ManualClock;
+use platform::clock::{Clock, ManualClock};
 use serde_json::Value;
 use testkit::TestDb;
 use testkit::api::{Api, eventually};
@@ -55,17 +55,22 @@ impl Harness {
         identity::migrate(&mut client).await.unwrap();
         credit::migrate(&mut client).await.unwrap();
         let store = PgEventStore::new(&db.config());
-        let keys = KeyRing::open(store.pool().clone(), Utc::now())
-            .await
-            .unwrap();
-        let verifier = Verifier::in_process(identity::tokens::ISSUER, identity::tokens::AUDIENCE);
-        verifier.set_keys(&keys.jwks());
         // 08:00 on 10 December 2026, China time.
         let clock = ManualClock::at(
             DateTime::parse_from_rfc3339("2026-12-10T00:00:00Z")
                 .unwrap()
                 .to_utc(),
         );
+        // Keys and tokens live on the harness's clock, as everything else here does.
+        let keys = KeyRing::open(store.pool().clone(), clock.now())
+            .await
+            .unwrap();
+        let verifier = Verifier::in_process(
+            identity::tokens::ISSUER,
+            identity::tokens::AUDIENCE,
+            Arc::new(clock.clone()),
+        );
+        verifier.set_keys(&keys.jwks());
         credit::registry::import(store.pool(), SUPPLIERS.as_bytes())
             .await
             .unwrap();
@@ -90,8 +95,19 @@ impl Harness {
     }
 
     pub fn token(&self, role: Role, subject: &str, scope: Scope) -> String {
-        let key = self.keys.signing_key(Utc::now()).unwrap();
-        identity::tokens::access_token(&key, subject, "session-1", role, &scope, Utc::now())
+        // Issued on the harness's clock; valid for the span a test moves that clock through,
+        // as a client that refreshes its token would stay signed in.
+        let now = self.clock.now();
+        let key = self.keys.signing_key(now).unwrap();
+        identity::tokens::access_token_valid_for(
+            &key,
+            subject,
+            "session-1",
+            role,
+            &scope,
+            now,
+            chrono::Duration::days(365),
+        )
     }
 
     pub fn regulator(&self) -> String {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::App;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use dispatch::{Dispatch, DispatchConfig};
 use eventstore::PgEventStore;
 use identity::domain::account::Scope;
@@ -62,16 +62,21 @@ impl Harness {
         intake::migrate(&mut client).await.unwrap();
         dispatch::migrate(&mut client).await.unwrap();
         let store = PgEventStore::new(&db.config());
-        let keys = KeyRing::open(store.pool().clone(), Utc::now())
-            .await
-            .unwrap();
-        let verifier = Verifier::in_process(identity::tokens::ISSUER, identity::tokens::AUDIENCE);
-        verifier.set_keys(&keys.jwks());
         let clock = ManualClock::at(
             DateTime::parse_from_rfc3339("2026-12-01T07:00:00Z")
                 .unwrap()
                 .to_utc(),
         );
+        // Keys and tokens live on the harness's clock, as everything else here does.
+        let keys = KeyRing::open(store.pool().clone(), clock.now())
+            .await
+            .unwrap();
+        let verifier = Verifier::in_process(
+            identity::tokens::ISSUER,
+            identity::tokens::AUDIENCE,
+            Arc::new(clock.clone()),
+        );
+        verifier.set_keys(&keys.jwks());
         intake::registry::import(store.pool(), REGISTRY.as_bytes(), clock.now())
             .await
             .unwrap();
@@ -120,8 +125,19 @@ impl Harness {
     }
 
     pub fn token(&self, role: Role, subject: &str, scope: Scope) -> String {
-        let key = self.keys.signing_key(Utc::now()).unwrap();
-        identity::tokens::access_token(&key, subject, "session-1", role, &scope, Utc::now())
+        // Issued on the harness's clock; valid for the span a test moves that clock through,
+        // as a client that refreshes its token would stay signed in.
+        let now = self.clock.now();
+        let key = self.keys.signing_key(now).unwrap();
+        identity::tokens::access_token_valid_for(
+            &key,
+            subject,
+            "session-1",
+            role,
+            &scope,
+            now,
+            chrono::Duration::days(365),
+        )
     }
 
     pub fn resident(&self, n: u32) -> String {
