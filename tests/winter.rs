@@ -239,13 +239,13 @@ async fn story(world: &World, public: &str) {
     })
     .await;
 
-    // The supplier signs; a dispatcher registers a crew and assigns it.
+    // The supplier signs and registers a crew; a dispatcher assigns it.
     let act = |action: &str| format!("/api/v1/tickets/{id}/{action}");
     ok(api.post(&act("sign"), &supplier, &json!({})).await, "sign").await;
     let crew = ok(
         api.post(
             "/api/v1/crews",
-            &dispatcher,
+            &supplier,
             &json!({"name": "Nangang crew 3", "supplier_id": "harbin-heat", "district": "nangang"}),
         )
         .await,

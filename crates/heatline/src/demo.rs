@@ -218,7 +218,7 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         let crew = api
             .call(
                 "/api/v1/crews",
-                Some(&dispatcher),
+                Some(&token),
                 Some(json!({"name": format!("{id} crew 1"), "supplier_id": id, "district": district})),
             )
             .await?;

@@ -5,6 +5,7 @@ mod database;
 mod demo;
 mod docs;
 mod keys;
+mod policy;
 mod projections;
 mod serve;
 mod settings;
@@ -254,6 +255,9 @@ enum Command {
     /// Print every setting: its environment variable, its value and where that comes from
     /// (flag, environment, settings file or default), secrets hidden.
     Config,
+    /// Print the access policy: every operation with the roles that may call it and how far
+    /// each reaches (the table the README shows).
+    Policy,
     /// Measure a component and print its figures.
     Bench {
         #[command(subcommand)]
@@ -302,6 +306,10 @@ fn main() -> std::process::ExitCode {
     };
     if let Command::Config = cli.command {
         print!("{}", settings::describe(&command, &file));
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Command::Policy = cli.command {
+        print!("{}", policy::markdown(&policy::whole()));
         return std::process::ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -365,7 +373,7 @@ fn main() -> std::process::ExitCode {
             Command::Demo(options) => demo::run(&database, options).await,
             Command::Bench { target } => bench::run(&database, target).await,
             // Answered above, before any database is opened.
-            Command::Config => Ok(()),
+            Command::Config | Command::Policy => Ok(()),
         };
         database.close();
         result

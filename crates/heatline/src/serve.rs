@@ -186,11 +186,21 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     // process managers (tickets opened, timelines, status pushes) are stale.
     let readiness = readiness.with_subscriptions(lag.clone(), 60.0);
     let verifier = web::Data::new(verifier);
+    // Who may call what, for the services this process runs: anything else is refused.
+    let tables = crate::policy::tables(
+        identity.is_some(),
+        intake.is_some(),
+        dispatch.is_some(),
+        credit.is_some(),
+    );
+    let policy = web::Data::new(platform::policy::Policy::of(&tables));
     let server = HttpServer::new(move || {
         let mut app = App::new()
+            .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
             .wrap(actix_web::middleware::from_fn(platform::metrics::track))
             .wrap(actix_web::middleware::from_fn(platform::request::tag))
             .app_data(verifier.clone())
+            .app_data(policy.clone())
             .configure(platform::health::configure(readiness.clone()))
             .configure(platform::metrics::configure(lag.clone()))
             .configure(crate::docs::configure);

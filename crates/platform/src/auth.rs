@@ -3,16 +3,16 @@
 //! Access tokens are JWTs signed with EdDSA (Ed25519). Every service verifies them with a
 //! [`Verifier`] holding the public keys by `kid`: fed directly when identity runs in the same
 //! process, fetched from identity's `/.well-known/jwks.json` (and fetched again when a token
-//! names an unknown key) when it runs apart. A handler takes a [`Principal`] argument; a missing
-//! or bad token is a 401, and [`Principal::require`] turns a wrong role into a 403.
+//! names an unknown key) when it runs apart. The access policy ([`crate::policy`]) verifies the
+//! token in front of every route that needs one (a missing or bad token is a 401) and hands the
+//! handler its [`Principal`].
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 
@@ -100,15 +100,6 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Refuses (403) a caller whose role is not one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<&Self, ApiError> {
-        if roles.contains(&self.role) {
-            Ok(self)
-        } else {
-            Err(ApiError::forbidden("this action is not open to your role"))
-        }
-    }
-
     /// Refuses (403) a caller whose scope does not cover `resource`: for each of district,
     /// supplier and crew that the caller is limited to, the resource must belong to the same
     /// one. Dimensions the caller is not limited to (a city-wide dispatcher's district, a
@@ -410,24 +401,45 @@ fn bearer(request: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// The caller of `request`, from its bearer token, verified with the [`Verifier`] in the app
+/// data. The access policy ([`crate::policy::enforce`]) calls it in front of every operation
+/// that needs a token.
+pub fn authenticate(
+    request: &HttpRequest,
+) -> impl Future<Output = Result<Principal, ApiError>> + use<> {
+    let verifier = request.app_data::<web::Data<Verifier>>().cloned();
+    let token = bearer(request);
+    async move {
+        let verifier = verifier.ok_or_else(|| {
+            ApiError::internal(&std::io::Error::other("no token verifier is configured"))
+        })?;
+        let token = token.ok_or(TokenError::Missing).map_err(refuse)?;
+        verifier
+            .verify(&token)
+            .await
+            .map(Principal::from)
+            .map_err(refuse)
+    }
+}
+
+/// A handler's caller, as the access policy in front of its route verified it. A route the
+/// policy does not guard has no caller to give: that is a server error, never a way in.
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+    type Future = std::future::Ready<Result<Principal, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let verifier = request.app_data::<web::Data<Verifier>>().cloned();
-        let token = bearer(request);
-        Box::pin(async move {
-            let verifier = verifier.ok_or_else(|| {
-                ApiError::internal(&std::io::Error::other("no token verifier is configured"))
-            })?;
-            let token = token.ok_or(TokenError::Missing).map_err(refuse)?;
-            verifier
-                .verify(&token)
-                .await
-                .map(Principal::from)
-                .map_err(refuse)
-        })
+        std::future::ready(
+            request
+                .extensions()
+                .get::<Principal>()
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::internal(&std::io::Error::other(
+                        "no verified caller: the access policy does not guard this route",
+                    ))
+                }),
+        )
     }
 }
 

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod phone;
+pub mod policy;
 pub mod request;
 pub mod storage;
 pub mod telemetry;

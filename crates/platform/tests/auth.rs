@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use platform::auth::{Claims, Jwks, Principal, PublicJwk, Role, TokenError, Verifier};
 use platform::clock::{Clock, ManualClock};
 use platform::error::ApiError;
+use platform::policy::{Operation, Policy, Reach};
 
 const ISSUER: &str = "heatline-identity";
 const AUDIENCE: &str = "heatline";
@@ -72,19 +73,50 @@ fn claims_at(clock: &ManualClock, role: Role) -> Claims {
     }
 }
 
-async fn dispatchers_only(principal: Principal) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Dispatcher, Role::Admin])?;
+async fn whoami(principal: Principal) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().body(principal.subject))
 }
 
+/// The routes of these tests and who may call them.
+const POLICY: &[Operation] = &[
+    Operation::roles(
+        "GET",
+        "/queue",
+        &[
+            (Role::Dispatcher, Reach::OwnDistrict),
+            (Role::Admin, Reach::City),
+        ],
+    ),
+    Operation::public("GET", "/open"),
+];
+
 async fn call(verifier: &Verifier, authorization: Option<String>) -> (u16, Option<String>) {
+    call_route(verifier, "GET", "/queue", authorization).await
+}
+
+async fn call_route(
+    verifier: &Verifier,
+    method: &str,
+    path: &str,
+    authorization: Option<String>,
+) -> (u16, Option<String>) {
     let app = test::init_service(
         App::new()
+            .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
+            .app_data(web::Data::new(Policy::of(&[POLICY])))
             .app_data(web::Data::new(verifier.clone()))
-            .route("/queue", web::get().to(dispatchers_only)),
+            .route("/queue", web::get().to(whoami))
+            .route("/queue", web::post().to(whoami))
+            .route(
+                "/open",
+                web::get().to(|| async { HttpResponse::Ok().finish() }),
+            )
+            .route("/forgotten", web::get().to(whoami)),
     )
     .await;
-    let mut request = test::TestRequest::get().uri("/queue");
+    let mut request = test::TestRequest::default()
+        .method(method.parse().unwrap())
+        .uri(path);
     if let Some(value) = authorization {
         request = request.insert_header(("authorization", value));
     }
@@ -138,6 +170,32 @@ async fn a_valid_token_with_another_role_is_a_403() {
             .0,
         403
     );
+}
+
+#[actix_web::test]
+async fn a_route_without_a_policy_row_is_refused_to_everyone_and_a_public_one_open_to_all() {
+    let key = Key::new("k1", 1);
+    let verifier = verifier_with(&[&key]);
+    let dispatcher = bearer(&key.sign(&claims(Role::Dispatcher)));
+    assert_eq!(
+        call_route(&verifier, "GET", "/forgotten", dispatcher.clone())
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        call_route(&verifier, "GET", "/forgotten", None).await.0,
+        403
+    );
+    // A method the policy has no row for on a known route: not reached either.
+    assert_eq!(
+        call_route(&verifier, "POST", "/queue", dispatcher.clone())
+            .await
+            .0,
+        405
+    );
+    assert_eq!(call_route(&verifier, "GET", "/open", None).await.0, 200);
+    assert_eq!(call_route(&verifier, "GET", "/nowhere", None).await.0, 404);
 }
 
 #[actix_web::test]

@@ -37,13 +37,14 @@ impl Running {
 
 /// Serves the app `factory` builds on a free loopback port with one worker, on the current
 /// runtime. Returns its base URL and a handle to stop it.
-pub fn serve<F, T>(factory: F) -> (String, actix_web::dev::ServerHandle)
+pub fn serve<F, T, B>(factory: F) -> (String, actix_web::dev::ServerHandle)
 where
     F: Fn() -> App<T> + Send + Clone + 'static,
+    B: actix_web::body::MessageBody + 'static,
     T: actix_web::dev::ServiceFactory<
             actix_web::dev::ServiceRequest,
             Config = (),
-            Response = actix_web::dev::ServiceResponse,
+            Response = actix_web::dev::ServiceResponse<B>,
             Error = actix_web::Error,
             InitError = (),
         > + 'static,

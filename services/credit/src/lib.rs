@@ -14,6 +14,7 @@ pub mod domain;
 pub mod feed;
 pub mod ledger;
 pub mod openapi;
+pub mod policy;
 mod projection;
 pub mod publish;
 pub mod rebuild;

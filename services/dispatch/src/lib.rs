@@ -11,6 +11,7 @@
 pub mod domain;
 pub mod feed;
 pub mod openapi;
+pub mod policy;
 mod projection;
 pub mod rebuild;
 mod routes;

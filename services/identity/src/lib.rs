@@ -10,6 +10,7 @@ pub mod domain;
 pub mod keys;
 pub mod openapi;
 pub mod passwords;
+pub mod policy;
 mod routes;
 pub mod sms;
 pub mod tokens;

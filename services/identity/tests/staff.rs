@@ -199,7 +199,7 @@ async fn only_an_admin_creates_staff_and_bad_requests_say_which_field() {
             Some(dispatcher),
             staff("new.op", "long enough pw", "operator"),
             403,
-            "forbidden",
+            "role_not_allowed",
         ),
         (
             Some(admin.as_str()),

@@ -18,6 +18,7 @@ pub mod news;
 pub mod open311;
 pub mod openapi;
 pub mod photos;
+pub mod policy;
 mod projection;
 pub mod registry;
 mod routes;

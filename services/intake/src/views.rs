@@ -133,20 +133,19 @@ pub async fn complaint(
     Ok(row.as_ref().map(ComplaintView::from_row))
 }
 
-/// Whether `account` filed `id` or a complaint merged into it.
-pub async fn is_party(
+/// The complaints that carry photo `photo_id` (a photo uploaded once and attached twice is
+/// carried by both).
+pub async fn carrying_photo(
     client: &impl GenericClient,
-    id: Uuid,
-    account: &str,
-) -> Result<bool, StoreError> {
-    let row = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM intake.complaint \
-             WHERE (complaint_id = $1 OR merged_into = $1) AND filer = $2)",
-            &[&id, &account],
+    photo_id: &str,
+) -> Result<Vec<Uuid>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT complaint_id FROM intake.complaint WHERE $1 = ANY (photos)",
+            &[&photo_id],
         )
         .await?;
-    Ok(row.get(0))
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// A filer's complaints, newest first.
@@ -191,6 +190,8 @@ pub struct Search {
     pub account: Option<String>,
     /// The start of an address (normal form).
     pub address: Option<String>,
+    /// Only complaints placed in this district (a district dispatcher's reach).
+    pub district: Option<String>,
 }
 
 /// Live complaints (open, merged or signed) matching every given criterion, newest first.
@@ -212,12 +213,19 @@ pub async fn search(
          AND ($1::text IS NULL OR contact_phone = $1) \
          AND ($2::text IS NULL OR account_no = $2) \
          AND ($3::text IS NULL OR address LIKE $3) \
+         AND ($5::text IS NULL OR district = $5) \
          ORDER BY filed_at DESC, complaint_id DESC LIMIT $4"
     );
     let rows = client
         .query(
             &sql,
-            &[&search.phone, &search.account, &address_prefix, &limit],
+            &[
+                &search.phone,
+                &search.account,
+                &address_prefix,
+                &limit,
+                &search.district,
+            ],
         )
         .await?;
     Ok(rows.iter().map(ComplaintView::from_row).collect())

@@ -131,13 +131,29 @@ async fn a_second_complaint_from_one_household_within_a_day_merges_into_the_firs
     assert_eq!(second.body["outcome"], "merged");
     assert_eq!(second.body["complaint_id"], first_id.as_str());
     assert_ne!(second.body["filed_id"], first_id.as_str());
-    // The spouse follows the household's complaint, and sees it was reported again.
-    let seen = h
+    // The spouse follows their own filing, merged into the household's complaint; the first
+    // filer's complaint (their words, photos and phone) is not the spouse's to read.
+    let own = h
+        .get(
+            &format!(
+                "/api/v1/complaints/{}",
+                second.body["filed_id"].as_str().unwrap()
+            ),
+            &spouse,
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.body["complaint"]["merged_into"], first_id.as_str());
+    let theirs = h
         .get(&format!("/api/v1/complaints/{first_id}"), &spouse)
+        .await;
+    assert_eq!(theirs.status, 404);
+    // The first filer sees it was reported again.
+    let seen = h
+        .get(&format!("/api/v1/complaints/{first_id}"), &h.resident(1))
         .await;
     assert_eq!(seen.status, 200);
     assert_eq!(seen.body["timeline"][1]["event"], "repeat_recorded");
-    assert_eq!(seen.body["complaint"]["contact_phone"], "138******00");
 
     // More than a day after the open complaint was filed, a new report opens a new complaint.
     h.clock.advance(Duration::hours(2));

@@ -108,6 +108,10 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let mounted = intake.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
+            .app_data(web::Data::new(platform::policy::Policy::of(&[
+                intake::policy::POLICY,
+            ])))
             .app_data(web::Data::new(verifier.clone()))
             .configure(mounted.configure())
     })

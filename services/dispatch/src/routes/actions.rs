@@ -25,10 +25,6 @@ use crate::views;
 /// The longest reason or note, in characters.
 const MAX_TEXT: usize = 500;
 
-const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Admin];
-const SUPPLIERS: &[Role] = &[Role::SupplierAdmin, Role::Admin];
-const FIELD: &[Role] = &[Role::Crew, Role::SupplierAdmin, Role::Admin];
-
 /// What every ticket command needs: the service, the request (for `If-Match` and the
 /// metadata), the verified caller and the ticket's id.
 pub(crate) struct Act {
@@ -68,10 +64,10 @@ impl FromRequest for Act {
 }
 
 impl Act {
-    /// Runs the command `build` makes (at the service's time) for a caller in `roles`.
+    /// Runs the command `build` makes (at the service's time); the access policy has let the
+    /// caller's role through, and the ticket as loaded decides the reach (`may_touch`).
     async fn run(
         self,
-        roles: &[Role],
         build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
     ) -> Result<HttpResponse, ApiError> {
         let Act {
@@ -80,7 +76,6 @@ impl Act {
             principal,
             id,
         } = self;
-        principal.require(roles)?;
         let id = parse_id(&id)?;
         let expected = if_match(&request)?;
         let command = build(dispatch.now())?;
@@ -129,7 +124,7 @@ pub(crate) async fn dispatch(
     act: Act,
     body: web::Json<DispatchTo>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(DISPATCHERS, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let supplier = text(&mut errors, "supplier_id", &body.supplier_id, true);
         errors.into_result()?;
@@ -146,8 +141,7 @@ pub(crate) async fn dispatch(
     security(("bearer" = []))
 )]
 pub(crate) async fn sign(act: Act) -> Result<HttpResponse, ApiError> {
-    act.run(SUPPLIERS, |at| Ok(TicketCommand::Sign { at }))
-        .await
+    act.run(|at| Ok(TicketCommand::Sign { at })).await
 }
 
 /// A reason.
@@ -168,7 +162,7 @@ pub(crate) async fn return_ticket(
     act: Act,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(SUPPLIERS, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let reason = text(&mut errors, "reason", &body.reason, true);
         errors.into_result()?;
@@ -209,7 +203,7 @@ pub(crate) async fn review_return(
     act: Act,
     body: web::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(DISPATCHERS, |at| {
+    act.run(|at| {
         let (approve, note) = decision(&body)?;
         Ok(TicketCommand::ReviewReturn { approve, note, at })
     })
@@ -242,8 +236,7 @@ pub(crate) async fn assign(act: Act, body: web::Json<AssignTo>) -> Result<HttpRe
         .map_err(|e| ApiError::internal(&e))?
         .filter(|c| c.active)
         .ok_or_else(unknown)?;
-    let roles = &[Role::SupplierAdmin, Role::Dispatcher, Role::Admin];
-    act.run(roles, |at| {
+    act.run(|at| {
         Ok(TicketCommand::AssignCrew {
             crew: crew.crew_id.to_string(),
             crew_supplier: crew.supplier_id,
@@ -273,7 +266,7 @@ pub(crate) async fn check_in(
     act: Act,
     body: web::Json<Position>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(&[Role::Crew], |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let mut coordinate = |field: &str, value: Option<f64>, limit: f64| match value {
             Some(v) if v.is_finite() && v.abs() <= limit => v,
@@ -317,7 +310,7 @@ pub(crate) struct Reading {
     security(("bearer" = []))
 )]
 pub(crate) async fn measure(act: Act, body: web::Json<Reading>) -> Result<HttpResponse, ApiError> {
-    act.run(&[Role::Crew], |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let tenths = match body.celsius {
             None => {
@@ -361,7 +354,7 @@ pub(crate) struct PauseFor {
     security(("bearer" = []))
 )]
 pub(crate) async fn pause(act: Act, body: web::Json<PauseFor>) -> Result<HttpResponse, ApiError> {
-    act.run(FIELD, |at| {
+    act.run(|at| {
         let reason = body
             .reason
             .as_deref()
@@ -386,7 +379,7 @@ pub(crate) async fn pause(act: Act, body: web::Json<PauseFor>) -> Result<HttpRes
     security(("bearer" = []))
 )]
 pub(crate) async fn resume(act: Act) -> Result<HttpResponse, ApiError> {
-    act.run(FIELD, |at| Ok(TicketCommand::Resume { at })).await
+    act.run(|at| Ok(TicketCommand::Resume { at })).await
 }
 
 /// The extension asked for.
@@ -409,7 +402,7 @@ pub(crate) async fn request_extension(
     act: Act,
     body: web::Json<ExtensionAsk>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(SUPPLIERS, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         if body.working_days.is_none() {
             errors.add("working_days", "required", "working_days is required");
@@ -436,7 +429,7 @@ pub(crate) async fn decide_extension(
     act: Act,
     body: web::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(DISPATCHERS, |at| {
+    act.run(|at| {
         let (approve, note) = decision(&body)?;
         Ok(TicketCommand::DecideExtension { approve, note, at })
     })
@@ -458,9 +451,8 @@ pub(crate) struct Note {
     security(("bearer" = []))
 )]
 pub(crate) async fn supervise(act: Act, body: web::Json<Note>) -> Result<HttpResponse, ApiError> {
-    let roles = &[Role::Dispatcher, Role::Regulator, Role::Admin];
     let by_role = act.principal.role.as_str().to_owned();
-    act.run(roles, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let note = text(&mut errors, "note", &body.note, true);
         errors.into_result()?;
@@ -491,7 +483,7 @@ pub(crate) async fn resolve(
     act: Act,
     body: web::Json<Resolution>,
 ) -> Result<HttpResponse, ApiError> {
-    act.run(FIELD, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let cause = body.cause.as_deref().and_then(Cause::parse);
         if cause.is_none() {
@@ -534,13 +526,7 @@ pub(crate) struct Verdict {
     security(("bearer" = []))
 )]
 pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpResponse, ApiError> {
-    let roles = &[
-        Role::Resident,
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Admin,
-    ];
-    act.run(roles, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let rating = body.rating.as_deref().and_then(Rating::parse);
         if rating.is_none() {
@@ -569,7 +555,7 @@ pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpR
     security(("bearer" = []))
 )]
 pub(crate) async fn close(act: Act, body: web::Json<Note>) -> Result<HttpResponse, ApiError> {
-    act.run(DISPATCHERS, |at| {
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let note = text(&mut errors, "note", &body.note, true);
         errors.into_result()?;

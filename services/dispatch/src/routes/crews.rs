@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use eventstore::Channel;
-use platform::auth::{Principal, Role};
+use platform::auth::Principal;
 use platform::error::ApiError;
 use platform::fields::FieldErrors;
 use platform::request::{actor, metadata};
@@ -39,7 +39,6 @@ pub(crate) async fn register(
     principal: Principal,
     body: web::Json<NewCrew>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::SupplierAdmin, Role::Dispatcher, Role::Admin])?;
     let mut errors = FieldErrors::default();
     let name = body.name.as_deref().map(str::trim).unwrap_or_default();
     if name.is_empty() || name.chars().count() > 100 {
@@ -106,12 +105,6 @@ pub(crate) async fn list(
     principal: Principal,
     query: web::Query<CrewQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[
-        Role::SupplierAdmin,
-        Role::Dispatcher,
-        Role::Regulator,
-        Role::Admin,
-    ])?;
     let supplier = principal
         .supplier
         .clone()

@@ -93,6 +93,11 @@ impl Harness {
         let (mounted_intake, mounted_dispatch) = (intake.clone(), dispatch.clone());
         let (base, _) = testkit::fakes::serve(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
+                .app_data(actix_web::web::Data::new(platform::policy::Policy::of(&[
+                    intake::policy::POLICY,
+                    dispatch::policy::POLICY,
+                ])))
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted_intake.configure())
                 .configure(mounted_dispatch.configure())

@@ -191,7 +191,6 @@ pub(crate) async fn wechat_phone(
     principal: Principal,
     body: web::Json<WechatPhone>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Resident])?;
     let wechat = identity
         .wechat
         .as_ref()

@@ -50,7 +50,6 @@ pub(crate) async fn create(
     principal: Principal,
     body: web::Json<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin])?;
     let body = body.into_inner();
     let missing_scope = match body.role {
         Role::SupplierAdmin if body.supplier.is_none() => Some("supplier"),

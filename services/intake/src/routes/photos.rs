@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::Intake;
 use crate::photos::{MAX_PHOTO_BYTES, PhotoError};
+use crate::views;
 
 /// The upload body limit: a larger photo is refused from its `Content-Length` (413) before a
 /// byte of it is read.
@@ -67,9 +68,35 @@ pub(crate) async fn upload(
 )]
 pub(crate) async fn download(
     intake: web::Data<Intake>,
-    _signed_in: Principal,
+    principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // Readable by whoever may read a complaint that carries it; to anyone else it does not
+    // exist (a photo not yet attached to any filing included).
+    let carriers = {
+        let client = intake
+            .store
+            .pool()
+            .get()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        views::carrying_photo(&client, &id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    };
+    let mut allowed = false;
+    for complaint in carriers {
+        if super::complaints::readable(&intake, &principal, complaint)
+            .await
+            .is_ok()
+        {
+            allowed = true;
+            break;
+        }
+    }
+    if !allowed {
+        return Err(ApiError::not_found("no such photo"));
+    }
     match intake.photos.get(&id).await {
         Ok(Some((bytes, kind))) => Ok(HttpResponse::Ok()
             .content_type(kind.content_type())

@@ -1,0 +1,46 @@
+//! Who may call credit's operations (see `platform::policy`): the regulator reads and decides
+//! for the city, a supplier reads its own and appeals.
+
+use platform::auth::Role::{self, *};
+use platform::policy::Operation;
+use platform::policy::Reach::{self, *};
+
+const READERS: &[(Role, Reach)] = &[(Regulator, City), (SupplierAdmin, OwnSupplier)];
+const REGULATORS: &[(Role, Reach)] = &[(Regulator, City)];
+
+/// Credit's operations.
+pub const POLICY: &[Operation] = &[
+    Operation::roles("GET", "/api/v1/credit/rulebook", READERS),
+    Operation::roles("GET", "/api/v1/credit/suppliers", READERS),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/ranking", READERS),
+    Operation::roles(
+        "GET",
+        "/api/v1/credit/seasons/{season}/suppliers/{id}",
+        READERS,
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/credit/seasons/{season}/suppliers/{id}/ledger",
+        READERS,
+    ),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/ledger.csv", READERS),
+    Operation::roles(
+        "POST",
+        "/api/v1/credit/seasons/{season}/suppliers/{id}/adjustments",
+        REGULATORS,
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/credit/seasons/{season}/suppliers/{id}/vetoes",
+        REGULATORS,
+    ),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/what-if", REGULATORS),
+    Operation::roles("GET", "/api/v1/credit/evidence/{id}", READERS),
+    Operation::roles(
+        "POST",
+        "/api/v1/credit/entries/{id}/appeals",
+        &[(SupplierAdmin, OwnSupplier)],
+    ),
+    Operation::roles("POST", "/api/v1/credit/appeals/{id}/decision", REGULATORS),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/appeals", READERS),
+];

@@ -1,0 +1,101 @@
+//! Who may call dispatch's operations (see `platform::policy`). Scope is decided on the ticket
+//! as loaded in the command's transaction (`routes::may_touch`) and in the SQL of the lists.
+
+use platform::auth::Role::{self, *};
+use platform::policy::Operation;
+use platform::policy::Reach::{self, *};
+
+const DISPATCHERS: &[(Role, Reach)] = &[(Dispatcher, OwnDistrict)];
+const SUPPLIERS: &[(Role, Reach)] = &[(SupplierAdmin, OwnSupplier)];
+const FIELD: &[(Role, Reach)] = &[(Crew, OwnCrew), (SupplierAdmin, OwnSupplier)];
+const CREWS: &[(Role, Reach)] = &[(Crew, OwnCrew)];
+
+/// Dispatch's operations.
+pub const POLICY: &[Operation] = &[
+    Operation::roles(
+        "GET",
+        "/api/v1/tickets",
+        &[
+            (Dispatcher, OwnDistrict),
+            (Operator, City),
+            (Regulator, City),
+            (SupplierAdmin, OwnSupplier),
+            (Crew, OwnCrew),
+        ],
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/tickets/{id}",
+        &[
+            (Resident, OwnFilings),
+            (Dispatcher, OwnDistrict),
+            (Operator, City),
+            (Regulator, City),
+            (SupplierAdmin, OwnSupplier),
+            (Crew, OwnCrew),
+        ],
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/crews",
+        &[
+            (SupplierAdmin, OwnSupplier),
+            (Dispatcher, OwnDistrict),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles("POST", "/api/v1/crews", &[(SupplierAdmin, OwnSupplier)]),
+    Operation::roles(
+        "GET",
+        "/api/v1/crews/{id}/jobs",
+        &[
+            (Crew, OwnCrew),
+            (SupplierAdmin, OwnSupplier),
+            (Dispatcher, OwnDistrict),
+        ],
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/suppliers/{id}/tickets",
+        &[
+            (SupplierAdmin, OwnSupplier),
+            (Dispatcher, OwnDistrict),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles("POST", "/api/v1/tickets/{id}/dispatch", DISPATCHERS),
+    Operation::roles("POST", "/api/v1/tickets/{id}/sign", SUPPLIERS),
+    Operation::roles("POST", "/api/v1/tickets/{id}/return", SUPPLIERS),
+    Operation::roles("POST", "/api/v1/tickets/{id}/return-review", DISPATCHERS),
+    Operation::roles(
+        "POST",
+        "/api/v1/tickets/{id}/assign",
+        &[(SupplierAdmin, OwnSupplier), (Dispatcher, OwnDistrict)],
+    ),
+    Operation::roles("POST", "/api/v1/tickets/{id}/check-in", CREWS),
+    Operation::roles("POST", "/api/v1/tickets/{id}/measurements", CREWS),
+    Operation::roles("POST", "/api/v1/tickets/{id}/pause", FIELD),
+    Operation::roles("POST", "/api/v1/tickets/{id}/resume", FIELD),
+    Operation::roles("POST", "/api/v1/tickets/{id}/extension", SUPPLIERS),
+    Operation::roles(
+        "POST",
+        "/api/v1/tickets/{id}/extension-decision",
+        DISPATCHERS,
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/tickets/{id}/supervise",
+        &[(Dispatcher, OwnDistrict), (Regulator, City)],
+    ),
+    Operation::roles("POST", "/api/v1/tickets/{id}/resolve", FIELD),
+    Operation::roles(
+        "POST",
+        "/api/v1/tickets/{id}/feedback",
+        &[
+            (Resident, OwnFilings),
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+        ],
+    ),
+    Operation::roles("POST", "/api/v1/tickets/{id}/close", DISPATCHERS),
+];

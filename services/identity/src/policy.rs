@@ -1,0 +1,38 @@
+//! Who may call identity's operations (see `platform::policy`).
+
+use platform::auth::Role::{self, *};
+use platform::policy::Operation;
+use platform::policy::Reach::{self, *};
+
+const EVERY_ACCOUNT: &[(Role, Reach)] = &[
+    (Resident, Itself),
+    (Operator, Itself),
+    (Dispatcher, Itself),
+    (Crew, Itself),
+    (SupplierAdmin, Itself),
+    (Regulator, Itself),
+    (Admin, Itself),
+];
+
+const STAFF: &[(Role, Reach)] = &[
+    (Operator, Itself),
+    (Dispatcher, Itself),
+    (Crew, Itself),
+    (SupplierAdmin, Itself),
+    (Regulator, Itself),
+    (Admin, Itself),
+];
+
+/// Identity's operations.
+pub const POLICY: &[Operation] = &[
+    Operation::public("GET", "/.well-known/jwks.json"),
+    Operation::public("POST", "/api/v1/auth/login"),
+    Operation::public("POST", "/api/v1/auth/refresh"),
+    Operation::roles("POST", "/api/v1/auth/logout", EVERY_ACCOUNT),
+    Operation::roles("POST", "/api/v1/auth/password", STAFF),
+    Operation::public("POST", "/api/v1/auth/sms/code"),
+    Operation::public("POST", "/api/v1/auth/sms/login"),
+    Operation::public("POST", "/api/v1/auth/wechat"),
+    Operation::roles("POST", "/api/v1/auth/wechat/phone", &[(Resident, Itself)]),
+    Operation::roles("POST", "/api/v1/staff", &[(Admin, City)]),
+];

@@ -1,0 +1,80 @@
+//! Who may call intake's operations (see `platform::policy`).
+
+use platform::auth::Role::*;
+use platform::policy::Operation;
+use platform::policy::Reach::*;
+
+/// Intake's operations.
+pub const POLICY: &[Operation] = &[
+    Operation::roles("POST", "/api/v1/complaints", &[(Resident, OwnFilings)]),
+    Operation::roles("GET", "/api/v1/complaints", &[(Resident, OwnFilings)]),
+    Operation::roles(
+        "GET",
+        "/api/v1/complaints/search",
+        &[
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/complaints/unrouted",
+        &[(Dispatcher, OwnDistrict)],
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/complaints/{id}",
+        &[
+            (Resident, OwnFilings),
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (SupplierAdmin, OwnSupplier),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/complaints/{id}/withdraw",
+        &[(Resident, OwnFilings)],
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/complaints/{id}/reject",
+        &[(Operator, City), (Dispatcher, OwnDistrict)],
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/complaints/{id}/route",
+        &[(Dispatcher, OwnDistrict)],
+    ),
+    Operation::roles("POST", "/api/v1/hotline/complaints", &[(Operator, City)]),
+    Operation::signed(
+        "POST",
+        "/api/v1/hotline/12345/work-orders",
+        "the 12345 platform's HMAC signature",
+    ),
+    Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]),
+    Operation::roles(
+        "GET",
+        "/api/v1/photos/{id}",
+        &[
+            (Resident, OwnFilings),
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (Crew, OwnCrew),
+            (SupplierAdmin, OwnSupplier),
+            (Regulator, City),
+        ],
+    ),
+    Operation::public("GET", "/open311/v2/services.{format}"),
+    Operation::public("GET", "/open311/v2/services/{code}.{format}"),
+    Operation::public("GET", "/open311/v2/requests.{format}"),
+    Operation::signed(
+        "POST",
+        "/open311/v2/requests.{format}",
+        "an Open311 client's api_key",
+    ),
+    Operation::public("GET", "/open311/v2/requests/{id}.{format}"),
+    Operation::public("GET", "/open311/v2/tokens/{id}.{format}"),
+];
