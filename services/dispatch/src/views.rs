@@ -408,12 +408,19 @@ pub struct CrewView {
 pub async fn crews(
     client: &impl GenericClient,
     supplier: Option<&str>,
+    district: Option<&str>,
 ) -> Result<Vec<CrewView>, StoreError> {
+    // In a district: its own crews, and the district-less crews of suppliers with open tickets
+    // there (the crews a dispatcher there could assign).
     let rows = client
         .query(
-            "SELECT crew_id, supplier_id, name, district, active FROM dispatch.crew \
-             WHERE $1::text IS NULL OR supplier_id = $1 ORDER BY supplier_id, name LIMIT 1000",
-            &[&supplier],
+            "SELECT crew_id, supplier_id, name, district, active FROM dispatch.crew c \
+             WHERE ($1::text IS NULL OR supplier_id = $1) \
+             AND ($2::text IS NULL OR district = $2 OR (district IS NULL AND EXISTS ( \
+                 SELECT 1 FROM dispatch.ticket t \
+                 WHERE t.is_open AND t.district = $2 AND t.supplier_id = c.supplier_id))) \
+             ORDER BY supplier_id, name LIMIT 1000",
+            &[&supplier, &district],
         )
         .await?;
     Ok(rows.iter().map(crew_from_row).collect())

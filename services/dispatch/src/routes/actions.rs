@@ -70,6 +70,15 @@ impl Act {
         self,
         build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
     ) -> Result<HttpResponse, ApiError> {
+        self.run_if(|_, _| Ok(()), build).await
+    }
+
+    /// [`Act::run`], when `allowed` also holds on the ticket as loaded.
+    async fn run_if(
+        self,
+        allowed: fn(&Principal, &Ticket) -> Result<(), String>,
+        build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
+    ) -> Result<HttpResponse, ApiError> {
         let Act {
             dispatch,
             request,
@@ -84,7 +93,10 @@ impl Act {
             _ => Channel::Console,
         };
         let metadata = metadata(&request, actor(&principal), channel);
-        let check = |ticket: &Ticket| may_touch(&principal, ticket);
+        let check = |ticket: &Ticket| {
+            may_touch(&principal, ticket)?;
+            allowed(&principal, ticket)
+        };
         dispatch
             .tickets
             .execute(id, expected, command, &check, &metadata)
@@ -526,7 +538,7 @@ pub(crate) struct Verdict {
     security(("bearer" = []))
 )]
 pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpResponse, ApiError> {
-    act.run(|at| {
+    act.run_if(may_give_verdict, |at| {
         let mut errors = FieldErrors::default();
         let rating = body.rating.as_deref().and_then(Rating::parse);
         if rating.is_none() {
@@ -545,6 +557,26 @@ pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpR
         })
     })
     .await
+}
+
+/// Whose verdict closes or reopens a repair: staff at the callback, or the resident whose own
+/// filing opened it. A resident whose filing was merged into it (anyone who typed the same
+/// address or account) and the households of an incident follow it but do not decide it: the
+/// callback does.
+fn may_give_verdict(principal: &Principal, ticket: &Ticket) -> Result<(), String> {
+    if principal.role != Role::Resident {
+        return Ok(());
+    }
+    let from_a_complaint = ticket
+        .subject
+        .as_ref()
+        .is_some_and(|s| s.origin == "complaint");
+    let reporter = ticket.members.first().map(|m| m.filed_by.as_str());
+    if from_a_complaint && reporter == Some(principal.subject.as_str()) {
+        Ok(())
+    } else {
+        Err("the verdict on this repair is the reporting resident's or the callback's".into())
+    }
 }
 
 /// Closes a resolved ticket after a callback that got no verdict (dispatchers).

@@ -109,8 +109,12 @@ pub(crate) async fn list(
         .supplier
         .clone()
         .or_else(|| query.supplier_id.clone());
-    let crews = views::crews(&client(&dispatch).await?, supplier.as_deref())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let crews = views::crews(
+        &client(&dispatch).await?,
+        supplier.as_deref(),
+        principal.district.as_deref(),
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(crews))
 }
