@@ -290,9 +290,52 @@ async fn an_open311_client_lists_services_files_a_request_and_reads_it_back() {
     assert_eq!(one.body[0]["status"], "open");
     assert_eq!(one.body[0]["service_code"], "low_temperature");
     assert_eq!(one.body[0]["agency_responsible"], "sup-east");
-    // Public: the building, not the flat; no phone.
+    // Public: the building, not the flat; no phone, no free text.
     assert_eq!(one.body[0]["address"], "沈河区北站路8号");
     assert!(!one.body.to_string().contains("13700137000"));
+    assert!(one.body[0]["description"].is_null(), "{}", one.body);
+    // The client that filed it reads its own words back with its key.
+    let own = h
+        .send(
+            reqwest::Method::GET,
+            &format!("/open311/v2/requests/{id}.json?api_key={API_KEY}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(own.body[0]["description"], "14.5 degrees in the living room");
+    let forged = h
+        .send(
+            reqwest::Method::GET,
+            &format!("/open311/v2/requests/{id}.json?api_key=not-the-key"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    // A resident's filing in the app is listed without its words, even to a client with a key.
+    let app = h
+        .post(
+            "/api/v1/complaints",
+            &h.resident(7),
+            &json!({"category": "no_heat", "address": "沈河区北站路8号2单元301",
+                    "description": "my neighbour is away and the riser is cold"}),
+        )
+        .await;
+    assert_eq!(app.status, 201, "{}", app.body);
+    let everything = h
+        .send(
+            reqwest::Method::GET,
+            &format!("/open311/v2/requests.json?api_key={API_KEY}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(everything.body.as_array().unwrap().len(), 2);
+    assert!(!everything.body.to_string().contains("neighbour"));
 
     let listed = h
         .send(

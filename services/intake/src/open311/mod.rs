@@ -327,8 +327,13 @@ async fn file(
     }
 }
 
+/// What a city publishes of a request: its category, status and notes, dates, the agency, and
+/// the building (never the flat, never free text, names or phones, whatever the channel). The
+/// description is shown only to the Open311 client that filed the request (`viewer`, from its
+/// api_key); coordinates are rounded to about 100 m.
 async fn request_rows(
     intake: &Intake,
+    viewer: Option<&str>,
     where_sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Value>, HttpResponse> {
@@ -341,7 +346,7 @@ async fn request_rows(
         )
     })?;
     let sql = format!(
-        "SELECT c.complaint_id, c.status, c.category, c.supplier_id, c.description, c.filed_at, \
+        "SELECT c.complaint_id, c.filer, c.status, c.category, c.supplier_id, c.description, c.filed_at, \
          c.updated_at, c.lat, c.long, c.merged_into, b.address AS building_address \
          FROM intake.complaint c LEFT JOIN intake.building b ON b.building_id = c.building_id \
          WHERE {where_sql} ORDER BY c.filed_at DESC LIMIT 1000"
@@ -376,6 +381,13 @@ async fn request_rows(
                 _ => (false, "closed: not a heating matter".to_owned()),
             };
             let filed: DateTime<Utc> = row.get("filed_at");
+            let own = viewer.is_some_and(|v| row.get::<_, &str>("filer") == format!("open311:{v}"));
+            let description = if own {
+                Value::String(row.get("description"))
+            } else {
+                Value::Null
+            };
+            let coarse = |c: Option<f64>| c.map(|c| (c * 1000.0).round() / 1000.0);
             let updated: DateTime<Utc> = row.get("updated_at");
             json!({
                 "service_request_id": row.get::<_, Uuid>("complaint_id").to_string(),
@@ -383,7 +395,7 @@ async fn request_rows(
                 "status_notes": notes,
                 "service_name": category.map(Category::name).unwrap_or_default(),
                 "service_code": category.map(Category::code).unwrap_or_default(),
-                "description": row.get::<_, String>("description"),
+                "description": description,
                 "agency_responsible": row.get::<_, Option<String>>("supplier_id"),
                 "service_notice": Value::Null,
                 "requested_datetime": filed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -393,8 +405,8 @@ async fn request_rows(
                 "address": row.get::<_, Option<String>>("building_address"),
                 "address_id": Value::Null,
                 "zipcode": Value::Null,
-                "lat": row.get::<_, Option<f64>>("lat"),
-                "long": row.get::<_, Option<f64>>("long"),
+                "lat": coarse(row.get("lat")),
+                "long": coarse(row.get("long")),
                 "media_url": Value::Null,
             })
         })
@@ -420,6 +432,10 @@ async fn requests(
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
+    let viewer = match viewer(&intake, format, text("api_key")) {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
+    };
     if let Some(ids) = text("service_request_id") {
         let ids: Result<Vec<Uuid>, _> =
             ids.split(',').map(|id| id.trim().parse::<Uuid>()).collect();
@@ -431,7 +447,14 @@ async fn requests(
                 "comma-separated request ids",
             );
         };
-        return match request_rows(&intake, "c.complaint_id = ANY($1)", &[&ids]).await {
+        return match request_rows(
+            &intake,
+            viewer.as_deref(),
+            "c.complaint_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        {
             Ok(rows) => answer(
                 format,
                 StatusCode::OK,
@@ -502,6 +525,7 @@ async fn requests(
     let statuses: Vec<String> = statuses.into_iter().map(str::to_owned).collect();
     match request_rows(
         &intake,
+        viewer.as_deref(),
         "c.filed_at >= $1 AND c.filed_at <= $2 AND ($3::text[] IS NULL OR c.category = ANY($3)) \
          AND c.status = ANY($4)",
         &[&start, &end, &codes, &statuses],
@@ -518,21 +542,60 @@ async fn requests(
     }
 }
 
+/// The Open311 client a GET names with its `api_key`, if any; a key that is not valid is
+/// refused rather than ignored.
+fn viewer(
+    intake: &Intake,
+    format: Format,
+    api_key: Option<&str>,
+) -> Result<Option<String>, HttpResponse> {
+    let Some(api_key) = api_key else {
+        return Ok(None);
+    };
+    intake
+        .config
+        .open311_keys
+        .iter()
+        .find(|k| k.key.len() == api_key.len() && constant_eq(k.key.as_bytes(), api_key.as_bytes()))
+        .map(|k| Some(k.name.clone()))
+        .ok_or_else(|| {
+            error(
+                format,
+                StatusCode::FORBIDDEN,
+                "api_key_invalid",
+                "the api_key is not valid",
+            )
+        })
+}
+
 /// The request with this id (a token is its id), if any.
-async fn by_id(intake: &Intake, raw: &str) -> Result<Option<Value>, HttpResponse> {
+async fn by_id(
+    intake: &Intake,
+    viewer: Option<&str>,
+    raw: &str,
+) -> Result<Option<Value>, HttpResponse> {
     let Ok(id) = raw.parse::<Uuid>() else {
         return Ok(None);
     };
-    let rows = request_rows(intake, "c.complaint_id = $1", &[&id]).await?;
+    let rows = request_rows(intake, viewer, "c.complaint_id = $1", &[&id]).await?;
     Ok(rows.into_iter().next())
 }
 
-async fn request(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> HttpResponse {
+async fn request(
+    intake: web::Data<Intake>,
+    path: web::Path<(String, String)>,
+    query: web::Query<Map<String, Value>>,
+) -> HttpResponse {
     let (id, extension) = path.into_inner();
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
-    match by_id(&intake, &id).await {
+    let api_key = query.get("api_key").and_then(Value::as_str);
+    let viewer = match viewer(&intake, format, api_key) {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
+    };
+    match by_id(&intake, viewer.as_deref(), &id).await {
         Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", json!([row])),
         Ok(None) => error(
             format,
@@ -549,7 +612,7 @@ async fn token(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> 
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
-    match by_id(&intake, &id).await {
+    match by_id(&intake, None, &id).await {
         Ok(Some(_)) => answer(
             format,
             StatusCode::OK,
