@@ -304,7 +304,10 @@ async fn an_open311_client_lists_services_files_a_request_and_reads_it_back() {
             &[],
         )
         .await;
-    assert_eq!(own.body[0]["description"], "14.5 degrees in the living room");
+    assert_eq!(
+        own.body[0]["description"],
+        "14.5 degrees in the living room"
+    );
     let forged = h
         .send(
             reqwest::Method::GET,

@@ -434,7 +434,7 @@ async fn requests(
     };
     let viewer = match viewer(&intake, format, text("api_key")) {
         Ok(viewer) => viewer,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Some(ids) = text("service_request_id") {
         let ids: Result<Vec<Uuid>, _> =
@@ -543,12 +543,12 @@ async fn requests(
 }
 
 /// The Open311 client a GET names with its `api_key`, if any; a key that is not valid is
-/// refused rather than ignored.
+/// refused rather than ignored (403 `api_key_invalid`).
 fn viewer(
     intake: &Intake,
     format: Format,
     api_key: Option<&str>,
-) -> Result<Option<String>, HttpResponse> {
+) -> Result<Option<String>, Box<HttpResponse>> {
     let Some(api_key) = api_key else {
         return Ok(None);
     };
@@ -559,12 +559,12 @@ fn viewer(
         .find(|k| k.key.len() == api_key.len() && constant_eq(k.key.as_bytes(), api_key.as_bytes()))
         .map(|k| Some(k.name.clone()))
         .ok_or_else(|| {
-            error(
+            Box::new(error(
                 format,
                 StatusCode::FORBIDDEN,
                 "api_key_invalid",
                 "the api_key is not valid",
-            )
+            ))
         })
 }
 
@@ -593,7 +593,7 @@ async fn request(
     let api_key = query.get("api_key").and_then(Value::as_str);
     let viewer = match viewer(&intake, format, api_key) {
         Ok(viewer) => viewer,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     match by_id(&intake, viewer.as_deref(), &id).await {
         Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", json!([row])),
