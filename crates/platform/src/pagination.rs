@@ -2,7 +2,7 @@
 //! previous page, whatever was inserted meanwhile.
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use uuid::Uuid;
 
 /// Where the next page starts: after the item with this time and id. Its text form is opaque
@@ -22,15 +22,18 @@ impl Cursor {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// Reads the text form; `None` for anything else.
+    /// Reads the text form; `None` for anything else, a time outside the years 1 to 9999
+    /// included (PostgreSQL's timestamps stop far short of chrono's).
     pub fn decode(text: &str) -> Option<Cursor> {
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (micros, id) = raw.split_once(':')?;
+        let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        (1..=9999).contains(&at.year()).then_some(())?;
         Some(Cursor {
-            at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            at,
             id: id.parse().ok()?,
         })
     }
@@ -49,5 +52,10 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode("MTIzOnh5eg"), None);
+        let beyond_postgres = Cursor {
+            at: DateTime::from_timestamp_micros(i64::MAX / 2).unwrap(),
+            id: Uuid::nil(),
+        };
+        assert_eq!(Cursor::decode(&beyond_postgres.encode()), None);
     }
 }
