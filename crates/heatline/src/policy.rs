@@ -31,7 +31,7 @@ pub fn whole() -> Policy {
 
 /// The policy as a Markdown table: every operation with who may call it and how far.
 pub fn markdown(policy: &Policy) -> String {
-    let mut out = String::from("| operation | who (how far) |\n|---|---|\n");
+    let mut out = String::from("| operation | who (how far) | largest body |\n|---|---|---|\n");
     for op in policy.operations() {
         let who = match op.access {
             Access::Public => "anyone".to_owned(),
@@ -42,7 +42,17 @@ pub fn markdown(policy: &Policy) -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        out.push_str(&format!("| `{} {}` | {who} |\n", op.method, op.path));
+        let body = if op.method == "GET" {
+            "–".to_owned()
+        } else if op.body_limit >= 1024 * 1024 {
+            format!("{} MiB", op.body_limit / (1024 * 1024))
+        } else {
+            format!("{} KiB", op.body_limit / 1024)
+        };
+        out.push_str(&format!(
+            "| `{} {}` | {who} | {body} |\n",
+            op.method, op.path
+        ));
     }
     out
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod fields;
 pub mod health;
+pub mod hygiene;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

@@ -73,7 +73,12 @@ pub struct Operation {
     pub path: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// The largest body it takes, in bytes (413 `payload_too_large` past it).
+    pub body_limit: usize,
 }
+
+/// The body an operation takes unless its row says otherwise: a JSON command.
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 
 impl Operation {
     /// An operation for callers of `grants`.
@@ -86,6 +91,7 @@ impl Operation {
             method,
             path,
             access: Access::Roles(grants),
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 
@@ -95,6 +101,7 @@ impl Operation {
             method,
             path,
             access: Access::Public,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 
@@ -104,6 +111,15 @@ impl Operation {
             method,
             path,
             access: Access::Signed(proof),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The same operation taking bodies of up to `bytes`.
+    pub const fn limit(self, bytes: usize) -> Self {
+        Operation {
+            body_limit: bytes,
+            ..self
         }
     }
 
@@ -187,9 +203,10 @@ pub struct Grant {
 
 /// Middleware (`App::wrap(from_fn(policy::enforce))`, with a [`Policy`] in the app data):
 /// refuses what the policy does not allow before any handler runs, and leaves the verified
-/// [`Principal`] and the [`Grant`] in the request for the handler.
+/// [`Principal`] and the [`Grant`] in the request for the handler; then refuses control
+/// characters and oversized bodies ([`crate::hygiene`]) with the operation's limit.
 pub async fn enforce(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
     let Some(pattern) = request.match_pattern() else {
@@ -230,6 +247,14 @@ pub async fn enforce(
         };
         request.extensions_mut().insert(principal.clone());
         request.extensions_mut().insert(Grant { principal, reach });
+    }
+    if let Err(error) = crate::hygiene::check_parameters(&request) {
+        return Ok(refuse(request, error));
+    }
+    if matches!(method.as_str(), "POST" | "PUT" | "PATCH")
+        && let Err(error) = crate::hygiene::check_body(&mut request, operation.body_limit).await
+    {
+        return Ok(refuse(request, error));
     }
     next.call(request).await.map(|r| r.map_into_left_body())
 }

@@ -40,7 +40,8 @@ pub const POLICY: &[Operation] = &[
         "POST",
         "/api/v1/credit/entries/{id}/appeals",
         &[(SupplierAdmin, OwnSupplier)],
-    ),
+    )
+    .limit(crate::routes::APPEAL_LIMIT),
     Operation::roles("POST", "/api/v1/credit/appeals/{id}/decision", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/appeals", READERS),
 ];

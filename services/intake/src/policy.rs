@@ -4,9 +4,12 @@ use platform::auth::Role::*;
 use platform::policy::Operation;
 use platform::policy::Reach::*;
 
+use crate::photos::MAX_PHOTO_BYTES;
+use crate::routes::JSON_LIMIT;
+
 /// Intake's operations.
 pub const POLICY: &[Operation] = &[
-    Operation::roles("POST", "/api/v1/complaints", &[(Resident, OwnFilings)]),
+    Operation::roles("POST", "/api/v1/complaints", &[(Resident, OwnFilings)]).limit(JSON_LIMIT),
     Operation::roles("GET", "/api/v1/complaints", &[(Resident, OwnFilings)]),
     Operation::roles(
         "GET",
@@ -48,13 +51,14 @@ pub const POLICY: &[Operation] = &[
         "/api/v1/complaints/{id}/route",
         &[(Dispatcher, OwnDistrict)],
     ),
-    Operation::roles("POST", "/api/v1/hotline/complaints", &[(Operator, City)]),
+    Operation::roles("POST", "/api/v1/hotline/complaints", &[(Operator, City)]).limit(JSON_LIMIT),
     Operation::signed(
         "POST",
         "/api/v1/hotline/12345/work-orders",
         "the 12345 platform's HMAC signature",
-    ),
-    Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]),
+    )
+    .limit(JSON_LIMIT),
+    Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]).limit(MAX_PHOTO_BYTES),
     Operation::roles(
         "GET",
         "/api/v1/photos/{id}",
@@ -74,7 +78,8 @@ pub const POLICY: &[Operation] = &[
         "POST",
         "/open311/v2/requests.{format}",
         "an Open311 client's api_key",
-    ),
+    )
+    .limit(JSON_LIMIT),
     Operation::public("GET", "/open311/v2/requests/{id}.{format}"),
     Operation::public("GET", "/open311/v2/tokens/{id}.{format}"),
 ];

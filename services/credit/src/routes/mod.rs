@@ -17,13 +17,14 @@ use crate::domain::credit::CreditError;
 use crate::domain::values::Season;
 use crate::ledger::CommandError;
 
-/// The largest JSON body (an appeal with its attachments, base64).
-const JSON_LIMIT: usize = 36 * 1024 * 1024;
+/// The largest JSON body: an appeal with its attachments, base64 (the access policy holds
+/// every other operation to its own, smaller limit).
+pub(crate) const APPEAL_LIMIT: usize = 36 * 1024 * 1024;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>) {
     let season = |path: &str| format!("/api/v1/credit/seasons/{{season}}{path}");
     cfg.app_data(credit)
-        .app_data(platform::error::json_config(JSON_LIMIT))
+        .app_data(platform::error::json_config(APPEAL_LIMIT))
         .route("/api/v1/credit/rulebook", web::get().to(scores::rulebook))
         .route("/api/v1/credit/suppliers", web::get().to(scores::suppliers))
         .route(&season("/ranking"), web::get().to(scores::ranking))
