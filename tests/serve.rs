@@ -403,3 +403,67 @@ fn heatline_config_shows_every_setting_with_its_source_and_hides_secrets() {
     assert!(String::from_utf8_lossy(&misspelt.stderr).contains("HEATLINE_ADRESS"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn while_postgresql_is_down_requests_answer_503_to_retry_and_work_again_once_it_is_back() {
+    let root = data_dir("outage-postgres");
+    let options = localpg::ClusterOptions::default();
+    let cluster =
+        StopsOnDrop(localpg::Cluster::start(&root, &options).expect("a private cluster starts"));
+    let cluster = &cluster.0;
+    let url = cluster.url("postgres");
+    let created = user_create(
+        &url,
+        &["--username", "city.admin", "--role", "admin"],
+        "a long first password\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    let dir = data_dir("outage");
+    let server = Server::start(Some(&url), &dir);
+    assert_eq!(server.ready().await.0, 200);
+    let http = reqwest::Client::new();
+    let admin = login(&http, &server.base, "city.admin", "a long first password").await;
+    let create = |username: &'static str| {
+        let request = http
+            .post(format!("{}/api/v1/staff", server.base))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({
+                "username": username, "password": "winter is coming", "role": "operator",
+            }));
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(create("before.outage").await.status(), 201);
+
+    cluster.stop().expect("the cluster stops");
+    let refused = create("during.outage").await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "database_unavailable");
+    let login_refused = http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"username": "city.admin", "password": "a long first password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login_refused.status(), 503);
+    assert_eq!(server.ready().await.0, 503, "not ready while it lasts");
+
+    cluster.restart(&options).expect("the cluster starts again");
+    testkit::api::eventually("the server is ready again", || async {
+        server.ready().await.0 == 200
+    })
+    .await;
+    assert_eq!(create("after.outage").await.status(), 201);
+    drop(server);
+}
+
+/// A private cluster of a test, stopped however the test ends.
+struct StopsOnDrop(localpg::Cluster);
+
+impl Drop for StopsOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.stop();
+        let _ = std::fs::remove_dir_all(self.0.root());
+    }
+}

@@ -74,6 +74,6 @@ pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()
         }
         Err(CreateStaffError::Invalid { field, reason }) => anyhow::bail!("{field}: {reason}"),
         Err(CreateStaffError::Taken) => anyhow::bail!("this username is taken"),
-        Err(CreateStaffError::Store(message)) => anyhow::bail!("the database failed: {message}"),
+        Err(CreateStaffError::Store(cause)) => anyhow::bail!("the database failed: {cause}"),
     }
 }

@@ -129,6 +129,11 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// Starts the stopped server again on the port it had, as clients see a database restart.
+    pub fn restart(&self, options: &ClusterOptions) -> Result<(), LocalPgError> {
+        self.launch(options)
+    }
+
     /// Stops the server (fast shutdown: running transactions are rolled back).
     pub fn stop(&self) -> Result<(), LocalPgError> {
         let data = self.data_dir();

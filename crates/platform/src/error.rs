@@ -138,7 +138,10 @@ impl ApiError {
         error
     }
 
-    /// 500: logs `cause` with its whole chain, once, and answers without it.
+    /// 500: logs `cause` with its whole chain, once, and answers without it. When the cause is
+    /// that PostgreSQL cannot be reached (down, restarting, refusing connections, or the
+    /// connection dropped), it is a 503 `database_unavailable` with `Retry-After` instead: the
+    /// client should simply try again.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         let mut chain = cause.to_string();
         let mut source = cause.source();
@@ -146,6 +149,14 @@ impl ApiError {
             chain.push_str(": ");
             chain.push_str(&inner.to_string());
             source = inner.source();
+        }
+        if database_unreachable(cause) {
+            tracing::warn!(error = %chain, "database unavailable");
+            return Self::unavailable(
+                "database_unavailable",
+                "the database cannot be reached right now; try again shortly",
+                5,
+            );
         }
         tracing::error!(error = %chain, "request failed");
         Self::new(
@@ -204,6 +215,48 @@ impl ResponseError for ApiError {
             details: self.details.as_ref(),
         })
     }
+}
+
+/// Whether an error (or any error in its chain) says PostgreSQL cannot be reached: no
+/// connection could be had, the connection closed, or the server is shutting down or starting.
+pub fn database_unreachable(cause: &(dyn std::error::Error + 'static)) -> bool {
+    use deadpool_postgres::PoolError;
+    use deadpool_postgres::tokio_postgres::error::SqlState;
+    let down = [
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::CONNECTION_EXCEPTION,
+        SqlState::CONNECTION_FAILURE,
+        SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+    ];
+    let mut next = Some(cause);
+    while let Some(error) = next {
+        if let Some(pool) = error.downcast_ref::<PoolError>()
+            && matches!(pool, PoolError::Timeout(_) | PoolError::Backend(_))
+        {
+            return true;
+        }
+        if let Some(db) = error.downcast_ref::<deadpool_postgres::tokio_postgres::Error>()
+            && (db.is_closed() || db.code().is_some_and(|code| down.contains(code)))
+        {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// JSON body settings for every service: a size limit, and bad bodies answered with the error
@@ -286,5 +339,23 @@ mod tests {
             json,
             serde_json::json!({ "code": "internal", "message": "internal error" })
         );
+    }
+
+    #[actix_web::test]
+    async fn an_unreachable_database_is_a_503_to_retry_not_a_500() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("loading the ticket")]
+        struct Loading(#[source] std::io::Error);
+        let refused = Loading(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let (status, json, _, retry_after) = body(ApiError::internal(&refused)).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (503, Some("database_unavailable"))
+        );
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        let timeout = deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait);
+        assert_eq!(body(ApiError::internal(&timeout)).await.0, 503);
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(body(ApiError::internal(&missing)).await.0, 500);
     }
 }

@@ -88,8 +88,8 @@ pub enum CreateStaffError {
     #[error("the username is taken")]
     Taken,
     /// The store failed.
-    #[error("{0}")]
-    Store(String),
+    #[error("the store failed")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A request to create a staff account.
@@ -186,7 +186,12 @@ impl Identity {
                 domain::account::AccountError::AlreadyExists,
             ))
             | Err(cqrs_es::AggregateError::AggregateConflict) => Err(CreateStaffError::Taken),
-            Err(other) => Err(CreateStaffError::Store(other.to_string())),
+            Err(
+                cqrs_es::AggregateError::DatabaseConnectionError(cause)
+                | cqrs_es::AggregateError::DeserializationError(cause)
+                | cqrs_es::AggregateError::UnexpectedError(cause),
+            ) => Err(CreateStaffError::Store(cause)),
+            Err(other) => Err(CreateStaffError::Store(other.to_string().into())),
         }
     }
 

@@ -63,6 +63,11 @@ fn store_failure<E: std::error::Error + 'static>(error: AggregateError<E>) -> Ap
         AggregateError::AggregateConflict => {
             ApiError::conflict("conflict", "the account changed meanwhile; try again")
         }
+        // cqrs-es keeps the store's error without its chain: hand over the error itself, so an
+        // unreachable database is told apart (503) from a failure (500).
+        AggregateError::DatabaseConnectionError(cause)
+        | AggregateError::DeserializationError(cause)
+        | AggregateError::UnexpectedError(cause) => ApiError::internal(&*cause),
         other => ApiError::internal(&other),
     }
 }

@@ -80,9 +80,7 @@ pub(crate) async fn create(
             "username_taken",
             "this username is taken",
         )),
-        Err(CreateStaffError::Store(message)) => {
-            Err(ApiError::internal(&std::io::Error::other(message)))
-        }
+        Err(CreateStaffError::Store(cause)) => Err(ApiError::internal(&*cause)),
     }
 }
 
