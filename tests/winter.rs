@@ -150,7 +150,7 @@ async fn story(world: &World, public: &str) {
     let dispatcher = staff(
         &api,
         &admin,
-        json!({"username": "li.dispatch", "password": "winter is coming", "role": "dispatcher"}),
+        json!({"username": "li.dispatch", "password": "winter is coming", "role": "dispatcher", "district": "nangang"}),
     )
     .await;
     let supplier = staff(

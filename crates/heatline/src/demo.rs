@@ -157,6 +157,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
             password: PASSWORD.into(),
             role: Role::Admin,
             scope: Scope::default(),
+            city_wide: false,
         })
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo admin: {e:?}"))?;
@@ -200,7 +201,12 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         .staff(&admin, "demo.operator", "operator", json!({}))
         .await?;
     let dispatcher = api
-        .staff(&admin, "demo.dispatcher", "dispatcher", json!({}))
+        .staff(
+            &admin,
+            "demo.dispatcher",
+            "dispatcher",
+            json!({"city_wide": true}),
+        )
         .await?;
     let regulator = api
         .staff(&admin, "demo.regulator", "regulator", json!({}))

@@ -31,6 +31,9 @@ pub enum UserCommand {
         /// Crew scope.
         #[arg(long)]
         crew: Option<String>,
+        /// A dispatcher for the whole city (a dispatcher needs this or --district).
+        #[arg(long)]
+        city_wide: bool,
     },
 }
 
@@ -46,6 +49,7 @@ pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()
         district,
         supplier,
         crew,
+        city_wide,
     } = command;
     let mut password = String::new();
     std::io::stdin()
@@ -66,6 +70,7 @@ pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()
             supplier,
             crew,
         },
+        city_wide,
     };
     match identity.create_staff(staff).await {
         Ok(account_id) => {

@@ -103,6 +103,9 @@ pub struct NewStaff {
     pub role: Role,
     /// The scope.
     pub scope: Scope,
+    /// A dispatcher for the whole city: asked for explicitly, never the default of a missing
+    /// district.
+    pub city_wide: bool,
 }
 
 impl Identity {
@@ -172,6 +175,9 @@ impl Identity {
                 reason: "residents log in through WeChat or SMS",
             });
         }
+        if let Err((field, reason)) = check_scope(staff.role, &staff.scope, staff.city_wide) {
+            return Err(CreateStaffError::Invalid { field, reason });
+        }
         let account_id = domain::account_id("staff", &username);
         let command = AccountCommand::CreateStaff {
             username,
@@ -237,5 +243,31 @@ pub fn parse_username(raw: &str) -> Result<String, CreateStaffError> {
             field: "username",
             reason: "3 to 64 characters among a-z, 0-9, '.', '_' and '-'",
         })
+    }
+}
+
+/// The scope a role needs: a supplier admin its supplier, a crew member its crew, and a
+/// dispatcher a district, or the whole city when that is asked for in so many words.
+fn check_scope(
+    role: Role,
+    scope: &Scope,
+    city_wide: bool,
+) -> Result<(), (&'static str, &'static str)> {
+    match role {
+        Role::SupplierAdmin if scope.supplier.is_none() => {
+            Err(("supplier", "required for this role"))
+        }
+        Role::Crew if scope.crew.is_none() => Err(("crew", "required for this role")),
+        Role::Dispatcher if scope.district.is_none() && !city_wide => Err((
+            "district",
+            "a dispatcher works in a district; give district, or city_wide: true for the whole city",
+        )),
+        Role::Dispatcher if scope.district.is_some() && city_wide => {
+            Err(("city_wide", "a city-wide dispatcher has no district"))
+        }
+        _ if city_wide && role != Role::Dispatcher => {
+            Err(("city_wide", "only a dispatcher is made city-wide"))
+        }
+        _ => Ok(()),
     }
 }

@@ -387,3 +387,41 @@ async fn malformed_and_oversized_login_bodies_get_stable_codes() {
 fn the_checked_in_openapi_document_matches_the_code() {
     testkit::assert_openapi_current("identity", &identity::openapi::document());
 }
+
+#[actix_web::test]
+async fn a_dispatcher_needs_a_district_unless_made_city_wide_in_so_many_words() {
+    let h = Harness::start().await;
+    let admin = h.admin_token().await;
+    let create = |extra: serde_json::Value| {
+        let mut body = json!({"username": "zhou.dispatch", "password": "long enough pw", "role": "dispatcher"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        h.post("/api/v1/staff", Some(&admin), body)
+    };
+    let (status, answer) = create(json!({})).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("invalid_staff"))
+    );
+    assert!(
+        answer["details"]["fields"]["district"].is_string(),
+        "{answer}"
+    );
+    let (status, answer) = create(json!({"district": "nangang", "city_wide": true})).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["details"]["fields"]["city_wide"].is_string(),
+        "{answer}"
+    );
+    let (status, answer) = create(json!({"city_wide": true})).await;
+    assert_eq!(status, 201, "{answer}");
+    let (_, pair) = h.login("zhou.dispatch", "long enough pw").await;
+    let claims = h
+        .identity
+        .verifier()
+        .verify(pair["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((claims.role, claims.district), (Role::Dispatcher, None));
+}

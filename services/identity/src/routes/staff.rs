@@ -21,12 +21,14 @@ pub(crate) struct CreateStaff {
     /// operator, dispatcher, crew, supplier_admin, regulator or admin.
     #[schema(value_type = String)]
     role: Role,
-    /// District scope.
+    /// District scope (a dispatcher's district).
     district: Option<String>,
     /// Supplier scope (required for supplier_admin).
     supplier: Option<String>,
     /// Crew scope (required for crew).
     crew: Option<String>,
+    /// `true` for a dispatcher of the whole city; a dispatcher needs this or a district.
+    city_wide: Option<bool>,
 }
 
 /// Creates a staff account (admins only).
@@ -51,14 +53,6 @@ pub(crate) async fn create(
     body: web::Json<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let missing_scope = match body.role {
-        Role::SupplierAdmin if body.supplier.is_none() => Some("supplier"),
-        Role::Crew if body.crew.is_none() => Some("crew"),
-        _ => None,
-    };
-    if let Some(field) = missing_scope {
-        return Err(invalid(field, "required for this role"));
-    }
     let staff = NewStaff {
         username: body.username,
         password: body.password,
@@ -68,6 +62,7 @@ pub(crate) async fn create(
             supplier: body.supplier,
             crew: body.crew,
         },
+        city_wide: body.city_wide.unwrap_or(false),
     };
     let by = actor(&principal.subject, principal.role);
     let meta = metadata(&request, by.clone(), Channel::Console);

@@ -61,6 +61,7 @@ impl Harness {
                 password: "first admin password".into(),
                 role: Role::Admin,
                 scope: Scope::default(),
+                city_wide: false,
             })
             .await
             .unwrap();
