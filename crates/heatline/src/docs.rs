@@ -23,6 +23,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
              in openapi/.",
         ))
         .build();
+    platform::openapi::declare_refusals(&mut api, &crate::policy::whole());
     api
 }
 

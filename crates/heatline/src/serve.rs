@@ -201,6 +201,8 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
             .wrap(actix_web::middleware::from_fn(platform::request::tag))
             .app_data(verifier.clone())
             .app_data(policy.clone())
+            .app_data(platform::error::query_config())
+            .app_data(platform::error::path_config())
             .configure(platform::health::configure(readiness.clone()))
             .configure(platform::metrics::configure(lag.clone()))
             .configure(crate::docs::configure);

@@ -259,6 +259,26 @@ pub fn database_unreachable(cause: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Query-string settings for every route: a query that does not parse (a number out of range,
+/// a wrong type) is a 400 `invalid_query` in the error shape, not the framework's plain text.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _request: &HttpRequest| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("the query does not parse: {error}"),
+        )
+        .into()
+    })
+}
+
+/// Path settings for every route: a path parameter that does not parse is a 404 in the error
+/// shape (no such resource), not the framework's plain text.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_error, _request: &HttpRequest| {
+        ApiError::not_found("no such resource").into()
+    })
+}
+
 /// JSON body settings for every service: a size limit, and bad bodies answered with the error
 /// shape above (413 too large, 415 not JSON, 400 malformed, 422 well-formed but wrong fields).
 pub fn json_config(limit_bytes: usize) -> web::JsonConfig {

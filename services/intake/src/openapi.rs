@@ -36,7 +36,7 @@ use crate::views::{ComplaintView, Page};
         complaints::Reason,
         complaints::RouteTo,
         complaints::ComplaintDetail,
-        complaints::TimelineEntry,
+        complaints::ComplaintTimelineEntry,
         filing::FilingResponse,
         platform12345::WorkOrder,
         photos::PhotoStored,

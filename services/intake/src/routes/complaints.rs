@@ -74,7 +74,7 @@ pub(crate) async fn mine(
 
 /// One step in a complaint's life.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TimelineEntry {
+pub(crate) struct ComplaintTimelineEntry {
     /// When it happened.
     at: chrono::DateTime<chrono::Utc>,
     /// Intake's steps: `accepted`, `merged`, `repeat_recorded`, `routed`, `joined_incident`,
@@ -92,7 +92,7 @@ pub(crate) struct TimelineEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ComplaintDetail {
     complaint: ComplaintView,
-    timeline: Vec<TimelineEntry>,
+    timeline: Vec<ComplaintTimelineEntry>,
 }
 
 fn entry(event: &ComplaintEvent) -> (&'static str, String) {
@@ -181,12 +181,12 @@ pub(crate) async fn one(
         .stream::<Complaint>(&id.to_string())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let mut timeline: Vec<TimelineEntry> = events
+    let mut timeline: Vec<ComplaintTimelineEntry> = events
         .iter()
         .filter(|recorded| !matches!(recorded.payload, ComplaintEvent::Signed { .. }))
         .map(|recorded| {
             let (event, note) = entry(&recorded.payload);
-            TimelineEntry {
+            ComplaintTimelineEntry {
                 at: recorded.payload.at(),
                 event: event.to_owned(),
                 by: recorded.metadata.actor.role.clone(),
@@ -204,7 +204,7 @@ pub(crate) async fn one(
         )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    timeline.extend(progress.iter().map(|row| TimelineEntry {
+    timeline.extend(progress.iter().map(|row| ComplaintTimelineEntry {
         at: row.get(0),
         event: row.get(1),
         by: row.get(2),
