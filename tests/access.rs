@@ -9,9 +9,8 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
-use support::{Server, data_dir, login, user_create};
+use support::{Server, data_dir, login, registries_and_admin, season_now, staff};
 use testkit::api::{Api, eventually};
 use testkit::fakes::FakeWechat;
 
@@ -25,14 +24,6 @@ struct Caller {
     token: Option<String>,
     role: Option<&'static str>,
     owner_side: bool,
-}
-
-async fn staff(api: &Api, admin: &str, body: Value) -> String {
-    let username = body["username"].as_str().unwrap().to_owned();
-    let password = body["password"].as_str().unwrap().to_owned();
-    let reply = api.post("/api/v1/staff", admin, &body).await;
-    assert_eq!(reply.status, 201, "{username}: {}", reply.body);
-    login(&api.http, &api.base, &username, &password).await
 }
 
 async fn resident(api: &Api, wechat: &FakeWechat, n: u32) -> String {
@@ -49,16 +40,6 @@ async fn resident(api: &Api, wechat: &FakeWechat, n: u32) -> String {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body["access_token"].as_str().unwrap().to_owned()
-}
-
-fn season_now() -> String {
-    let local = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
-    let first = if local.month() >= 7 {
-        local.year()
-    } else {
-        local.year() - 1
-    };
-    format!("{first}-{}", first + 1)
 }
 
 /// Who the policy admits to each operation: `heatline policy`'s table, read back.
@@ -102,31 +83,17 @@ impl World {
     async fn new() -> World {
         let db = testkit::TestDb::new().await;
         let dir = data_dir("access");
-        let files = [
-            (
-                "buildings",
-                "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
-                 NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n\
-                 DL-0101,daoli,DL-S01,north-heat,道里区中央大街10号1栋,DL0101,4100\n",
-            ),
-            (
-                "suppliers",
-                "supplier_id,name,districts,heated_area_m2,contact\n\
-                 harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n\
-                 north-heat,North Heat Co.,daoli,1800000,0451-7777-0000\n",
-            ),
-        ];
-        for (what, text) in files {
-            let path = dir.join(format!("{what}.csv"));
-            std::fs::write(&path, text).unwrap();
-            support::heatline(db.url(), &["import", what, path.to_str().unwrap()]);
-        }
-        let created = user_create(
+        registries_and_admin(
             db.url(),
-            &["--username", "city.admin", "--role", "admin"],
-            "a long first password\n",
+            &dir,
+            "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+             NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n\
+             DL-0101,daoli,DL-S01,north-heat,道里区中央大街10号1栋,DL0101,4100\n",
+            "supplier_id,name,districts,heated_area_m2,contact\n\
+             harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n\
+             north-heat,North Heat Co.,daoli,1800000,0451-7777-0000\n",
+            "a long first password",
         );
-        assert!(created.status.success());
         let wechat = FakeWechat::start();
         let server = Server::start_with(
             Some(db.url()),

@@ -10,9 +10,9 @@ mod support;
 
 use std::process::Command;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
-use support::{Gateway, Server, data_dir, login, user_create};
+use support::{Gateway, Server, data_dir, login, registries_and_admin, season_now, staff};
 use testkit::api::{Api, Reply, eventually};
 use testkit::fakes::{FakeHotline, FakeWechat};
 
@@ -32,29 +32,15 @@ impl World {
     async fn new(name: &str) -> World {
         let db = testkit::TestDb::new().await;
         let dir = data_dir(name);
-        let files = [
-            (
-                "buildings",
-                "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
-                 NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
-            ),
-            (
-                "suppliers",
-                "supplier_id,name,districts,heated_area_m2,contact\n\
-                 harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
-            ),
-        ];
-        for (what, text) in files {
-            let path = dir.join(format!("{what}.csv"));
-            std::fs::write(&path, text).unwrap();
-            support::heatline(db.url(), &["import", what, path.to_str().unwrap()]);
-        }
-        let created = user_create(
+        registries_and_admin(
             db.url(),
-            &["--username", "city.admin", "--role", "admin"],
-            "a long first password\n",
+            &dir,
+            "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+             NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
+            "supplier_id,name,districts,heated_area_m2,contact\n\
+             harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
+            "a long first password",
         );
-        assert!(created.status.success());
         World {
             db,
             dir,
@@ -87,16 +73,6 @@ impl World {
     }
 }
 
-fn season_now() -> String {
-    let local = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
-    let first = if local.month() >= 7 {
-        local.year()
-    } else {
-        local.year() - 1
-    };
-    format!("{first}-{}", first + 1)
-}
-
 async fn ok(reply: Reply, what: &str) -> Value {
     assert!(
         (200..300).contains(&reply.status),
@@ -105,13 +81,6 @@ async fn ok(reply: Reply, what: &str) -> Value {
         reply.body
     );
     reply.body
-}
-
-async fn staff(api: &Api, admin: &str, body: Value) -> String {
-    let username = body["username"].as_str().unwrap().to_owned();
-    let password = body["password"].as_str().unwrap().to_owned();
-    ok(api.post("/api/v1/staff", admin, &body).await, &username).await;
-    login(&api.http, &api.base, &username, &password).await
 }
 
 /// The story, through `public`.

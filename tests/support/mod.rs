@@ -270,3 +270,46 @@ pub fn heatline(database_url: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// The heating season a server on the system clock is in now (`2026-2027`), China time.
+pub fn season_now() -> String {
+    use chrono::Datelike;
+    let local = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let first = if local.month() >= 7 {
+        local.year()
+    } else {
+        local.year() - 1
+    };
+    format!("{first}-{}", first + 1)
+}
+
+/// Imports the building and supplier registries (CSV texts) into `database_url` through the
+/// command line, and creates the first admin `city.admin` with `password`.
+pub fn registries_and_admin(
+    database_url: &str,
+    dir: &Path,
+    buildings: &str,
+    suppliers: &str,
+    password: &str,
+) {
+    for (what, text) in [("buildings", buildings), ("suppliers", suppliers)] {
+        let path = dir.join(format!("{what}.csv"));
+        std::fs::write(&path, text).unwrap();
+        heatline(database_url, &["import", what, path.to_str().unwrap()]);
+    }
+    let created = user_create(
+        database_url,
+        &["--username", "city.admin", "--role", "admin"],
+        &format!("{password}\n"),
+    );
+    assert!(created.status.success(), "{created:?}");
+}
+
+/// Creates a staff account (`body` as `POST /api/v1/staff` takes it) and answers its token.
+pub async fn staff(api: &testkit::api::Api, admin: &str, body: serde_json::Value) -> String {
+    let username = body["username"].as_str().unwrap().to_owned();
+    let password = body["password"].as_str().unwrap().to_owned();
+    let reply = api.post("/api/v1/staff", admin, &body).await;
+    assert_eq!(reply.status, 201, "{username}: {}", reply.body);
+    login(&api.http, &api.base, &username, &password).await
+}

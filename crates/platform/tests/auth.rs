@@ -144,6 +144,10 @@ fn verifier_on(clock: &ManualClock, keys: &[&Key]) -> Verifier {
     verifier
 }
 
+fn uuid_like() -> &'static str {
+    "0193a8f0-7c1e-7a9b-8c2d-3e4f5a6b7c8d"
+}
+
 fn bearer(token: &str) -> Option<String> {
     Some(format!("Bearer {token}"))
 }
@@ -231,6 +235,17 @@ async fn forged_tampered_expired_and_foreign_tokens_are_401() {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"k1"}"#),
         parts[1]
     );
+    // The algorithm-confusion attack: HS256 "signed" with the published public key as secret.
+    let mut hs256 = Header::new(Algorithm::HS256);
+    hs256.kid = Some("k1".into());
+    let public_key_as_secret = encode(
+        &hs256,
+        &claims(Role::Admin),
+        &EncodingKey::from_secret(key.signing.verifying_key().as_bytes()),
+    )
+    .unwrap();
+    // A refresh token (opaque: session id, a dot, a secret) presented as an access token.
+    let refresh = format!("{}.{}", uuid_like(), "A".repeat(43));
 
     for (what, token) in [
         ("unknown key", unknown_key),
@@ -240,6 +255,8 @@ async fn forged_tampered_expired_and_foreign_tokens_are_401() {
         ("other issuer", key.sign(&other_issuer)),
         ("changed payload", tampered),
         ("alg none", alg_none),
+        ("HS256 keyed with the public key", public_key_as_secret),
+        ("a refresh token", refresh),
         ("garbage", "not.a.token".into()),
     ] {
         assert_eq!(
