@@ -14,14 +14,8 @@ const EVERY_ACCOUNT: &[(Role, Reach)] = &[
     (Admin, Itself),
 ];
 
-const STAFF: &[(Role, Reach)] = &[
-    (Operator, Itself),
-    (Dispatcher, Itself),
-    (Crew, Itself),
-    (SupplierAdmin, Itself),
-    (Regulator, Itself),
-    (Admin, Itself),
-];
+/// Every account but a resident's.
+const STAFF: &[(Role, Reach)] = EVERY_ACCOUNT.split_at(1).1;
 
 /// Identity's operations.
 pub const POLICY: &[Operation] = &[

@@ -15,9 +15,11 @@ use crate::domain::values::{Address, Category, Celsius, HeatingAccountNo, Source
 use crate::input::{ComplaintInput, MAX_DESCRIPTION};
 use crate::routes::filing::{Submission, idempotency_key};
 
+mod published;
 mod render;
 
-use render::{Format, answer, error, format, unknown_format};
+use published::{by_id, request_rows, viewer};
+use render::{answer, error, format, unknown_format};
 
 /// An Open311 client allowed to file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +244,7 @@ fn read_post(intake: &Intake, form: &Form) -> Result<Post, Refusal> {
     ))
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -325,92 +327,6 @@ async fn file(
             error(format, status, api.code(), "the request could not be filed")
         }
     }
-}
-
-/// What a city publishes of a request: its category, status and notes, dates, the agency, and
-/// the building (never the flat, never free text, names or phones, whatever the channel). The
-/// description is shown only to the Open311 client that filed the request (`viewer`, from its
-/// api_key); coordinates are rounded to about 100 m.
-async fn request_rows(
-    intake: &Intake,
-    viewer: Option<&str>,
-    where_sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Vec<Value>, HttpResponse> {
-    let client = intake.store.pool().get().await.map_err(|_| {
-        error(
-            Format::Json,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "try again shortly",
-        )
-    })?;
-    let sql = format!(
-        "SELECT c.complaint_id, c.filer, c.status, c.category, c.supplier_id, c.description, c.filed_at, \
-         c.updated_at, c.lat, c.long, c.merged_into, b.address AS building_address \
-         FROM intake.complaint c LEFT JOIN intake.building b ON b.building_id = c.building_id \
-         WHERE {where_sql} ORDER BY c.filed_at DESC LIMIT 1000"
-    );
-    let rows = client.query(&sql, params).await.map_err(|e| {
-        tracing::error!(error = %e, "open311 query failed");
-        error(
-            Format::Json,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "try again later",
-        )
-    })?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let status: String = row.get("status");
-            let category = Category::parse(row.get::<_, &str>("category"));
-            let (open, notes) = match status.as_str() {
-                "open" => (true, "received".to_owned()),
-                "signed" => (true, "a repair crew is on it".to_owned()),
-                "merged" => (
-                    true,
-                    format!(
-                        "handled with request {}",
-                        row.get::<_, Option<Uuid>>("merged_into")
-                            .map(|u| u.to_string())
-                            .unwrap_or_default()
-                    ),
-                ),
-                "withdrawn" => (false, "withdrawn by the reporter".to_owned()),
-                _ => (false, "closed: not a heating matter".to_owned()),
-            };
-            let filed: DateTime<Utc> = row.get("filed_at");
-            let own = viewer.is_some_and(|v| row.get::<_, &str>("filer") == format!("open311:{v}"));
-            let description = if own {
-                Value::String(row.get("description"))
-            } else {
-                Value::Null
-            };
-            let coarse = |c: Option<f64>| c.map(|c| (c * 1000.0).round() / 1000.0);
-            let updated: DateTime<Utc> = row.get("updated_at");
-            json!({
-                "service_request_id": row.get::<_, Uuid>("complaint_id").to_string(),
-                "status": if open { "open" } else { "closed" },
-                "status_notes": notes,
-                "service_name": category.map(Category::name).unwrap_or_default(),
-                "service_code": category.map(Category::code).unwrap_or_default(),
-                "description": description,
-                "agency_responsible": row.get::<_, Option<String>>("supplier_id"),
-                "service_notice": Value::Null,
-                "requested_datetime": filed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "updated_datetime": updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "expected_datetime": Value::Null,
-                // Only the building, never the flat: these lists are public.
-                "address": row.get::<_, Option<String>>("building_address"),
-                "address_id": Value::Null,
-                "zipcode": Value::Null,
-                "lat": coarse(row.get("lat")),
-                "long": coarse(row.get("long")),
-                "media_url": Value::Null,
-            })
-        })
-        .collect())
 }
 
 fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
@@ -540,45 +456,6 @@ async fn requests(
         ),
         Err(e) => e,
     }
-}
-
-/// The Open311 client a GET names with its `api_key`, if any; a key that is not valid is
-/// refused rather than ignored (403 `api_key_invalid`).
-fn viewer(
-    intake: &Intake,
-    format: Format,
-    api_key: Option<&str>,
-) -> Result<Option<String>, Box<HttpResponse>> {
-    let Some(api_key) = api_key else {
-        return Ok(None);
-    };
-    intake
-        .config
-        .open311_keys
-        .iter()
-        .find(|k| k.key.len() == api_key.len() && constant_eq(k.key.as_bytes(), api_key.as_bytes()))
-        .map(|k| Some(k.name.clone()))
-        .ok_or_else(|| {
-            Box::new(error(
-                format,
-                StatusCode::FORBIDDEN,
-                "api_key_invalid",
-                "the api_key is not valid",
-            ))
-        })
-}
-
-/// The request with this id (a token is its id), if any.
-async fn by_id(
-    intake: &Intake,
-    viewer: Option<&str>,
-    raw: &str,
-) -> Result<Option<Value>, HttpResponse> {
-    let Ok(id) = raw.parse::<Uuid>() else {
-        return Ok(None);
-    };
-    let rows = request_rows(intake, viewer, "c.complaint_id = $1", &[&id]).await?;
-    Ok(rows.into_iter().next())
 }
 
 async fn request(
