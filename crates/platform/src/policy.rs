@@ -143,49 +143,50 @@ pub const PLATFORM: &[Operation] = &[
     Operation::public("GET", "/docs/{_:.*}"),
 ];
 
-/// The operations a process serves, found by method and route pattern.
+/// The operations a process serves, found by route pattern, then method.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    operations: Arc<HashMap<(&'static str, &'static str), Operation>>,
+    /// The rows of each route pattern (a handful of methods at most).
+    by_pattern: Arc<HashMap<&'static str, Vec<Operation>>>,
 }
 
 impl Policy {
     /// The policy of these tables together (a later row for the same operation replaces an
     /// earlier one; the tables are checked by tests never to overlap).
     pub fn of(tables: &[&[Operation]]) -> Self {
-        let operations = tables
-            .iter()
-            .flat_map(|t| t.iter())
-            .map(|op| ((op.method, op.path), *op))
-            .collect();
+        let mut by_pattern: HashMap<&'static str, Vec<Operation>> = HashMap::new();
+        for op in tables.iter().flat_map(|t| t.iter()) {
+            let rows = by_pattern.entry(op.path).or_default();
+            rows.retain(|row| row.method != op.method);
+            rows.push(*op);
+        }
         Policy {
-            operations: Arc::new(operations),
+            by_pattern: Arc::new(by_pattern),
         }
     }
 
     /// The row for `method` on the route `pattern`.
     pub fn operation(&self, method: &str, pattern: &str) -> Option<&Operation> {
-        self.operations
+        self.by_pattern
+            .get(pattern)?
             .iter()
-            .find(|((m, p), _)| *m == method && *p == pattern)
-            .map(|(_, op)| op)
+            .find(|op| op.method == method)
     }
 
     /// The methods with a row on `pattern`, sorted.
     pub fn methods(&self, pattern: &str) -> Vec<&'static str> {
         let mut methods: Vec<&'static str> = self
-            .operations
-            .keys()
-            .filter(|(_, p)| *p == pattern)
-            .map(|(m, _)| *m)
-            .collect();
+            .by_pattern
+            .get(pattern)
+            .map(|rows| rows.iter().map(|op| op.method).collect())
+            .unwrap_or_default();
         methods.sort_unstable();
         methods
     }
 
     /// Every row, sorted by path then method.
     pub fn operations(&self) -> Vec<Operation> {
-        let mut all: Vec<Operation> = self.operations.values().copied().collect();
+        let mut all: Vec<Operation> = self.by_pattern.values().flatten().copied().collect();
         all.sort_by_key(|op| (op.path, op.method));
         all
     }
