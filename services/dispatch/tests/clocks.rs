@@ -135,19 +135,26 @@ async fn resolve(h: &Harness, id: &str, crew: &str) {
     assert_eq!(resolved.status, 200, "{}", resolved.body);
 }
 
+/// Waits for ticket `id`, has sup-north sign it and assign a new crew, and resolves it;
+/// answers sup-north's token and the crew.
+async fn signed_assigned_and_resolved(h: &Harness, id: &str) -> (String, String) {
+    h.ticket(id).await;
+    let supplier = h.supplier("sup-north");
+    h.act(id, "sign", &supplier, json!({})).await;
+    let crew = h.crew_of("sup-north", "crew 1").await;
+    h.act(id, "assign", &supplier, json!({"crew_id": crew}))
+        .await;
+    resolve(h, id, &crew).await;
+    (supplier, crew)
+}
+
 #[tokio::test]
 async fn a_resident_merged_into_anothers_repair_cannot_reopen_or_close_it() {
     let h = Harness::start().await;
     let id = h.file(1, "HL0100000001").await;
     // Someone else types the same heating account: their filing joins the repair.
     assert_eq!(h.file(2, "HL0100000001").await, id);
-    h.ticket(&id).await;
-    let supplier = h.supplier("sup-north");
-    h.act(&id, "sign", &supplier, json!({})).await;
-    let crew = h.crew_of("sup-north", "crew 1").await;
-    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
-        .await;
-    resolve(&h, &id, &crew).await;
+    signed_assigned_and_resolved(&h, &id).await;
     for rating in ["unsatisfied", "satisfied"] {
         let merged = h
             .act(&id, "feedback", &h.resident(2), json!({"rating": rating}))
@@ -171,13 +178,7 @@ async fn a_resident_merged_into_anothers_repair_cannot_reopen_or_close_it() {
 async fn an_unsatisfied_resident_reopens_the_ticket_as_a_new_cycle_with_new_clocks() {
     let h = Harness::start().await;
     let id = h.file(1, "HL0100000001").await;
-    h.ticket(&id).await;
-    let supplier = h.supplier("sup-north");
-    h.act(&id, "sign", &supplier, json!({})).await;
-    let crew = h.crew_of("sup-north", "crew 1").await;
-    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
-        .await;
-    resolve(&h, &id, &crew).await;
+    let (supplier, crew) = signed_assigned_and_resolved(&h, &id).await;
     h.clock.advance(Duration::hours(3));
     let unhappy = h
         .act(
