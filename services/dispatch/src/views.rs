@@ -254,6 +254,8 @@ pub struct MemberView {
     pub complaint_id: String,
     /// The household (an opaque key).
     pub household: String,
+    #[serde(skip)]
+    filed_by: String,
 }
 
 /// One ticket, whole.
@@ -305,6 +307,30 @@ pub struct TicketView {
     pub clocks: Vec<ClockView>,
     /// Every event, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// Events whose fields name the ticket's filers or carry their words: which complaints and
+/// households it took on, and the verdicts.
+const ABOUT_FILERS: [&str; 4] = [
+    "TicketOpened",
+    "ComplaintAttached",
+    "FeedbackGiven",
+    "MemberVerdictGiven",
+];
+
+impl TicketView {
+    /// The ticket as resident `account`, one of its filers, may read it: the repair's progress,
+    /// their own complaints, and nothing of the other filers (their complaints, households and
+    /// verdicts; these events show only that they happened).
+    pub fn for_filer(mut self, account: &str) -> TicketView {
+        self.complaints.retain(|m| m.filed_by == account);
+        for entry in &mut self.timeline {
+            if ABOUT_FILERS.contains(&entry.event.as_str()) {
+                entry.details = serde_json::Value::Object(serde_json::Map::new());
+            }
+        }
+        self
+    }
 }
 
 /// A ticket with its timeline; `None` when it does not exist.
@@ -369,6 +395,7 @@ pub async fn ticket(
             .map(|m| MemberView {
                 complaint_id: m.complaint_id.clone(),
                 household: m.household.clone(),
+                filed_by: m.filed_by.clone(),
             })
             .collect(),
         measurements: state

@@ -149,32 +149,6 @@ async fn signed_assigned_and_resolved(h: &Harness, id: &str) -> (String, String)
 }
 
 #[tokio::test]
-async fn a_resident_merged_into_anothers_repair_cannot_reopen_or_close_it() {
-    let h = Harness::start().await;
-    let id = h.file(1, "HL0100000001").await;
-    // Someone else types the same heating account: their filing joins the repair.
-    assert_eq!(h.file(2, "HL0100000001").await, id);
-    signed_assigned_and_resolved(&h, &id).await;
-    for rating in ["unsatisfied", "satisfied"] {
-        let merged = h
-            .act(&id, "feedback", &h.resident(2), json!({"rating": rating}))
-            .await;
-        assert_eq!(merged.status, 403, "{rating}: {}", merged.body);
-    }
-    assert_eq!(h.ticket(&id).await["status"], "resolved");
-    let reporter = h
-        .act(
-            &id,
-            "feedback",
-            &h.resident(1),
-            json!({"rating": "satisfied"}),
-        )
-        .await;
-    assert_eq!(reporter.status, 200, "{}", reporter.body);
-    assert_eq!(reporter.body["status"], "closed");
-}
-
-#[tokio::test]
 async fn an_unsatisfied_resident_reopens_the_ticket_as_a_new_cycle_with_new_clocks() {
     let h = Harness::start().await;
     let id = h.file(1, "HL0100000001").await;

@@ -189,3 +189,157 @@ async fn the_12345_platform_hears_signed_then_replied_then_finished() {
         .collect();
     assert_eq!(statuses, ["signed", "replied", "finished"]);
 }
+
+#[tokio::test]
+async fn a_merged_filer_gives_their_own_verdict_which_decides_nothing_and_reads_nothing_of_the_reporter()
+ {
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    // A second resident files for the same heating account: merged into the first complaint.
+    let merged = h
+        .api
+        .post(
+            "/api/v1/complaints",
+            &h.resident(2),
+            &json!({
+                "category": "no_heat",
+                "heating_account": "HL0100000001",
+                "description": "the neighbour's words, never the reporter's to read",
+                "contact_phone": "13900139002",
+            }),
+        )
+        .await;
+    assert_eq!(merged.body["outcome"], "merged", "{}", merged.body);
+    let own = merged.body["filed_id"].as_str().unwrap().to_owned();
+    h.ticket_at(&id, 3).await;
+    let supplier = h.supplier("sup-north");
+    h.act(&id, "sign", &supplier, json!({})).await;
+    let crew = h.crew_of("sup-north", "crew 8").await;
+    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
+        .await;
+    let crew_token = h.crew("sup-north", &crew);
+    h.act(
+        &id,
+        "check-in",
+        &crew_token,
+        json!({"latitude": 41.8, "longitude": 123.4}),
+    )
+    .await;
+    h.act(
+        &id,
+        "measurements",
+        &crew_token,
+        json!({"celsius": 19.0, "room": "bedroom", "device_id": "T-1"}),
+    )
+    .await;
+    let resolved = h
+        .act(
+            &id,
+            "resolve",
+            &crew_token,
+            json!({"cause": "supplier", "standard_met": true}),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+
+    // The merged filer reads the repair, but only their own complaint among its members.
+    let seen = h
+        .api
+        .get(&format!("/api/v1/tickets/{id}"), &h.resident(2))
+        .await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    let complaints: Vec<&str> = seen.body["complaints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["complaint_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(complaints, [own.as_str()]);
+    let opened = &seen.body["timeline"][0];
+    assert_eq!(opened["event"], "TicketOpened");
+    assert_eq!(
+        opened["details"],
+        json!({}),
+        "the reporter's household is not shown"
+    );
+
+    // Their verdict is theirs: the repair stays resolved, and a second one is refused.
+    let theirs = h
+        .act(
+            &id,
+            "feedback",
+            &h.resident(2),
+            json!({"rating": "unsatisfied"}),
+        )
+        .await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert_eq!(theirs.body["status"], "resolved");
+    assert_eq!(theirs.body["events"], json!(["MemberVerdictGiven"]));
+    let again = h
+        .act(
+            &id,
+            "feedback",
+            &h.resident(2),
+            json!({"rating": "satisfied"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.body["code"].as_str()),
+        (409, Some("already_rated"))
+    );
+    // A stranger gives none.
+    let stranger = h
+        .act(
+            &id,
+            "feedback",
+            &h.resident(3),
+            json!({"rating": "unsatisfied"}),
+        )
+        .await;
+    assert_eq!(stranger.status, 403, "{}", stranger.body);
+    // The reporter's verdict decides.
+    let decided = h
+        .act(
+            &id,
+            "feedback",
+            &h.resident(1),
+            json!({"rating": "satisfied"}),
+        )
+        .await;
+    assert_eq!(decided.body["status"], "closed", "{}", decided.body);
+    assert_eq!(h.count(&id, "TicketReopened").await, 0);
+
+    // The merged filer's timeline: their own verdict, then the one that decided the repair.
+    eventually("the merged filer sees both verdicts", || async {
+        rated(&h, h.resident(2), &own).await.len() == 2
+    })
+    .await;
+    let notes = rated(&h, h.resident(2), &own).await;
+    assert!(
+        notes[0].starts_with("you rated the repair unsatisfied"),
+        "{notes:?}"
+    );
+    assert_eq!(notes[1], "rated satisfied");
+    eventually("the reporter sees the deciding verdict", || async {
+        !rated(&h, h.resident(1), &id).await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        rated(&h, h.resident(1), &id).await,
+        ["rated satisfied"],
+        "the reporter's timeline holds no other filer's verdict"
+    );
+}
+
+/// The notes of the `rated` steps in a complaint's timeline, as its filer reads them.
+async fn rated(h: &Harness, token: String, complaint: &str) -> Vec<String> {
+    let path = format!("/api/v1/complaints/{complaint}");
+    let reply = h.api.get(&path, &token).await;
+    reply.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "rated")
+        .map(|e| e["note"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -34,6 +34,9 @@ struct Step {
     note: String,
     /// Complaints the ticket takes on with this event.
     joins: Vec<Uuid>,
+    /// The one complaint whose timeline shows it (a filer's own verdict); `None`: every
+    /// complaint the ticket carries.
+    only: Option<Uuid>,
     /// The supplier signed for it.
     signed: bool,
     /// What the 12345 platform is owed.
@@ -65,6 +68,7 @@ fn cause_words(cause: i32) -> &'static str {
 /// Reads one published event; `None` for what residents are not shown.
 fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
     let mut joins = Vec::new();
+    let mut only = None;
     let mut signed = false;
     let mut platform = None;
     let (ticket, name, note, ms) = if event.is::<dispatch::TicketOpened>() {
@@ -140,6 +144,16 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
             rating.as_str_name().to_ascii_lowercase().replace('_', " ")
         );
         (e.ticket_id, "rated", note, e.given_at_ms)
+    } else if event.is::<dispatch::MemberVerdictGiven>() {
+        let e: dispatch::MemberVerdictGiven = event.decode()?;
+        only = Some(e.complaint_id.parse()?);
+        let rating = dispatch::Rating::try_from(e.rating).unwrap_or_default();
+        let note = format!(
+            "you rated the repair {} (recorded for you; the repair's own verdict is the \
+             reporting resident's or the callback's)",
+            rating.as_str_name().to_ascii_lowercase().replace('_', " ")
+        );
+        (e.ticket_id, "rated", note, e.given_at_ms)
     } else if event.is::<dispatch::TicketReopened>() {
         let e: dispatch::TicketReopened = event.decode()?;
         let note = "reopened for another repair".to_owned();
@@ -181,6 +195,7 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         by_role: event.metadata.actor.role.clone(),
         note,
         joins,
+        only,
         signed,
         platform,
     }))
@@ -226,7 +241,10 @@ impl eventstore::Handler for News {
                     list.push(*joined);
                 }
             }
-            carried.push(list.clone());
+            carried.push(match step.only {
+                Some(own) => vec![own],
+                None => list.clone(),
+            });
         }
         // Appends: a signed ticket's complaints can no longer be withdrawn.
         for (step, complaints) in steps.iter().zip(&carried) {

@@ -159,6 +159,11 @@ impl Aggregate for Ticket {
                 self.feedback.push(rating);
                 self.stop(ClockKind::Callback, at);
             }
+            MemberVerdictGiven {
+                complaint_id,
+                cycle,
+                ..
+            } => self.member_verdicts.push((complaint_id, cycle)),
             Reopened { cycle, sign, at } => {
                 self.cycle = cycle;
                 self.status = Status::Dispatched;

@@ -139,12 +139,16 @@ pub enum TicketCommand {
         /// When.
         at: DateTime<Utc>,
     },
-    /// The resident's verdict.
+    /// A verdict on the repair: the reporting resident's or the callback's decides it; a
+    /// resident whose filing the ticket took on (merged, or a household of an incident) records
+    /// their own, which closes and reopens nothing.
     GiveFeedback {
         /// The rating.
         rating: Rating,
         /// Their words.
         comment: String,
+        /// The resident giving it; `None` for staff at the callback.
+        resident: Option<String>,
         /// When.
         at: DateTime<Utc>,
     },

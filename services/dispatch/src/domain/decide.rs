@@ -55,6 +55,12 @@ pub enum TicketError {
     /// No deadline of that clock has passed unrecorded.
     #[error("no breach to record")]
     NothingToBreach,
+    /// A resident whose filing the ticket does not carry.
+    #[error("only residents whose filing this repair carries give a verdict on it")]
+    NotAParty,
+    /// A filer who gave their own verdict on this cycle already.
+    #[error("your verdict on this repair is recorded already")]
+    AlreadyRated,
 }
 
 fn refuse(action: &'static str, status: Status) -> TicketError {
@@ -343,7 +349,40 @@ impl Ticket {
             C::GiveFeedback {
                 rating,
                 comment,
+                resident: Some(resident),
                 at,
+            } if !self.reported_by(&resident) => {
+                let complaint_id = self
+                    .members
+                    .iter()
+                    .find(|m| m.filed_by == resident)
+                    .map(|m| m.complaint_id.clone())
+                    .ok_or(TicketError::NotAParty)?;
+                let judged = status == Status::Resolved
+                    || (status == Status::Closed && self.outcome.as_deref() == Some("completed"));
+                if !judged {
+                    return Err(refuse("give a verdict on", status));
+                }
+                let cycle = self.cycle;
+                if self
+                    .member_verdicts
+                    .contains(&(complaint_id.clone(), cycle))
+                {
+                    return Err(TicketError::AlreadyRated);
+                }
+                one(E::MemberVerdictGiven {
+                    complaint_id,
+                    cycle,
+                    rating,
+                    comment,
+                    at,
+                })
+            }
+            C::GiveFeedback {
+                rating,
+                comment,
+                at,
+                ..
             } => {
                 if status != Status::Resolved {
                     return Err(refuse("give feedback on", status));

@@ -218,6 +218,20 @@ impl Publish for Ticket {
                     cycle: self.feedback.len() as u32,
                 })
             }
+            E::MemberVerdictGiven {
+                complaint_id,
+                cycle,
+                rating,
+                at,
+                ..
+            } => IntegrationEvent::encode(&proto::MemberVerdictGiven {
+                ticket_id,
+                supplier_id,
+                complaint_id: complaint_id.clone(),
+                rating: proto::Rating::from(*rating).into(),
+                cycle: *cycle,
+                given_at_ms: millis(*at),
+            }),
             E::Reopened { cycle, at, .. } => IntegrationEvent::encode(&proto::TicketReopened {
                 ticket_id,
                 supplier_id,

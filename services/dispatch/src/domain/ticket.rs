@@ -171,6 +171,8 @@ pub struct Ticket {
     pub cause: Option<Cause>,
     /// The feedback of each cycle.
     pub feedback: Vec<Rating>,
+    /// The members' own verdicts given: (complaint, cycle).
+    pub member_verdicts: Vec<(String, u32)>,
     /// How it was closed: `completed`, `merged` or `cancelled`.
     pub outcome: Option<String>,
     /// The ticket it was merged into.
@@ -331,6 +333,20 @@ pub enum TicketEvent {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A resident whose filing the ticket took on (merged into it, or a household of its
+    /// incident) gave their own verdict: recorded for them, deciding nothing.
+    MemberVerdictGiven {
+        /// Their complaint.
+        complaint_id: String,
+        /// The cycle it judges.
+        cycle: u32,
+        /// The rating.
+        rating: Rating,
+        /// Their words.
+        comment: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// Reopened (重办) as a new cycle, dispatched again to the same supplier.
     Reopened {
         /// The new cycle.
@@ -386,6 +402,7 @@ impl TicketEvent {
             | Supervised { at, .. }
             | Resolved { at, .. }
             | FeedbackGiven { at, .. }
+            | MemberVerdictGiven { at, .. }
             | Reopened { at, .. }
             | Closed { at, .. }
             | SlaBreached { at, .. } => *at,
@@ -413,6 +430,7 @@ impl TicketEvent {
             Supervised { .. } => "TicketSupervised",
             Resolved { .. } => "TicketResolved",
             FeedbackGiven { .. } => "FeedbackGiven",
+            MemberVerdictGiven { .. } => "MemberVerdictGiven",
             Reopened { .. } => "TicketReopened",
             Closed { .. } => "TicketClosed",
             SlaBreached { .. } => "SlaBreached",
@@ -485,6 +503,16 @@ impl Ticket {
     /// Whether `account` filed one of its complaints.
     pub fn filed_by(&self, account: &str) -> bool {
         self.members.iter().any(|m| m.filed_by == account)
+    }
+
+    /// Whether `account` reported it: the ticket came from one complaint, and they filed it.
+    /// Their verdict decides the repair; other filers' verdicts are their own.
+    pub fn reported_by(&self, account: &str) -> bool {
+        let from_a_complaint = self
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.origin == "complaint");
+        from_a_complaint && self.members.first().is_some_and(|m| m.filed_by == account)
     }
 
     /// Whether the last measurement meets the standard.

@@ -382,6 +382,7 @@ fn unsatisfied_feedback_reopens_as_a_new_cycle_and_satisfied_closes() {
         .when(TicketCommand::GiveFeedback {
             rating: Rating::Unsatisfied,
             comment: "cold again".into(),
+            resident: None,
             at: at(300),
         })
         .inspect_result()
@@ -401,6 +402,7 @@ fn unsatisfied_feedback_reopens_as_a_new_cycle_and_satisfied_closes() {
         vec![TicketCommand::GiveFeedback {
             rating: Rating::Satisfied,
             comment: String::new(),
+            resident: Some("resident-1".into()),
             at: at(300),
         }],
     );
@@ -409,6 +411,51 @@ fn unsatisfied_feedback_reopens_as_a_new_cycle_and_satisfied_closes() {
     let ticket = state(&all);
     assert_eq!(ticket.status, Status::Closed);
     assert!(!ticket.clock(ClockKind::Resident).unwrap().is_running());
+}
+
+#[test]
+fn a_merged_filer_records_their_own_verdict_once_and_decides_nothing() {
+    let mut given = resolved();
+    given.extend(history_after(
+        &given,
+        vec![TicketCommand::Attach {
+            member: member(2),
+            at: at(130),
+        }],
+    ));
+    let verdict = |n: u32, rating| TicketCommand::GiveFeedback {
+        rating,
+        comment: String::new(),
+        resident: Some(format!("resident-{n}")),
+        at: at(300),
+    };
+    let own = history_after(&given, vec![verdict(2, Rating::Unsatisfied)]);
+    assert!(matches!(
+        own.as_slice(),
+        [TicketEvent::MemberVerdictGiven { complaint_id, cycle: 1, rating: Rating::Unsatisfied, .. }]
+            if complaint_id == "c-2"
+    ));
+    let mut all = given.clone();
+    all.extend(own);
+    assert_eq!(state(&all).status, Status::Resolved, "nothing reopened");
+    TestFramework::<Ticket>::with(sla())
+        .given(all.clone())
+        .when(verdict(2, Rating::Satisfied))
+        .then_expect_error(TicketError::AlreadyRated);
+    TestFramework::<Ticket>::with(sla())
+        .given(all.clone())
+        .when(verdict(9, Rating::Unsatisfied))
+        .then_expect_error(TicketError::NotAParty);
+    // The reporter decides; the merged filer may still give theirs after the closing.
+    let decided = history_after(&given, vec![verdict(1, Rating::Satisfied)]);
+    let mut closed = given.clone();
+    closed.extend(decided);
+    assert_eq!(state(&closed).status, Status::Closed);
+    let late = history_after(&closed, vec![verdict(2, Rating::Satisfied)]);
+    assert!(matches!(
+        late.as_slice(),
+        [TicketEvent::MemberVerdictGiven { .. }]
+    ));
 }
 
 #[test]

@@ -70,15 +70,6 @@ impl Act {
         self,
         build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
     ) -> Result<HttpResponse, ApiError> {
-        self.run_if(|_, _| Ok(()), build).await
-    }
-
-    /// [`Act::run`], when `allowed` also holds on the ticket as loaded.
-    async fn run_if(
-        self,
-        allowed: fn(&Principal, &Ticket) -> Result<(), String>,
-        build: impl FnOnce(DateTime<Utc>) -> Result<TicketCommand, ApiError>,
-    ) -> Result<HttpResponse, ApiError> {
         let Act {
             dispatch,
             request,
@@ -93,10 +84,7 @@ impl Act {
             _ => Channel::Console,
         };
         let metadata = metadata(&request, actor(&principal), channel);
-        let check = |ticket: &Ticket| {
-            may_touch(&principal, ticket)?;
-            allowed(&principal, ticket)
-        };
+        let check = |ticket: &Ticket| may_touch(&principal, ticket);
         dispatch
             .tickets
             .execute(id, expected, command, &check, &metadata)
@@ -529,16 +517,20 @@ pub(crate) struct Verdict {
     comment: Option<String>,
 }
 
-/// Gives feedback on a resolved ticket: the resident in the app, or an operator or dispatcher
-/// at the callback (回访). Unsatisfied reopens it (重办) as a new cycle.
+/// Gives a verdict on a resolved ticket: the reporting resident in the app, or an operator or
+/// dispatcher at the callback (回访); unsatisfied reopens it (重办) as a new cycle. A resident
+/// whose filing was merged into the ticket, or whose household is part of its incident, records
+/// their own verdict (once per cycle, also after the ticket closed): it is kept for them and
+/// closes or reopens nothing, so nobody decides a repair of a home that is not theirs.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{id}/feedback", tag = "tickets",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = Verdict,
-    responses((status = 200, body = CommandReply), (status = 403, description = "Not your ticket"), (status = 409, description = "Not resolved")),
+    responses((status = 200, body = CommandReply), (status = 403, description = "Not your ticket"), (status = 409, description = "Not resolved, or your verdict is recorded already")),
     security(("bearer" = []))
 )]
 pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpResponse, ApiError> {
-    act.run_if(may_give_verdict, |at| {
+    let resident = (act.principal.role == Role::Resident).then(|| act.principal.subject.clone());
+    act.run(|at| {
         let mut errors = FieldErrors::default();
         let rating = body.rating.as_deref().and_then(Rating::parse);
         if rating.is_none() {
@@ -553,30 +545,11 @@ pub(crate) async fn feedback(act: Act, body: web::Json<Verdict>) -> Result<HttpR
         Ok(TicketCommand::GiveFeedback {
             rating: rating.expect("checked above"),
             comment,
+            resident,
             at,
         })
     })
     .await
-}
-
-/// Whose verdict closes or reopens a repair: staff at the callback, or the resident whose own
-/// filing opened it. A resident whose filing was merged into it (anyone who typed the same
-/// address or account) and the households of an incident follow it but do not decide it: the
-/// callback does.
-fn may_give_verdict(principal: &Principal, ticket: &Ticket) -> Result<(), String> {
-    if principal.role != Role::Resident {
-        return Ok(());
-    }
-    let from_a_complaint = ticket
-        .subject
-        .as_ref()
-        .is_some_and(|s| s.origin == "complaint");
-    let reporter = ticket.members.first().map(|m| m.filed_by.as_str());
-    if from_a_complaint && reporter == Some(principal.subject.as_str()) {
-        Ok(())
-    } else {
-        Err("the verdict on this repair is the reporting resident's or the callback's".into())
-    }
 }
 
 /// Closes a resolved ticket after a callback that got no verdict (dispatchers).

@@ -175,6 +175,8 @@ pub(crate) fn command_failure(error: CommandError) -> ApiError {
             }
             TicketError::ReasonRequired => invalid("reason", "required", "a reason is required"),
             TicketError::NothingToBreach => ApiError::conflict("no_breach", refusal.to_string()),
+            TicketError::NotAParty => ApiError::forbidden(refusal.to_string()),
+            TicketError::AlreadyRated => ApiError::conflict("already_rated", refusal.to_string()),
         },
         CommandError::Crew(refusal) => ApiError::conflict("crew_refused", refusal.to_string()),
         CommandError::Forbidden(message) => ApiError::forbidden(message),
