@@ -343,3 +343,91 @@ async fn rated(h: &Harness, token: String, complaint: &str) -> Vec<String> {
         .map(|e| e["note"].as_str().unwrap().to_owned())
         .collect()
 }
+
+#[tokio::test]
+async fn a_crew_finds_the_home_of_its_open_jobs_only_and_reveals_the_phone_on_record() {
+    let h = Harness::start().await;
+    let id = h.file(1, "HL0100000001").await;
+    h.ticket(&id).await;
+    let supplier = h.supplier("sup-north");
+    h.act(&id, "sign", &supplier, json!({})).await;
+    let crew = h.crew_of("sup-north", "crew 4").await;
+    let other = h.crew_of("sup-north", "crew 6").await;
+    let path = format!("/api/v1/complaints/{id}");
+    let crew_token = h.crew("sup-north", &crew);
+    assert_eq!(
+        h.api.get(&path, &crew_token).await.status,
+        404,
+        "not its job yet"
+    );
+    h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
+        .await;
+    eventually("the crew reads its job's complaint", || async {
+        h.api.get(&path, &crew_token).await.status == 200
+    })
+    .await;
+    let seen = h.api.get(&path, &crew_token).await.body["complaint"].clone();
+    assert_eq!(seen["heating_account"], "HL********01");
+    assert_eq!(seen["contact_phone"], "138******00");
+    let supplier_view = h.api.get(&path, &supplier).await.body["complaint"].clone();
+    assert_eq!(supplier_view["masked"], true);
+    assert_eq!(
+        h.api.get(&path, &h.crew("sup-north", &other)).await.status,
+        404,
+        "another crew's job"
+    );
+    let revealed = h
+        .api
+        .post(
+            &format!("{path}/contact"),
+            &crew_token,
+            &json!({"reason": "arranging the visit"}),
+        )
+        .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    assert_eq!(revealed.body["contact_phone"], "13800138000");
+    // The job closes: the crew's reach ends with it.
+    h.act(
+        &id,
+        "check-in",
+        &crew_token,
+        json!({"latitude": 41.8, "longitude": 123.4}),
+    )
+    .await;
+    h.act(
+        &id,
+        "measurements",
+        &crew_token,
+        json!({"celsius": 19.0, "room": "bedroom", "device_id": "T-1"}),
+    )
+    .await;
+    h.act(
+        &id,
+        "resolve",
+        &crew_token,
+        json!({"cause": "supplier", "standard_met": true}),
+    )
+    .await;
+    h.act(
+        &id,
+        "feedback",
+        &h.resident(1),
+        json!({"rating": "satisfied"}),
+    )
+    .await;
+    eventually("the closed job is out of the crew's reach", || async {
+        h.api.get(&path, &crew_token).await.status == 404
+    })
+    .await;
+    // The resident sees who looked at their number, and why.
+    let timeline = h.api.get(&path, &h.resident(1)).await.body["timeline"].clone();
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "contact_revealed"
+                && e["note"] == "crew viewed your contact details: arranging the visit"),
+        "{timeline}"
+    );
+}

@@ -392,7 +392,7 @@ impl Complaints {
                 .store
                 .append_also_in(tx, &target, std::slice::from_ref(&repeat), &cause)
                 .await?;
-            project(tx, into, &repeat, also.last_sequence).await?;
+            project(tx, into, &repeat, also.last_sequence, None).await?;
         }
         let receipt = FilingReceipt {
             filed_id: filing.id,
@@ -439,7 +439,14 @@ impl Complaints {
             .store
             .append_in(&tx, &context, std::slice::from_ref(&event), metadata)
             .await?;
-        project(&tx, id, &event, appended.last_sequence).await?;
+        project(
+            &tx,
+            id,
+            &event,
+            appended.last_sequence,
+            metadata.request_id.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         self.store.notify_appended();
         let mut state = context.state().clone();
@@ -459,7 +466,14 @@ impl Complaints {
         let appended = batch
             .append(&context, std::slice::from_ref(&event), metadata)
             .await?;
-        project(batch.tx(), id, &event, appended.last_sequence).await?;
+        project(
+            batch.tx(),
+            id,
+            &event,
+            appended.last_sequence,
+            metadata.request_id.as_deref(),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -39,6 +39,8 @@ struct Step {
     only: Option<Uuid>,
     /// The supplier signed for it.
     signed: bool,
+    /// Who works it now, when that changes.
+    crew: Option<CrewChange>,
     /// What the 12345 platform is owed.
     platform: Option<&'static str>,
 }
@@ -70,6 +72,7 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
     let mut joins = Vec::new();
     let mut only = None;
     let mut signed = false;
+    let mut crew = None;
     let mut platform = None;
     let (ticket, name, note, ms) = if event.is::<dispatch::TicketOpened>() {
         let e: dispatch::TicketOpened = event.decode()?;
@@ -105,6 +108,7 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         (e.ticket_id, "returned", note, e.returned_at_ms)
     } else if event.is::<dispatch::CrewAssigned>() {
         let e: dispatch::CrewAssigned = event.decode()?;
+        crew = Some(CrewChange::Assigned(e.crew_id.clone()));
         let note = "a repair crew is on its way".to_owned();
         (e.ticket_id, "crew_assigned", note, e.assigned_at_ms)
     } else if event.is::<dispatch::CrewOnSite>() {
@@ -156,6 +160,7 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         (e.ticket_id, "rated", note, e.given_at_ms)
     } else if event.is::<dispatch::TicketReopened>() {
         let e: dispatch::TicketReopened = event.decode()?;
+        crew = Some(CrewChange::Released);
         let note = "reopened for another repair".to_owned();
         (e.ticket_id, "reopened", note, e.reopened_at_ms)
     } else if event.is::<dispatch::SlaBreached>() {
@@ -172,6 +177,7 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         (e.ticket_id, "supervised", note, e.supervised_at_ms)
     } else if event.is::<dispatch::TicketClosed>() {
         let e: dispatch::TicketClosed = event.decode()?;
+        crew = Some(CrewChange::Released);
         let note = match e.outcome.as_str() {
             "merged" => format!(
                 "handled together with nearby homes as ticket {}",
@@ -197,8 +203,15 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         joins,
         only,
         signed,
+        crew,
         platform,
     }))
+}
+
+/// A change of the crew working a ticket: it reaches the complaints' addresses while it does.
+enum CrewChange {
+    Assigned(String),
+    Released,
 }
 
 struct News;
@@ -294,6 +307,28 @@ impl eventstore::Handler for News {
                     ],
                 )
                 .await?;
+            match &step.crew {
+                Some(CrewChange::Assigned(crew)) => {
+                    batch
+                        .tx()
+                        .execute(
+                            "INSERT INTO intake.ticket_crew (ticket_id, crew_id) VALUES ($1, $2) \
+                             ON CONFLICT (ticket_id) DO UPDATE SET crew_id = EXCLUDED.crew_id",
+                            &[&step.ticket, crew],
+                        )
+                        .await?;
+                }
+                Some(CrewChange::Released) => {
+                    batch
+                        .tx()
+                        .execute(
+                            "DELETE FROM intake.ticket_crew WHERE ticket_id = $1",
+                            &[&step.ticket],
+                        )
+                        .await?;
+                }
+                None => {}
+            }
             if let Some(status) = step.platform {
                 owe_platform(batch, step, complaints, status).await?;
             }

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::input::FieldError;
 use crate::routes::{complaints, filing, photos, platform12345};
-use crate::views::{ComplaintView, Page};
+use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
 /// The document.
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::views::{ComplaintView, Page};
         complaints::route,
         complaints::search,
         complaints::unrouted,
+        complaints::reveal,
+        complaints::reveals,
         filing::file_for_caller,
         platform12345::push,
         photos::upload,
@@ -40,8 +42,11 @@ use crate::views::{ComplaintView, Page};
         filing::FilingResponse,
         platform12345::WorkOrder,
         photos::PhotoStored,
+        complaints::ContactDetails,
         ComplaintView,
         Page,
+        RevealPage,
+        RevealView,
         FieldError,
     )),
     modifiers(&BearerScheme),

@@ -33,9 +33,22 @@ pub const POLICY: &[Operation] = &[
             (Operator, City),
             (Dispatcher, OwnDistrict),
             (SupplierAdmin, OwnSupplier),
+            (Crew, OwnCrew),
             (Regulator, City),
         ],
     ),
+    Operation::roles(
+        "POST",
+        "/api/v1/complaints/{id}/contact",
+        &[
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (SupplierAdmin, OwnSupplier),
+            (Crew, OwnCrew),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles("GET", "/api/v1/contact-reveals", &[(Regulator, City)]),
     Operation::roles(
         "POST",
         "/api/v1/complaints/{id}/withdraw",

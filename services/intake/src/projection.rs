@@ -17,12 +17,14 @@ pub(crate) fn status_code(status: Status) -> &'static str {
     }
 }
 
-/// Keeps `intake.complaint` in step with one event of complaint `id` (version = its sequence).
+/// Keeps `intake.complaint` (and the reveal log) in step with one event of complaint `id`
+/// (version = its sequence), appended for the request `request_id`.
 pub(crate) async fn project(
     tx: &Transaction<'_>,
     id: Uuid,
     event: &ComplaintEvent,
     version: usize,
+    request_id: Option<&str>,
 ) -> Result<(), tokio_postgres::Error> {
     let version = version as i64;
     let at = event.at();
@@ -56,6 +58,31 @@ pub(crate) async fn project(
             let sql = "UPDATE intake.complaint SET incident_id = $2, updated_at = $3, \
                        version = $4 WHERE complaint_id = $1";
             tx.execute(sql, &[&id, &incident, &at, &version]).await?;
+            return Ok(());
+        }
+        ComplaintEvent::ContactRevealed { by, reason, .. } => {
+            let sql = "UPDATE intake.complaint SET version = $2 WHERE complaint_id = $1";
+            tx.execute(sql, &[&id, &version]).await?;
+            let sql = "INSERT INTO intake.contact_reveal (complaint_id, version, revealed_at, \
+                       account, role, district, supplier_id, reason, request_id, reveal_id) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+            let reveal_id = crate::views::reveal_id(id, version);
+            tx.execute(
+                sql,
+                &[
+                    &id,
+                    &version,
+                    &at,
+                    &by.account,
+                    &by.role,
+                    &by.district,
+                    &by.supplier_id,
+                    reason,
+                    &request_id,
+                    &reveal_id,
+                ],
+            )
+            .await?;
             return Ok(());
         }
         ComplaintEvent::RepeatRecorded { .. } => {

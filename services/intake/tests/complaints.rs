@@ -306,7 +306,63 @@ async fn an_operator_files_for_a_caller_and_finds_the_repeat_caller_by_phone() {
     assert_eq!(found.status, 200);
     assert_eq!(found.body[0]["complaint_id"], filed.body["complaint_id"]);
     assert_eq!(found.body[0]["source"], "hotline_operator");
-    assert_eq!(found.body[0]["contact_phone"], "02423456789");
+    // What the operator sees is masked until revealed, and every reveal is on record.
+    assert_eq!(found.body[0]["masked"], true);
+    assert_eq!(found.body[0]["contact_phone"], "024******89");
+    assert_eq!(found.body[0]["address"], "沈河区北站路8号 ***");
+    let id = found.body[0]["complaint_id"].as_str().unwrap().to_owned();
+    let reveal = format!("/api/v1/complaints/{id}/contact");
+    let unexplained = h.post(&reveal, &operator, &json!({})).await;
+    assert_eq!(unexplained.status, 422, "{}", unexplained.body);
+    assert_eq!(unexplained.body["details"][0]["field"], "reason");
+    let revealed = h
+        .post(
+            &reveal,
+            &operator,
+            &json!({"reason": "calling the caller back"}),
+        )
+        .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    assert_eq!(revealed.body["contact_phone"], "02423456789");
+    assert_eq!(revealed.body["address"], "沈河区北站路8号5单元302");
+    let stranger = h
+        .post(&reveal, &h.resident(1), &json!({"reason": "curious"}))
+        .await;
+    assert_eq!(stranger.status, 403);
+    let regulator = h.token(Role::Regulator, "reg-1");
+    let log = h
+        .get(
+            &format!("/api/v1/contact-reveals?complaint_id={id}"),
+            &regulator,
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    let items = log.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the refused reveals are not on record: {}",
+        log.body
+    );
+    assert_eq!(
+        (items[0]["account"].as_str(), items[0]["role"].as_str()),
+        (Some("op-7"), Some("operator"))
+    );
+    assert_eq!(items[0]["reason"], "calling the caller back");
+    assert_eq!(items[0]["reveal_id"], revealed.body["reveal_id"]);
+    assert_eq!(
+        h.get("/api/v1/contact-reveals", &operator).await.status,
+        403
+    );
+    let timeline = h.get(&format!("/api/v1/complaints/{id}"), &operator).await;
+    let last = timeline.body["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["event"], "contact_revealed");
+    assert_eq!(timeline.body["complaint"]["contact_phone"], "024******89");
     let by_address = h
         .get("/api/v1/complaints/search?address=沈河区北站路", &operator)
         .await;

@@ -176,6 +176,29 @@ pub enum ComplaintCommand {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A staff member reveals its contact details (phone, exact address, account), which the
+    /// API masks for them otherwise.
+    RevealContact {
+        /// Who.
+        by: Revealer,
+        /// Why (required).
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A staff member who revealed a complaint's contact details, with the scope they acted in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revealer {
+    /// Their account.
+    pub account: String,
+    /// Their role.
+    pub role: String,
+    /// Their district, for a district dispatcher.
+    pub district: Option<String>,
+    /// Their supplier, for supplier staff.
+    pub supplier_id: Option<String>,
 }
 
 /// What happened to a complaint.
@@ -241,6 +264,16 @@ pub enum ComplaintEvent {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A staff member revealed its contact details (an audit record; the complaint itself does
+    /// not change).
+    ContactRevealed {
+        /// Who.
+        by: Revealer,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl ComplaintEvent {
@@ -254,7 +287,8 @@ impl ComplaintEvent {
             | ComplaintEvent::JoinedIncident { at, .. }
             | ComplaintEvent::Withdrawn { at, .. }
             | ComplaintEvent::Rejected { at, .. }
-            | ComplaintEvent::Signed { at } => *at,
+            | ComplaintEvent::Signed { at }
+            | ComplaintEvent::ContactRevealed { at, .. } => *at,
         }
     }
 }
@@ -270,6 +304,7 @@ impl DomainEvent for ComplaintEvent {
             ComplaintEvent::Withdrawn { .. } => "ComplaintWithdrawn",
             ComplaintEvent::Rejected { .. } => "ComplaintRejected",
             ComplaintEvent::Signed { .. } => "ComplaintSigned",
+            ComplaintEvent::ContactRevealed { .. } => "ContactRevealed",
         }
         .into()
     }
@@ -355,7 +390,7 @@ impl Aggregate for Complaint {
             ComplaintEvent::Withdrawn { .. } => self.status = Status::Withdrawn,
             ComplaintEvent::Rejected { .. } => self.status = Status::Rejected,
             ComplaintEvent::Signed { .. } => self.status = Status::Signed,
-            ComplaintEvent::RepeatRecorded { .. } => {}
+            ComplaintEvent::RepeatRecorded { .. } | ComplaintEvent::ContactRevealed { .. } => {}
         }
     }
 }
@@ -427,6 +462,14 @@ impl Complaint {
                     Ok(ComplaintEvent::Signed { at })
                 } else {
                     Err(ComplaintError::NotOpen(self.status))
+                }
+            }
+            // Whatever its status: a callback, an inspection or a dispute may come later.
+            ComplaintCommand::RevealContact { by, reason, at } => {
+                if reason.trim().is_empty() {
+                    Err(ComplaintError::ReasonRequired)
+                } else {
+                    Ok(ComplaintEvent::ContactRevealed { by, reason, at })
                 }
             }
         }
@@ -560,10 +603,12 @@ impl Publish for Complaint {
                     hotline_work_order: self.work_order(),
                 })
             }
-            // Incidents publish their own events; repeats and signing are intake's own notes.
+            // Incidents publish their own events; repeats, signing and reveals are intake's own
+            // notes (a reveal names staff and a reason: an audit record, not news).
             ComplaintEvent::RepeatRecorded { .. }
             | ComplaintEvent::JoinedIncident { .. }
-            | ComplaintEvent::Signed { .. } => return Vec::new(),
+            | ComplaintEvent::Signed { .. }
+            | ComplaintEvent::ContactRevealed { .. } => return Vec::new(),
         };
         vec![message]
     }

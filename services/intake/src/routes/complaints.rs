@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use super::command_failure;
 use crate::Intake;
+use crate::domain::complaint::Revealer;
 use crate::domain::complaint::{Complaint, ComplaintCommand, ComplaintEvent};
 use crate::domain::values::{Address, HeatingAccountNo};
-use crate::views::{self, ComplaintView, Cursor, Page};
+use crate::views::{self, ComplaintView, Cursor, Disclosure, Page, RevealFilter, RevealPage};
 
 /// Paging of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -119,42 +120,64 @@ fn entry(event: &ComplaintEvent) -> (&'static str, String) {
         ComplaintEvent::Withdrawn { reason, .. } => ("withdrawn", format!("withdrawn: {reason}")),
         ComplaintEvent::Rejected { reason, .. } => ("rejected", format!("rejected: {reason}")),
         ComplaintEvent::Signed { .. } => ("signed", "the supplier signed for the repair".into()),
+        // The resident is told who looked at their contact details, and why.
+        ComplaintEvent::ContactRevealed { by, reason, .. } => (
+            "contact_revealed",
+            format!("{} viewed your contact details: {reason}", by.role),
+        ),
     }
 }
 
-/// Complaint `id` as `principal` may see it (phones masked for roles that do not call back);
-/// one outside their reach is answered as missing.
+/// Complaint `id` within `principal`'s reach, with how much of its personal data they see; one
+/// outside their reach is answered as missing (a resident cannot probe others' complaint ids).
+async fn reach(
+    intake: &Intake,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(ComplaintView, Disclosure), ApiError> {
+    let client = client(intake).await?;
+    let missing = || ApiError::not_found("no such complaint");
+    let view = views::complaint(&client, id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(missing)?;
+    let disclosure = match principal.role {
+        // A resident reads their own filings only: a filing merged into a neighbour's is
+        // followed through its own view and the shared ticket, never by reading theirs.
+        Role::Resident if view.filer() == principal.subject => Some(Disclosure::Whole),
+        Role::Resident => None,
+        Role::Operator | Role::Regulator => Some(Disclosure::Masked),
+        // A district dispatcher sees its district's complaints and the unplaced ones it may
+        // route.
+        Role::Dispatcher => match (&principal.district, &view.district) {
+            (Some(own), Some(theirs)) if own != theirs => None,
+            _ => Some(Disclosure::Masked),
+        },
+        Role::SupplierAdmin => (view.supplier_id.is_some()
+            && view.supplier_id == principal.supplier)
+            .then_some(Disclosure::Masked),
+        // A crew finds the home of its open jobs.
+        Role::Crew => match &principal.crew {
+            Some(crew) => views::crew_works_on(&client, crew, id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .then_some(Disclosure::Address),
+            None => None,
+        },
+        Role::Admin => None,
+    };
+    disclosure.map(|d| (view, d)).ok_or_else(missing)
+}
+
+/// Complaint `id` as `principal` may see it: the filer whole; staff with the phone and
+/// account masked, and the address shown to the building (a crew on the job sees the address).
 pub(super) async fn readable(
     intake: &Intake,
     principal: &Principal,
     id: Uuid,
 ) -> Result<ComplaintView, ApiError> {
-    let client = client(intake).await?;
-    let view = views::complaint(&client, id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found("no such complaint"))?;
-    let allowed = match principal.role {
-        Role::Operator => return Ok(view),
-        // A district dispatcher sees its district's complaints and the unplaced ones it may
-        // route.
-        Role::Dispatcher => match (&principal.district, &view.district) {
-            (Some(own), Some(theirs)) if own != theirs => false,
-            _ => return Ok(view),
-        },
-        Role::Regulator => true,
-        Role::SupplierAdmin => view.supplier_id.is_some() && view.supplier_id == principal.supplier,
-        // A resident reads their own filings only: a filing merged into a neighbour's is
-        // followed through its own view and the shared ticket, never by reading theirs.
-        Role::Resident if view.filer() == principal.subject => return Ok(view),
-        Role::Resident => false,
-        Role::Crew | Role::Admin => false,
-    };
-    if !allowed {
-        // Not found rather than forbidden: a resident cannot probe others' complaint ids.
-        return Err(ApiError::not_found("no such complaint"));
-    }
-    Ok(view.mask_phone())
+    let (view, disclosure) = reach(intake, principal, id).await?;
+    Ok(view.disclosed(disclosure))
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -369,7 +392,8 @@ pub(crate) struct SearchQuery {
 }
 
 /// Live complaints by phone, account or address, to find a repeat caller (operators and
-/// dispatchers). At least one criterion; at most 50 results, newest first.
+/// dispatchers). At least one criterion; at most 50 results, newest first, with their personal
+/// data masked (reveal one with `POST /api/v1/complaints/{id}/contact`).
 #[utoipa::path(
     get, path = "/api/v1/complaints/search", tag = "complaints", params(SearchQuery),
     responses((status = 200, body = [ComplaintView]), (status = 400, description = "No criterion, or one that cannot match")),
@@ -426,9 +450,12 @@ pub(crate) async fn search(
         ));
     }
     let client = client(&intake).await?;
-    let found = views::search(&client, &search, 50)
+    let found: Vec<ComplaintView> = views::search(&client, &search, 50)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::internal(&e))?
+        .into_iter()
+        .map(|view| view.disclosed(Disclosure::Masked))
+        .collect();
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -443,8 +470,125 @@ pub(crate) async fn unrouted(
     _: Principal,
 ) -> Result<HttpResponse, ApiError> {
     let client = client(&intake).await?;
-    let found = views::unrouted(&client, 100)
+    let found: Vec<ComplaintView> = views::unrouted(&client, 100)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .into_iter()
+        .map(|view| view.disclosed(Disclosure::Masked))
+        .collect();
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// A complaint's contact details, revealed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ContactDetails {
+    /// The complaint.
+    complaint_id: Uuid,
+    /// The phone to call back.
+    contact_phone: Option<String>,
+    /// The exact address.
+    address: Option<String>,
+    /// The heating account.
+    heating_account: Option<String>,
+    /// The reveal's record (`GET /api/v1/contact-reveals`).
+    reveal_id: Uuid,
+    /// When it was revealed.
+    revealed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Reveals a complaint's phone, exact address and heating account to a staff member who needs
+/// them (an operator calling back, a crew arranging a visit), with a reason. Every reveal is
+/// recorded on the complaint (who, in which role and scope, when, why): the regulator reads the
+/// log and the resident sees it in the timeline.
+#[utoipa::path(
+    post, path = "/api/v1/complaints/{id}/contact", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    responses(
+        (status = 200, body = ContactDetails),
+        (status = 404, description = "No such complaint, or outside your reach"),
+        (status = 422, description = "No reason, or one over 500 characters"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn reveal(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let (view, _) = reach(&intake, &principal, id).await?;
+    let at = intake.now();
+    let command = ComplaintCommand::RevealContact {
+        by: Revealer {
+            account: principal.subject.clone(),
+            role: principal.role.as_str().to_owned(),
+            district: principal.district.clone(),
+            supplier_id: principal.supplier.clone(),
+        },
+        reason: reason(&body)?,
+        at,
+    };
+    let channel = match principal.role {
+        Role::Crew => Channel::App,
+        _ => Channel::Console,
+    };
+    let (_, version) = intake
+        .complaints
+        .execute(id, command, &metadata(&request, actor(&principal), channel))
+        .await
+        .map_err(command_failure)?;
+    Ok(HttpResponse::Ok().json(ContactDetails {
+        complaint_id: id,
+        contact_phone: view.contact_phone,
+        address: view.address,
+        heating_account: view.heating_account,
+        reveal_id: views::reveal_id(id, version as i64),
+        revealed_at: at,
+    }))
+}
+
+/// Which reveals to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct RevealQuery {
+    /// Only this complaint's.
+    complaint_id: Option<Uuid>,
+    /// Only this staff account's.
+    account: Option<String>,
+    /// At most this many (1 to 100, default 20).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The log of contact reveals, newest first (regulators): who saw which complaint's phone and
+/// address, when, in which role and scope, and why.
+#[utoipa::path(
+    get, path = "/api/v1/contact-reveals", tag = "complaints", params(RevealQuery),
+    responses((status = 200, body = RevealPage), (status = 400, description = "Bad cursor or limit")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn reveals(
+    intake: web::Data<Intake>,
+    _: Principal,
+    query: web::Query<RevealQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit(query.limit)?;
+    let cursor =
+        match &query.cursor {
+            None => None,
+            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not valid")
+            })?),
+        };
+    let filter = RevealFilter {
+        complaint: query.complaint_id,
+        account: query.account.clone(),
+    };
+    let client = client(&intake).await?;
+    let page: RevealPage = views::reveals(&client, &filter, cursor, limit)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -42,6 +42,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
             web::post().to(complaints::route),
         )
         .route(
+            "/api/v1/complaints/{id}/contact",
+            web::post().to(complaints::reveal),
+        )
+        .route(
+            "/api/v1/contact-reveals",
+            web::get().to(complaints::reveals),
+        )
+        .route(
             "/api/v1/hotline/complaints",
             web::post().to(filing::file_for_caller),
         )
