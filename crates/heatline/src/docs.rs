@@ -13,6 +13,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api.merge(intake::openapi::IntakeApi::openapi());
     api.merge(dispatch::openapi::DispatchApi::openapi());
     api.merge(credit::openapi::CreditApi::openapi());
+    api.merge(platform::openapi::OperationsApi::openapi());
     api.info = InfoBuilder::new()
         .title("Heatline")
         .version(env!("CARGO_PKG_VERSION"))

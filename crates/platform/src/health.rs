@@ -41,12 +41,32 @@ impl Readiness {
     }
 }
 
-#[derive(Serialize)]
-struct Check {
+/// One thing `/readyz` looked at.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Check {
+    /// `database`, `migrations {table}`, `subscription {name}`.
     name: String,
+    /// Whether it is as it must be.
     ok: bool,
+    /// What is wrong, when something is.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+}
+
+/// What `/readyz` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReadinessReport {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// Each check.
+    checks: Vec<Check>,
+}
+
+/// What `/healthz` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Liveness {
+    /// `ok`.
+    status: &'static str,
 }
 
 /// Mounts `/healthz` and `/readyz`.
@@ -58,11 +78,26 @@ pub fn configure(readiness: Readiness) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+/// The process answers (for a liveness probe; it reads nothing).
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Liveness))
+)]
+pub(crate) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
-async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
+/// The process can do its work: the database answers, every migration is applied, and no
+/// subscription is too far behind the public log (for a readiness probe and load balancers).
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = ReadinessReport, description = "Ready"),
+        (status = 503, body = ReadinessReport, description = "Not ready: the failing checks say why; `Retry-After` says when to look again",
+            headers(("Retry-After" = u32, description = "Seconds"))),
+    )
+)]
+pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let mut checks = Vec::new();
     match readiness.pool.get().await {
         Ok(client) => {
@@ -119,7 +154,10 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
         }
     }
     let ready = checks.iter().all(|c| c.ok);
-    let body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks });
+    let body = ReadinessReport {
+        status: if ready { "ready" } else { "not_ready" },
+        checks,
+    };
     if ready {
         HttpResponse::Ok().json(body)
     } else {

@@ -238,7 +238,13 @@ pub fn configure(lag: Lag) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-async fn metrics(lag: web::Data<Lag>) -> HttpResponse {
+/// Request counts and latencies by route and status, counters of what the services did, and
+/// each subscription's lag, in the Prometheus text format.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String))
+)]
+pub(crate) async fn metrics(lag: web::Data<Lag>) -> HttpResponse {
     let mut body = render();
     match lag.render().await {
         Ok(text) => body.push_str(&text),

@@ -3,6 +3,14 @@
 use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+/// The endpoints every process serves whatever services it runs: health and metrics.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(crate::health::healthz, crate::health::readyz, crate::metrics::metrics),
+    tags((name = "operations", description = "Probes and metrics for operators and their tools"))
+)]
+pub struct OperationsApi;
+
 /// Declares the `bearer` scheme that secured operations name: identity's access tokens.
 pub struct BearerScheme;
 

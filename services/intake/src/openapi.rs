@@ -4,6 +4,7 @@ use platform::openapi::BearerScheme;
 use utoipa::OpenApi;
 
 use crate::input::FieldError;
+use crate::open311;
 use crate::routes::{complaints, filing, photos, platform12345};
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
@@ -13,8 +14,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
     info(
         title = "Heatline intake",
         description = "Complaints from the resident app, the WeChat mini-program, hotline \
-            operators and the 12345 platform; photos. Open311 GeoReport v2 is served at \
-            /open311/v2/ as its specification describes."
+            operators and the 12345 platform; photos; Open311 GeoReport v2 at /open311/v2/ as its \
+            specification describes."
     ),
     paths(
         filing::file,
@@ -31,6 +32,12 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         platform12345::push,
         photos::upload,
         photos::download,
+        open311::services,
+        open311::definition,
+        open311::requests,
+        open311::file,
+        open311::request,
+        open311::token,
     ),
     components(schemas(
         filing::FileComplaint,
@@ -54,6 +61,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         (name = "complaints", description = "Filing and following complaints"),
         (name = "12345", description = "The city hotline platform's pushes"),
         (name = "photos", description = "Complaint photos"),
+        (name = "open311", description = "Open311 GeoReport v2 for civic-reporting apps (JSON or XML by the path's extension)"),
     )
 )]
 pub struct IntakeApi;

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Duration, Utc};
 use eventstore::{Actor, Channel};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::Intake;
@@ -17,9 +17,13 @@ use crate::routes::filing::{Submission, idempotency_key};
 
 mod published;
 mod render;
+pub(crate) mod schema;
 
 use published::{by_id, request_rows, viewer};
+use render::Format;
 use render::{answer, error, format, unknown_format};
+use schema::{Attribute, Receipt, Service, ServiceDefinition, TokenAnswer};
+use schema::{FilingForm, Open311Error, Open311Refusal, ServiceRequest};
 
 /// An Open311 client allowed to file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,27 +63,48 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/open311/v2/tokens/{id}.{format}", web::get().to(token));
 }
 
-fn service(category: Category) -> Value {
-    json!({
-        "service_code": category.code(),
-        "service_name": category.name(),
-        "description": category.name(),
-        "metadata": true,
-        "type": "realtime",
-        "keywords": "heating",
-        "group": "heating",
-    })
+fn service(category: Category) -> Service {
+    Service {
+        service_code: category.code(),
+        service_name: category.name(),
+        description: category.name(),
+        metadata: true,
+        kind: "realtime",
+        keywords: "heating",
+        group: "heating",
+    }
 }
 
-async fn services(path: web::Path<String>) -> HttpResponse {
+/// Open311 GeoReport v2: the services (intake's complaint categories).
+#[utoipa::path(
+    get, path = "/open311/v2/services.{format}", tag = "open311", params(("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements")),
+    responses(
+        (status = 200, description = "OK", content((Vec<Service> = "application/json"), ("text/xml"))),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A parameter that does not hold"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn services(path: web::Path<String>) -> HttpResponse {
     let Some(format) = format(&path) else {
         return unknown_format();
     };
-    let all: Vec<Value> = Category::ALL.into_iter().map(service).collect();
-    answer(format, StatusCode::OK, "services", Value::Array(all))
+    let all: Vec<Service> = Category::ALL.into_iter().map(service).collect();
+    answer(format, StatusCode::OK, "services", &all)
 }
 
-async fn definition(path: web::Path<(String, String)>) -> HttpResponse {
+/// Open311 GeoReport v2: a service's definition (the attributes a request may carry).
+#[utoipa::path(
+    get, path = "/open311/v2/services/{code}.{format}", tag = "open311",
+    params(("code" = String, Path, description = "A service code"), ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements")),
+    responses(
+        (status = 200, description = "OK", content((ServiceDefinition = "application/json"), ("text/xml"))),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A parameter that does not hold"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn definition(path: web::Path<(String, String)>) -> HttpResponse {
     let (code, extension) = path.into_inner();
     let Some(format) = format(&extension) else {
         return unknown_format();
@@ -92,30 +117,30 @@ async fn definition(path: web::Path<(String, String)>) -> HttpResponse {
             "no such service_code",
         );
     };
-    let body = json!({
-        "service_code": category.code(),
-        "attributes": [
-            {
-                "variable": true,
-                "code": "room_temperature",
-                "datatype": "number",
-                "required": false,
-                "datatype_description": format!("℃, from {} to {}", Celsius::MIN, Celsius::MAX),
-                "order": 1,
-                "description": "The room temperature you measured",
+    let body = ServiceDefinition {
+        service_code: category.code(),
+        attributes: vec![
+            Attribute {
+                variable: true,
+                code: "room_temperature",
+                datatype: "number",
+                required: false,
+                datatype_description: format!("℃, from {} to {}", Celsius::MIN, Celsius::MAX),
+                order: 1,
+                description: "The room temperature you measured",
             },
-            {
-                "variable": true,
-                "code": "heating_account",
-                "datatype": "string",
-                "required": false,
-                "datatype_description": "6 to 20 letters and digits",
-                "order": 2,
-                "description": "Your heating account number (供热户号), if you know it",
+            Attribute {
+                variable: true,
+                code: "heating_account",
+                datatype: "string",
+                required: false,
+                datatype_description: "6 to 20 letters and digits".to_owned(),
+                order: 2,
+                description: "Your heating account number (供热户号), if you know it",
             },
         ],
-    });
-    answer(format, StatusCode::OK, "service_definition", body)
+    };
+    answer(format, StatusCode::OK, "service_definition", &body)
 }
 
 struct Form(Vec<(String, String)>);
@@ -248,7 +273,22 @@ pub(super) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn file(
+/// Open311 GeoReport v2: files a request (a complaint from a civic-reporting app), with the
+/// client's `api_key`; an `Idempotency-Key` header makes a retry answer as the first time.
+#[utoipa::path(
+    post, path = "/open311/v2/requests.{format}", tag = "open311", params(("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements")),
+    request_body(content = FilingForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Filed", content((Vec<Receipt> = "application/json"), ("text/xml"))),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A field that does not hold (`service_code_unknown`, `location_required`, ...)"),
+        (status = 403, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`api_key_missing` or `api_key_invalid`"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 409, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "Filed at the same moment by another request: try again"),
+        (status = 422, content((Open311Refusal = "application/json"), ("text/xml")), description = "The `Idempotency-Key` was used for another request, or a control character in a field"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn file(
     intake: web::Data<Intake>,
     request: HttpRequest,
     path: web::Path<String>,
@@ -314,13 +354,13 @@ async fn file(
             } else {
                 "accepted"
             };
-            let body = json!([{
-                "service_request_id": receipt.complaint_id.to_string(),
-                "token": receipt.complaint_id.to_string(),
-                "service_notice": notice,
-                "account_id": Value::Null,
-            }]);
-            answer(format, StatusCode::CREATED, "service_requests", body)
+            let body = [Receipt {
+                service_request_id: receipt.complaint_id.to_string(),
+                token: receipt.complaint_id.to_string(),
+                service_notice: notice,
+                account_id: None,
+            }];
+            answer(format, StatusCode::CREATED, "service_requests", &body)
         }
         Err(api) => {
             let status = api.status_code();
@@ -333,7 +373,29 @@ fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc())
 }
 
-async fn requests(
+/// Open311 GeoReport v2: requests filed within a window (the last 90 days by default), as the
+/// public may read them: category, status and notes, dates, the agency and the building; the
+/// description only for the client that filed a request (by its `api_key`).
+#[utoipa::path(
+    get, path = "/open311/v2/requests.{format}", tag = "open311",
+    params(
+        ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements"),
+        ("service_request_id" = Option<String>, Query, description = "Comma-separated request ids (the other filters are then ignored)"),
+        ("service_code" = Option<String>, Query, description = "Comma-separated service codes"),
+        ("start_date" = Option<String>, Query, description = "RFC 3339, with a time zone"),
+        ("end_date" = Option<String>, Query, description = "RFC 3339, with a time zone"),
+        ("status" = Option<String>, Query, description = "`open`, `closed`, or both comma-separated"),
+        ("api_key" = Option<String>, Query, description = "A client's key: its own requests' descriptions are shown"),
+    ),
+    responses(
+        (status = 200, description = "OK", content((Vec<ServiceRequest> = "application/json"), ("text/xml"))),
+        (status = 403, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`api_key_invalid`"),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A parameter that does not hold"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn requests(
     intake: web::Data<Intake>,
     path: web::Path<String>,
     query: web::Query<Map<String, Value>>,
@@ -371,12 +433,7 @@ async fn requests(
         )
         .await
         {
-            Ok(rows) => answer(
-                format,
-                StatusCode::OK,
-                "service_requests",
-                Value::Array(rows),
-            ),
+            Ok(rows) => answer(format, StatusCode::OK, "service_requests", &rows),
             Err(e) => e,
         };
     }
@@ -448,17 +505,29 @@ async fn requests(
     )
     .await
     {
-        Ok(rows) => answer(
-            format,
-            StatusCode::OK,
-            "service_requests",
-            Value::Array(rows),
-        ),
+        Ok(rows) => answer(format, StatusCode::OK, "service_requests", &rows),
         Err(e) => e,
     }
 }
 
-async fn request(
+/// Open311 GeoReport v2: one request, as the public may read it (its description only for the
+/// client that filed it, by its `api_key`).
+#[utoipa::path(
+    get, path = "/open311/v2/requests/{id}.{format}", tag = "open311",
+    params(
+        ("id" = String, Path, description = "The request id"),
+        ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements"),
+        ("api_key" = Option<String>, Query, description = "A client's key"),
+    ),
+    responses(
+        (status = 200, description = "OK", content((Vec<ServiceRequest> = "application/json"), ("text/xml"))),
+        (status = 403, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`api_key_invalid`"),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A parameter that does not hold"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn request(
     intake: web::Data<Intake>,
     path: web::Path<(String, String)>,
     query: web::Query<Map<String, Value>>,
@@ -473,7 +542,7 @@ async fn request(
         Err(refused) => return *refused,
     };
     match by_id(&intake, viewer.as_deref(), &id).await {
-        Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", json!([row])),
+        Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", &[row]),
         Ok(None) => error(
             format,
             StatusCode::NOT_FOUND,
@@ -484,17 +553,34 @@ async fn request(
     }
 }
 
-async fn token(intake: web::Data<Intake>, path: web::Path<(String, String)>) -> HttpResponse {
+/// Open311 GeoReport v2: the request a token stands for (a token is its request's id).
+#[utoipa::path(
+    get, path = "/open311/v2/tokens/{id}.{format}", tag = "open311",
+    params(("id" = String, Path, description = "The token"), ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements")),
+    responses(
+        (status = 200, description = "OK", content((Vec<TokenAnswer> = "application/json"), ("text/xml"))),
+        (status = 400, content((Open311Refusal = "application/json"), ("text/xml")), description = "A parameter that does not hold"),
+        (status = 404, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`format_unknown`"),
+        (status = 503, content((Vec<Open311Error> = "application/json"), ("text/xml")), description = "`unavailable`: try again shortly"),
+    )
+)]
+pub(crate) async fn token(
+    intake: web::Data<Intake>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
     let (id, extension) = path.into_inner();
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
     match by_id(&intake, None, &id).await {
-        Ok(Some(_)) => answer(
+        Ok(Some(found)) => answer(
             format,
             StatusCode::OK,
             "service_requests",
-            json!([{ "service_request_id": id, "token": id }]),
+            &[TokenAnswer {
+                service_request_id: found.service_request_id,
+                token: id,
+            }],
         ),
         Ok(None) => error(
             format,

@@ -5,11 +5,11 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::constant_eq;
 use super::render::{Format, error};
+use super::schema::ServiceRequest;
 use crate::Intake;
 use crate::domain::values::Category;
 
@@ -22,7 +22,7 @@ pub(super) async fn request_rows(
     viewer: Option<&str>,
     where_sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Vec<Value>, HttpResponse> {
+) -> Result<Vec<ServiceRequest>, HttpResponse> {
     let client = intake.store.pool().get().await.map_err(|_| {
         error(
             Format::Json,
@@ -38,6 +38,14 @@ pub(super) async fn request_rows(
          WHERE {where_sql} ORDER BY c.filed_at DESC LIMIT 1000"
     );
     let rows = client.query(&sql, params).await.map_err(|e| {
+        if platform::error::database_unreachable(&e) {
+            return error(
+                Format::Json,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "try again shortly",
+            );
+        }
         tracing::error!(error = %e, "open311 query failed");
         error(
             Format::Json,
@@ -68,33 +76,30 @@ pub(super) async fn request_rows(
             };
             let filed: DateTime<Utc> = row.get("filed_at");
             let own = viewer.is_some_and(|v| row.get::<_, &str>("filer") == format!("open311:{v}"));
-            let description = if own {
-                Value::String(row.get("description"))
-            } else {
-                Value::Null
-            };
+            let description = own.then(|| row.get::<_, String>("description"));
             let coarse = |c: Option<f64>| c.map(|c| (c * 1000.0).round() / 1000.0);
             let updated: DateTime<Utc> = row.get("updated_at");
-            json!({
-                "service_request_id": row.get::<_, Uuid>("complaint_id").to_string(),
-                "status": if open { "open" } else { "closed" },
-                "status_notes": notes,
-                "service_name": category.map(Category::name).unwrap_or_default(),
-                "service_code": category.map(Category::code).unwrap_or_default(),
-                "description": description,
-                "agency_responsible": row.get::<_, Option<String>>("supplier_id"),
-                "service_notice": Value::Null,
-                "requested_datetime": filed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "updated_datetime": updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "expected_datetime": Value::Null,
+            let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            ServiceRequest {
+                service_request_id: row.get::<_, Uuid>("complaint_id").to_string(),
+                status: if open { "open" } else { "closed" },
+                status_notes: notes,
+                service_name: category.map(Category::name).unwrap_or_default(),
+                service_code: category.map(Category::code).unwrap_or_default(),
+                description,
+                agency_responsible: row.get("supplier_id"),
+                service_notice: None,
+                requested_datetime: time(filed),
+                updated_datetime: time(updated),
+                expected_datetime: None,
                 // Only the building, never the flat: these lists are public.
-                "address": row.get::<_, Option<String>>("building_address"),
-                "address_id": Value::Null,
-                "zipcode": Value::Null,
-                "lat": coarse(row.get("lat")),
-                "long": coarse(row.get("long")),
-                "media_url": Value::Null,
-            })
+                address: row.get("building_address"),
+                address_id: None,
+                zipcode: None,
+                lat: coarse(row.get("lat")),
+                long: coarse(row.get("long")),
+                media_url: None,
+            }
         })
         .collect())
 }
@@ -130,7 +135,7 @@ pub(super) async fn by_id(
     intake: &Intake,
     viewer: Option<&str>,
     raw: &str,
-) -> Result<Option<Value>, HttpResponse> {
+) -> Result<Option<ServiceRequest>, HttpResponse> {
     let Ok(id) = raw.parse::<Uuid>() else {
         return Ok(None);
     };

@@ -3,11 +3,14 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::schema::Open311Error;
 
 /// The format the path's extension asks for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Format {
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
     /// `.json`.
     Json,
     /// `.xml`.
@@ -82,8 +85,15 @@ fn write_xml(out: &mut String, name: &str, value: &Value) {
     }
 }
 
-/// Answers `value` (the JSON form) in `format`; `root` names the XML document element.
-pub(super) fn answer(format: Format, status: StatusCode, root: &str, value: Value) -> HttpResponse {
+/// Answers `answer` (as its JSON form) in `format`; `root` names the XML document element.
+pub(super) fn answer(
+    format: Format,
+    status: StatusCode,
+    root: &str,
+    answer: &impl serde::Serialize,
+) -> HttpResponse {
+    // Open311's answers are plain structs and lists: nothing in them can fail to serialise.
+    let value = serde_json::to_value(answer).expect("an Open311 answer serialises");
     match format {
         Format::Json => HttpResponse::build(status)
             .content_type("application/json; charset=utf-8")
@@ -99,13 +109,17 @@ pub(super) fn answer(format: Format, status: StatusCode, root: &str, value: Valu
 }
 
 pub(super) fn error(format: Format, status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let errors = json!([{ "code": status.as_u16(), "description": format!("{code}: {message}") }]);
-    answer(format, status, "errors", errors)
+    let errors = [Open311Error {
+        code: status.as_u16(),
+        description: format!("{code}: {message}"),
+    }];
+    answer(format, status, "errors", &errors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn xml_escapes_text_and_names_array_items() {
