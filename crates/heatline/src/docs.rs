@@ -66,4 +66,95 @@ mod tests {
         }
         assert_eq!(document["info"]["title"], "Heatline");
     }
+
+    /// The whole document merges the services' schemas by name: two services must not give one
+    /// name to different schemas, or one of them would describe the other's operations.
+    #[test]
+    fn no_two_services_give_one_schema_name_to_different_schemas() {
+        use utoipa::OpenApi;
+        let documents = [
+            ("identity", identity::openapi::IdentityApi::openapi()),
+            ("intake", intake::openapi::IntakeApi::openapi()),
+            ("dispatch", dispatch::openapi::DispatchApi::openapi()),
+            ("credit", credit::openapi::CreditApi::openapi()),
+            ("platform", platform::openapi::OperationsApi::openapi()),
+        ];
+        let mut seen: std::collections::BTreeMap<String, (&str, serde_json::Value)> =
+            Default::default();
+        let mut clashes = Vec::new();
+        for (service, document) in &documents {
+            let document = serde_json::to_value(document).unwrap();
+            for (name, schema) in document["components"]["schemas"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                match seen.get(name) {
+                    Some((other, earlier)) if earlier != schema => {
+                        clashes.push(format!("{name}: {other} and {service}"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(name.clone(), (service, schema.clone()));
+                    }
+                }
+            }
+        }
+        assert!(clashes.is_empty(), "schema names used twice: {clashes:?}");
+    }
+
+    /// Every string and list a request carries (body fields, query parameters) is declared with
+    /// its cap, which the gate holds it to (`platform::caps`).
+    #[test]
+    fn every_string_and_list_of_every_request_has_a_cap() {
+        let document = serde_json::to_value(super::document()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let resolve = |schema: &serde_json::Value| match schema["$ref"].as_str() {
+            Some(r) => schemas[r.rsplit('/').next().unwrap()].clone(),
+            None => schema.clone(),
+        };
+        let is = |schema: &serde_json::Value, kind: &str| {
+            schema["type"] == kind
+                || schema["type"]
+                    .as_array()
+                    .is_some_and(|types| types.iter().any(|t| t == kind))
+        };
+        let uncapped = |schema: &serde_json::Value| {
+            (is(schema, "string") && schema["enum"].is_null() && schema["maxLength"].is_null())
+                || (is(schema, "array")
+                    && (schema["maxItems"].is_null()
+                        || (is(&resolve(&schema["items"]), "string")
+                            && resolve(&schema["items"])["maxLength"].is_null())))
+        };
+        let mut missing = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for content in operation["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|c| c.values())
+                {
+                    let schema = resolve(&content["schema"]);
+                    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                        if uncapped(&resolve(property)) {
+                            missing.push(format!("{method} {path}: body field {name}"));
+                        }
+                    }
+                }
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["in"] == "query" && uncapped(&parameter["schema"]) {
+                        missing.push(format!(
+                            "{method} {path}: query parameter {}",
+                            parameter["name"]
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "declare a cap (max_length / max_items) for:\n{}",
+            missing.join("\n")
+        );
+    }
 }

@@ -193,7 +193,10 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         dispatch.is_some(),
         credit.is_some(),
     );
-    let policy = web::Data::new(platform::policy::Policy::of(&tables));
+    let policy = web::Data::new(
+        platform::policy::Policy::of(&tables)
+            .with_caps(platform::caps::Caps::of_api(&crate::docs::document())),
+    );
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(actix_web::middleware::from_fn(platform::policy::enforce))

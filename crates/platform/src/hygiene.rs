@@ -10,6 +10,7 @@ use actix_web::web::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use crate::caps::{OperationCaps, OverCap};
 use crate::error::ApiError;
 
 /// Whether `c` may stand in free text: anything but the C0 controls, DEL and the C1 controls,
@@ -19,8 +20,12 @@ fn allowed_in_text(c: char) -> bool {
 }
 
 /// Refuses (400 `invalid_parameter`) a path or query whose decoded text holds any control
-/// character, naming the parameter.
-pub fn check_parameters(request: &ServiceRequest) -> Result<(), ApiError> {
+/// character, or a query parameter longer than the operation's `caps` allow, naming the
+/// parameter.
+pub fn check_parameters(
+    request: &ServiceRequest,
+    caps: Option<&OperationCaps>,
+) -> Result<(), ApiError> {
     let refuse = |name: &str| {
         ApiError::bad_request(
             "invalid_parameter",
@@ -41,6 +46,12 @@ pub fn check_parameters(request: &ServiceRequest) -> Result<(), ApiError> {
         if value.chars().any(char::is_control) {
             return Err(refuse(&format!("query parameter {name}")));
         }
+        if let Some(over) = caps.and_then(|c| c.check_query([(name.as_str(), value.as_str())])) {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("query parameter {}: {}", over.field, over.message),
+            ));
+        }
     }
     Ok(())
 }
@@ -52,10 +63,14 @@ fn percent_decoded(text: &str) -> String {
 }
 
 /// Reads the body (at most `limit` bytes: past it, 413 `payload_too_large`), refuses control
-/// characters in the strings of a JSON or form body (422 `invalid_fields` naming the field),
-/// and puts the body back for the handler. A body that is not valid JSON is left for the
-/// handler to refuse in its own words.
-pub async fn check_body(request: &mut ServiceRequest, limit: usize) -> Result<(), ApiError> {
+/// characters in the strings of a JSON or form body and fields over the operation's `caps`
+/// (422 `invalid_fields` naming the field), and puts the body back for the handler. A body that
+/// is not valid JSON is left for the handler to refuse in its own words.
+pub async fn check_body(
+    request: &mut ServiceRequest,
+    limit: usize,
+    caps: Option<&OperationCaps>,
+) -> Result<(), ApiError> {
     let too_large =
         || ApiError::payload_too_large(format!("the body is larger than {limit} bytes"));
     let declared = request
@@ -82,24 +97,45 @@ pub async fn check_body(request: &mut ServiceRequest, limit: usize) -> Result<()
     let body: Bytes = body.freeze();
     let content_type = request.content_type().to_owned();
     let found = match content_type.as_str() {
-        "application/json" => serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|value| control_in_json(&value, String::new())),
-        "application/x-www-form-urlencoded" => control_in_form(&body),
+        "application/json" => match serde_json::from_slice::<Value>(&body) {
+            Ok(value) => control_in_json(&value, String::new())
+                .map(control_character)
+                .or_else(|| caps.and_then(|c| c.check_json(&value))),
+            Err(_) => None,
+        },
+        "application/x-www-form-urlencoded" => {
+            control_in_form(&body).map(control_character).or_else(|| {
+                let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                caps.and_then(|c| c.check_form(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+            })
+        }
         _ => None,
     };
     request.set_payload(actix_web::dev::Payload::from(body));
     match found {
         None => Ok(()),
-        Some(field) => Err(ApiError::unprocessable(
+        Some(over) => Err(ApiError::unprocessable(
             "invalid_fields",
-            format!("{field} contains a control character"),
+            format!("{}: {}", over.field, over.message),
             serde_json::json!([{
-                "field": field,
-                "code": "control_character",
-                "message": "control characters (other than tab and line breaks) are not accepted",
+                "field": over.field,
+                "code": over.code,
+                "message": over.message,
             }]),
         )),
+    }
+}
+
+fn control_character(field: String) -> OverCap {
+    OverCap {
+        message: format!(
+            "{field} contains a control character: control characters (other than tab and \
+             line breaks) are not accepted"
+        ),
+        field,
+        code: "control_character",
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod background;
 pub mod calendar;
+pub mod caps;
 pub mod clock;
 pub mod error;
 pub mod fields;

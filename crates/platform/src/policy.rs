@@ -148,6 +148,8 @@ pub const PLATFORM: &[Operation] = &[
 pub struct Policy {
     /// The rows of each route pattern (a handful of methods at most).
     by_pattern: Arc<HashMap<&'static str, Vec<Operation>>>,
+    /// How large each field may be, from the API document.
+    caps: Arc<crate::caps::Caps>,
 }
 
 impl Policy {
@@ -162,6 +164,15 @@ impl Policy {
         }
         Policy {
             by_pattern: Arc::new(by_pattern),
+            caps: Arc::default(),
+        }
+    }
+
+    /// Also holds every field to the size the API document declares for it.
+    pub fn with_caps(self, caps: crate::caps::Caps) -> Self {
+        Policy {
+            caps: Arc::new(caps),
+            ..self
         }
     }
 
@@ -205,7 +216,8 @@ pub struct Grant {
 /// Middleware (`App::wrap(from_fn(policy::enforce))`, with a [`Policy`] in the app data):
 /// refuses what the policy does not allow before any handler runs, and leaves the verified
 /// [`Principal`] and the [`Grant`] in the request for the handler; then refuses control
-/// characters and oversized bodies ([`crate::hygiene`]) with the operation's limit.
+/// characters, oversized bodies and fields over their documented size ([`crate::hygiene`],
+/// [`crate::caps`]).
 pub async fn enforce(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -249,11 +261,13 @@ pub async fn enforce(
         request.extensions_mut().insert(principal.clone());
         request.extensions_mut().insert(Grant { principal, reach });
     }
-    if let Err(error) = crate::hygiene::check_parameters(&request) {
+    let caps = policy.caps.operation(&method, &pattern);
+    if let Err(error) = crate::hygiene::check_parameters(&request, caps) {
         return Ok(refuse(request, error));
     }
     if matches!(method.as_str(), "POST" | "PUT" | "PATCH")
-        && let Err(error) = crate::hygiene::check_body(&mut request, operation.body_limit).await
+        && let Err(error) =
+            crate::hygiene::check_body(&mut request, operation.body_limit, caps).await
     {
         return Ok(refuse(request, error));
     }

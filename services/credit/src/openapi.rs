@@ -44,7 +44,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::EvidenceEntry,
         routes::NewAppeal,
         routes::NewAttachment,
-        routes::Decision,
+        routes::AppealDecision,
         ScoreView,
         DimensionView,
         ClosingView,

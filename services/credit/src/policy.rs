@@ -45,3 +45,12 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("POST", "/api/v1/credit/appeals/{id}/decision", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/appeals", READERS),
 ];
+
+/// The policy of a process that serves credit alone, holding every field to the size credit's
+/// document declares.
+pub fn alone() -> platform::policy::Policy {
+    use utoipa::OpenApi;
+    platform::policy::Policy::of(&[POLICY]).with_caps(platform::caps::Caps::of_api(
+        &crate::openapi::CreditApi::openapi(),
+    ))
+}

@@ -48,7 +48,7 @@ use crate::views::{
         routes::CommandReply,
         routes::DispatchTo,
         routes::Reason,
-        routes::Decision,
+        routes::ReviewDecision,
         routes::AssignTo,
         routes::Position,
         routes::Reading,

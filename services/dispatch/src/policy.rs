@@ -99,3 +99,12 @@ pub const POLICY: &[Operation] = &[
     ),
     Operation::roles("POST", "/api/v1/tickets/{id}/close", DISPATCHERS),
 ];
+
+/// The policy of a process that serves dispatch alone, holding every field to the size dispatch's
+/// document declares.
+pub fn alone() -> platform::policy::Policy {
+    use utoipa::OpenApi;
+    platform::policy::Policy::of(&[POLICY]).with_caps(platform::caps::Caps::of_api(
+        &crate::openapi::DispatchApi::openapi(),
+    ))
+}

@@ -30,3 +30,12 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("POST", "/api/v1/auth/wechat/phone", &[(Resident, Itself)]),
     Operation::roles("POST", "/api/v1/staff", &[(Admin, City)]),
 ];
+
+/// The policy of a process that serves identity alone, holding every field to the size identity's
+/// document declares.
+pub fn alone() -> platform::policy::Policy {
+    use utoipa::OpenApi;
+    platform::policy::Policy::of(&[POLICY]).with_caps(platform::caps::Caps::of_api(
+        &crate::openapi::IdentityApi::openapi(),
+    ))
+}

@@ -55,6 +55,26 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answer() {
 }
 
 #[actix_web::test]
+async fn a_field_over_its_documented_cap_is_refused_before_any_handler_naming_it() {
+    let h = Harness::start().await;
+    // The document caps a username at 64 characters: a longer one never reaches the login.
+    let (status, body) = h.login(&"x".repeat(65), "winter is coming").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "invalid_fields");
+    assert_eq!(
+        (
+            body["details"][0]["field"].as_str(),
+            body["details"][0]["code"].as_str()
+        ),
+        (Some("username"), Some("too_long"))
+    );
+    assert_eq!(body["details"][0]["message"], "at most 64 characters");
+    // Characters, not bytes: 64 Chinese characters are within the cap (and then simply wrong).
+    let (status, _) = h.login(&"温".repeat(64), "winter is coming").await;
+    assert_eq!(status, 401);
+}
+
+#[actix_web::test]
 async fn five_wrong_passwords_lock_the_account_until_the_lockout_ends() {
     let h = Harness::start().await;
     h.create_dispatcher("li.dispatch", "winter is coming").await;

@@ -42,7 +42,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
     components(schemas(
         filing::FileComplaint,
         filing::FileForCaller,
-        complaints::Reason,
+        complaints::ComplaintReason,
         complaints::RouteTo,
         complaints::ComplaintDetail,
         complaints::ComplaintTimelineEntry,

@@ -96,3 +96,12 @@ pub const POLICY: &[Operation] = &[
     Operation::public("GET", "/open311/v2/requests/{id}.{format}"),
     Operation::public("GET", "/open311/v2/tokens/{id}.{format}"),
 ];
+
+/// The policy of a process that serves intake alone, holding every field to the size intake's
+/// document declares.
+pub fn alone() -> platform::policy::Policy {
+    use utoipa::OpenApi;
+    platform::policy::Policy::of(&[POLICY]).with_caps(platform::caps::Caps::of_api(
+        &crate::openapi::IntakeApi::openapi(),
+    ))
+}

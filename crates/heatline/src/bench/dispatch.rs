@@ -120,9 +120,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-            .app_data(web::Data::new(platform::policy::Policy::of(&[
-                dispatch::policy::POLICY,
-            ])))
+            .app_data(web::Data::new(dispatch::policy::alone()))
             .app_data(web::Data::new(verifier.clone()))
             .configure(mounted.configure())
     })

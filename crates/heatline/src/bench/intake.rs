@@ -109,9 +109,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-            .app_data(web::Data::new(platform::policy::Policy::of(&[
-                intake::policy::POLICY,
-            ])))
+            .app_data(web::Data::new(intake::policy::alone()))
             .app_data(web::Data::new(verifier.clone()))
             .configure(mounted.configure())
     })

@@ -23,8 +23,10 @@ use crate::views::{self, AppealView};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewAttachment {
     /// Its name, for the reader.
+    #[schema(max_length = 200)]
     file_name: Option<String>,
     /// The bytes, base64: JPEG, PNG or PDF, at most 5 MB.
+    #[schema(max_length = 7_000_000)]
     content_base64: Option<String>,
 }
 
@@ -32,9 +34,11 @@ pub(crate) struct NewAttachment {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewAppeal {
     /// Why the entry is wrong (10 to 4,000 characters).
+    #[schema(max_length = 4000)]
     statement: Option<String>,
     /// Up to 5 files.
     #[serde(default)]
+    #[schema(max_items = 5)]
     attachments: Vec<NewAttachment>,
 }
 
@@ -161,16 +165,17 @@ async fn one(
 
 /// A regulator's decision.
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct Decision {
+pub(crate) struct AppealDecision {
     /// Upheld (the entry stops counting and is reversed by a new entry) or rejected.
     upheld: Option<bool>,
     /// Why (5 to 4,000 characters).
+    #[schema(max_length = 4000)]
     reason: Option<String>,
 }
 
 /// Decides an appeal (regulators only).
 #[utoipa::path(post, path = "/api/v1/credit/appeals/{id}/decision", tag = "credit",
-    params(("id" = Uuid, Path)), request_body = Decision,
+    params(("id" = Uuid, Path)), request_body = AppealDecision,
     responses((status = 200, body = AppealView), (status = 404, description = "Unknown appeal"),
         (status = 409, description = "Already decided"), (status = 422, description = "Bad fields")),
     security(("bearer" = [])))]
@@ -179,7 +184,7 @@ pub(crate) async fn decide(
     request: HttpRequest,
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<Decision>,
+    body: web::Json<AppealDecision>,
 ) -> Result<HttpResponse, ApiError> {
     let appeal_id: Uuid = path
         .parse()
@@ -224,8 +229,10 @@ pub(crate) async fn decide(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct AppealQuery {
     /// One supplier (a supplier admin always sees its own).
+    #[param(max_length = 100)]
     supplier_id: Option<String>,
     /// `pending`, `upheld` or `rejected`.
+    #[param(max_length = 20)]
     status: Option<String>,
 }
 

@@ -24,13 +24,16 @@ use crate::whatif::{self, WhatIf};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewAdjustment {
     /// The dimension adjusted (`heating_quality`, ...).
+    #[schema(max_length = 40)]
     dimension: Option<String>,
     /// Points, -100 to 100, at most two decimals.
     points: Option<f64>,
     /// Why (20 to 4,000 characters): required.
+    #[schema(max_length = 4000)]
     justification: Option<String>,
     /// Tickets it concerns.
     #[serde(default)]
+    #[schema(max_items = 50, max_length = 36)]
     ticket_ids: Vec<String>,
 }
 
@@ -127,11 +130,14 @@ async fn record(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewVeto {
     /// `supply_reduction`, `unauthorised_stoppage` or `falsified_data`.
+    #[schema(max_length = 40)]
     rule: Option<String>,
     /// What was found (20 to 4,000 characters): required.
+    #[schema(max_length = 4000)]
     justification: Option<String>,
     /// Tickets it concerns.
     #[serde(default)]
+    #[schema(max_items = 50, max_length = 36)]
     ticket_ids: Vec<String>,
 }
 
@@ -195,6 +201,7 @@ fn justification<'a>(text: Option<&'a str>, errors: &mut FieldErrors) -> &'a str
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct WhatIfQuery {
     /// A version of the rulebook.
+    #[param(max_length = 40)]
     rulebook_version: Option<String>,
 }
 

@@ -97,6 +97,7 @@ pub(crate) async fn ranking(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct AsOf {
     /// RFC 3339; absent: now.
+    #[param(max_length = 40)]
     as_of: Option<String>,
 }
 
@@ -141,6 +142,7 @@ pub(crate) async fn score(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct PageQuery {
     /// From a previous page's `next_cursor`.
+    #[param(max_length = 200)]
     cursor: Option<String>,
     /// 1 to 500; 100 by default.
     limit: Option<i64>,
@@ -186,6 +188,7 @@ pub(crate) async fn ledger(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct ExportQuery {
     /// One supplier (a supplier admin always gets its own).
+    #[param(max_length = 100)]
     supplier_id: Option<String>,
 }
 

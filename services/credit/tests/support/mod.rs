@@ -80,9 +80,7 @@ impl Harness {
         let (base, _) = testkit::fakes::serve(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-                .app_data(actix_web::web::Data::new(platform::policy::Policy::of(&[
-                    credit::policy::POLICY,
-                ])))
+                .app_data(actix_web::web::Data::new(credit::policy::alone()))
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted.configure())
         });

@@ -108,6 +108,7 @@ fn text(errors: &mut FieldErrors, field: &str, value: &Option<String>, required:
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct DispatchTo {
     /// The supplier.
+    #[schema(max_length = 100)]
     supplier_id: Option<String>,
 }
 
@@ -148,6 +149,7 @@ pub(crate) async fn sign(act: Act) -> Result<HttpResponse, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Reason {
     /// Why (required, at most 500 characters).
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
@@ -173,14 +175,15 @@ pub(crate) async fn return_ticket(
 
 /// A decision on a request.
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct Decision {
+pub(crate) struct ReviewDecision {
     /// Approve or refuse.
     approve: Option<bool>,
     /// Why (required when refusing).
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
-fn decision(body: &Decision) -> Result<(bool, String), ApiError> {
+fn decision(body: &ReviewDecision) -> Result<(bool, String), ApiError> {
     let mut errors = FieldErrors::default();
     if body.approve.is_none() {
         errors.add("approve", "required", "approve (true or false) is required");
@@ -195,13 +198,13 @@ fn decision(body: &Decision) -> Result<(bool, String), ApiError> {
 /// it goes back to the same supplier with a new sign clock.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{id}/return-review", tag = "tickets",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = Decision,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = ReviewDecision,
     responses((status = 200, body = CommandReply), (status = 409, description = "Not returned")),
     security(("bearer" = []))
 )]
 pub(crate) async fn review_return(
     act: Act,
-    body: web::Json<Decision>,
+    body: web::Json<ReviewDecision>,
 ) -> Result<HttpResponse, ApiError> {
     act.run(|at| {
         let (approve, note) = decision(&body)?;
@@ -214,6 +217,7 @@ pub(crate) async fn review_return(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AssignTo {
     /// The crew (of the ticket's supplier).
+    #[schema(max_length = 36)]
     crew_id: Option<String>,
 }
 
@@ -297,8 +301,10 @@ pub(crate) struct Reading {
     /// Room temperature in ℃ (-30 to 40).
     celsius: Option<f64>,
     /// Which room (e.g. `bedroom`).
+    #[schema(max_length = 500)]
     room: Option<String>,
     /// The certified thermometer's id.
+    #[schema(max_length = 500)]
     device_id: Option<String>,
 }
 
@@ -342,6 +348,7 @@ pub(crate) async fn measure(act: Act, body: web::Json<Reading>) -> Result<HttpRe
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PauseFor {
     /// `resident_absent`, `parts` or `upstream_outage`.
+    #[schema(max_length = 32)]
     reason: Option<String>,
 }
 
@@ -388,6 +395,7 @@ pub(crate) struct ExtensionAsk {
     /// Working days (1 to 10).
     working_days: Option<u32>,
     /// Why.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
@@ -421,13 +429,13 @@ pub(crate) async fn request_extension(
 /// Decides on the extension (dispatchers).
 #[utoipa::path(
     post, path = "/api/v1/tickets/{id}/extension-decision", tag = "tickets",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = Decision,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = ReviewDecision,
     responses((status = 200, body = CommandReply), (status = 409, description = "`no_extension_requested`")),
     security(("bearer" = []))
 )]
 pub(crate) async fn decide_extension(
     act: Act,
-    body: web::Json<Decision>,
+    body: web::Json<ReviewDecision>,
 ) -> Result<HttpResponse, ApiError> {
     act.run(|at| {
         let (approve, note) = decision(&body)?;
@@ -440,6 +448,7 @@ pub(crate) async fn decide_extension(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Note {
     /// What is said (required, at most 500 characters).
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
@@ -465,10 +474,12 @@ pub(crate) async fn supervise(act: Act, body: web::Json<Note>) -> Result<HttpRes
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Resolution {
     /// `supplier`, `resident_side`, `developer_handover` or `upstream`.
+    #[schema(max_length = 32)]
     cause: Option<String>,
     /// The room meets 18 ℃: needs a measurement of this cycle at or above it.
     standard_met: Option<bool>,
     /// What was done.
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
@@ -512,8 +523,10 @@ pub(crate) async fn resolve(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Verdict {
     /// `satisfied`, `basically_satisfied` or `unsatisfied` (reopens the ticket).
+    #[schema(max_length = 32)]
     rating: Option<String>,
     /// Their words.
+    #[schema(max_length = 500)]
     comment: Option<String>,
 }
 

@@ -19,10 +19,13 @@ use crate::views::{self, CrewView};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewCrew {
     /// Its name (1 to 100 characters).
+    #[schema(max_length = 100)]
     name: Option<String>,
     /// The supplier (a supplier admin registers for its own and may leave this out).
+    #[schema(max_length = 100)]
     supplier_id: Option<String>,
     /// The district it covers.
+    #[schema(max_length = 100)]
     district: Option<String>,
 }
 
@@ -91,6 +94,7 @@ pub(crate) async fn register(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct CrewQuery {
     /// Only this supplier's.
+    #[param(max_length = 100)]
     supplier_id: Option<String>,
 }
 

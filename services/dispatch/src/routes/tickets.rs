@@ -18,17 +18,22 @@ use crate::views::{self, QueueFilter, QueuePage, TicketView};
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct QueueQuery {
     /// Only this district.
+    #[param(max_length = 100)]
     district: Option<String>,
     /// Only this supplier.
+    #[param(max_length = 100)]
     supplier_id: Option<String>,
     /// Only this status (`opened`, `dispatched`, `returned`, `signed`, `crew_assigned`,
     /// `on_site`, `resolved`).
+    #[param(max_length = 32)]
     status: Option<String>,
     /// Only this priority (`normal`, `urgent`).
+    #[param(max_length = 32)]
     priority: Option<String>,
     /// At most this many (1 to 100, default 50).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     cursor: Option<String>,
 }
 

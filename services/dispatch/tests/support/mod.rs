@@ -91,13 +91,15 @@ impl Harness {
         let intake_background = intake.start().unwrap();
         let dispatch_background = dispatch.start().unwrap();
         let (mounted_intake, mounted_dispatch) = (intake.clone(), dispatch.clone());
+        let mut api = <intake::openapi::IntakeApi as utoipa::OpenApi>::openapi();
+        api.merge(<dispatch::openapi::DispatchApi as utoipa::OpenApi>::openapi());
+        let policy =
+            platform::policy::Policy::of(&[intake::policy::POLICY, dispatch::policy::POLICY])
+                .with_caps(platform::caps::Caps::of_api(&api));
         let (base, _) = testkit::fakes::serve(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-                .app_data(actix_web::web::Data::new(platform::policy::Policy::of(&[
-                    intake::policy::POLICY,
-                    dispatch::policy::POLICY,
-                ])))
+                .app_data(actix_web::web::Data::new(policy.clone()))
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted_intake.configure())
                 .configure(mounted_dispatch.configure())

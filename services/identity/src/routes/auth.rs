@@ -18,8 +18,10 @@ use crate::{Identity, domain, passwords};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Login {
     /// The username.
+    #[schema(max_length = 64)]
     username: String,
     /// The password.
+    #[schema(max_length = 1024)]
     password: String,
 }
 
@@ -27,6 +29,7 @@ pub(crate) struct Login {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Refresh {
     /// The refresh token of the last pair.
+    #[schema(max_length = 4096)]
     refresh_token: String,
 }
 
@@ -34,8 +37,10 @@ pub(crate) struct Refresh {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ChangePassword {
     /// The password now.
+    #[schema(max_length = 1024)]
     current_password: String,
     /// The new password, at least 10 characters.
+    #[schema(max_length = 1024)]
     new_password: String,
 }
 

@@ -21,6 +21,7 @@ use crate::{Identity, domain};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct WechatLogin {
     /// The code `wx.login` returned in the mini-program.
+    #[schema(max_length = 256)]
     code: String,
 }
 
@@ -28,6 +29,7 @@ pub(crate) struct WechatLogin {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct WechatPhone {
     /// The code the `getPhoneNumber` button returned.
+    #[schema(max_length = 256)]
     code: String,
 }
 
@@ -35,6 +37,7 @@ pub(crate) struct WechatPhone {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct SmsCodeRequest {
     /// A mainland mobile number.
+    #[schema(max_length = 32)]
     phone: String,
 }
 
@@ -42,8 +45,10 @@ pub(crate) struct SmsCodeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct SmsLogin {
     /// The number the code was sent to.
+    #[schema(max_length = 32)]
     phone: String,
     /// The six digits.
+    #[schema(max_length = 16)]
     code: String,
 }
 

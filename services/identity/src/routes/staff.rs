@@ -15,17 +15,22 @@ use crate::{CreateStaffError, Identity, NewStaff};
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateStaff {
     /// Login name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`.
+    #[schema(max_length = 64)]
     username: String,
     /// At least 10 characters.
+    #[schema(max_length = 1024)]
     password: String,
     /// operator, dispatcher, crew, supplier_admin, regulator or admin.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 32)]
     role: Role,
     /// District scope (a dispatcher's district).
+    #[schema(max_length = 100)]
     district: Option<String>,
     /// Supplier scope (required for supplier_admin).
+    #[schema(max_length = 100)]
     supplier: Option<String>,
     /// Crew scope (required for crew).
+    #[schema(max_length = 100)]
     crew: Option<String>,
     /// `true` for a dispatcher of the whole city; a dispatcher needs this or a district.
     city_wide: Option<bool>,

@@ -49,9 +49,7 @@ impl Harness {
         let (base, handle) = testkit::fakes::serve(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-                .app_data(actix_web::web::Data::new(platform::policy::Policy::of(&[
-                    identity::policy::POLICY,
-                ])))
+                .app_data(actix_web::web::Data::new(identity::policy::alone()))
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted.configure())
         });

@@ -380,12 +380,12 @@ fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     get, path = "/open311/v2/requests.{format}", tag = "open311",
     params(
         ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements"),
-        ("service_request_id" = Option<String>, Query, description = "Comma-separated request ids (the other filters are then ignored)"),
-        ("service_code" = Option<String>, Query, description = "Comma-separated service codes"),
-        ("start_date" = Option<String>, Query, description = "RFC 3339, with a time zone"),
-        ("end_date" = Option<String>, Query, description = "RFC 3339, with a time zone"),
-        ("status" = Option<String>, Query, description = "`open`, `closed`, or both comma-separated"),
-        ("api_key" = Option<String>, Query, description = "A client's key: its own requests' descriptions are shown"),
+        ("service_request_id" = Option<String>, Query, max_length = 4000, description = "Comma-separated request ids (the other filters are then ignored)"),
+        ("service_code" = Option<String>, Query, max_length = 400, description = "Comma-separated service codes"),
+        ("start_date" = Option<String>, Query, max_length = 40, description = "RFC 3339, with a time zone"),
+        ("end_date" = Option<String>, Query, max_length = 40, description = "RFC 3339, with a time zone"),
+        ("status" = Option<String>, Query, max_length = 20, description = "`open`, `closed`, or both comma-separated"),
+        ("api_key" = Option<String>, Query, max_length = 256, description = "A client's key: its own requests' descriptions are shown"),
     ),
     responses(
         (status = 200, description = "OK", content((Vec<ServiceRequest> = "application/json"), ("text/xml"))),
@@ -517,7 +517,7 @@ pub(crate) async fn requests(
     params(
         ("id" = String, Path, description = "The request id"),
         ("format" = inline(Format), Path, description = "`json`, or `xml` for the same fields as elements"),
-        ("api_key" = Option<String>, Query, description = "A client's key"),
+        ("api_key" = Option<String>, Query, max_length = 256, description = "A client's key"),
     ),
     responses(
         (status = 200, description = "OK", content((Vec<ServiceRequest> = "application/json"), ("text/xml"))),

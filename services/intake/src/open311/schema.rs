@@ -148,23 +148,30 @@ pub(crate) enum Open311Refusal {
 )]
 pub(crate) struct FilingForm {
     /// The client's key (required).
+    #[schema(max_length = 256)]
     pub api_key: String,
     /// A service code from `services.json` (required).
+    #[schema(max_length = 32)]
     pub service_code: String,
     /// Latitude, -90 to 90 (with `long`).
     pub lat: Option<f64>,
     /// Longitude, -180 to 180 (with `lat`).
     pub long: Option<f64>,
     /// The address, 4 to 200 characters.
+    #[schema(max_length = 200)]
     pub address_string: Option<String>,
     /// At most 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A mainland mobile or landline number to call back.
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
     /// The room temperature, ℃ (-40 to 45).
     #[serde(rename = "attribute[room_temperature]")]
+    #[schema(minimum = -40.0, maximum = 45.0)]
     pub room_temperature: Option<f64>,
     /// The heating account number.
     #[serde(rename = "attribute[heating_account]")]
+    #[schema(max_length = 40)]
     pub heating_account: Option<String>,
 }

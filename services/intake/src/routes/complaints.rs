@@ -24,6 +24,7 @@ pub(crate) struct Paging {
     /// At most this many (1 to 100, default 20).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     cursor: Option<String>,
 }
 
@@ -242,13 +243,14 @@ pub(crate) async fn one(
 
 /// Why (a withdrawal's reason may be empty; a rejection's may not).
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct Reason {
+pub(crate) struct ComplaintReason {
     /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     reason: String,
 }
 
-fn reason(body: &Reason) -> Result<String, ApiError> {
+fn reason(body: &ComplaintReason) -> Result<String, ApiError> {
     if body.reason.chars().count() > 500 {
         return Err(ApiError::unprocessable(
             "invalid_fields",
@@ -279,7 +281,7 @@ async fn act(
 /// Withdraws my complaint while it has not been signed for.
 #[utoipa::path(
     post, path = "/api/v1/complaints/{id}/withdraw", tag = "complaints",
-    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = ComplaintReason,
     responses(
         (status = 200, body = ComplaintView),
         (status = 404, description = "No such complaint, or not yours"),
@@ -292,7 +294,7 @@ pub(crate) async fn withdraw(
     request: HttpRequest,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Reason>,
+    body: web::Json<ComplaintReason>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let view = readable(&intake, &principal, id).await?;
@@ -309,7 +311,7 @@ pub(crate) async fn withdraw(
 /// Rejects a complaint that is not a heating matter (operators and dispatchers).
 #[utoipa::path(
     post, path = "/api/v1/complaints/{id}/reject", tag = "complaints",
-    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = ComplaintReason,
     responses((status = 200, body = ComplaintView), (status = 409, description = "Closed already"), (status = 422, description = "No reason")),
     security(("bearer" = []))
 )]
@@ -318,7 +320,7 @@ pub(crate) async fn reject(
     request: HttpRequest,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Reason>,
+    body: web::Json<ComplaintReason>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     // Only within the caller's reach (a district dispatcher's own district).
@@ -334,6 +336,7 @@ pub(crate) async fn reject(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RouteTo {
     /// A building of the registry.
+    #[schema(max_length = 100)]
     building_id: String,
 }
 
@@ -384,10 +387,13 @@ pub(crate) async fn route(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct SearchQuery {
     /// The caller's phone.
+    #[param(max_length = 32)]
     phone: Option<String>,
     /// A heating account number.
+    #[param(max_length = 40)]
     heating_account: Option<String>,
     /// The start of an address.
+    #[param(max_length = 200)]
     address: Option<String>,
 }
 
@@ -502,7 +508,7 @@ pub(crate) struct ContactDetails {
 /// log and the resident sees it in the timeline.
 #[utoipa::path(
     post, path = "/api/v1/complaints/{id}/contact", tag = "complaints",
-    params(("id" = Uuid, Path, description = "The complaint")), request_body = Reason,
+    params(("id" = Uuid, Path, description = "The complaint")), request_body = ComplaintReason,
     responses(
         (status = 200, body = ContactDetails),
         (status = 404, description = "No such complaint, or outside your reach"),
@@ -515,7 +521,7 @@ pub(crate) async fn reveal(
     request: HttpRequest,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Reason>,
+    body: web::Json<ComplaintReason>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let (view, _) = reach(&intake, &principal, id).await?;
@@ -553,12 +559,15 @@ pub(crate) async fn reveal(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct RevealQuery {
     /// Only this complaint's.
+    #[param(max_length = 36)]
     complaint_id: Option<Uuid>,
     /// Only this staff account's.
+    #[param(max_length = 100)]
     account: Option<String>,
     /// At most this many (1 to 100, default 20).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     cursor: Option<String>,
 }
 

@@ -209,18 +209,24 @@ impl Intake {
 pub(crate) struct FileComplaint {
     /// `no_heat`, `low_temperature`, `leak`, `noise`, `billing`, `service_attitude`,
     /// `stop_heating` or `refund`.
+    #[schema(max_length = 32)]
     category: String,
     /// The heating account number (供热户号); this or `address` is required.
+    #[schema(max_length = 40)]
     heating_account: Option<String>,
     /// The address; this or `heating_account` is required.
+    #[schema(max_length = 200)]
     address: Option<String>,
     /// The resident's own room reading in ℃ (-40 to 45).
     room_temperature: Option<f64>,
     /// At most 2,000 characters.
+    #[schema(max_length = 2000)]
     description: Option<String>,
     /// A phone to call back.
+    #[schema(max_length = 32)]
     contact_phone: Option<String>,
     /// Up to 3 ids returned by `POST /api/v1/photos`.
+    #[schema(max_items = 3, max_length = 68)]
     photos: Option<Vec<String>>,
 }
 
@@ -232,16 +238,21 @@ pub(crate) struct FileComplaint {
 )]
 pub(crate) struct FileForCaller {
     /// As for residents.
+    #[schema(max_length = 32)]
     category: String,
     /// As for residents.
+    #[schema(max_length = 40)]
     heating_account: Option<String>,
     /// As for residents.
+    #[schema(max_length = 200)]
     address: Option<String>,
     /// The caller's reading, ℃.
     room_temperature: Option<f64>,
     /// What the caller said.
+    #[schema(max_length = 2000)]
     description: Option<String>,
     /// The caller's phone (required).
+    #[schema(max_length = 32)]
     caller_phone: String,
 }
 

@@ -23,18 +23,24 @@ use crate::input::{self, FieldErrors};
 pub(crate) struct WorkOrder {
     /// The platform's work-order number: 1 to 64 of letters, digits, `-` and `_`. A second
     /// push of one number answers as the first did.
+    #[schema(max_length = 64)]
     work_order_no: String,
     /// One of intake's category codes.
+    #[schema(max_length = 32)]
     category: String,
     /// The caller's phone.
+    #[schema(max_length = 32)]
     caller_phone: String,
     /// The heating account number, when the caller gave it.
+    #[schema(max_length = 40)]
     heating_account: Option<String>,
     /// The address.
+    #[schema(max_length = 200)]
     address: Option<String>,
     /// The caller's reading, ℃.
     room_temperature: Option<f64>,
     /// The call's summary.
+    #[schema(max_length = 2000)]
     description: Option<String>,
 }
 

@@ -94,9 +94,7 @@ impl Harness {
         let (base, _) = testkit::fakes::serve(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-                .app_data(actix_web::web::Data::new(platform::policy::Policy::of(&[
-                    intake::policy::POLICY,
-                ])))
+                .app_data(actix_web::web::Data::new(intake::policy::alone()))
                 .app_data(actix_web::web::Data::new(verifier.clone()))
                 .configure(mounted.configure())
         });
