@@ -15,7 +15,7 @@ async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_o
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "ready");
+    support::assert_serving(&body);
     let pid_file = dir.join("postgres/pgdata/postmaster.pid");
     assert!(
         pid_file.exists(),
@@ -43,8 +43,8 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
     let server = Server::start(Some(db.url()), &dir);
     let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
+    support::assert_serving(&body);
     let checks = body["checks"].as_array().unwrap();
-    assert!(checks.iter().all(|c| c["ok"] == true), "{body}");
     for subscription in [
         "dispatch.intake_feed",
         "intake.incidents",
@@ -56,6 +56,12 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
     assert!(
         !dir.join("postgres").exists(),
         "no private cluster when a URL is given"
+    );
+    // A path nothing serves answers in the error shape too.
+    let (status, nothing) = server.get("/api/v2/nothing").await;
+    assert_eq!(
+        (status, nothing["code"].as_str()),
+        (404, Some("no_such_path"))
     );
     // Prometheus metrics: the request just made, and every subscription's lag.
     let metrics = reqwest::get(format!("{}/metrics", server.base))
@@ -310,7 +316,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
         .json()
         .await
         .unwrap();
-    assert_eq!(ready["status"], "ready", "{ready}");
+    support::assert_serving(&ready);
     let checks = ready["checks"].to_string();
     assert!(
         checks.contains("migrations dispatch")
@@ -334,7 +340,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
         .json()
         .await
         .unwrap();
-    assert_eq!(ready["status"], "ready", "{ready}");
+    support::assert_serving(&ready);
     assert!(
         ready["checks"]
             .to_string()
@@ -465,5 +471,67 @@ impl Drop for StopsOnDrop {
     fn drop(&mut self) {
         let _ = self.0.stop();
         let _ = std::fs::remove_dir_all(self.0.root());
+    }
+}
+
+#[tokio::test]
+async fn a_working_day_calendar_near_its_end_is_reported_before_it_ends() {
+    use chrono::Datelike;
+    let db = testkit::TestDb::new().await;
+    let year = chrono::Utc::now().year();
+    for (last_year, status, days_left_sign) in
+        [(year - 1, "degraded", "-"), (year + 2, "ready", "")]
+    {
+        let dir = data_dir(&format!("calendar-{last_year}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("calendar.csv");
+        std::fs::write(
+            &file,
+            format!("date,kind,name\n{last_year}-10-01,holiday,National Day\n"),
+        )
+        .unwrap();
+        let server = Server::start_with(
+            Some(db.url()),
+            &dir,
+            &["--workday-calendar", file.to_str().unwrap()],
+            &[],
+        );
+        let (code, body) = server.ready().await;
+        assert_eq!(
+            (code, body["status"].as_str()),
+            (200, Some(status)),
+            "{body}"
+        );
+        let calendar = body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "calendar")
+            .unwrap()
+            .clone();
+        assert_eq!(calendar["advisory"], true);
+        if status == "degraded" {
+            let detail = calendar["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(&format!("ended on {last_year}-12-31")),
+                "{detail}"
+            );
+        }
+        let metrics = reqwest::get(format!("{}/metrics", server.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(&format!("heatline_calendar_days_left {days_left_sign}"))
+                && !metrics.contains(&format!(
+                    "heatline_calendar_days_left {}",
+                    if days_left_sign.is_empty() { "-" } else { "0" }
+                )),
+            "{metrics}"
+        );
+        assert!(server.terminate().success());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -18,6 +18,22 @@ pub struct Server {
     pub base: String,
 }
 
+/// Asserts a `/readyz` answer says the process serves: every check holds but advisory ones
+/// (the working-day calendar's end, which makes it `degraded`).
+pub fn assert_serving(body: &serde_json::Value) {
+    assert!(
+        body["status"] == "ready" || body["status"] == "degraded",
+        "{body}"
+    );
+    let checks = body["checks"].as_array().expect("checks");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["ok"] == true || c["advisory"] == true),
+        "{body}"
+    );
+}
+
 impl Server {
     pub fn start(database_url: Option<&str>, data_dir: &Path) -> Server {
         Server::start_with(database_url, data_dir, &[], &[])

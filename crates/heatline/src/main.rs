@@ -200,11 +200,27 @@ impl Outside {
     }
 }
 
+/// Reads `--addr`: an IP address and port, or a host name and port (`localhost:8081`), which
+/// is resolved, preferring IPv4.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let resolved: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not a host (or IP address) and port: {e}"))?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
 /// What `heatline serve` takes.
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
-    #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: an IP address or a host name, and a port (0 picks a free one).
+    #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080", value_parser = listen_address)]
     addr: SocketAddr,
     /// Run one service only (identity, intake, dispatch or credit); all of them by default.
     #[arg(long, env = "HEATLINE_ONLY", value_enum)]
@@ -408,4 +424,22 @@ where
         .with_context(|| format!("importing {}", file.display()))?;
     println!("{count} {what} imported");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_address;
+
+    #[test]
+    fn a_listen_address_may_name_a_host() {
+        assert_eq!(
+            listen_address("localhost:8081").unwrap().to_string(),
+            "127.0.0.1:8081"
+        );
+        assert_eq!(
+            listen_address("0.0.0.0:0").unwrap().to_string(),
+            "0.0.0.0:0"
+        );
+        assert!(listen_address("localhost").is_err(), "a port is needed");
+    }
 }

@@ -185,6 +185,18 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     // A subscription a minute behind the log makes the process not ready: its read models and
     // process managers (tickets opened, timelines, status pushes) are stale.
     let readiness = readiness.with_subscriptions(lag.clone(), 60.0);
+    // The working-day calendar: said at start, in /readyz and in /metrics before it ends.
+    let calendar = plan.dispatch.sla.calendar().clone();
+    if let Some(warning) = calendar.ending_soon(
+        platform::calendar::Calendar::today(chrono::Utc::now()),
+        platform::health::CALENDAR_NOTICE_DAYS,
+    ) {
+        tracing::warn!("{warning}");
+    }
+    if let Some(last) = calendar.last_day() {
+        platform::metrics::watch_calendar(last);
+    }
+    let readiness = readiness.with_calendar(calendar);
     let verifier = web::Data::new(verifier);
     // Who may call what, for the services this process runs: anything else is refused.
     let tables = crate::policy::tables(
@@ -208,7 +220,8 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
             .app_data(platform::error::path_config())
             .configure(platform::health::configure(readiness.clone()))
             .configure(platform::metrics::configure(lag.clone()))
-            .configure(crate::docs::configure);
+            .configure(crate::docs::configure)
+            .default_service(web::to(platform::error::no_such_path));
         if let Some(identity) = &identity {
             app = app.configure(identity.configure());
         }

@@ -70,6 +70,42 @@ impl Calendar {
         years
     }
 
+    /// The last day the calendar knows: 31 December of the last year it lists (each year's
+    /// notice covers the whole year). Past it, only weekends are days off, which is wrong for
+    /// the next Spring Festival: [`Calendar::ending_soon`] says so ahead.
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        let year = self.days.keys().next_back()?.year();
+        NaiveDate::from_ymd_opt(year, 12, 31)
+    }
+
+    /// Whether the calendar ends within `days` of `today` (or has ended): the words to warn
+    /// with, naming the day it ends.
+    pub fn ending_soon(&self, today: NaiveDate, days: i64) -> Option<String> {
+        let Some(last) = self.last_day() else {
+            return Some(
+                "the working-day calendar lists no year: every weekday counts as a working day"
+                    .to_owned(),
+            );
+        };
+        let left = (last - today).num_days();
+        (left < days).then(|| {
+            let when = if left < 0 {
+                format!("ended on {last}")
+            } else {
+                format!("ends on {last}, in {left} days")
+            };
+            format!(
+                "the working-day calendar {when}: later holidays would count as working days; \
+                 install the next year's schedule (--workday-calendar FILE, see the README)"
+            )
+        })
+    }
+
+    /// Today in China.
+    pub fn today(now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&china()).date_naive()
+    }
+
     /// Whether `date` is a working day.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         match self.days.get(&date) {
@@ -124,6 +160,33 @@ mod tests {
         // National Day 2026 is a holiday; the Saturday after it is worked.
         assert!(!calendar.is_working_day(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()));
         assert!(calendar.is_working_day(NaiveDate::from_ymd_opt(2026, 10, 10).unwrap()));
+    }
+
+    #[test]
+    fn a_calendar_warns_before_it_ends() {
+        let calendar = Calendar::parse(SHIPPED).unwrap();
+        let last = calendar.last_day().unwrap();
+        assert_eq!((last.month(), last.day()), (12, 31));
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert!(
+            calendar
+                .ending_soon(last - Duration::days(61), 60)
+                .is_none()
+        );
+        let soon = calendar.ending_soon(last - Duration::days(29), 60).unwrap();
+        assert!(soon.contains("in 29 days"), "{soon}");
+        let ended = calendar.ending_soon(last + Duration::days(1), 60).unwrap();
+        assert!(ended.contains(&format!("ended on {last}")), "{ended}");
+        assert!(
+            Calendar::default()
+                .ending_soon(day(2026, 1, 1), 60)
+                .is_some()
+        );
+        assert_eq!(
+            Calendar::today(Utc.with_ymd_and_hms(2026, 12, 31, 16, 30, 0).unwrap()),
+            day(2027, 1, 1),
+            "China is eight hours ahead"
+        );
     }
 
     #[test]

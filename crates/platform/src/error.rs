@@ -309,6 +309,21 @@ fn json_error(error: &JsonPayloadError) -> ApiError {
     }
 }
 
+/// The answer to a path that no route serves (the app's default service): 404 `no_such_path`
+/// in the error shape, never an empty body.
+pub async fn no_such_path(
+    request: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_path",
+        format!(
+            "nothing is served at {}; the API is listed at /openapi.json",
+            request.path()
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::body::to_bytes;

@@ -4,6 +4,9 @@ use actix_web::{HttpResponse, web};
 use deadpool_postgres::Pool;
 use serde::Serialize;
 
+/// How many days ahead of its end the working-day calendar is reported.
+pub const CALENDAR_NOTICE_DAYS: i64 = 60;
+
 /// What `/readyz` checks.
 #[derive(Clone)]
 pub struct Readiness {
@@ -12,6 +15,8 @@ pub struct Readiness {
     migrations: Vec<(String, Vec<i32>)>,
     /// The subscriptions, and how many seconds behind the log one may fall and still be ready.
     subscriptions: Option<(crate::metrics::Lag, f64)>,
+    /// The working-day calendar the clocks count with.
+    calendar: Option<crate::calendar::Calendar>,
 }
 
 impl Readiness {
@@ -25,12 +30,20 @@ impl Readiness {
             pool,
             migrations: vec![(eventstore::db::MIGRATION_TABLE.to_owned(), versions)],
             subscriptions: None,
+            calendar: None,
         }
     }
 
     /// Also checks a service's migrations: its refinery table and the versions it must list.
     pub fn with_migrations(mut self, table: &str, versions: Vec<i32>) -> Self {
         self.migrations.push((table.to_owned(), versions));
+        self
+    }
+
+    /// Also looks at the working-day calendar: one that ends within 60 days makes the process
+    /// `degraded` (still serving), naming the day it ends.
+    pub fn with_calendar(mut self, calendar: crate::calendar::Calendar) -> Self {
+        self.calendar = Some(calendar);
         self
     }
 
@@ -51,12 +64,16 @@ pub(crate) struct Check {
     /// What is wrong, when something is.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// A check that needs attention but does not stop the process serving: failing, it makes
+    /// the status `degraded`, not `not_ready`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    advisory: bool,
 }
 
 /// What `/readyz` answers.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ReadinessReport {
-    /// `ready` or `not_ready`.
+    /// `ready`; `degraded` (serving, but an advisory check fails); or `not_ready`.
     status: &'static str,
     /// Each check.
     checks: Vec<Check>,
@@ -92,7 +109,7 @@ pub(crate) async fn healthz() -> HttpResponse {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, body = ReadinessReport, description = "Ready"),
+        (status = 200, body = ReadinessReport, description = "Ready, or degraded (serving; an advisory check such as the calendar's end needs attention)"),
         (status = 503, body = ReadinessReport, description = "Not ready: the failing checks say why; `Retry-After` says when to look again",
             headers(("Retry-After" = u32, description = "Seconds"))),
     )
@@ -105,6 +122,7 @@ pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
                 name: "database".into(),
                 ok: client.simple_query("SELECT 1").await.is_ok(),
                 detail: None,
+                advisory: false,
             });
             for (table, wanted) in &readiness.migrations {
                 let applied: Result<Vec<i32>, _> = client
@@ -123,6 +141,7 @@ pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
                     name: format!("migrations {table}"),
                     ok: missing.is_empty(),
                     detail: (!missing.is_empty()).then(|| format!("not applied: {missing:?}")),
+                    advisory: false,
                 });
             }
         }
@@ -132,6 +151,7 @@ pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
                 name: "database".into(),
                 ok: false,
                 detail: Some("no connection".into()),
+                advisory: false,
             });
         }
     }
@@ -145,17 +165,36 @@ pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
                     i64::MAX => Some("not started".to_owned()),
                     _ => Some(format!("{behind} events behind, oldest {age:.0} s")),
                 },
+                advisory: false,
             })),
             Err(error) => checks.push(Check {
                 name: "subscriptions".into(),
                 ok: false,
                 detail: Some(format!("lag not readable: {error}")),
+                advisory: false,
             }),
         }
     }
-    let ready = checks.iter().all(|c| c.ok);
+    if let Some(calendar) = &readiness.calendar {
+        let warning = calendar.ending_soon(
+            crate::calendar::Calendar::today(chrono::Utc::now()),
+            CALENDAR_NOTICE_DAYS,
+        );
+        checks.push(Check {
+            name: "calendar".into(),
+            ok: warning.is_none(),
+            detail: warning,
+            advisory: true,
+        });
+    }
+    let ready = checks.iter().all(|c| c.ok || c.advisory);
+    let degraded = checks.iter().any(|c| !c.ok && c.advisory);
     let body = ReadinessReport {
-        status: if ready { "ready" } else { "not_ready" },
+        status: match (ready, degraded) {
+            (false, _) => "not_ready",
+            (true, true) => "degraded",
+            (true, false) => "ready",
+        },
         checks,
     };
     if ready {

@@ -19,4 +19,5 @@ pub mod phone;
 pub mod policy;
 pub mod request;
 pub mod storage;
+pub mod table;
 pub mod telemetry;

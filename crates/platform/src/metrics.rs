@@ -97,6 +97,17 @@ pub async fn track(
     Ok(response)
 }
 
+fn calendar_end() -> &'static OnceLock<chrono::NaiveDate> {
+    static END: OnceLock<chrono::NaiveDate> = OnceLock::new();
+    &END
+}
+
+/// Reports `heatline_calendar_days_left`: the days until the working-day calendar ends (its
+/// last day), negative once it has ended, so an alert can fire well before it does.
+pub fn watch_calendar(last_day: chrono::NaiveDate) {
+    let _ = calendar_end().set(last_day);
+}
+
 /// The metrics kept in this process, as Prometheus text.
 pub fn render() -> String {
     let registry = registry().lock().expect("metrics lock");
@@ -138,6 +149,15 @@ pub fn render() -> String {
         for (labels, value) in series {
             let _ = writeln!(out, "{name}{{{labels}}} {value}");
         }
+    }
+    if let Some(last) = calendar_end().get() {
+        let today = crate::calendar::Calendar::today(chrono::Utc::now());
+        let _ = writeln!(
+            out,
+            "# HELP heatline_calendar_days_left Days until the working-day calendar ends.\n\
+             # TYPE heatline_calendar_days_left gauge\nheatline_calendar_days_left {}",
+            (*last - today).num_days()
+        );
     }
     out
 }

@@ -59,14 +59,24 @@ fn is_id(text: &str) -> bool {
 
 /// Reads a registry file.
 pub fn parse(csv_text: &[u8]) -> Result<Vec<Supplier>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(csv_text);
+    let rows: Vec<(u64, Row)> = platform::table::read(
+        csv_text,
+        &[
+            "supplier_id",
+            "name",
+            "districts",
+            "heated_area_m2",
+            "contact",
+        ],
+        &[],
+    )
+    .map_err(|e| ImportError::Invalid {
+        line: e.line,
+        reason: e.reason,
+    })?;
     let mut suppliers: Vec<Supplier> = Vec::new();
-    for (n, row) in reader.deserialize::<Row>().enumerate() {
-        let line = n as u64 + 2;
+    for (line, row) in rows {
         let invalid = |reason: String| ImportError::Invalid { line, reason };
-        let row = row.map_err(|e| invalid(e.to_string()))?;
         if !is_id(&row.supplier_id) {
             return Err(invalid(format!(
                 "supplier_id {:?} must be 1 to 64 letters, digits, '-', '_' or '.'",

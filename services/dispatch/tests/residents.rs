@@ -218,6 +218,7 @@ async fn a_merged_filer_gives_their_own_verdict_which_decides_nothing_and_reads_
     h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
         .await;
     let crew_token = h.crew("sup-north", &crew);
+    h.clock.advance(chrono::Duration::minutes(40));
     h.act(
         &id,
         "check-in",
@@ -241,6 +242,21 @@ async fn a_merged_filer_gives_their_own_verdict_which_decides_nothing_and_reads_
         )
         .await;
     assert_eq!(resolved.status, 200, "{}", resolved.body);
+    // What Open311 publishes follows the repair: closed once resolved, saying so.
+    let published = format!("/open311/v2/requests/{id}.json");
+    eventually("Open311 shows the repair done", || async {
+        public(&h, &published).await[0]["status"] == "closed"
+    })
+    .await;
+    let request = public(&h, &published).await[0].clone();
+    assert_eq!(
+        request["status_notes"],
+        "repaired; the resident is asked to confirm"
+    );
+    assert_ne!(
+        request["updated_datetime"], request["requested_datetime"],
+        "the repair's steps move it"
+    );
 
     // The merged filer reads the repair, but only their own complaint among its members.
     let seen = h
@@ -308,6 +324,10 @@ async fn a_merged_filer_gives_their_own_verdict_which_decides_nothing_and_reads_
         .await;
     assert_eq!(decided.body["status"], "closed", "{}", decided.body);
     assert_eq!(h.count(&id, "TicketReopened").await, 0);
+    eventually("Open311 shows the repair finished", || async {
+        public(&h, &published).await[0]["status_notes"] == "repair finished"
+    })
+    .await;
 
     // The merged filer's timeline: their own verdict, then the one that decided the repair.
     eventually("the merged filer sees both verdicts", || async {
@@ -430,4 +450,12 @@ async fn a_crew_finds_the_home_of_its_open_jobs_only_and_reveals_the_phone_on_re
                 && e["note"] == "crew viewed your contact details: arranging the visit"),
         "{timeline}"
     );
+}
+
+/// What Open311 answers anyone (no token) at `path`.
+async fn public(h: &Harness, path: &str) -> serde_json::Value {
+    h.api
+        .send(reqwest::Method::GET, path, None, None, &[])
+        .await
+        .body
 }

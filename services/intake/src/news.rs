@@ -21,6 +21,11 @@ use crate::complaints::{CommandError, Complaints};
 use crate::domain::complaint::{ComplaintCommand, ComplaintError};
 use crate::hotline::at;
 
+/// The note of a `closed` step when the repair was completed (Open311 reads it).
+pub(crate) const REPAIR_CLOSED: &str = "closed";
+/// The note of a `closed` step when the ticket was cancelled before any repair.
+pub(crate) const CLOSED_WITHOUT_REPAIR: &str = "closed without a repair";
+
 /// The subscription's name in the `intake` schema.
 pub const NAME: &str = "dispatch_news";
 
@@ -183,10 +188,10 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
                 "handled together with nearby homes as ticket {}",
                 e.into_ticket_id
             ),
-            "cancelled" => "closed without a repair".to_owned(),
+            "cancelled" => CLOSED_WITHOUT_REPAIR.to_owned(),
             _ => {
                 platform = Some("finished");
-                "closed".to_owned()
+                REPAIR_CLOSED.to_owned()
             }
         };
         (e.ticket_id, "closed", note, e.closed_at_ms)

@@ -54,15 +54,26 @@ struct Building {
 }
 
 fn parse_rows(csv_text: &[u8]) -> Result<Vec<Building>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(csv_text);
+    let rows: Vec<(u64, Row)> = platform::table::read(
+        csv_text,
+        &[
+            "building_id",
+            "district",
+            "station",
+            "supplier_id",
+            "address",
+            "heated_area_m2",
+        ],
+        &["account_prefix"],
+    )
+    .map_err(|e| ImportError::Invalid {
+        line: e.line,
+        reason: e.reason,
+    })?;
     let mut buildings = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (index, record) in reader.deserialize::<Row>().enumerate() {
-        let line = index as u64 + 2;
+    for (line, row) in rows {
         let invalid = |reason: String| ImportError::Invalid { line, reason };
-        let row = record.map_err(|e| invalid(e.to_string()))?;
         let required = [
             ("building_id", &row.building_id),
             ("district", &row.district),
@@ -286,10 +297,18 @@ mod tests {
             }
             other => panic!("expected a refusal, got {:?}", other.map(|b| b.len())),
         }
+        // A wrong header is the header's fault (line 1), naming the column.
         let missing_column = "building_id,district\nB1,heping\n";
         assert!(matches!(
             parse_rows(missing_column.as_bytes()),
-            Err(ImportError::Invalid { line: 2, .. })
+            Err(ImportError::Invalid { line: 1, reason }) if reason.contains("lacks column station")
+        ));
+        // A value that does not parse names its column, not a field number.
+        let not_a_number = "building_id,district,station,supplier_id,address,heated_area_m2\n\
+                            B1,heping,S1,sup-1,和平区南京路100号1栋,lots\n";
+        assert!(matches!(
+            parse_rows(not_a_number.as_bytes()),
+            Err(ImportError::Invalid { line: 2, reason }) if reason == "column heated_area_m2: not a number"
         ));
         assert!(matches!(
             parse_rows(

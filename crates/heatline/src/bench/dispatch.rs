@@ -102,12 +102,14 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     );
 
     let ids = seed(&dispatch, options.tickets).await?;
-    store
-        .pool()
-        .get()
-        .await?
-        .batch_execute("VACUUM ANALYZE dispatch.ticket, eventstore.event; CHECKPOINT")
+    // Each its own statement: VACUUM cannot run inside the transaction block that a
+    // multi-statement query is.
+    let client = store.pool().get().await?;
+    client
+        .batch_execute("VACUUM ANALYZE dispatch.ticket, eventstore.event")
         .await?;
+    client.batch_execute("CHECKPOINT").await?;
+    drop(client);
 
     let keys = KeyRing::open(store.pool().clone(), Utc::now()).await?;
     let verifier = Verifier::in_process(

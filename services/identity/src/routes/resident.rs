@@ -251,10 +251,17 @@ fn invalid_phone() -> ApiError {
 }
 
 fn not_configured(what: &'static str) -> impl FnOnce() -> ApiError {
+    // Say which settings turn it on: the operator reading the answer is setting the server up.
+    let settings = match what {
+        "wechat" => {
+            "--wechat-appid and --wechat-secret (HEATLINE_WECHAT_APPID, HEATLINE_WECHAT_SECRET)"
+        }
+        _ => "--sms-url (HEATLINE_SMS_URL)",
+    };
     move || {
         ApiError::unavailable(
             format!("{what}_not_configured"),
-            format!("{what} login is not configured on this server"),
+            format!("{what} login is not configured on this server; set {settings}"),
             3600,
         )
     }

@@ -12,6 +12,7 @@ use super::render::{Format, error};
 use super::schema::ServiceRequest;
 use crate::Intake;
 use crate::domain::values::Category;
+use crate::news::{CLOSED_WITHOUT_REPAIR, REPAIR_CLOSED};
 
 /// What a city publishes of a request: its category, status and notes, dates, the agency, and
 /// the building (never the flat, never free text, names or phones, whatever the channel). The
@@ -33,8 +34,14 @@ pub(super) async fn request_rows(
     })?;
     let sql = format!(
         "SELECT c.complaint_id, c.filer, c.status, c.category, c.supplier_id, c.description, c.filed_at, \
-         c.updated_at, c.lat, c.long, c.merged_into, b.address AS building_address \
+         c.updated_at, c.lat, c.long, c.merged_into, b.address AS building_address, \
+         repair.event AS repair_event, repair.note AS repair_note, \
+         (SELECT max(p.at) FROM intake.complaint_progress p \
+          WHERE p.complaint_id = c.complaint_id) AS progressed_at \
          FROM intake.complaint c LEFT JOIN intake.building b ON b.building_id = c.building_id \
+         LEFT JOIN LATERAL (SELECT p.event, p.note FROM intake.complaint_progress p \
+          WHERE p.complaint_id = c.complaint_id AND p.event IN ('resolved', 'closed', 'reopened') \
+          ORDER BY p.at DESC, p.event_id DESC LIMIT 1) repair ON true \
          WHERE {where_sql} ORDER BY c.filed_at DESC LIMIT 1000"
     );
     let rows = client.query(&sql, params).await.map_err(|e| {
@@ -60,16 +67,11 @@ pub(super) async fn request_rows(
             let status: String = row.get("status");
             let category = Category::parse(row.get::<_, &str>("category"));
             let (open, notes) = match status.as_str() {
-                "open" => (true, "received".to_owned()),
-                "signed" => (true, "a repair crew is on it".to_owned()),
-                "merged" => (
-                    true,
-                    format!(
-                        "handled with request {}",
-                        row.get::<_, Option<Uuid>>("merged_into")
-                            .map(|u| u.to_string())
-                            .unwrap_or_default()
-                    ),
+                "open" | "signed" | "merged" => repair_status(
+                    row.get("repair_event"),
+                    row.get("repair_note"),
+                    &status,
+                    row.get("merged_into"),
                 ),
                 "withdrawn" => (false, "withdrawn by the reporter".to_owned()),
                 _ => (false, "closed: not a heating matter".to_owned()),
@@ -78,7 +80,10 @@ pub(super) async fn request_rows(
             let own = viewer.is_some_and(|v| row.get::<_, &str>("filer") == format!("open311:{v}"));
             let description = own.then(|| row.get::<_, String>("description"));
             let coarse = |c: Option<f64>| c.map(|c| (c * 1000.0).round() / 1000.0);
-            let updated: DateTime<Utc> = row.get("updated_at");
+            // The repair's steps move it too.
+            let updated: DateTime<Utc> = row
+                .get::<_, Option<DateTime<Utc>>>("progressed_at")
+                .map_or(row.get("updated_at"), |at| at.max(row.get("updated_at")));
             let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             ServiceRequest {
                 service_request_id: row.get::<_, Uuid>("complaint_id").to_string(),
@@ -102,6 +107,39 @@ pub(super) async fn request_rows(
             }
         })
         .collect())
+}
+
+/// Where a live request stands, from the last step of its repair that opens or closes it:
+/// resolved or closed is `closed` (saying which), reopened is `open` again.
+fn repair_status(
+    step: Option<&str>,
+    note: Option<&str>,
+    status: &str,
+    merged_into: Option<Uuid>,
+) -> (bool, String) {
+    match (step, note) {
+        (Some("resolved"), _) => (
+            false,
+            "repaired; the resident is asked to confirm".to_owned(),
+        ),
+        (Some("closed"), Some(REPAIR_CLOSED)) => (false, "repair finished".to_owned()),
+        (Some("closed"), Some(CLOSED_WITHOUT_REPAIR)) => {
+            (false, "closed without a repair".to_owned())
+        }
+        (Some("reopened"), _) => (true, "reopened for another repair".to_owned()),
+        // Not begun, or its ticket was merged into an area repair that goes on.
+        _ => match status {
+            "signed" => (true, "a repair crew is on it".to_owned()),
+            "merged" => (
+                true,
+                format!(
+                    "handled with request {}",
+                    merged_into.map(|u| u.to_string()).unwrap_or_default()
+                ),
+            ),
+            _ => (true, "received".to_owned()),
+        },
+    }
 }
 
 /// The Open311 client a GET names with its `api_key`, if any; a key that is not valid is
