@@ -298,7 +298,6 @@ enum Import {
 }
 
 fn main() -> std::process::ExitCode {
-    platform::telemetry::init();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let file = match settings::file_named(&args).map(|path| settings::read(&path)) {
         None => settings::FileSettings::new(),
@@ -320,6 +319,11 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
+    // A server tells what it does; a command speaks only when something is worth saying.
+    platform::telemetry::init(match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
     if let Command::Config = cli.command {
         print!("{}", settings::describe(&command, &file));
         return std::process::ExitCode::SUCCESS;

@@ -56,6 +56,7 @@ pub struct Running {
     pub addrs: Vec<SocketAddr>,
     server: actix_web::dev::Server,
     background: Box<dyn std::any::Any + Send>,
+    pool: deadpool_postgres::Pool,
 }
 
 impl Running {
@@ -63,6 +64,10 @@ impl Running {
     pub async fn serve(self) -> anyhow::Result<()> {
         self.server.await.context("HTTP server failed")?;
         drop(self.background);
+        // Close the database connections before the database may stop (a private cluster
+        // stops next): a connection PostgreSQL closes under it is logged as an error.
+        self.pool.close();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         tracing::info!("heatline stopped");
         Ok(())
     }
@@ -243,5 +248,6 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         addrs,
         server: server.run(),
         background: Box::new((intake_background, dispatch_background, credit_background)),
+        pool: store.pool().clone(),
     })
 }
