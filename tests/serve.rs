@@ -535,3 +535,67 @@ async fn a_working_day_calendar_near_its_end_is_reported_before_it_ends() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[tokio::test]
+async fn the_sandbox_logs_residents_in_through_stand_ins_and_only_on_loopback() {
+    let db = testkit::TestDb::new().await;
+    let dir = data_dir("sandbox");
+    let server = Server::start_with(Some(db.url()), &dir, &["--sandbox"], &[]);
+    assert_eq!(server.ready().await.0, 200);
+    let http = reqwest::Client::new();
+    let login = |code: &'static str| {
+        http.post(format!("{}/api/v1/auth/wechat", server.base))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+    };
+    let li = login("sandbox-li").await.unwrap();
+    assert_eq!(li.status().as_u16(), 200);
+    let tokens: serde_json::Value = li.json().await.unwrap();
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+    // The same name is the same resident; a code that is not a sandbox code is refused.
+    assert_eq!(tokens["role"], "resident");
+    let again: serde_json::Value = login("sandbox-li").await.unwrap().json().await.unwrap();
+    let filed = http
+        .post(format!("{}/api/v1/complaints", server.base))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"category": "no_heat", "address": "和平区南京路100号1栋101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filed.status().as_u16(), 201);
+    let mine: serde_json::Value = http
+        .get(format!("{}/api/v1/complaints", server.base))
+        .bearer_auth(again["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+    let wrong = login("081aXc").await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    // An SMS code goes to the log rather than a gateway: asking for one is accepted.
+    let sms = http
+        .post(format!("{}/api/v1/auth/sms/code", server.base))
+        .json(&serde_json::json!({ "phone": "13800138000" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(sms.status().is_success(), "{}", sms.status());
+    assert!(server.terminate().success());
+
+    let public = Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(["serve", "--sandbox", "--addr", "0.0.0.0:0"])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!public.status.success());
+    assert!(
+        String::from_utf8_lossy(&public.stderr).contains("loopback"),
+        "{}",
+        String::from_utf8_lossy(&public.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,6 +7,7 @@ mod docs;
 mod keys;
 mod policy;
 mod projections;
+mod sandbox;
 mod serve;
 mod settings;
 mod user;
@@ -229,6 +230,11 @@ struct ServeArgs {
     /// that does not run identity itself.
     #[arg(long, env = "HEATLINE_JWKS_URL")]
     jwks_url: Option<String>,
+    /// Resident logins to try on this machine: stand-ins for WeChat (a code `sandbox-NAME`
+    /// logs in resident sandbox-NAME) and the SMS gateway (codes go to the log). Only on a
+    /// loopback address, and not with WeChat or SMS settings.
+    #[arg(long, env = "HEATLINE_SANDBOX")]
+    sandbox: bool,
     #[command(flatten)]
     outside: Outside,
     #[command(flatten)]
@@ -347,6 +353,7 @@ fn main() -> std::process::ExitCode {
                     addr,
                     only,
                     jwks_url,
+                    sandbox,
                     outside,
                     intake,
                     dispatch,
@@ -355,16 +362,41 @@ fn main() -> std::process::ExitCode {
                 let intake = intake.config(&cli.data_dir)?;
                 let dispatch = dispatch.config()?;
                 let credit = credit.config(intake.photo_store.clone(), dispatch.sla.calendar())?;
+                let mut identity = outside.identity_config();
+                let sandbox = if sandbox {
+                    if !addr.ip().is_loopback() {
+                        anyhow::bail!(
+                            "--sandbox serves only on a loopback address (127.0.0.1 or ::1), not {addr}"
+                        );
+                    }
+                    if identity.wechat.is_some() || identity.sms_url.is_some() {
+                        anyhow::bail!(
+                            "--sandbox stands in for WeChat and SMS: leave the WeChat and SMS settings unset"
+                        );
+                    }
+                    let sandbox = sandbox::start()?;
+                    tracing::warn!(
+                        "sandbox: WeChat code sandbox-NAME logs in resident sandbox-NAME; SMS codes are logged, not sent"
+                    );
+                    identity = sandbox::identity_config(&sandbox.url);
+                    Some(sandbox)
+                } else {
+                    None
+                };
                 let plan = serve::Plan {
                     addr,
                     only,
                     jwks_url,
-                    identity: outside.identity_config(),
+                    identity,
                     intake,
                     dispatch,
                     credit,
                 };
-                serve::run(&database, plan).await
+                let served = serve::run(&database, plan).await;
+                if let Some(sandbox) = sandbox {
+                    sandbox.handle.stop(true).await;
+                }
+                served
             }
             Command::Import {
                 what: Import::Buildings { file },
