@@ -203,6 +203,28 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
          NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
     )
     .unwrap();
+    // Without the supplier in the supplier registry, the buildings are refused, naming it.
+    let refused = support::heatline_output(
+        db.url(),
+        &["import", "buildings", buildings.to_str().unwrap()],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("lacks: harbin-heat"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let suppliers = dir.join("suppliers.csv");
+    std::fs::write(
+        &suppliers,
+        "supplier_id,name,districts,heated_area_m2,contact\n\
+         harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
+    )
+    .unwrap();
+    support::heatline(
+        db.url(),
+        &["import", "suppliers", suppliers.to_str().unwrap()],
+    );
     support::heatline(
         db.url(),
         &["import", "buildings", buildings.to_str().unwrap()],

@@ -272,12 +272,7 @@ pub fn rendered(url: &str) -> String {
 /// Runs `heatline ARGS` against `database_url` and answers what it printed; panics with its
 /// error output when it fails.
 pub fn heatline(database_url: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_heatline"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
+    let output = heatline_output(database_url, args);
     assert!(
         output.status.success(),
         "heatline {}: {}",
@@ -285,6 +280,16 @@ pub fn heatline(database_url: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs a `heatline` command against `database_url`, whatever its outcome.
+pub fn heatline_output(database_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_heatline"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap()
 }
 
 /// The heating season a server on the system clock is in now (`2026-2027`), China time.
@@ -299,7 +304,7 @@ pub fn season_now() -> String {
     format!("{first}-{}", first + 1)
 }
 
-/// Imports the building and supplier registries (CSV texts) into `database_url` through the
+/// Imports the supplier and building registries (CSV texts) into `database_url` through the
 /// command line, and creates the first admin `city.admin` with `password`.
 pub fn registries_and_admin(
     database_url: &str,
@@ -308,7 +313,7 @@ pub fn registries_and_admin(
     suppliers: &str,
     password: &str,
 ) {
-    for (what, text) in [("buildings", buildings), ("suppliers", suppliers)] {
+    for (what, text) in [("suppliers", suppliers), ("buildings", buildings)] {
         let path = dir.join(format!("{what}.csv"));
         std::fs::write(&path, text).unwrap();
         heatline(database_url, &["import", what, path.to_str().unwrap()]);

@@ -294,6 +294,10 @@ enum Import {
     Buildings {
         /// The CSV file.
         file: PathBuf,
+        /// Import buildings whose supplier the supplier registry lacks (with a warning): their
+        /// complaints route, but credit cannot score that supplier until it is imported.
+        #[arg(long)]
+        allow_unknown_suppliers: bool,
     },
     /// Add or update suppliers from a CSV file with the header
     /// `supplier_id,name,districts,heated_area_m2,contact` (districts separated by `;`).
@@ -399,8 +403,13 @@ fn main() -> std::process::ExitCode {
                 served
             }
             Command::Import {
-                what: Import::Buildings { file },
+                what:
+                    Import::Buildings {
+                        file,
+                        allow_unknown_suppliers,
+                    },
             } => {
+                suppliers_registered(&database, &file, allow_unknown_suppliers).await?;
                 import_file(&database, &file, "buildings", |pool, text| async move {
                     intake::registry::import(&pool, &text, chrono::Utc::now()).await
                 })
@@ -441,6 +450,41 @@ fn main() -> std::process::ExitCode {
 
 /// Reads a registry file, migrates, and imports it with `import`; prints how many `what` it
 /// held.
+/// Refuses a building file that names suppliers the supplier registry lacks (import them
+/// first), or warns of them when `allowed`.
+async fn suppliers_registered(
+    database: &database::Database,
+    file: &std::path::Path,
+    allowed: bool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let named = intake::registry::suppliers_named(&text)
+        .with_context(|| format!("importing {}", file.display()))?;
+    database.migrate().await?;
+    let known = credit::registry::known_ids(&database.config.pool()).await?;
+    let unknown: Vec<&str> = named
+        .iter()
+        .filter(|s| !known.contains(*s))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = unknown.join(", ");
+    if allowed {
+        tracing::warn!(
+            "importing buildings of suppliers the supplier registry lacks: {list}; credit scores them once they are imported"
+        );
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the buildings name suppliers the supplier registry lacks: {list}; import them first \
+             (heatline import suppliers FILE), or pass --allow-unknown-suppliers"
+        )
+    }
+}
+
 async fn import_file<F, Fut, E>(
     database: &database::Database,
     file: &std::path::Path,

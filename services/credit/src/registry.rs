@@ -130,6 +130,15 @@ pub fn parse(csv_text: &[u8]) -> Result<Vec<Supplier>, ImportError> {
     Ok(suppliers)
 }
 
+/// The ids of the registered suppliers.
+pub async fn known_ids(pool: &Pool) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query("SELECT supplier_id FROM credit.supplier", &[])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Imports a registry file in one transaction; returns how many suppliers it holds.
 pub async fn import(pool: &Pool, csv_text: &[u8]) -> Result<usize, ImportError> {
     let suppliers = parse(csv_text)?;

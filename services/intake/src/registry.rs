@@ -126,6 +126,14 @@ fn prefix_key(raw: &str) -> Option<String> {
     ((2..=20).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric())).then_some(key)
 }
 
+/// The suppliers a registry file's buildings name, the file checked whole first.
+pub fn suppliers_named(csv_text: &[u8]) -> Result<std::collections::BTreeSet<String>, ImportError> {
+    Ok(parse_rows(csv_text)?
+        .into_iter()
+        .map(|b| b.supplier_id)
+        .collect())
+}
+
 /// Imports (adds or replaces) the buildings of a CSV file with the header
 /// `building_id,district,station,supplier_id,address,account_prefix,heated_area_m2`, all in
 /// one transaction: a bad line stores nothing. Returns how many buildings were written.
