@@ -77,8 +77,46 @@ async fn serve_with_a_database_url_migrates_that_database_and_reports_ready() {
     ] {
         assert!(metrics.contains(expected), "{expected} in {metrics}");
     }
+    // Every metric the shipped Grafana dashboard queries is there, on a quiet day too.
+    for name in dashboard_metrics() {
+        assert!(
+            metrics.contains(&format!("# TYPE {name} ")),
+            "the dashboard queries {name}, which /metrics does not have:\n{metrics}"
+        );
+    }
     assert!(server.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The metrics the Grafana dashboard's queries name (a histogram by its family name).
+fn dashboard_metrics() -> std::collections::BTreeSet<String> {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../deploy/grafana/dashboards/heatline.json")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("heatline_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                let family = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(&name)
+                    .to_owned();
+                names.insert(family);
+            }
+        }
+    }
+    assert!(
+        names.len() >= 5,
+        "the dashboard queries Heatline's metrics: {names:?}"
+    );
+    names
 }
 
 #[test]

@@ -157,4 +157,77 @@ mod tests {
             missing.join("\n")
         );
     }
+
+    /// Behind the gateway (deploy/nginx), every documented operation reaches the service that
+    /// serves it: a path routed nowhere, or to another service, answers 404 in split mode only.
+    #[test]
+    fn the_gateway_routes_every_documented_path_to_its_service() {
+        use utoipa::OpenApi;
+        let template = include_str!("../../../deploy/nginx/heatline.conf.template");
+        // (exact, prefix, upstream variable) of every `location ... { proxy_pass ... }`.
+        let mut locations = Vec::new();
+        for line in template.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix("location ") else {
+                continue;
+            };
+            let (exact, rest) = match rest.strip_prefix("= ") {
+                Some(rest) => (true, rest),
+                None => (false, rest),
+            };
+            let prefix = rest.split_whitespace().next().unwrap().to_owned();
+            let upstream = line
+                .split("${")
+                .nth(1)
+                .and_then(|u| u.split('}').next())
+                .map(str::to_owned);
+            locations.push((exact, prefix, upstream));
+        }
+        let services = [
+            (
+                "HEATLINE_IDENTITY",
+                identity::openapi::IdentityApi::openapi(),
+            ),
+            ("HEATLINE_INTAKE", intake::openapi::IntakeApi::openapi()),
+            (
+                "HEATLINE_DISPATCH",
+                dispatch::openapi::DispatchApi::openapi(),
+            ),
+            ("HEATLINE_CREDIT", credit::openapi::CreditApi::openapi()),
+        ];
+        let mut wrong = Vec::new();
+        for (upstream, document) in &services {
+            for path in document.paths.paths.keys() {
+                // A concrete request path: each parameter filled in.
+                let concrete: String = path
+                    .split('{')
+                    .enumerate()
+                    .map(|(i, part)| match (i, part.split_once('}')) {
+                        (0, _) | (_, None) => part.to_owned(),
+                        (_, Some((name, rest))) => {
+                            let value = if name == "format" { "json" } else { "x1" };
+                            format!("{value}{rest}")
+                        }
+                    })
+                    .collect();
+                let exact = locations
+                    .iter()
+                    .find(|(is_exact, prefix, _)| *is_exact && *prefix == concrete);
+                let chosen = exact.or_else(|| {
+                    locations
+                        .iter()
+                        .filter(|(is_exact, prefix, _)| {
+                            !is_exact && concrete.starts_with(prefix.as_str())
+                        })
+                        .max_by_key(|(_, prefix, _)| prefix.len())
+                });
+                let reached = chosen.and_then(|(_, _, upstream)| upstream.as_deref());
+                if reached != Some(*upstream) {
+                    wrong.push(format!(
+                        "{path}: {upstream} expected, the gateway sends it to {reached:?}"
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

@@ -51,13 +51,32 @@ fn labels(pairs: &[(&str, &str)]) -> String {
         .join(",")
 }
 
-/// Adds one to counter `name` (`heatline_..._total`) with `labels`.
-pub fn count(name: &'static str, help: &'static str, pairs: &[(&str, &str)]) {
+/// A counter a service keeps: its name (`heatline_..._total`) and what it counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter {
+    /// The metric's name.
+    pub name: &'static str,
+    /// Its `# HELP` text.
+    pub help: &'static str,
+}
+
+/// Makes `counter` known before it first counts: `/metrics` lists it (with no series) from the
+/// start, so dashboards and alerts find it on a quiet day.
+pub fn declare(counter: Counter) {
+    let mut registry = registry().lock().expect("metrics lock");
+    registry
+        .counters
+        .entry(counter.name)
+        .or_insert_with(|| (counter.help, BTreeMap::new()));
+}
+
+/// Adds one to `counter` with `labels`.
+pub fn count(counter: Counter, pairs: &[(&str, &str)]) {
     let mut registry = registry().lock().expect("metrics lock");
     let (_, series) = registry
         .counters
-        .entry(name)
-        .or_insert_with(|| (help, BTreeMap::new()));
+        .entry(counter.name)
+        .or_insert_with(|| (counter.help, BTreeMap::new()));
     *series.entry(labels(pairs)).or_default() += 1;
 }
 
@@ -283,16 +302,12 @@ mod tests {
     fn requests_and_counters_render_in_the_prometheus_text_format() {
         observe("GET", "/api/v1/tickets/{id}", 200, 0.003);
         observe("GET", "/api/v1/tickets/{id}", 200, 0.2);
-        count(
-            "heatline_test_total",
-            "A test counter.",
-            &[("clock", "sign")],
-        );
-        count(
-            "heatline_test_total",
-            "A test counter.",
-            &[("clock", "sign")],
-        );
+        let counter = Counter {
+            name: "heatline_test_total",
+            help: "A test counter.",
+        };
+        count(counter, &[("clock", "sign")]);
+        count(counter, &[("clock", "sign")]);
         let text = render();
         let base = r#"method="GET",route="/api/v1/tickets/{id}",status="200""#;
         assert!(

@@ -100,6 +100,7 @@ impl Dispatch {
 
     /// Starts the feed from intake and the SLA timer.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
+        platform::metrics::declare(timer::SLA_BREACHES);
         let feed = feed::spawn(
             self.tickets.store(),
             self.tickets.sla().clone(),

@@ -52,11 +52,7 @@ pub async fn sweep(tickets: &Tickets, now: DateTime<Utc>) -> Result<usize, Comma
         {
             Ok(_) => {
                 recorded += 1;
-                platform::metrics::count(
-                    "heatline_sla_breaches_total",
-                    "SLA breaches recorded by this process's timer, by clock.",
-                    &[("clock", clock.as_str())],
-                );
+                platform::metrics::count(SLA_BREACHES, &[("clock", clock.as_str())]);
             }
             // Another instance recorded it first; the projection has dropped the row.
             Err(CommandError::Refused(TicketError::NothingToBreach)) => {}
@@ -65,6 +61,12 @@ pub async fn sweep(tickets: &Tickets, now: DateTime<Utc>) -> Result<usize, Comma
     }
     Ok(recorded)
 }
+
+/// `heatline_sla_breaches_total{clock}`.
+pub const SLA_BREACHES: platform::metrics::Counter = platform::metrics::Counter {
+    name: "heatline_sla_breaches_total",
+    help: "SLA breaches recorded by this process's timer, by clock.",
+};
 
 /// Looks every `every` until the returned task is dropped.
 pub fn spawn(tickets: Tickets, clock: Arc<dyn Clock>, every: Duration) -> crate::BackgroundTask {

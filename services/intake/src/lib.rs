@@ -43,6 +43,12 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// `heatline_complaints_total{channel,outcome}`.
+pub const COMPLAINTS: platform::metrics::Counter = platform::metrics::Counter {
+    name: "heatline_complaints_total",
+    help: "Complaints filed, by channel and outcome.",
+};
+
 /// The name of the table where refinery records intake's applied migrations.
 pub const MIGRATION_TABLE: &str = "intake.refinery_schema_history";
 
@@ -143,6 +149,7 @@ impl Intake {
     /// Starts the subscriptions and workers; the building registry is re-read every
     /// 10 seconds when an import (`heatline import buildings`) changed it.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
+        platform::metrics::declare(COMPLAINTS);
         let refreshing = Arc::downgrade(self);
         let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));

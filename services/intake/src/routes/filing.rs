@@ -182,8 +182,7 @@ impl Intake {
                 "complaint filed"
             );
             platform::metrics::count(
-                "heatline_complaints_total",
-                "Complaints filed, by channel and outcome.",
+                crate::COMPLAINTS,
                 &[
                     (
                         "channel",
