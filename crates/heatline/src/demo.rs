@@ -258,7 +258,9 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
             format!("{name}{street}{building}号{}单元{flat}", flat % 3 + 1),
         )
     };
+    let filing = crate::progress::bar(complaints as u64, "hotline calls");
     for n in 0..complaints {
+        filing.inc(1);
         let (d, place) = if n % 15 == 14 {
             address(n - 12)
         } else {
@@ -291,11 +293,14 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
             ));
         }
     }
+    filing.finish_and_clear();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // Tickets in every state, by supplier.
     let mut moved = 0;
+    let working = crate::progress::bar(tickets.len() as u64, "tickets worked");
     for (i, (id, d)) in tickets.iter().enumerate() {
+        working.inc(1);
         let (_, supplier, crew, member) = &suppliers[*d];
         let act = |action: &str| format!("/api/v1/tickets/{id}/{action}");
         let ticket = api
@@ -368,6 +373,7 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         }
         moved += 1;
     }
+    working.finish_and_clear();
 
     // The credit feed scores what dispatch published.
     let season = credit::domain::values::Season::of(chrono::Utc::now());

@@ -6,6 +6,7 @@ mod demo;
 mod docs;
 mod keys;
 mod policy;
+mod progress;
 mod projections;
 mod sandbox;
 mod serve;

@@ -50,28 +50,24 @@ pub async fn run(database: &Database, command: ProjectionsCommand) -> anyhow::Re
             database.migrate().await?;
             let store = PgEventStore::new(&database.config);
             let started = std::time::Instant::now();
-            match name.as_str() {
-                "dispatch.queue" => {
-                    let rebuilt = dispatch::rebuild::queue(&store, chrono::Utc::now())
-                        .await
-                        .context("rebuilding dispatch.queue")?;
-                    println!(
-                        "dispatch.queue rebuilt: {} tickets, {} crews in {:.1} s",
-                        rebuilt.tickets,
-                        rebuilt.crews,
-                        started.elapsed().as_secs_f64()
-                    );
-                }
-                _ => {
-                    let (ledgers, events) = credit::rebuild::ledger(&store)
-                        .await
-                        .context("rebuilding credit.ledger")?;
-                    println!(
-                        "credit.ledger rebuilt: {ledgers} ledgers, {events} events in {:.1} s",
-                        started.elapsed().as_secs_f64()
-                    );
-                }
-            }
+            let working =
+                crate::progress::spinner(&format!("rebuilding {name} from the event streams"));
+            let rebuilt = match name.as_str() {
+                "dispatch.queue" => dispatch::rebuild::queue(&store, chrono::Utc::now())
+                    .await
+                    .context("rebuilding dispatch.queue")
+                    .map(|r| format!("{} tickets, {} crews", r.tickets, r.crews)),
+                _ => credit::rebuild::ledger(&store)
+                    .await
+                    .context("rebuilding credit.ledger")
+                    .map(|(ledgers, events)| format!("{ledgers} ledgers, {events} events")),
+            };
+            working.finish_and_clear();
+            println!(
+                "{name} rebuilt: {} in {:.1} s",
+                rebuilt?,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

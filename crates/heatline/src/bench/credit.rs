@@ -254,8 +254,10 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let started = Instant::now();
     let seed = season(options);
     let metadata = serde_json::to_value(EventMetadata::new(Actor::system(), Channel::System))?;
+    let seeding = crate::progress::bar(seed.len() as u64, "seeding the public log");
     for from in (0..seed.len()).step_by(20_000) {
         let range = from..(from + 20_000).min(seed.len());
+        seeding.inc(range.len() as u64);
         client
             .execute(
                 "INSERT INTO eventstore.published_event (event_id, message_type, payload, \
@@ -274,6 +276,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
             .await
             .context("seeding the public log")?;
     }
+    seeding.finish_and_clear();
     client
         .batch_execute("VACUUM ANALYZE eventstore.published_event")
         .await?;
@@ -309,9 +312,10 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     scorer.set_areas(areas.clone());
     let mut entries = 0u64;
     let replayed = credit::feed::replay(&store, &mut scorer, None, |_| entries += 1).await?;
+    let per_second = rate(replayed, started);
     println!(
-        "replay    read, decode and score:              {replayed} events, {entries} entries, {:>9.0} events/s (target >= 100,000)",
-        rate(replayed, started)
+        "replay    read, decode and score:              {replayed} events, {entries} entries, {per_second:>9.0} events/s; target >= 100,000: {}",
+        super::verdict(per_second >= 100_000.0)
     );
 
     let started = Instant::now();

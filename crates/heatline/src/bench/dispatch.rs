@@ -168,7 +168,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     println!(
         "queue     all filters p99 {:.1} ms; target <= 20 ms: {}",
         ms(queue_p99),
-        verdict(queue_p99 <= Duration::from_millis(20))
+        super::verdict(queue_p99 <= Duration::from_millis(20))
     );
 
     // The latency run: dispatchers supervise tickets at a steady rate while the queue is read.
@@ -286,7 +286,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     println!(
         "event→queue p99 {:.1} ms; target <= 100 ms: {}",
         ms(event_p99),
-        verdict(
+        super::verdict(
             event_p99 <= Duration::from_millis(100) && events.rate >= options.rate as f64 * 0.95
         )
     );
@@ -296,11 +296,10 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         ms(percentile(&under_load, 0.99)),
         under_load.len()
     );
+    // The scratch database is dropped next: its connections end first, quietly.
+    store.pool().close();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(())
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "NOT met" }
 }
 
 /// Opens `count` tickets through the command path (each opened and dispatched; every third
@@ -309,9 +308,10 @@ async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid
     let started = Instant::now();
     let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
     let workers = 8;
+    let seeding = crate::progress::bar(count as u64, "seeding tickets");
     let tasks: Vec<_> = (0..workers)
         .map(|w| {
-            let (dispatch, ids) = (dispatch.clone(), ids.clone());
+            let (dispatch, ids, seeding) = (dispatch.clone(), ids.clone(), seeding.clone());
             tokio::spawn(async move {
                 let metadata = EventMetadata::new(Actor::system(), Channel::System);
                 for i in (w..ids.len()).step_by(workers) {
@@ -335,6 +335,7 @@ async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid
                             .execute(ids[i], None, sign, &|_| Ok(()), &metadata)
                             .await?;
                     }
+                    seeding.inc(1);
                 }
                 Ok::<_, dispatch::tickets::CommandError>(())
             })
@@ -343,6 +344,7 @@ async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid
     for task in tasks {
         task.await??;
     }
+    seeding.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "seed      {count} tickets opened and dispatched (a third signed) through the command path in {seconds:.1} s ({:.0} tickets/s)",

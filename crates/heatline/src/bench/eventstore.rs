@@ -96,7 +96,7 @@ impl Percentiles {
 impl Report {
     fn print(&self, options: &Options) {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        let verdict = super::verdict;
         let ratio = self.commands_per_s / self.raw_per_s;
         println!(
             "heatline bench eventstore: {} clients, {} s per write phase",

@@ -192,21 +192,13 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     println!(
         "intake    POST /api/v1/complaints accepted: {accepted_per_s:>8.0} complaints/s ({} accepted, {failed} failed); target >= 2000: {}",
         latencies.len(),
-        if accepted_per_s >= 2000.0 {
-            "met"
-        } else {
-            "NOT met"
-        }
+        super::verdict(accepted_per_s >= 2000.0)
     );
     println!(
         "intake    latency p50 {:.1} ms, p99 {:.1} ms; target p99 <= 100 ms: {}",
         ms(p50),
         ms(p99),
-        if p99 <= Duration::from_millis(100) {
-            "met"
-        } else {
-            "NOT met"
-        }
+        super::verdict(p99 <= Duration::from_millis(100))
     );
     match peak_rss_kib() {
         Some(kib) => println!(

@@ -28,6 +28,11 @@ pub enum Target {
     Credit(credit::Options),
 }
 
+/// How a benchmark says whether its figure met its target.
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
 pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
     match target {
         Target::Eventstore(options) => eventstore::run(database, options).await,
