@@ -106,35 +106,6 @@ async fn a_pause_moves_the_deadlines_of_the_clocks_it_stops() {
     assert_eq!(clock(&ticket, "restore", 1)["breached"], false);
 }
 
-async fn resolve(h: &Harness, id: &str, crew: &str) {
-    let crew_token = h.crew("sup-north", crew);
-    let reading = json!({"celsius": 18.5, "room": "living room", "device_id": "THERM-1"});
-    assert_eq!(
-        h.act(
-            id,
-            "check-in",
-            &crew_token,
-            json!({"latitude": 41.8, "longitude": 123.4})
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        h.act(id, "measurements", &crew_token, reading).await.status,
-        200
-    );
-    let resolved = h
-        .act(
-            id,
-            "resolve",
-            &crew_token,
-            json!({"cause": "supplier", "standard_met": true}),
-        )
-        .await;
-    assert_eq!(resolved.status, 200, "{}", resolved.body);
-}
-
 /// Waits for ticket `id`, has sup-north sign it and assign a new crew, and resolves it;
 /// answers sup-north's token and the crew.
 async fn signed_assigned_and_resolved(h: &Harness, id: &str) -> (String, String) {
@@ -144,7 +115,7 @@ async fn signed_assigned_and_resolved(h: &Harness, id: &str) -> (String, String)
     let crew = h.crew_of("sup-north", "crew 1").await;
     h.act(id, "assign", &supplier, json!({"crew_id": crew}))
         .await;
-    resolve(h, id, &crew).await;
+    h.resolve(id, &crew).await;
     (supplier, crew)
 }
 

@@ -142,30 +142,7 @@ async fn the_12345_platform_hears_signed_then_replied_then_finished() {
     let crew = h.crew_of("sup-north", "crew 5").await;
     h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
         .await;
-    let crew_token = h.crew("sup-north", &crew);
-    h.act(
-        &id,
-        "check-in",
-        &crew_token,
-        json!({"latitude": 41.8, "longitude": 123.4}),
-    )
-    .await;
-    h.act(
-        &id,
-        "measurements",
-        &crew_token,
-        json!({"celsius": 20.0, "room": "bedroom", "device_id": "T-9"}),
-    )
-    .await;
-    let resolved = h
-        .act(
-            &id,
-            "resolve",
-            &crew_token,
-            json!({"cause": "supplier", "standard_met": true}),
-        )
-        .await;
-    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    h.resolve(&id, &crew).await;
     // The hotline calls the caller back and records the verdict.
     let operator = h.token(Role::Operator, "op-7", Default::default());
     let rated = h
@@ -217,31 +194,8 @@ async fn a_merged_filer_gives_their_own_verdict_which_decides_nothing_and_reads_
     let crew = h.crew_of("sup-north", "crew 8").await;
     h.act(&id, "assign", &supplier, json!({"crew_id": crew}))
         .await;
-    let crew_token = h.crew("sup-north", &crew);
     h.clock.advance(chrono::Duration::minutes(40));
-    h.act(
-        &id,
-        "check-in",
-        &crew_token,
-        json!({"latitude": 41.8, "longitude": 123.4}),
-    )
-    .await;
-    h.act(
-        &id,
-        "measurements",
-        &crew_token,
-        json!({"celsius": 19.0, "room": "bedroom", "device_id": "T-1"}),
-    )
-    .await;
-    let resolved = h
-        .act(
-            &id,
-            "resolve",
-            &crew_token,
-            json!({"cause": "supplier", "standard_met": true}),
-        )
-        .await;
-    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    h.resolve(&id, &crew).await;
     // What Open311 publishes follows the repair: closed once resolved, saying so.
     let published = format!("/open311/v2/requests/{id}.json");
     eventually("Open311 shows the repair done", || async {
@@ -407,27 +361,7 @@ async fn a_crew_finds_the_home_of_its_open_jobs_only_and_reveals_the_phone_on_re
     assert_eq!(revealed.status, 200, "{}", revealed.body);
     assert_eq!(revealed.body["contact_phone"], "13800138000");
     // The job closes: the crew's reach ends with it.
-    h.act(
-        &id,
-        "check-in",
-        &crew_token,
-        json!({"latitude": 41.8, "longitude": 123.4}),
-    )
-    .await;
-    h.act(
-        &id,
-        "measurements",
-        &crew_token,
-        json!({"celsius": 19.0, "room": "bedroom", "device_id": "T-1"}),
-    )
-    .await;
-    h.act(
-        &id,
-        "resolve",
-        &crew_token,
-        json!({"cause": "supplier", "standard_met": true}),
-    )
-    .await;
+    h.resolve(&id, &crew).await;
     h.act(
         &id,
         "feedback",

@@ -224,6 +224,33 @@ impl Harness {
             .await
     }
 
+    /// Crew `crew` of sup-north checks in at ticket `id`, measures 18.5 ℃ and resolves it
+    /// (supplier's fault, standard met).
+    pub async fn resolve(&self, id: &str, crew: &str) {
+        let crew_token = self.crew("sup-north", crew);
+        let position = json!({"latitude": 41.8, "longitude": 123.4});
+        let reading = json!({"celsius": 18.5, "room": "living room", "device_id": "THERM-1"});
+        assert_eq!(
+            self.act(id, "check-in", &crew_token, position).await.status,
+            200
+        );
+        assert_eq!(
+            self.act(id, "measurements", &crew_token, reading)
+                .await
+                .status,
+            200
+        );
+        let resolved = self
+            .act(
+                id,
+                "resolve",
+                &crew_token,
+                json!({"cause": "supplier", "standard_met": true}),
+            )
+            .await;
+        assert_eq!(resolved.status, 200, "{}", resolved.body);
+    }
+
     /// Registers a crew of `supplier`; answers its id.
     pub async fn crew_of(&self, supplier: &str, name: &str) -> String {
         let reply = self
