@@ -1,7 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
 //! [`fakes`] are outside parties (WeChat, an SMS gateway, the 12345 platform) as real HTTP
-//! servers. [`assert_openapi_current`] compares a service's checked-in OpenAPI document.
+//! servers; [`tokens`] mints access tokens on a harness's clock. [`assert_openapi_current`] compares a service's checked-in OpenAPI document.
 //!
 //! [`TestDb::new`] gives each test its own database, cloned from a template that already has
 //! every migration applied, so tests run in parallel without seeing each other's data. The
@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cluster;
 pub mod fakes;
+pub mod tokens;
 
 /// Fails unless `openapi/{service}.json` is the document the code generates (`generated`);
 /// with `UPDATE_OPENAPI` set, writes it first.

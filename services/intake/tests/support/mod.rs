@@ -117,19 +117,7 @@ impl Harness {
     }
 
     pub fn token_scoped(&self, role: Role, subject: &str, scope: Scope) -> String {
-        // Issued on the harness's clock; valid for the span a test moves that clock through,
-        // as a client that refreshes its token would stay signed in.
-        let now = self.clock.now();
-        let key = self.keys.signing_key(now).unwrap();
-        identity::tokens::access_token_valid_for(
-            &key,
-            subject,
-            "session-1",
-            role,
-            &scope,
-            now,
-            chrono::Duration::days(365),
-        )
+        testkit::tokens::mint(&self.keys, self.clock.now(), role, subject, &scope)
     }
 
     pub fn resident(&self, n: u32) -> String {
