@@ -17,7 +17,7 @@ use eventstore::PgEventStore;
 use identity::domain::account::Scope;
 use identity::keys::KeyRing;
 use intake::{Intake, IntakeConfig};
-use platform::auth::{Role, Verifier};
+use platform::auth::Role;
 use platform::clock::{Clock, ManualClock};
 use serde_json::{Value, json};
 use testkit::TestDb;
@@ -68,15 +68,8 @@ impl Harness {
                 .to_utc(),
         );
         // Keys and tokens live on the harness's clock, as everything else here does.
-        let keys = KeyRing::open(store.pool().clone(), clock.now())
-            .await
-            .unwrap();
-        let verifier = Verifier::in_process(
-            identity::tokens::ISSUER,
-            identity::tokens::AUDIENCE,
-            Arc::new(clock.clone()),
-        );
-        verifier.set_keys(&keys.jwks());
+        let (keys, verifier) =
+            testkit::tokens::keys_and_verifier(store.pool().clone(), Arc::new(clock.clone())).await;
         intake::registry::import(store.pool(), REGISTRY.as_bytes(), clock.now())
             .await
             .unwrap();
