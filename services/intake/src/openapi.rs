@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::input::FieldError;
 use crate::open311;
-use crate::routes::{complaints, filing, photos, platform12345};
+use crate::routes::{complaints, contact, filing, photos, platform12345};
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
 /// The document.
@@ -26,8 +26,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         complaints::route,
         complaints::search,
         complaints::unrouted,
-        complaints::reveal,
-        complaints::reveals,
+        contact::reveal,
+        contact::reveals,
         filing::file_for_caller,
         platform12345::push,
         photos::upload,
@@ -35,7 +35,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         open311::services,
         open311::definition,
         open311::requests,
-        open311::file,
+        open311::filing::file,
         open311::request,
         open311::token,
     ),
@@ -49,7 +49,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         filing::FilingResponse,
         platform12345::WorkOrder,
         photos::PhotoStored,
-        complaints::ContactDetails,
+        contact::ContactDetails,
         ComplaintView,
         Page,
         RevealPage,

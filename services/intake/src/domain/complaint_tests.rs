@@ -2,7 +2,9 @@
 
 use chrono::TimeZone;
 use contracts::Message;
+use contracts::intake::v1 as proto;
 use cqrs_es::test::TestFramework;
+use eventstore::Publish;
 
 use super::*;
 

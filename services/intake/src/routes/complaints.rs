@@ -13,10 +13,9 @@ use uuid::Uuid;
 
 use super::command_failure;
 use crate::Intake;
-use crate::domain::complaint::Revealer;
 use crate::domain::complaint::{Complaint, ComplaintCommand, ComplaintEvent};
 use crate::domain::values::{Address, HeatingAccountNo};
-use crate::views::{self, ComplaintView, Cursor, Disclosure, Page, RevealFilter, RevealPage};
+use crate::views::{self, ComplaintView, Cursor, Disclosure, Page};
 
 /// Paging of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -28,7 +27,7 @@ pub(crate) struct Paging {
     cursor: Option<String>,
 }
 
-fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
+pub(super) fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     match raw {
         None => Ok(20),
         Some(n) if (1..=100).contains(&n) => Ok(n),
@@ -39,7 +38,7 @@ fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-async fn client(intake: &Intake) -> Result<deadpool_postgres::Object, ApiError> {
+pub(super) async fn client(intake: &Intake) -> Result<deadpool_postgres::Object, ApiError> {
     intake
         .store
         .pool()
@@ -131,7 +130,7 @@ fn entry(event: &ComplaintEvent) -> (&'static str, String) {
 
 /// Complaint `id` within `principal`'s reach, with how much of its personal data they see; one
 /// outside their reach is answered as missing (a resident cannot probe others' complaint ids).
-async fn reach(
+pub(super) async fn reach(
     intake: &Intake,
     principal: &Principal,
     id: Uuid,
@@ -181,7 +180,7 @@ pub(super) async fn readable(
     Ok(view.disclosed(disclosure))
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found("no such complaint"))
 }
@@ -250,7 +249,7 @@ pub(crate) struct ComplaintReason {
     reason: String,
 }
 
-fn reason(body: &ComplaintReason) -> Result<String, ApiError> {
+pub(super) fn reason(body: &ComplaintReason) -> Result<String, ApiError> {
     if body.reason.chars().count() > 500 {
         return Err(ApiError::unprocessable(
             "invalid_fields",
@@ -483,121 +482,4 @@ pub(crate) async fn unrouted(
         .map(|view| view.disclosed(Disclosure::Masked))
         .collect();
     Ok(HttpResponse::Ok().json(found))
-}
-
-/// A complaint's contact details, revealed.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ContactDetails {
-    /// The complaint.
-    complaint_id: Uuid,
-    /// The phone to call back.
-    contact_phone: Option<String>,
-    /// The exact address.
-    address: Option<String>,
-    /// The heating account.
-    heating_account: Option<String>,
-    /// The reveal's record (`GET /api/v1/contact-reveals`).
-    reveal_id: Uuid,
-    /// When it was revealed.
-    revealed_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Reveals a complaint's phone, exact address and heating account to a staff member who needs
-/// them (an operator calling back, a crew arranging a visit), with a reason. Every reveal is
-/// recorded on the complaint (who, in which role and scope, when, why): the regulator reads the
-/// log and the resident sees it in the timeline.
-#[utoipa::path(
-    post, path = "/api/v1/complaints/{id}/contact", tag = "complaints",
-    params(("id" = Uuid, Path, description = "The complaint")), request_body = ComplaintReason,
-    responses(
-        (status = 200, body = ContactDetails),
-        (status = 404, description = "No such complaint, or outside your reach"),
-        (status = 422, description = "No reason, or one over 500 characters"),
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn reveal(
-    intake: web::Data<Intake>,
-    request: HttpRequest,
-    principal: Principal,
-    id: web::Path<String>,
-    body: web::Json<ComplaintReason>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let (view, _) = reach(&intake, &principal, id).await?;
-    let at = intake.now();
-    let command = ComplaintCommand::RevealContact {
-        by: Revealer {
-            account: principal.subject.clone(),
-            role: principal.role.as_str().to_owned(),
-            district: principal.district.clone(),
-            supplier_id: principal.supplier.clone(),
-        },
-        reason: reason(&body)?,
-        at,
-    };
-    let channel = match principal.role {
-        Role::Crew => Channel::App,
-        _ => Channel::Console,
-    };
-    let (_, version) = intake
-        .complaints
-        .execute(id, command, &metadata(&request, actor(&principal), channel))
-        .await
-        .map_err(command_failure)?;
-    Ok(HttpResponse::Ok().json(ContactDetails {
-        complaint_id: id,
-        contact_phone: view.contact_phone,
-        address: view.address,
-        heating_account: view.heating_account,
-        reveal_id: views::reveal_id(id, version as i64),
-        revealed_at: at,
-    }))
-}
-
-/// Which reveals to list.
-#[derive(Debug, Deserialize, IntoParams)]
-pub(crate) struct RevealQuery {
-    /// Only this complaint's.
-    #[param(max_length = 36)]
-    complaint_id: Option<Uuid>,
-    /// Only this staff account's.
-    #[param(max_length = 100)]
-    account: Option<String>,
-    /// At most this many (1 to 100, default 20).
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    #[param(max_length = 200)]
-    cursor: Option<String>,
-}
-
-/// The log of contact reveals, newest first (regulators): who saw which complaint's phone and
-/// address, when, in which role and scope, and why.
-#[utoipa::path(
-    get, path = "/api/v1/contact-reveals", tag = "complaints", params(RevealQuery),
-    responses((status = 200, body = RevealPage), (status = 400, description = "Bad cursor or limit")),
-    security(("bearer" = []))
-)]
-pub(crate) async fn reveals(
-    intake: web::Data<Intake>,
-    _: Principal,
-    query: web::Query<RevealQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let limit = limit(query.limit)?;
-    let cursor =
-        match &query.cursor {
-            None => None,
-            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "the cursor is not valid")
-            })?),
-        };
-    let filter = RevealFilter {
-        complaint: query.complaint_id,
-        account: query.account.clone(),
-    };
-    let client = client(&intake).await?;
-    let page: RevealPage = views::reveals(&client, &filter, cursor, limit)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Ok().json(page))
 }

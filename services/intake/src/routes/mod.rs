@@ -1,6 +1,7 @@
 //! Intake's HTTP API; the route table is here.
 
 pub(crate) mod complaints;
+pub(crate) mod contact;
 pub(crate) mod filing;
 pub(crate) mod photos;
 pub(crate) mod platform12345;
@@ -43,12 +44,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         )
         .route(
             "/api/v1/complaints/{id}/contact",
-            web::post().to(complaints::reveal),
+            web::post().to(contact::reveal),
         )
-        .route(
-            "/api/v1/contact-reveals",
-            web::get().to(complaints::reveals),
-        )
+        .route("/api/v1/contact-reveals", web::get().to(contact::reveals))
         .route(
             "/api/v1/hotline/complaints",
             web::post().to(filing::file_for_caller),
