@@ -89,8 +89,9 @@ fn the_readme_example_session_runs_as_written_and_answers_as_shown() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new("bash")
-        .arg("-c")
+    // Bounded: a session that waits for something that never comes fails instead of hanging.
+    let output = Command::new("timeout")
+        .args(["300", "bash", "-c"])
         .arg(format!("set -euo pipefail\n{block}"))
         .current_dir(&dir)
         .env("PATH", path)

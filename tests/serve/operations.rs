@@ -81,6 +81,26 @@ async fn while_postgresql_is_down_requests_answer_503_to_retry_and_work_again_on
         .await
         .unwrap();
     assert_eq!(login_refused.status(), 503);
+    // Open311 answers in its own shape, in the format the path asked for.
+    let open311 = http
+        .get(format!("{}/open311/v2/requests.xml", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open311.status(), 503);
+    assert!(
+        open311.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    assert!(
+        open311
+            .text()
+            .await
+            .unwrap()
+            .contains("<errors><error><code>503</code>")
+    );
     assert_eq!(server.ready().await.0, 503, "not ready while it lasts");
 
     cluster.restart(&options).expect("the cluster starts again");

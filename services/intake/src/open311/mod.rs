@@ -206,6 +206,7 @@ pub(crate) async fn requests(
         };
         return match request_rows(
             &intake,
+            format,
             viewer.as_deref(),
             "c.complaint_id = ANY($1)",
             &[&ids],
@@ -271,6 +272,7 @@ pub(crate) async fn requests(
     }
     match request_rows(
         &intake,
+        format,
         viewer.as_deref(),
         "c.filed_at >= $1 AND c.filed_at <= $2 AND ($3::text[] IS NULL OR c.category = ANY($3))",
         &[&start, &end, &codes],
@@ -316,7 +318,7 @@ pub(crate) async fn request(
         Ok(viewer) => viewer,
         Err(refused) => return *refused,
     };
-    match by_id(&intake, viewer.as_deref(), &id).await {
+    match by_id(&intake, format, viewer.as_deref(), &id).await {
         Ok(Some(row)) => answer(format, StatusCode::OK, "service_requests", &[row]),
         Ok(None) => error(
             format,
@@ -347,7 +349,7 @@ pub(crate) async fn token(
     let Some(format) = format(&extension) else {
         return unknown_format();
     };
-    match by_id(&intake, None, &id).await {
+    match by_id(&intake, format, None, &id).await {
         Ok(Some(found)) => answer(
             format,
             StatusCode::OK,

@@ -20,13 +20,14 @@ use crate::news::{CLOSED_WITHOUT_REPAIR, REPAIR_CLOSED};
 /// api_key); coordinates are rounded to about 100 m.
 pub(super) async fn request_rows(
     intake: &Intake,
+    format: Format,
     viewer: Option<&str>,
     where_sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<ServiceRequest>, HttpResponse> {
     let client = intake.store.pool().get().await.map_err(|_| {
         error(
-            Format::Json,
+            format,
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "try again shortly",
@@ -47,7 +48,7 @@ pub(super) async fn request_rows(
     let rows = client.query(&sql, params).await.map_err(|e| {
         if platform::error::database_unreachable(&e) {
             return error(
-                Format::Json,
+                format,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "try again shortly",
@@ -55,7 +56,7 @@ pub(super) async fn request_rows(
         }
         tracing::error!(error = %e, "open311 query failed");
         error(
-            Format::Json,
+            format,
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "try again later",
@@ -171,12 +172,13 @@ pub(super) fn viewer(
 /// The request with this id (a token is its id), if any.
 pub(super) async fn by_id(
     intake: &Intake,
+    format: Format,
     viewer: Option<&str>,
     raw: &str,
 ) -> Result<Option<ServiceRequest>, HttpResponse> {
     let Ok(id) = raw.parse::<Uuid>() else {
         return Ok(None);
     };
-    let rows = request_rows(intake, viewer, "c.complaint_id = $1", &[&id]).await?;
+    let rows = request_rows(intake, format, viewer, "c.complaint_id = $1", &[&id]).await?;
     Ok(rows.into_iter().next())
 }
