@@ -17,6 +17,9 @@ pub enum StoreError {
     /// Event metadata is missing or malformed.
     #[error(transparent)]
     Metadata(#[from] MetadataError),
+    /// A key could not be unwrapped (another master key, or altered).
+    #[error(transparent)]
+    Key(#[from] secrets::KeyError),
     /// A schema migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),

@@ -21,6 +21,7 @@ mod log;
 pub mod metadata;
 mod notify;
 mod position;
+pub mod seal;
 pub mod selftest;
 mod store;
 pub mod subscription;
