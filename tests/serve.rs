@@ -177,6 +177,7 @@ async fn keys_rotate_adds_a_published_key_beside_the_current_one() {
         Command::new(env!("CARGO_BIN_EXE_heatline"))
             .args(args)
             .env("DATABASE_URL", db.url())
+            .env("HEATLINE_MASTER_KEY", support::MASTER_KEY)
             .env("RUST_LOG", "off")
             .output()
             .unwrap()

@@ -236,6 +236,7 @@ async fn the_sandbox_logs_residents_in_through_stand_ins_and_only_on_loopback() 
     let public = Command::new(env!("CARGO_BIN_EXE_heatline"))
         .args(["serve", "--sandbox", "--addr", "0.0.0.0:0"])
         .env("DATABASE_URL", db.url())
+        .env("HEATLINE_MASTER_KEY", super::support::MASTER_KEY)
         .env("RUST_LOG", "off")
         .output()
         .unwrap();

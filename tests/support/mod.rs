@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The master key every `heatline` process of a test is given: processes that share a
+/// database must share it, as a deployment's do.
+pub const MASTER_KEY: &str = "dGhlIHRlc3RzJyBtYXN0ZXIga2V5LCAzMiBieXRlcyE=";
+
 /// A running `heatline serve` and the address it printed.
 pub struct Server {
     pub child: Child,
@@ -53,6 +57,7 @@ impl Server {
             .args(args)
             .envs(envs.iter().copied())
             .env_remove("DATABASE_URL")
+            .env("HEATLINE_MASTER_KEY", MASTER_KEY)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -131,6 +136,7 @@ pub fn user_create(database_url: &str, args: &[&str], password: &str) -> std::pr
         .args(["user", "create"])
         .args(args)
         .env("DATABASE_URL", database_url)
+        .env("HEATLINE_MASTER_KEY", MASTER_KEY)
         .env("RUST_LOG", "off")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -287,6 +293,7 @@ pub fn heatline_output(database_url: &str, args: &[&str]) -> std::process::Outpu
     Command::new(env!("CARGO_BIN_EXE_heatline"))
         .args(args)
         .env("DATABASE_URL", database_url)
+        .env("HEATLINE_MASTER_KEY", MASTER_KEY)
         .env("RUST_LOG", "off")
         .output()
         .unwrap()

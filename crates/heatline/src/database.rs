@@ -10,6 +10,8 @@ use tokio_postgres::NoTls;
 /// The database the process works on.
 pub struct Database {
     pub config: DbConfig,
+    /// The master key (and previous ones during a rotation).
+    pub keyring: secrets::Keyring,
     /// The private cluster, when this process started or attached to one.
     cluster: Option<Cluster>,
 }
@@ -17,12 +19,17 @@ pub struct Database {
 const PRIVATE_DATABASE: &str = "heatline";
 
 impl Database {
-    pub async fn open(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
+    pub async fn open(
+        url: Option<&str>,
+        data_dir: &Path,
+        keyring: secrets::Keyring,
+    ) -> anyhow::Result<Database> {
         if let Some(url) = url.filter(|u| !u.is_empty()) {
             let config =
                 DbConfig::from_url(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
             return Ok(Database {
                 config,
+                keyring,
                 cluster: None,
             });
         }
@@ -50,6 +57,7 @@ impl Database {
         let config = DbConfig::from_url(&cluster.url(PRIVATE_DATABASE))?;
         Ok(Database {
             config,
+            keyring,
             cluster: Some(cluster),
         })
     }

@@ -176,6 +176,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
         intake,
         dispatch,
         credit,
+        seal_every: std::time::Duration::from_secs(60),
     };
     let running = start(database, plan).await?;
     let base = format!("http://{}", running.addrs[0]);

@@ -15,11 +15,25 @@ pub enum KeysCommand {
     Rotate,
     /// List the published keys.
     List,
+    /// Print a new random master key (base64), to configure as HEATLINE_MASTER_KEY or in the
+    /// key file.
+    NewMasterKey,
+    /// After a master-key rotation (new key first, old ones after it): wrap every stored key
+    /// with the new master key, so that the old one can be removed.
+    Rewrap,
 }
 
 pub async fn run(database: &Database, command: KeysCommand) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
+    if let KeysCommand::Rewrap = command {
+        let seal_keys = eventstore::seal::keys::rewrap(&store, &database.keyring).await?;
+        println!(
+            "re-wrapped with master key {}: {seal_keys} seal key(s)",
+            database.keyring.current_id()
+        );
+        return Ok(());
+    }
     let identity = Identity::open(store, Arc::new(SystemClock), Default::default()).await?;
     let now = SystemClock.now();
     match command {
@@ -38,6 +52,9 @@ pub async fn run(database: &Database, command: KeysCommand) -> anyhow::Result<()
             for key in identity.keys().jwks().keys {
                 println!("{}", key.kid);
             }
+        }
+        KeysCommand::NewMasterKey | KeysCommand::Rewrap => {
+            unreachable!("answered before")
         }
     }
     Ok(())

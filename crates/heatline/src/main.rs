@@ -5,6 +5,7 @@ mod database;
 mod demo;
 mod docs;
 mod keys;
+mod masterkey;
 mod policy;
 mod progress;
 mod projections;
@@ -12,6 +13,7 @@ mod sandbox;
 mod serve;
 mod settings;
 mod user;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +42,19 @@ struct Cli {
     /// environment and flags override it.
     #[arg(long, env = "HEATLINE_CONFIG", global = true)]
     config: Option<PathBuf>,
+    /// The master key that wraps signing keys and personal-data keys: 32 bytes in base64 or
+    /// hex; during a rotation the new key, a comma, then the previous ones.
+    #[arg(
+        long,
+        env = "HEATLINE_MASTER_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    master_key: Option<String>,
+    /// A file holding the master key (one per line, current first). Without it or
+    /// --master-key: `master.key` under --data-dir, made on first use.
+    #[arg(long, env = "HEATLINE_MASTER_KEY_FILE", global = true)]
+    master_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -236,6 +251,9 @@ struct ServeArgs {
     /// loopback address, and not with WeChat or SMS settings.
     #[arg(long, env = "HEATLINE_SANDBOX")]
     sandbox: bool,
+    /// Seconds between seals of the event logs (a process running credit seals them).
+    #[arg(long, env = "HEATLINE_SEAL_EVERY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    seal_every_seconds: u64,
     #[command(flatten)]
     outside: Outside,
     #[command(flatten)]
@@ -275,6 +293,9 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Check the event logs against their seals and name the first event that differs; or
+    /// check a downloaded seal against the log, or a downloaded proof offline.
+    Verify(verify::VerifyArgs),
     /// Print every setting: its environment variable, its value and where that comes from
     /// (flag, environment, settings file or default), secrets hidden.
     Config,
@@ -343,6 +364,25 @@ fn main() -> std::process::ExitCode {
         print!("{}", policy::markdown(&policy::whole()));
         return std::process::ExitCode::SUCCESS;
     }
+    if let Command::Keys {
+        command: keys::KeysCommand::NewMasterKey,
+    } = &cli.command
+    {
+        println!("{}", secrets::new_key_text());
+        return std::process::ExitCode::SUCCESS;
+    }
+    // A proof is checked with its seal key alone, without a database.
+    if let Command::Verify(args) = &cli.command
+        && let Some(outcome) = verify::offline(args)
+    {
+        return match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("heatline: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -351,7 +391,13 @@ fn main() -> std::process::ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        let database = database::Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
+        let keyring = masterkey::keyring(
+            cli.master_key.as_deref(),
+            cli.master_key_file.as_deref(),
+            &cli.data_dir,
+        )?;
+        let database =
+            database::Database::open(cli.database_url.as_deref(), &cli.data_dir, keyring).await?;
         let result = match cli.command {
             Command::Serve(args) => {
                 let ServeArgs {
@@ -359,6 +405,7 @@ fn main() -> std::process::ExitCode {
                     only,
                     jwks_url,
                     sandbox,
+                    seal_every_seconds,
                     outside,
                     intake,
                     dispatch,
@@ -396,6 +443,7 @@ fn main() -> std::process::ExitCode {
                     intake,
                     dispatch,
                     credit,
+                    seal_every: std::time::Duration::from_secs(seal_every_seconds),
                 };
                 let served = serve::run(&database, plan).await;
                 if let Some(sandbox) = sandbox {
@@ -434,6 +482,7 @@ fn main() -> std::process::ExitCode {
             Command::Projections { command } => projections::run(&database, command).await,
             Command::Demo(options) => demo::run(&database, options).await,
             Command::Bench { target } => bench::run(&database, target).await,
+            Command::Verify(args) => verify::run(&database, args).await,
             // Answered above, before any database is opened.
             Command::Config | Command::Policy => Ok(()),
         };

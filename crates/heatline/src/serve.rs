@@ -42,6 +42,8 @@ pub struct Plan {
     pub intake: IntakeConfig,
     pub dispatch: DispatchConfig,
     pub credit: CreditConfig,
+    /// How often the process that runs credit seals the logs.
+    pub seal_every: std::time::Duration,
 }
 
 impl Plan {
@@ -166,11 +168,20 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         readiness = readiness.with_migrations(credit::MIGRATION_TABLE, credit::known_migrations());
         let credit = Credit::open(store.clone(), clock.clone(), plan.credit.clone())
             .map_err(|e| anyhow::anyhow!("opening the credit service: {e}"))?;
-        credit_background = Some(
+        credit_background = Some((
             credit
                 .start()
                 .context("starting credit's feed and closer")?,
-        );
+            // Seals the logs below the horizon; one holder across processes.
+            eventstore::seal::sealer::spawn(
+                store.clone(),
+                database.keyring.clone(),
+                eventstore::seal::sealer::SealerConfig {
+                    every: plan.seal_every,
+                    ..Default::default()
+                },
+            ),
+        ));
         Some(credit)
     } else {
         None

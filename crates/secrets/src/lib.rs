@@ -147,28 +147,38 @@ impl Keyring {
     /// key there first (readable by its owner only).
     pub fn from_file(path: &Path, create: bool) -> Result<(Self, bool), KeyError> {
         let io = |e: std::io::Error| KeyError::Io(format!("{}: {e}", path.display()));
-        let created = if create && !path.exists() {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).map_err(io)?;
-            writeln!(
-                file,
-                "# Heatline's master key (current first, then previous ones during a rotation).\n\
-                 # Without it, personal data and signing keys in the database cannot be read: back it up.\n{}",
-                new_key_text()
-            )
-            .map_err(io)?;
-            true
-        } else {
-            false
-        };
+        let created = create && !path.exists() && Self::write_new(path).map_err(io)?;
         let text = std::fs::read_to_string(path).map_err(io)?;
         Ok((Keyring::parse(&text)?, created))
+    }
+
+    /// Writes a new key file at `path` unless one appears meanwhile (another process starting
+    /// at the same moment): written aside, then linked into place, so no reader ever sees half
+    /// a file. Answers whether this call made it.
+    fn write_new(path: &Path) -> std::io::Result<bool> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let aside = path.with_extension(format!("new-{}", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&aside)?;
+        writeln!(
+            file,
+            "# Heatline's master key (current first, then previous ones during a rotation).\n\
+             # Without it, personal data and signing keys in the database cannot be read: back it up.\n{}",
+            new_key_text()
+        )?;
+        file.sync_all()?;
+        let linked = std::fs::hard_link(&aside, path);
+        std::fs::remove_file(&aside)?;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The id of the current master key (hex; safe to log).

@@ -34,6 +34,10 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::list,
         routes::file,
         routes::decide,
+        routes::seals,
+        routes::seal_document,
+        routes::seal_keys,
+        routes::proof,
     ),
     components(schemas(
         routes::RulebookView,
@@ -57,9 +61,17 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         SupplierWhatIf,
         ChangedEntry,
         FieldError,
+        routes::SealPage,
+        routes::SealKeyView,
+        eventstore::seal::SealSummary,
+        eventstore::seal::SealDocument,
+        eventstore::seal::Proof,
+        eventstore::seal::SealedEvent,
+        eventstore::seal::Log,
     )),
     modifiers(&BearerScheme),
-    tags((name = "credit", description = "Supplier credit evaluation")),
+    tags((name = "credit", description = "Supplier credit evaluation"),
+        (name = "audit", description = "Seals of the event logs and proofs of inclusion")),
 )]
 pub struct CreditApi;
 

@@ -44,6 +44,12 @@ pub const POLICY: &[Operation] = &[
     .limit(crate::routes::APPEAL_LIMIT),
     Operation::roles("POST", "/api/v1/credit/appeals/{id}/decision", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/appeals", READERS),
+    // Seals hold hashes, counts and signatures only; a supplier proves the events behind its
+    // own entries.
+    Operation::roles("GET", "/api/v1/audit/seals", READERS),
+    Operation::roles("GET", "/api/v1/audit/seals/{seq}", READERS),
+    Operation::roles("GET", "/api/v1/audit/seal-keys", READERS),
+    Operation::roles("GET", "/api/v1/audit/proofs/{event_id}", READERS),
 ];
 
 /// The policy of a process that serves credit alone, holding every field to the size credit's

@@ -121,6 +121,46 @@ pub async fn verify(
     Ok(report)
 }
 
+/// Checks the log as it is now against one seal kept elsewhere (a supplier's downloaded copy,
+/// its signature already checked): the events in its ranges must still give its root. Names
+/// the first event that differs when the database still keeps that seal's leaves.
+pub async fn check_against(
+    store: &PgEventStore,
+    body: &SealBody,
+) -> Result<Option<Problem>, StoreError> {
+    let client = store.pool().get().await?;
+    let mut found = read_range(&client, Log::Events, body.events).await?;
+    found.extend(read_range(&client, Log::Published, body.published).await?);
+    let hashes: Vec<merkle::Hash> = found.iter().map(|l| l.hash).collect();
+    if found.len() as u64 == body.size() && merkle::root(&hashes) == body.root {
+        return Ok(None);
+    }
+    let kept = client
+        .query_opt(
+            "SELECT leaves FROM eventstore.seal WHERE seq = $1",
+            &[&body.seq],
+        )
+        .await?
+        .and_then(|row| Leaf::unpack(&row.get::<_, Vec<u8>>(0)).ok())
+        .filter(|kept| merkle::root(&kept.iter().map(|l| l.hash).collect::<Vec<_>>()) == body.root);
+    let named = kept.and_then(|kept| first_difference(&kept, &found));
+    Ok(Some(match named {
+        Some((leaf, what)) => Problem {
+            seq: body.seq,
+            event: Some(leaf),
+            message: format!("{leaf} {what}"),
+        },
+        None => Problem {
+            seq: body.seq,
+            event: None,
+            message: format!(
+                "the log no longer gives this seal's root: its {} events were altered, removed or added to",
+                body.size()
+            ),
+        },
+    }))
+}
+
 struct StoredSeal {
     seq: i64,
     body: String,

@@ -1,6 +1,7 @@
 //! Credit's HTTP API; the route table is here.
 
 mod appeals;
+mod audit;
 mod regulator;
 mod scores;
 
@@ -9,6 +10,7 @@ use platform::auth::{Principal, Role};
 use platform::error::ApiError;
 
 pub(crate) use appeals::*;
+pub(crate) use audit::*;
 pub(crate) use regulator::*;
 pub(crate) use scores::*;
 
@@ -55,6 +57,16 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
         .route(
             "/api/v1/credit/evidence/{id}",
             web::get().to(regulator::evidence),
+        )
+        .route("/api/v1/audit/seals", web::get().to(audit::seals))
+        .route(
+            "/api/v1/audit/seals/{seq}",
+            web::get().to(audit::seal_document),
+        )
+        .route("/api/v1/audit/seal-keys", web::get().to(audit::seal_keys))
+        .route(
+            "/api/v1/audit/proofs/{event_id}",
+            web::get().to(audit::proof),
         );
 }
 
