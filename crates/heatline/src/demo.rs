@@ -150,7 +150,13 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
     credit::registry::import(&pool, suppliers.as_bytes()).await?;
     let store = PgEventStore::new(&database.config);
-    let identity = Identity::open(store, Arc::new(SystemClock), Default::default()).await?;
+    let identity = Identity::open(
+        store,
+        Arc::new(SystemClock),
+        Default::default(),
+        database.keyring.clone(),
+    )
+    .await?;
     identity
         .create_staff(NewStaff {
             username: "demo.admin".into(),

@@ -26,15 +26,13 @@ pub enum KeysCommand {
 pub async fn run(database: &Database, command: KeysCommand) -> anyhow::Result<()> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
-    if let KeysCommand::Rewrap = command {
-        let seal_keys = eventstore::seal::keys::rewrap(&store, &database.keyring).await?;
-        println!(
-            "re-wrapped with master key {}: {seal_keys} seal key(s)",
-            database.keyring.current_id()
-        );
-        return Ok(());
-    }
-    let identity = Identity::open(store, Arc::new(SystemClock), Default::default()).await?;
+    let identity = Identity::open(
+        store.clone(),
+        Arc::new(SystemClock),
+        Default::default(),
+        database.keyring.clone(),
+    )
+    .await?;
     let now = SystemClock.now();
     match command {
         KeysCommand::Rotate => {
@@ -53,9 +51,15 @@ pub async fn run(database: &Database, command: KeysCommand) -> anyhow::Result<()
                 println!("{}", key.kid);
             }
         }
-        KeysCommand::NewMasterKey | KeysCommand::Rewrap => {
-            unreachable!("answered before")
+        KeysCommand::Rewrap => {
+            let signing = identity.keys().rewrap().await?;
+            let seal_keys = eventstore::seal::keys::rewrap(&store, &database.keyring).await?;
+            println!(
+                "re-wrapped with master key {}: {signing} token-signing key(s), {seal_keys} seal key(s)",
+                database.keyring.current_id()
+            );
         }
+        KeysCommand::NewMasterKey => unreachable!("answered before the database opens"),
     }
     Ok(())
 }

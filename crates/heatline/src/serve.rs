@@ -106,9 +106,14 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     let identity = if plan.runs(Service::Identity) {
         readiness =
             readiness.with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
-        let identity = Identity::open(store.clone(), clock.clone(), plan.identity.clone())
-            .await
-            .context("opening the identity service")?;
+        let identity = Identity::open(
+            store.clone(),
+            clock.clone(),
+            plan.identity.clone(),
+            database.keyring.clone(),
+        )
+        .await
+        .context("opening the identity service")?;
         // Keys rotated by `heatline keys rotate` (or another process) are picked up here.
         let reloading = identity.clone();
         tokio::spawn(async move {

@@ -60,7 +60,13 @@ pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
-    let identity = Identity::open(store, Arc::new(SystemClock), Default::default()).await?;
+    let identity = Identity::open(
+        store,
+        Arc::new(SystemClock),
+        Default::default(),
+        database.keyring.clone(),
+    )
+    .await?;
     let staff = NewStaff {
         username,
         password,

@@ -16,6 +16,11 @@ pub mod cluster;
 pub mod fakes;
 pub mod tokens;
 
+/// The master key of the test harnesses (as a deployment's processes, they share one).
+pub fn master_key() -> secrets::Keyring {
+    secrets::Keyring::from_bytes(*b"the test harnesses' master key!!", &[])
+}
+
 /// Fails unless `openapi/{service}.json` is the document the code generates (`generated`);
 /// with `UPDATE_OPENAPI` set, writes it first.
 pub fn assert_openapi_current(service: &str, generated: &str) {

@@ -39,7 +39,7 @@ pub async fn keys_and_verifier(
     pool: deadpool_postgres::Pool,
     clock: Arc<dyn Clock>,
 ) -> (KeyRing, Verifier) {
-    let keys = KeyRing::open(pool, clock.now())
+    let keys = KeyRing::open(pool, clock.now(), crate::master_key())
         .await
         .expect("the key ring opens");
     let verifier =

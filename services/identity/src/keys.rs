@@ -30,18 +30,31 @@ struct Loaded {
     signing: Vec<(DateTime<Utc>, ActiveKey)>,
 }
 
-/// The signing keys, loaded from the database and refreshed on change.
+/// The signing keys, loaded from the database and refreshed on change. Their private halves
+/// are stored wrapped by the master key.
 #[derive(Clone)]
 pub struct KeyRing {
     pool: Pool,
+    master: secrets::Keyring,
     loaded: Arc<RwLock<Loaded>>,
 }
 
+/// What a signing key's wrapping is bound to.
+fn context(kid: &str) -> String {
+    format!("identity.signing_key:{kid}")
+}
+
 impl KeyRing {
-    /// Loads the keys; creates the first one when there is none.
-    pub async fn open(pool: Pool, now: DateTime<Utc>) -> Result<KeyRing, StoreError> {
+    /// Loads the keys; creates the first one when there is none. Keys stored before they were
+    /// wrapped (plain PKCS#8) are wrapped now.
+    pub async fn open(
+        pool: Pool,
+        now: DateTime<Utc>,
+        master: secrets::Keyring,
+    ) -> Result<KeyRing, StoreError> {
         let ring = KeyRing {
             pool,
+            master,
             loaded: Arc::default(),
         };
         {
@@ -61,7 +74,20 @@ impl KeyRing {
                 .await?
                 .get(0);
             if live == 0 {
-                insert_key(&tx, now, now).await?;
+                insert_key(&tx, &ring.master, now, now).await?;
+            }
+            let plain = tx
+                .query("SELECT kid, private_key FROM identity.signing_key", &[])
+                .await?;
+            for row in plain {
+                let (kid, private): (String, Vec<u8>) = (row.get(0), row.get(1));
+                if secrets::Keyring::wrapped_by(&private).is_none() {
+                    tx.execute(
+                        "UPDATE identity.signing_key SET private_key = $2 WHERE kid = $1",
+                        &[&kid, &ring.master.wrap(&private, &context(&kid))],
+                    )
+                    .await?;
+                }
             }
             tx.commit().await?;
         }
@@ -73,7 +99,7 @@ impl KeyRing {
     /// Tokens signed by older keys stay valid: those keys stay published until retired.
     pub async fn rotate(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
         let client = self.pool.get().await?;
-        let kid = insert_key(&client, now, now + PUBLISH_BEFORE_SIGNING).await?;
+        let kid = insert_key(&client, &self.master, now, now + PUBLISH_BEFORE_SIGNING).await?;
         drop(client);
         self.reload().await?;
         Ok(kid)
@@ -115,7 +141,9 @@ impl KeyRing {
         let mut loaded = Loaded::default();
         for row in rows {
             let kid: String = row.get("kid");
-            let private: Vec<u8> = row.get("private_key");
+            let private = self
+                .master
+                .unwrap(&row.get::<_, Vec<u8>>("private_key"), &context(&kid))?;
             loaded.jwks.keys.push(PublicJwk {
                 kty: "OKP".into(),
                 crv: "Ed25519".into(),
@@ -134,6 +162,34 @@ impl KeyRing {
         }
         *self.loaded.write().expect("key lock") = loaded;
         Ok(())
+    }
+
+    /// Wraps every stored key with the master key's current key (after a rotation); answers
+    /// how many were re-wrapped.
+    pub async fn rewrap(&self) -> Result<usize, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "SELECT kid, private_key FROM identity.signing_key FOR UPDATE",
+                &[],
+            )
+            .await?;
+        let mut count = 0;
+        for row in rows {
+            let (kid, wrapped): (String, Vec<u8>) = (row.get(0), row.get(1));
+            if self.master.needs_rewrap(&wrapped) {
+                let again = self.master.rewrap(&wrapped, &context(&kid))?;
+                tx.execute(
+                    "UPDATE identity.signing_key SET private_key = $2 WHERE kid = $1",
+                    &[&kid, &again],
+                )
+                .await?;
+                count += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
     }
 
     /// The published key set.
@@ -155,6 +211,7 @@ impl KeyRing {
 
 async fn insert_key(
     client: &impl deadpool_postgres::GenericClient,
+    master: &secrets::Keyring,
     now: DateTime<Utc>,
     signing_from: DateTime<Utc>,
 ) -> Result<String, tokio_postgres::Error> {
@@ -168,7 +225,13 @@ async fn insert_key(
         .execute(
             "INSERT INTO identity.signing_key (kid, private_key, public_x, created_at, signing_from)
              VALUES ($1, $2, $3, $4, $5)",
-            &[&kid, &der.as_bytes(), &x, &now, &signing_from],
+            &[
+                &kid,
+                &master.wrap(der.as_bytes(), &context(&kid)),
+                &x,
+                &now,
+                &signing_from,
+            ],
         )
         .await?;
     Ok(kid)

@@ -115,8 +115,9 @@ impl Identity {
         store: PgEventStore,
         clock: Arc<dyn Clock>,
         config: IdentityConfig,
+        master: secrets::Keyring,
     ) -> Result<Arc<Identity>, StoreError> {
-        let keys = KeyRing::open(store.pool().clone(), clock.now()).await?;
+        let keys = KeyRing::open(store.pool().clone(), clock.now(), master).await?;
         let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE, clock.clone());
         verifier.set_keys(&keys.jwks());
         Ok(Arc::new(Identity {
@@ -179,11 +180,18 @@ impl Identity {
             return Err(CreateStaffError::Invalid { field, reason });
         }
         let account_id = domain::account_id("staff", &username);
+        let credential = passwords::store(
+            self.store.pool(),
+            &account_id,
+            passwords::hash(staff.password).await,
+        )
+        .await
+        .map_err(|e| CreateStaffError::Store(Box::new(e)))?;
         let command = AccountCommand::CreateStaff {
             username,
             role: staff.role,
             scope: staff.scope,
-            password_hash: passwords::hash(staff.password).await,
+            credential,
             at: self.clock.now(),
         };
         match self.accounts.execute(&account_id, command, &metadata).await {

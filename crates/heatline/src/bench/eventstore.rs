@@ -146,8 +146,8 @@ async fn measure(config: &DbConfig, options: &Options) -> anyhow::Result<Report>
     let window = Duration::from_secs(options.seconds);
 
     let raw_per_s = raw_inserts(&store, options.clients, window).await?;
-    let commands_per_s = commands(&store, options.clients, window, 1).await?;
-    let batch_events_per_s = commands(&store, options.clients, window, 100).await?;
+    let commands_per_s = commands(&store, "cmd1", options.clients, window, 1).await?;
+    let batch_events_per_s = commands(&store, "cmd100", options.clients, window, 100).await?;
     let (read_events, read_per_s) = catch_up(&store).await?;
     let samples = latency(
         &store,
@@ -205,10 +205,11 @@ pub(super) async fn raw_inserts(
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// (b) and (c): each client runs commands on short streams of its own (ten commands a stream);
-/// returns events per second.
-async fn commands(
+/// (b) and (c): each client runs commands on short streams of its own (ten commands a stream,
+/// named after `writers`); returns events per second.
+pub(super) async fn commands(
     store: &PgEventStore,
+    writers: &str,
     clients: usize,
     window: Duration,
     per_command: usize,
@@ -217,13 +218,13 @@ async fn commands(
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let commands = Commands::<Probe>::new(store.clone(), ());
+            let writer = format!("{writers}-{c}");
             tokio::spawn(async move {
                 let meta = metadata();
                 let mut events = 0u64;
                 let mut n = 0u64;
                 while started.elapsed() < window {
-                    let (id, command) =
-                        short_stream_command(&format!("cmd{per_command}-{c}"), n, per_command);
+                    let (id, command) = short_stream_command(&writer, n, per_command);
                     let receipt = commands.execute(&id, command, &meta).await?;
                     events += receipt.events as u64;
                     n += 1;

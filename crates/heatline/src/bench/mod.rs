@@ -5,6 +5,7 @@ mod credit;
 mod dispatch;
 mod eventstore;
 mod intake;
+mod seal;
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub enum Target {
     /// A season of published events replayed into supplier scores, beside reading and
     /// decoding the same log without scoring it.
     Credit(credit::Options),
+    /// Sealing and verifying a log of a million events, and appends with the sealer running
+    /// beside appends without it.
+    Seal(seal::Options),
 }
 
 /// How a benchmark says whether its figure met its target.
@@ -39,6 +43,7 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Intake(options) => intake::run(database, options).await,
         Target::Dispatch(options) => dispatch::run(database, options).await,
         Target::Credit(options) => credit::run(database, options).await,
+        Target::Seal(options) => seal::run(database, options).await,
     }
 }
 

@@ -7,6 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use eventstore::{IntegrationEvent, Publish};
 use platform::auth::Role;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Failed logins counted towards a lockout are those of this window.
 pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
@@ -68,7 +69,7 @@ pub struct Account {
     username: Option<String>,
     role: Option<Role>,
     scope: Scope,
-    password_hash: Option<String>,
+    credential: Option<Uuid>,
     recent_failures: Vec<DateTime<Utc>>,
     locked_until: Option<DateTime<Utc>>,
     phone: Option<String>,
@@ -90,9 +91,9 @@ impl Account {
         &self.scope
     }
 
-    /// The argon2 hash of its password (staff only).
-    pub fn password_hash(&self) -> Option<&str> {
-        self.password_hash.as_deref()
+    /// The credential holding its password's hash (staff only), in `identity.credential`.
+    pub fn credential(&self) -> Option<Uuid> {
+        self.credential
     }
 
     /// What a login at `at` comes to, given whether the password matched.
@@ -110,7 +111,7 @@ impl Account {
     fn require_password(&self) -> Result<(), AccountError> {
         if !self.exists {
             Err(AccountError::NotFound)
-        } else if self.password_hash.is_none() {
+        } else if self.credential.is_none() {
             Err(AccountError::NoPassword)
         } else {
             Ok(())
@@ -136,8 +137,8 @@ pub enum AccountCommand {
         role: Role,
         /// The scope.
         scope: Scope,
-        /// The argon2 hash of the initial password.
-        password_hash: String,
+        /// The stored credential of the initial password.
+        credential: Uuid,
         /// When.
         at: DateTime<Utc>,
     },
@@ -171,8 +172,8 @@ pub enum AccountCommand {
     ChangePassword {
         /// Whether the old password matched.
         old_password_matched: bool,
-        /// The argon2 hash of the new password.
-        new_hash: String,
+        /// The stored credential of the new password.
+        credential: Uuid,
         /// When.
         at: DateTime<Utc>,
     },
@@ -189,8 +190,9 @@ pub enum AccountEvent {
         role: Role,
         /// The scope.
         scope: Scope,
-        /// The argon2 hash of the password.
-        password_hash: String,
+        /// The credential (in identity's own table, never in the log) holding the password's
+        /// hash.
+        credential: Uuid,
         /// When.
         at: DateTime<Utc>,
     },
@@ -229,8 +231,8 @@ pub enum AccountEvent {
     },
     /// The password was changed.
     PasswordChanged {
-        /// The argon2 hash of the new password.
-        password_hash: String,
+        /// The credential holding the new password's hash.
+        credential: Uuid,
         /// When.
         at: DateTime<Utc>,
     },
@@ -290,7 +292,7 @@ impl Aggregate for Account {
                 username,
                 role,
                 scope,
-                password_hash,
+                credential,
                 at,
             } => {
                 if self.exists {
@@ -300,7 +302,7 @@ impl Aggregate for Account {
                     username,
                     role,
                     scope,
-                    password_hash,
+                    credential,
                     at,
                 };
                 sink.write(event, self).await;
@@ -352,21 +354,15 @@ impl Aggregate for Account {
             }
             AccountCommand::ChangePassword {
                 old_password_matched,
-                new_hash,
+                credential,
                 at,
             } => {
                 self.require_password()?;
                 if !old_password_matched {
                     return Err(AccountError::WrongPassword);
                 }
-                sink.write(
-                    AccountEvent::PasswordChanged {
-                        password_hash: new_hash,
-                        at,
-                    },
-                    self,
-                )
-                .await;
+                sink.write(AccountEvent::PasswordChanged { credential, at }, self)
+                    .await;
             }
         }
         Ok(())
@@ -378,14 +374,14 @@ impl Aggregate for Account {
                 username,
                 role,
                 scope,
-                password_hash,
+                credential,
                 ..
             } => {
                 self.exists = true;
                 self.username = Some(username);
                 self.role = Some(role);
                 self.scope = scope;
-                self.password_hash = Some(password_hash);
+                self.credential = Some(credential);
             }
             AccountEvent::ResidentRegistered { via, .. } => {
                 self.exists = true;
@@ -410,8 +406,8 @@ impl Aggregate for Account {
                 self.locked_until = Some(until);
             }
             AccountEvent::PhoneBound { phone, .. } => self.phone = Some(phone),
-            AccountEvent::PasswordChanged { password_hash, .. } => {
-                self.password_hash = Some(password_hash);
+            AccountEvent::PasswordChanged { credential, .. } => {
+                self.credential = Some(credential);
             }
         }
     }
@@ -442,7 +438,7 @@ mod tests {
             username: "wang.dispatch".into(),
             role: Role::Dispatcher,
             scope: Scope::default(),
-            password_hash: "$argon2id$stub".into(),
+            credential: Uuid::from_u128(1),
             at: t(0),
         }
     }
@@ -518,7 +514,7 @@ mod tests {
                 username: "wang.dispatch".into(),
                 role: Role::Admin,
                 scope: Scope::default(),
-                password_hash: "$argon2id$other".into(),
+                credential: Uuid::from_u128(2),
                 at: t(1),
             })
             .then_expect_error(AccountError::AlreadyExists);
@@ -530,7 +526,7 @@ mod tests {
             .given(vec![created()])
             .when(AccountCommand::ChangePassword {
                 old_password_matched: false,
-                new_hash: "$argon2id$new".into(),
+                credential: Uuid::from_u128(3),
                 at: t(1),
             })
             .then_expect_error(AccountError::WrongPassword);

@@ -83,7 +83,13 @@ pub(crate) async fn login(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let account = context.state();
-    let Some(hash) = account.password_hash().map(str::to_owned) else {
+    let hash = match account.credential() {
+        Some(credential) => passwords::stored(identity.store.pool(), credential)
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
+        None => None,
+    };
+    let Some(hash) = hash else {
         passwords::verify(password, identity.decoy_hash.clone()).await;
         return Err(invalid_credentials());
     };
@@ -312,13 +318,31 @@ pub(crate) async fn change_password(
         .load::<domain::account::Account>(&principal.subject)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let Some(hash) = context.state().password_hash().map(str::to_owned) else {
+    let hash = match context.state().credential() {
+        Some(credential) => passwords::stored(identity.store.pool(), credential)
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
+        None => None,
+    };
+    let Some(hash) = hash else {
         return Err(ApiError::forbidden("this account has no password"));
     };
     let matched = passwords::verify(current_password, hash).await;
+    let credential = if matched {
+        passwords::store(
+            identity.store.pool(),
+            &principal.subject,
+            passwords::hash(new_password).await,
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    } else {
+        // Refused below; nothing is stored for a wrong current password.
+        uuid::Uuid::nil()
+    };
     let command = AccountCommand::ChangePassword {
         old_password_matched: matched,
-        new_hash: passwords::hash(new_password).await,
+        credential,
         at: identity.now(),
     };
     let actor = actor(&principal.subject, principal.role);
@@ -331,7 +355,12 @@ pub(crate) async fn change_password(
         )
         .await
     {
-        Ok(_) => Ok(HttpResponse::NoContent().finish()),
+        Ok(_) => {
+            passwords::forget_others(identity.store.pool(), &principal.subject, credential)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            Ok(HttpResponse::NoContent().finish())
+        }
         Err(AggregateError::UserError(AccountError::WrongPassword)) => {
             Err(ApiError::unprocessable(
                 "wrong_password",

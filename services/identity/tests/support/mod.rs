@@ -41,9 +41,14 @@ impl Harness {
                 .unwrap()
                 .to_utc(),
         );
-        let identity = Identity::open(store.clone(), Arc::new(clock.clone()), config)
-            .await
-            .unwrap();
+        let identity = Identity::open(
+            store.clone(),
+            Arc::new(clock.clone()),
+            config,
+            testkit::master_key(),
+        )
+        .await
+        .unwrap();
         let mounted = identity.clone();
         let verifier = identity.verifier();
         let (base, handle) = testkit::fakes::serve(move || {
