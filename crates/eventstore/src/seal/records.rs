@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::merkle::{self, Hash};
+use super::merkle::Hash;
 use crate::error::StoreError;
 use crate::position::LogPosition;
+use sha2::{Digest, Sha256};
 
 /// Which of the two logs an event is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -102,9 +103,85 @@ pub struct SealedEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
-fn put(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-    out.extend_from_slice(bytes);
+/// An event's fields as its leaf hashes them, borrowed from wherever they are.
+struct Fields<'a> {
+    log: Log,
+    position: LogPosition,
+    event_id: Uuid,
+    aggregate_type: &'a str,
+    aggregate_id: &'a str,
+    sequence: i64,
+    event_type: &'a str,
+    event_version: &'a str,
+    payload: &'a [u8],
+    metadata: &'a str,
+    recorded_at: DateTime<Utc>,
+}
+
+impl Fields<'_> {
+    /// SHA-256 of a zero byte (a leaf, not a node) and every field, each string with its
+    /// length, in a fixed order: the bytes are fed as they are, never copied together.
+    fn leaf_hash(&self) -> Hash {
+        fn put(hasher: &mut Sha256, bytes: &[u8]) {
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(bytes);
+        }
+        let mut h = Sha256::new();
+        h.update([0u8]);
+        put(&mut h, b"heatline leaf v1");
+        h.update([self.log.tag()]);
+        h.update(self.position.tx_id.to_be_bytes());
+        h.update(self.position.global_position.to_be_bytes());
+        h.update(self.event_id.as_bytes());
+        put(&mut h, self.aggregate_type.as_bytes());
+        put(&mut h, self.aggregate_id.as_bytes());
+        h.update(self.sequence.to_be_bytes());
+        put(&mut h, self.event_type.as_bytes());
+        put(&mut h, self.event_version.as_bytes());
+        put(&mut h, self.payload);
+        put(&mut h, self.metadata.as_bytes());
+        h.update(self.recorded_at.timestamp_micros().to_be_bytes());
+        h.finalize().into()
+    }
+}
+
+/// The leaf of a row read by one of [`Log`]'s statements.
+pub(crate) fn leaf_of_row(log: Log, row: &Row) -> Result<super::Leaf, StoreError> {
+    let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
+    let tx_id: &str = row.try_get("tx_id_text").map_err(decode)?;
+    let position = LogPosition::from_parts(tx_id, row.try_get("global_position").map_err(decode)?)
+        .map_err(|e| StoreError::Decode(e.to_string()))?;
+    let event_id: Uuid = row.try_get("event_id").map_err(decode)?;
+    let fields = Fields {
+        log,
+        position,
+        event_id,
+        aggregate_type: row.try_get("aggregate_type").map_err(decode)?,
+        aggregate_id: row.try_get("aggregate_id").map_err(decode)?,
+        sequence: row.try_get("sequence").map_err(decode)?,
+        event_type: row.try_get("event_type").map_err(decode)?,
+        event_version: row.try_get("event_version").map_err(decode)?,
+        payload: row.try_get("payload").map_err(decode)?,
+        metadata: row.try_get("metadata_text").map_err(decode)?,
+        recorded_at: row.try_get("recorded_at").map_err(decode)?,
+    };
+    Ok(super::Leaf {
+        log,
+        position,
+        event_id,
+        hash: fields.leaf_hash(),
+    })
+}
+
+/// The leaves of rows, hashed on a blocking thread: hashing a batch takes milliseconds of CPU
+/// that the async workers (serving requests beside the sealer) should not wait for.
+pub(crate) async fn leaves_of_rows(
+    log: Log,
+    rows: Vec<Row>,
+) -> Result<Vec<super::Leaf>, StoreError> {
+    tokio::task::spawn_blocking(move || rows.iter().map(|row| leaf_of_row(log, row)).collect())
+        .await
+        .map_err(|e| StoreError::Decode(format!("hashing leaves failed: {e}")))?
 }
 
 impl SealedEvent {
@@ -133,41 +210,24 @@ impl SealedEvent {
             .map_err(|_| format!("`{}` is not a transaction id", self.tx_id))
     }
 
-    /// The bytes its leaf hashes: every field, each with its length, in a fixed order.
-    pub fn canonical(&self) -> Result<Vec<u8>, String> {
+    /// Its leaf hash: of every field, each string with its length, in a fixed order.
+    pub fn leaf_hash(&self) -> Result<Hash, String> {
         let payload = STANDARD
             .decode(&self.payload)
             .map_err(|_| "the payload is not base64".to_string())?;
-        let position = self.position()?;
-        let mut out = Vec::with_capacity(payload.len() + self.metadata.len() + 200);
-        put(&mut out, b"heatline leaf v1");
-        out.push(self.log.tag());
-        out.extend_from_slice(&position.tx_id.to_be_bytes());
-        out.extend_from_slice(&position.global_position.to_be_bytes());
-        out.extend_from_slice(self.event_id.as_bytes());
-        put(&mut out, self.aggregate_type.as_bytes());
-        put(&mut out, self.aggregate_id.as_bytes());
-        out.extend_from_slice(&self.sequence.to_be_bytes());
-        put(&mut out, self.event_type.as_bytes());
-        put(&mut out, self.event_version.as_bytes());
-        put(&mut out, &payload);
-        put(&mut out, self.metadata.as_bytes());
-        out.extend_from_slice(&self.recorded_at.timestamp_micros().to_be_bytes());
-        Ok(out)
-    }
-
-    /// Its leaf hash.
-    pub fn leaf_hash(&self) -> Result<Hash, String> {
-        Ok(merkle::leaf_hash(&self.canonical()?))
-    }
-
-    /// Its leaf as a seal keeps it.
-    pub(crate) fn leaf(&self) -> Result<super::Leaf, StoreError> {
-        Ok(super::Leaf {
+        Ok(Fields {
             log: self.log,
-            position: self.position().map_err(StoreError::Decode)?,
+            position: self.position()?,
             event_id: self.event_id,
-            hash: self.leaf_hash().map_err(StoreError::Decode)?,
-        })
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            sequence: self.sequence,
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: &payload,
+            metadata: &self.metadata,
+            recorded_at: self.recorded_at,
+        }
+        .leaf_hash())
     }
 }

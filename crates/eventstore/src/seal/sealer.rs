@@ -8,7 +8,7 @@ use secrets::Keyring;
 
 use super::keys::SealKey;
 use super::merkle;
-use super::records::{Log, SealedEvent};
+use super::records::{Log, leaves_of_rows};
 use super::{Leaf, Range, SealBody};
 use crate::error::StoreError;
 use crate::position::LogPosition;
@@ -89,9 +89,7 @@ async fn pending(
             &[&after.tx_id_text(), &after.global_position, &limit],
         )
         .await?;
-    rows.iter()
-        .map(|row| SealedEvent::from_row(log, row)?.leaf())
-        .collect()
+    leaves_of_rows(log, rows).await
 }
 
 fn range(after: LogPosition, leaves: &[Leaf]) -> Range {

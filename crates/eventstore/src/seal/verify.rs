@@ -8,7 +8,7 @@ use futures_util::{TryStreamExt, pin_mut};
 
 use super::keys::{public_keys, signature_holds};
 use super::merkle;
-use super::records::{Log, SealedEvent};
+use super::records::{Log, leaves_of_rows};
 use super::{Leaf, Range, SealBody};
 use crate::error::StoreError;
 use crate::position::LogPosition;
@@ -254,12 +254,8 @@ pub(crate) async fn read_range(
             ],
         )
         .await?;
-    pin_mut!(rows);
-    let mut leaves = Vec::with_capacity(range.count as usize);
-    while let Some(row) = rows.try_next().await? {
-        leaves.push(SealedEvent::from_row(log, &row)?.leaf()?);
-    }
-    Ok(leaves)
+    let rows: Vec<tokio_postgres::Row> = rows.try_collect().await?;
+    leaves_of_rows(log, rows).await
 }
 
 /// The first leaf where what the seal kept and what the log holds part, and how.

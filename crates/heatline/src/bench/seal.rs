@@ -23,8 +23,8 @@ pub struct Options {
     /// Seconds each append phase runs.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Rounds of the two append phases (without, then with the sealer), to even out noise.
-    #[arg(long, default_value_t = 3)]
+    /// Append phases of each kind (without and with the sealer, interleaved), to even out noise.
+    #[arg(long, default_value_t = 4)]
     rounds: usize,
     /// Seconds between seals while appending (the default setting is 60; shorter is harsher).
     #[arg(long, default_value_t = 1)]
@@ -106,33 +106,33 @@ async fn measure(scratch: &Scratch, database: &Database, options: &Options) -> a
         report.seals
     );
 
-    // Appends, alternating without and with the sealer so that drift in the machine hits both.
+    // Appends without and with the sealer, in the order ABBA ABBA ... so that the log's growth
+    // over the run weighs on both alike. Before each phase the backlog is sealed, untimed: the
+    // sealer then seals exactly what is appended beside it.
     let window = Duration::from_secs(options.seconds);
     let (mut without, mut with) = (Vec::new(), Vec::new());
-    let seals_before = count_seals(&store).await?;
-    for round in 0..options.rounds {
-        without.push(commands(&store, &format!("plain{round}"), options.clients, window, 1).await?);
-        let sealer = spawn(
-            store.clone(),
-            database.keyring.clone(),
-            SealerConfig {
-                every: Duration::from_secs(options.seal_every),
-                ..Default::default()
-            },
-        );
-        with.push(
-            commands(
-                &store,
-                &format!("sealed{round}"),
-                options.clients,
-                window,
-                1,
-            )
-            .await?,
-        );
-        drop(sealer);
+    let mut seals_during = 0;
+    for phase in 0..options.rounds * 2 {
+        let sealed = matches!(phase % 4, 1 | 2);
+        seal_all_backlog(&store, &key).await?;
+        let writers = format!("phase{phase}");
+        if sealed {
+            let before = count_seals(&store).await?;
+            let sealer = spawn(
+                store.clone(),
+                database.keyring.clone(),
+                SealerConfig {
+                    every: Duration::from_secs(options.seal_every),
+                    ..Default::default()
+                },
+            );
+            with.push(commands(&store, &writers, options.clients, window, 1).await?);
+            drop(sealer);
+            seals_during += count_seals(&store).await? - before;
+        } else {
+            without.push(commands(&store, &writers, options.clients, window, 1).await?);
+        }
     }
-    let seals_during = count_seals(&store).await? - seals_before;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (base, sealed) = (mean(&without), mean(&with));
     let cost = 1.0 - sealed / base;
