@@ -62,6 +62,17 @@ impl Database {
         })
     }
 
+    /// Identity on this database, on the system clock, with this process's master key.
+    pub async fn identity(&self) -> anyhow::Result<std::sync::Arc<identity::Identity>> {
+        Ok(identity::Identity::open(
+            eventstore::PgEventStore::new(&self.config),
+            std::sync::Arc::new(platform::clock::SystemClock),
+            Default::default(),
+            self.keyring.clone(),
+        )
+        .await?)
+    }
+
     /// Applies every migration.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let (mut client, connection) = self

@@ -4,15 +4,12 @@
 //! building's outage declared an incident), tickets in every state, and a credit ranking.
 //! Then it prints the accounts to log in with and stops; `heatline serve` shows the rest.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use eventstore::PgEventStore;
+use identity::NewStaff;
 use identity::domain::account::Scope;
-use identity::{Identity, NewStaff};
 use platform::auth::Role;
-use platform::clock::SystemClock;
 use serde_json::{Value, json};
 
 use crate::database::Database;
@@ -149,14 +146,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let (buildings, suppliers) = registries();
     intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
     credit::registry::import(&pool, suppliers.as_bytes()).await?;
-    let store = PgEventStore::new(&database.config);
-    let identity = Identity::open(
-        store,
-        Arc::new(SystemClock),
-        Default::default(),
-        database.keyring.clone(),
-    )
-    .await?;
+    let identity = database.identity().await?;
     identity
         .create_staff(NewStaff {
             username: "demo.admin".into(),

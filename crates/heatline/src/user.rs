@@ -1,14 +1,11 @@
 //! `heatline user create`: staff accounts from the command line (the first admin above all).
 
 use std::io::BufRead;
-use std::sync::Arc;
 
 use anyhow::Context;
-use eventstore::PgEventStore;
 use identity::domain::account::Scope;
-use identity::{CreateStaffError, Identity, NewStaff};
+use identity::{CreateStaffError, NewStaff};
 use platform::auth::Role;
-use platform::clock::SystemClock;
 
 use crate::database::Database;
 
@@ -59,14 +56,7 @@ pub async fn run(database: &Database, command: UserCommand) -> anyhow::Result<()
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     database.migrate().await?;
-    let store = PgEventStore::new(&database.config);
-    let identity = Identity::open(
-        store,
-        Arc::new(SystemClock),
-        Default::default(),
-        database.keyring.clone(),
-    )
-    .await?;
+    let identity = database.identity().await?;
     let staff = NewStaff {
         username,
         password,

@@ -75,7 +75,7 @@ async fn accounts_and_keys_stored_before_move_their_secrets_out_when_migrated_an
     let account_id = identity::domain::account_id("staff", "old.admin");
     sql.execute(
         "INSERT INTO eventstore.event (aggregate_type, aggregate_id, sequence, event_id, event_type, event_version, payload, metadata)
-         VALUES ('account', 'staff-old.admin', 1, gen_random_uuid(), 'StaffAccountCreated', '1',
+         VALUES ('account', $2, 1, gen_random_uuid(), 'StaffAccountCreated', '1',
                  jsonb_build_object('StaffAccountCreated', jsonb_build_object(
                      'username', 'old.admin', 'role', 'admin', 'scope', '{}'::jsonb,
                      'password_hash', $1::text, 'at', '2026-11-01T00:00:00Z')),

@@ -145,30 +145,38 @@ impl Fields<'_> {
     }
 }
 
+impl<'a> Fields<'a> {
+    /// The fields of a row read by one of [`Log`]'s statements.
+    fn of_row(log: Log, row: &'a Row) -> Result<Self, StoreError> {
+        let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
+        let tx_id: &str = row.try_get("tx_id_text").map_err(decode)?;
+        Ok(Fields {
+            log,
+            position: LogPosition::from_parts(
+                tx_id,
+                row.try_get("global_position").map_err(decode)?,
+            )
+            .map_err(|e| StoreError::Decode(e.to_string()))?,
+            event_id: row.try_get("event_id").map_err(decode)?,
+            aggregate_type: row.try_get("aggregate_type").map_err(decode)?,
+            aggregate_id: row.try_get("aggregate_id").map_err(decode)?,
+            sequence: row.try_get("sequence").map_err(decode)?,
+            event_type: row.try_get("event_type").map_err(decode)?,
+            event_version: row.try_get("event_version").map_err(decode)?,
+            payload: row.try_get("payload").map_err(decode)?,
+            metadata: row.try_get("metadata_text").map_err(decode)?,
+            recorded_at: row.try_get("recorded_at").map_err(decode)?,
+        })
+    }
+}
+
 /// The leaf of a row read by one of [`Log`]'s statements.
 pub(crate) fn leaf_of_row(log: Log, row: &Row) -> Result<super::Leaf, StoreError> {
-    let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
-    let tx_id: &str = row.try_get("tx_id_text").map_err(decode)?;
-    let position = LogPosition::from_parts(tx_id, row.try_get("global_position").map_err(decode)?)
-        .map_err(|e| StoreError::Decode(e.to_string()))?;
-    let event_id: Uuid = row.try_get("event_id").map_err(decode)?;
-    let fields = Fields {
-        log,
-        position,
-        event_id,
-        aggregate_type: row.try_get("aggregate_type").map_err(decode)?,
-        aggregate_id: row.try_get("aggregate_id").map_err(decode)?,
-        sequence: row.try_get("sequence").map_err(decode)?,
-        event_type: row.try_get("event_type").map_err(decode)?,
-        event_version: row.try_get("event_version").map_err(decode)?,
-        payload: row.try_get("payload").map_err(decode)?,
-        metadata: row.try_get("metadata_text").map_err(decode)?,
-        recorded_at: row.try_get("recorded_at").map_err(decode)?,
-    };
+    let fields = Fields::of_row(log, row)?;
     Ok(super::Leaf {
         log,
-        position,
-        event_id,
+        position: fields.position,
+        event_id: fields.event_id,
         hash: fields.leaf_hash(),
     })
 }
@@ -186,21 +194,20 @@ pub(crate) async fn leaves_of_rows(
 
 impl SealedEvent {
     pub(crate) fn from_row(log: Log, row: &Row) -> Result<Self, StoreError> {
-        let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
-        let payload: Vec<u8> = row.try_get("payload").map_err(decode)?;
+        let f = Fields::of_row(log, row)?;
         Ok(SealedEvent {
             log,
-            tx_id: row.try_get("tx_id_text").map_err(decode)?,
-            global_position: row.try_get("global_position").map_err(decode)?,
-            event_id: row.try_get("event_id").map_err(decode)?,
-            aggregate_type: row.try_get("aggregate_type").map_err(decode)?,
-            aggregate_id: row.try_get("aggregate_id").map_err(decode)?,
-            sequence: row.try_get("sequence").map_err(decode)?,
-            event_type: row.try_get("event_type").map_err(decode)?,
-            event_version: row.try_get("event_version").map_err(decode)?,
-            payload: STANDARD.encode(payload),
-            metadata: row.try_get("metadata_text").map_err(decode)?,
-            recorded_at: row.try_get("recorded_at").map_err(decode)?,
+            tx_id: f.position.tx_id_text(),
+            global_position: f.position.global_position,
+            event_id: f.event_id,
+            aggregate_type: f.aggregate_type.to_owned(),
+            aggregate_id: f.aggregate_id.to_owned(),
+            sequence: f.sequence,
+            event_type: f.event_type.to_owned(),
+            event_version: f.event_version.to_owned(),
+            payload: STANDARD.encode(f.payload),
+            metadata: f.metadata.to_owned(),
+            recorded_at: f.recorded_at,
         })
     }
 
