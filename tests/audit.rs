@@ -124,6 +124,20 @@ async fn a_supplier_proves_an_event_offline_and_verify_names_an_edit_made_in_sql
     )
     .await;
     assert_eq!(status, 200, "{seal}");
+    // The process that seals says how current its seals are.
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("heatline_seal_age_seconds "), "{metrics}");
+    assert!(
+        metrics.contains("heatline_unsealed_events{log=\"published\"}"),
+        "{metrics}"
+    );
     assert!(server.terminate().success());
 
     // Offline: no database at all (an unreachable URL), the pinned key only.

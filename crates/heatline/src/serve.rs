@@ -202,7 +202,10 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     if let Some(credit) = &credit {
         subscribers.extend(credit.subscriptions());
     }
-    let lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
+    let mut lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
+    if credit.is_some() {
+        lag = lag.with_sealing();
+    }
     // A subscription a minute behind the log makes the process not ready: its read models and
     // process managers (tickets opened, timelines, status pushes) are stale.
     let readiness = readiness.with_subscriptions(lag.clone(), 60.0);

@@ -188,6 +188,8 @@ pub struct Lag {
     pool: Pool,
     /// `(schema, name)` of each subscription this process runs.
     subscriptions: Vec<(String, String)>,
+    /// Whether this process seals the event logs (and reports how current the seals are).
+    sealing: bool,
 }
 
 impl Lag {
@@ -200,7 +202,33 @@ impl Lag {
                 .filter_map(|s| s.split_once('.'))
                 .map(|(schema, name)| (schema.to_owned(), name.to_owned()))
                 .collect(),
+            sealing: false,
         }
+    }
+
+    /// Also reports the age of the newest seal and the events after it.
+    pub fn with_sealing(mut self) -> Self {
+        self.sealing = true;
+        self
+    }
+
+    async fn render_seals(&self) -> Result<String, Box<dyn std::error::Error>> {
+        let status = eventstore::seal::sealer::status(&self.pool).await?;
+        let age = status.newest.map_or(String::new(), |newest| {
+            format!(
+                "heatline_seal_age_seconds {}\n",
+                (chrono::Utc::now() - newest).num_milliseconds() as f64 / 1000.0
+            )
+        });
+        Ok(format!(
+            "# HELP heatline_seal_age_seconds Seconds since the newest seal of the event logs (absent before the first).\n\
+             # TYPE heatline_seal_age_seconds gauge\n{age}\
+             # HELP heatline_unsealed_events Events after the newest seal, by log.\n\
+             # TYPE heatline_unsealed_events gauge\n\
+             heatline_unsealed_events{{log=\"domain\"}} {}\n\
+             heatline_unsealed_events{{log=\"published\"}} {}\n",
+            status.unsealed_events, status.unsealed_published
+        ))
     }
 
     /// Each subscription (`schema.name`) with the published events it has not handled yet
@@ -288,6 +316,12 @@ pub(crate) async fn metrics(lag: web::Data<Lag>) -> HttpResponse {
     match lag.render().await {
         Ok(text) => body.push_str(&text),
         Err(error) => tracing::warn!(%error, "subscription lag not read for /metrics"),
+    }
+    if lag.sealing {
+        match lag.render_seals().await {
+            Ok(text) => body.push_str(&text),
+            Err(error) => tracing::warn!(%error, "seal status not read for /metrics"),
+        }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

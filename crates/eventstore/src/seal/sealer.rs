@@ -243,3 +243,42 @@ async fn take_lock(
     let key = SealKey::load_or_create(store, keyring).await?;
     Ok(Some((client, key)))
 }
+
+/// How current the seals are, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SealStatus {
+    /// When the newest seal was made (none before the first).
+    pub newest: Option<chrono::DateTime<Utc>>,
+    /// Domain events after the newest seal.
+    pub unsealed_events: i64,
+    /// Published events after it.
+    pub unsealed_published: i64,
+}
+
+/// Reads how current the seals are.
+pub async fn status(pool: &deadpool_postgres::Pool) -> Result<SealStatus, StoreError> {
+    let client = pool.get().await?;
+    let last = tip(&client).await?;
+    let newest = client
+        .query_opt(
+            "SELECT sealed_at FROM eventstore.seal WHERE seq = $1",
+            &[&last.seq],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let after = |table: &str, position: LogPosition| {
+        format!(
+            "SELECT count(*) FROM eventstore.{table} WHERE (tx_id, global_position) > ('{}'::text::xid8, {})",
+            position.tx_id, position.global_position
+        )
+    };
+    let count = |sql: String| {
+        let client = &client;
+        async move { Ok::<i64, StoreError>(client.query_one(&sql, &[]).await?.get(0)) }
+    };
+    Ok(SealStatus {
+        newest,
+        unsealed_events: count(after("event", last.events)).await?,
+        unsealed_published: count(after("published_event", last.published)).await?,
+    })
+}
