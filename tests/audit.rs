@@ -180,6 +180,7 @@ async fn a_supplier_proves_an_event_offline_and_verify_names_an_edit_made_in_sql
     let (ok, said) = verify(db.url(), &[]);
     assert!(ok, "{said}");
     assert!(said.contains("seals hold"), "{said}");
+    assert!(said.contains("newer events are not sealed yet"), "{said}");
     let seal_path = seal_file.to_str().unwrap();
     let (ok, said) = verify(db.url(), &["--seal", seal_path, "--public-key", &pinned]);
     assert!(ok, "{said}");

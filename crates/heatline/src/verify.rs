@@ -136,8 +136,16 @@ pub async fn run(database: &Database, args: VerifyArgs) -> anyhow::Result<()> {
         anyhow::bail!("{problem} (the {} seals before it hold)", report.seals);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let status = eventstore::seal::sealer::status(store.pool()).await?;
+    let unsealed = status.unsealed_events + status.unsealed_published;
+    if report.seals == 0 {
+        println!(
+            "no seal yet: {unsealed} events wait for the sealer (it runs in the process that serves credit)"
+        );
+        return Ok(());
+    }
     println!(
-        "{} seals hold: {} events checked in {:.1} s ({:.0} events/s)",
+        "{} seals hold: {} events checked in {:.1} s ({:.0} events/s); {unsealed} newer events are not sealed yet",
         report.seals,
         report.events,
         elapsed,
