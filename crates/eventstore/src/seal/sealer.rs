@@ -39,6 +39,7 @@ pub(crate) struct Tip {
     pub hash: merkle::Hash,
     pub events: LogPosition,
     pub published: LogPosition,
+    pub sealed_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl Tip {
@@ -47,6 +48,7 @@ impl Tip {
         hash: [0; 32],
         events: LogPosition::START,
         published: LogPosition::START,
+        sealed_at: None,
     };
 }
 
@@ -54,7 +56,7 @@ pub(crate) async fn tip(client: &Object) -> Result<Tip, StoreError> {
     let row = client
         .query_opt(
             "SELECT seq, hash, events_through_tx::text, events_through_pos,
-                    published_through_tx::text, published_through_pos
+                    published_through_tx::text, published_through_pos, sealed_at
              FROM eventstore.seal ORDER BY seq DESC LIMIT 1",
             &[],
         )
@@ -74,6 +76,7 @@ pub(crate) async fn tip(client: &Object) -> Result<Tip, StoreError> {
             .map_err(|_| StoreError::Decode("a seal's hash is not 32 bytes".into()))?,
         events: position(2, 3)?,
         published: position(4, 5)?,
+        sealed_at: Some(row.get(6)),
     })
 }
 
@@ -259,26 +262,21 @@ pub struct SealStatus {
 pub async fn status(pool: &deadpool_postgres::Pool) -> Result<SealStatus, StoreError> {
     let client = pool.get().await?;
     let last = tip(&client).await?;
-    let newest = client
-        .query_opt(
-            "SELECT sealed_at FROM eventstore.seal WHERE seq = $1",
-            &[&last.seq],
+    let after = |position: LogPosition| (position.tx_id_text(), position.global_position);
+    let (events_tx, events_pos) = after(last.events);
+    let (published_tx, published_pos) = after(last.published);
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM eventstore.event
+                     WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)),
+                    (SELECT count(*) FROM eventstore.published_event
+                     WHERE (tx_id, global_position) > ($3::text::xid8, $4::bigint))",
+            &[&events_tx, &events_pos, &published_tx, &published_pos],
         )
-        .await?
-        .map(|row| row.get(0));
-    let after = |table: &str, position: LogPosition| {
-        format!(
-            "SELECT count(*) FROM eventstore.{table} WHERE (tx_id, global_position) > ('{}'::text::xid8, {})",
-            position.tx_id, position.global_position
-        )
-    };
-    let count = |sql: String| {
-        let client = &client;
-        async move { Ok::<i64, StoreError>(client.query_one(&sql, &[]).await?.get(0)) }
-    };
+        .await?;
     Ok(SealStatus {
-        newest,
-        unsealed_events: count(after("event", last.events)).await?,
-        unsealed_published: count(after("published_event", last.published)).await?,
+        newest: last.sealed_at,
+        unsealed_events: row.get(0),
+        unsealed_published: row.get(1),
     })
 }

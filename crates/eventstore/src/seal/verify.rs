@@ -129,8 +129,7 @@ pub async fn check_against(
     body: &SealBody,
 ) -> Result<Option<Problem>, StoreError> {
     let client = store.pool().get().await?;
-    let mut found = read_range(&client, Log::Events, body.events).await?;
-    found.extend(read_range(&client, Log::Published, body.published).await?);
+    let found = read_seal(&client, body).await?;
     let hashes: Vec<merkle::Hash> = found.iter().map(|l| l.hash).collect();
     if found.len() as u64 == body.size() && merkle::root(&hashes) == body.root {
         return Ok(None);
@@ -218,8 +217,7 @@ async fn check_seal(
         Ok(kept) => kept,
         Err(e) => return fail(e),
     };
-    let mut found = read_range(reader, Log::Events, body.events).await?;
-    found.extend(read_range(reader, Log::Published, body.published).await?);
+    let found = read_seal(reader, &body).await?;
     if let Some((leaf, what)) = first_difference(&kept, &found) {
         return Ok(Err((Some(leaf), format!("{leaf} {what}"))));
     }
@@ -231,6 +229,13 @@ async fn check_seal(
         );
     }
     Ok(Ok(body))
+}
+
+/// The leaves of the events a seal covers, as the logs hold them now, in its tree's order.
+async fn read_seal(client: &Object, body: &SealBody) -> Result<Vec<Leaf>, StoreError> {
+    let mut found = read_range(client, Log::Events, body.events).await?;
+    found.extend(read_range(client, Log::Published, body.published).await?);
+    Ok(found)
 }
 
 /// The leaves of the events of `log` in `range`, as the log holds them now.
