@@ -20,6 +20,7 @@ mod error;
 mod log;
 pub mod metadata;
 mod notify;
+pub mod personal;
 mod position;
 pub mod seal;
 pub mod selftest;

@@ -8,7 +8,11 @@ use eventstore::PgEventStore;
 use crate::database::Database;
 
 /// The read models `rebuild` knows, with what they hold.
-const KNOWN: [(&str, &str); 2] = [
+const KNOWN: [(&str, &str); 3] = [
+    (
+        "intake.complaints",
+        "the complaints as staff and residents read them, and the log of contact reveals (erased personal data stays erased)",
+    ),
     (
         "dispatch.queue",
         "the dispatcher queue, the complaints each ticket carries, the SLA timer's deadlines and the crew register",
@@ -26,7 +30,7 @@ pub enum ProjectionsCommand {
     /// Rebuild a read model from the event streams, while serving: writes to it wait for the
     /// rebuild's one transaction, reads go on seeing the old rows until it commits.
     Rebuild {
-        /// `dispatch.queue` or `credit.ledger`.
+        /// `intake.complaints`, `dispatch.queue` or `credit.ledger`.
         name: String,
     },
 }
@@ -53,6 +57,21 @@ pub async fn run(database: &Database, command: ProjectionsCommand) -> anyhow::Re
             let working =
                 crate::progress::spinner(&format!("rebuilding {name} from the event streams"));
             let rebuilt = match name.as_str() {
+                "intake.complaints" => {
+                    let vault = eventstore::personal::Vault::new(
+                        store.pool().clone(),
+                        database.keyring.clone(),
+                    );
+                    intake::privacy::rebuild(&store, &vault)
+                        .await
+                        .context("rebuilding intake.complaints")
+                        .map(|r| {
+                            format!(
+                                "{} complaints, {} with personal data erased",
+                                r.complaints, r.erased
+                            )
+                        })
+                }
                 "dispatch.queue" => dispatch::rebuild::queue(&store, chrono::Utc::now())
                     .await
                     .context("rebuilding dispatch.queue")

@@ -145,9 +145,14 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     let mut intake_background = None;
     let intake = if plan.runs(Service::Intake) {
         readiness = readiness.with_migrations(intake::MIGRATION_TABLE, intake::known_migrations());
-        let intake = Intake::open(store.clone(), clock.clone(), plan.intake.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
+        let intake = Intake::open(
+            store.clone(),
+            clock.clone(),
+            plan.intake.clone(),
+            database.keyring.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the intake service: {e}"))?;
         intake_background = Some(intake.start().context("starting intake's subscriptions")?);
         Some(intake)
     } else {

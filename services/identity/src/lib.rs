@@ -31,6 +31,7 @@ use crate::domain::session::Session;
 use crate::keys::KeyRing;
 use crate::sms::SmsGateway;
 use crate::wechat::{Wechat, WechatConfig};
+use eventstore::personal::{Owner, Personal, Vault};
 
 /// How identity reaches the outside parties it needs.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +68,7 @@ pub struct Identity {
     sms: Option<SmsGateway>,
     store: PgEventStore,
     keys: KeyRing,
+    vault: Vault,
     clock: Arc<dyn Clock>,
     verifier: Verifier,
     /// Verified against when the username is unknown, so that the answer takes as long.
@@ -117,6 +119,7 @@ impl Identity {
         config: IdentityConfig,
         master: secrets::Keyring,
     ) -> Result<Arc<Identity>, StoreError> {
+        let vault = Vault::new(store.pool().clone(), master.clone());
         let keys = KeyRing::open(store.pool().clone(), clock.now(), master).await?;
         let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE, clock.clone());
         verifier.set_keys(&keys.jwks());
@@ -128,6 +131,7 @@ impl Identity {
             sms: config.sms_url.map(SmsGateway::new),
             store,
             keys,
+            vault,
             clock,
             verifier,
             decoy_hash: passwords::hash(uuid::Uuid::new_v4().to_string()).await,
@@ -137,6 +141,26 @@ impl Identity {
     /// A verifier fed with this service's keys, for the services of the same process.
     pub fn verifier(&self) -> Verifier {
         self.verifier.clone()
+    }
+
+    /// Seals a resident account's personal data (a phone number, a WeChat id) with the
+    /// account's data key, which erasing the resident destroys.
+    pub async fn seal_for(
+        &self,
+        account_id: &str,
+        value: String,
+    ) -> Result<Personal<String>, StoreError> {
+        let owner = Owner {
+            subject: format!("account:{account_id}"),
+            resident: Some(account_id.to_owned()),
+            household: None,
+        };
+        self.vault.seal(&owner, value).await
+    }
+
+    /// The data keys of residents' personal data.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// The signing keys.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Transaction;
+use eventstore::personal::NewKey;
 use eventstore::{AppendError, Batch, EventMetadata, PgEventStore, StoreError, StreamContext};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -38,8 +39,10 @@ impl Default for Limits {
 pub struct NewFiling {
     /// Its id: derived from the idempotency key when there is one.
     pub id: Uuid,
-    /// What it says.
+    /// What it says (its personal data sealed with `key`).
     pub details: ComplaintDetails,
+    /// The data key of its personal data: stored with its events, not when it is a retry.
+    pub key: NewKey,
     /// The digest of the request, to recognise a retry.
     pub fingerprint: String,
     /// When.
@@ -354,7 +357,7 @@ impl Complaints {
         self.store.prepare_append(tx).await?;
         // The read model's row goes in the same round trip as the append: if the append
         // loses a race, the error rolls both back.
-        let (appended, ()) = tokio::try_join!(
+        let (appended, (), ()) = tokio::try_join!(
             async {
                 let events = std::slice::from_ref(&event);
                 if first {
@@ -373,10 +376,12 @@ impl Complaints {
                     filing.id,
                     &event,
                     context.current_sequence() + 1,
+                    filing.details.personal.sealed_here(),
                 )
                 .await
                 .map_err(CommandError::from)
             },
+            async { filing.key.store(tx).await.map_err(CommandError::Store) },
         )?;
         if let Some(into) = open {
             let target = self

@@ -19,6 +19,7 @@ pub mod open311;
 pub mod openapi;
 pub mod photos;
 pub mod policy;
+pub mod privacy;
 mod projection;
 pub mod registry;
 mod routes;
@@ -26,9 +27,10 @@ pub mod views;
 
 use std::sync::Arc;
 
+use crate::domain::erasure::ErasureScope;
 use actix_web::web;
 use chrono::Duration;
-use eventstore::{PgEventStore, StoreError, SubscriptionHandle};
+use eventstore::{EventMetadata, PgEventStore, StoreError, SubscriptionHandle};
 use platform::clock::Clock;
 
 use crate::complaints::{Complaints, Limits};
@@ -36,8 +38,11 @@ use crate::hotline::HotlineConfig;
 use crate::incidents::IncidentRules;
 use crate::open311::Open311Key;
 
+use crate::domain::values::Pseudonyms;
 use crate::photos::PhotoStore;
 use crate::registry::Registry;
+use eventstore::personal::Vault;
+use secrets::Keyring;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -75,6 +80,9 @@ pub struct IntakeConfig {
     pub hotline: Option<HotlineConfig>,
     /// The Open311 clients allowed to file.
     pub open311_keys: Vec<Open311Key>,
+    /// How long a complaint's personal data is kept after it closed
+    /// ([`privacy::DEFAULT_RETENTION`] unless configured).
+    pub retention: Duration,
 }
 
 impl IntakeConfig {
@@ -89,6 +97,7 @@ impl IntakeConfig {
             photo_store: photo_store.into(),
             hotline: None,
             open311_keys: Vec::new(),
+            retention: privacy::DEFAULT_RETENTION,
         }
     }
 }
@@ -100,6 +109,8 @@ pub struct Intake {
     store: PgEventStore,
     clock: Arc<dyn Clock>,
     photos: PhotoStore,
+    vault: Vault,
+    pseudonyms: Pseudonyms,
     config: IntakeConfig,
 }
 
@@ -118,6 +129,8 @@ pub struct Background {
     pub hotline_outbox: Option<SubscriptionHandle>,
     /// The 12345 delivery worker.
     pub hotline_delivery: Option<BackgroundTask>,
+    /// Erases the personal data of complaints closed longer ago than the retention period.
+    pub retention: BackgroundTask,
 }
 
 impl Intake {
@@ -126,8 +139,13 @@ impl Intake {
         store: PgEventStore,
         clock: Arc<dyn Clock>,
         config: IntakeConfig,
+        master: Keyring,
     ) -> Result<Arc<Intake>, String> {
         let photos = PhotoStore::open(&config.photo_store)?;
+        let pseudonyms = privacy::pseudonyms(store.pool(), &master)
+            .await
+            .map_err(|e| format!("opening the household pseudonym key: {e}"))?;
+        let vault = Vault::new(store.pool().clone(), master);
         let registry = Registry::load(store.pool())
             .await
             .map_err(|e| format!("reading the building registry: {e}"))?;
@@ -137,6 +155,8 @@ impl Intake {
             store,
             clock,
             photos,
+            vault,
+            pseudonyms,
             config,
         }))
     }
@@ -180,12 +200,32 @@ impl Intake {
             }
             None => (None, None),
         };
+        let retaining = Arc::downgrade(self);
+        let retention = BackgroundTask::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                let Some(intake) = retaining.upgrade() else {
+                    return;
+                };
+                match intake.erase_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(complaints = n, "personal data past its retention erased")
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "personal data past its retention not erased")
+                    }
+                }
+            }
+        });
         Ok(Background {
             registry_refresh,
             incidents,
             dispatch_news,
             hotline_outbox,
             hotline_delivery,
+            retention,
         })
     }
 
@@ -206,5 +246,31 @@ impl Intake {
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// Erases the personal data of every complaint closed longer ago than the retention
+    /// period (in batches, one audit record each); answers how many complaints it reached.
+    pub async fn erase_expired(&self) -> Result<usize, StoreError> {
+        let before = self.now() - self.config.retention;
+        let mut total = 0;
+        loop {
+            let due = privacy::due_for_erasure(self.store.pool(), before, 500).await?;
+            if due.is_empty() {
+                return Ok(total);
+            }
+            let metadata = EventMetadata::new(
+                eventstore::Actor {
+                    id: "retention".into(),
+                    role: "system".into(),
+                },
+                eventstore::Channel::System,
+            );
+            let reason = format!(
+                "kept {} days after the complaint closed",
+                self.config.retention.num_days()
+            );
+            privacy::erase(self, ErasureScope::Retention, &due, reason, None, &metadata).await?;
+            total += due.len();
+        }
     }
 }

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::input::FieldError;
 use crate::open311;
-use crate::routes::{complaints, contact, filing, photos, platform12345};
+use crate::routes::{complaints, contact, erasure, filing, photos, platform12345};
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
 /// The document.
@@ -28,6 +28,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         complaints::unrouted,
         contact::reveal,
         contact::reveals,
+        erasure::erase,
         filing::file_for_caller,
         platform12345::push,
         photos::upload,
@@ -50,6 +51,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         platform12345::WorkOrder,
         photos::PhotoStored,
         contact::ContactDetails,
+        erasure::EraseRequest,
+        erasure::ErasureDone,
         ComplaintView,
         Page,
         RevealPage,
@@ -61,6 +64,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         (name = "complaints", description = "Filing and following complaints"),
         (name = "12345", description = "The city hotline platform's pushes"),
         (name = "photos", description = "Complaint photos"),
+        (name = "privacy", description = "Erasure of personal data"),
         (name = "open311", description = "Open311 GeoReport v2 for civic-reporting apps (JSON or XML by the path's extension)"),
     )
 )]

@@ -130,6 +130,17 @@ impl PhotoStore {
             Err(other) => Err(other.into()),
         }
     }
+
+    /// Deletes a stored photo (an erasure's); a photo already gone is not an error.
+    pub async fn delete(&self, id: &str) -> Result<(), PhotoError> {
+        if !is_photo_id(id) {
+            return Ok(());
+        }
+        match self.store.delete(&Self::path(id)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
 }
 
 #[cfg(test)]

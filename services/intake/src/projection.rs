@@ -4,7 +4,9 @@
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
-use crate::domain::complaint::{ComplaintEvent, Status};
+use chrono::Utc;
+
+use crate::domain::complaint::{ComplaintEvent, Contact, Status};
 
 pub(crate) fn status_code(status: Status) -> &'static str {
     match status {
@@ -33,7 +35,12 @@ pub(crate) async fn project(
             let statement = tx
                 .prepare_cached(include_str!("sql/insert_complaint.sql"))
                 .await?;
-            insert_row(tx, &statement, id, event, version as usize).await?;
+            let contact = match event {
+                ComplaintEvent::Accepted { details, .. }
+                | ComplaintEvent::Merged { details, .. } => details.personal.sealed_here(),
+                _ => None,
+            };
+            insert_row(tx, &statement, id, event, version as usize, contact).await?;
         }
         ComplaintEvent::Routed { route, .. } => {
             let sql = "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
@@ -109,13 +116,15 @@ pub(crate) async fn project(
     Ok(())
 }
 
-/// Inserts the read model's row of a filing (an `Accepted` or `Merged` event).
+/// Inserts the read model's row of a filing (an `Accepted` or `Merged` event), with its
+/// personal data opened (`None`: erased).
 pub(crate) async fn insert_row(
     tx: &Transaction<'_>,
     statement: &tokio_postgres::Statement,
     id: Uuid,
     event: &ComplaintEvent,
     version: usize,
+    contact: Option<&Contact>,
 ) -> Result<(), tokio_postgres::Error> {
     let (details, merged_into, status) = match event {
         ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
@@ -127,6 +136,11 @@ pub(crate) async fn insert_row(
     let version = version as i64;
     let at = event.at();
     let d = details.as_ref();
+    let erased = Contact::default();
+    let (c, erased_at) = match contact {
+        Some(c) => (c, None),
+        None => (&erased, Some(Utc::now())),
+    };
     tx.execute(
         statement,
         &[
@@ -137,22 +151,23 @@ pub(crate) async fn insert_row(
             &priority_code(d.priority),
             &status_code(status),
             &d.household.as_str(),
-            &d.account.as_ref().map(|a| a.as_str()),
-            &d.address.as_ref().map(|a| a.as_str()),
-            &d.position.map(|p| p.0),
-            &d.position.map(|p| p.1),
-            &d.contact_phone,
+            &c.account.as_ref().map(|a| a.as_str()),
+            &c.address.as_ref().map(|a| a.as_str()),
+            &c.position.map(|p| p.0),
+            &c.position.map(|p| p.1),
+            &c.contact_phone,
             &d.route.building_id,
             &d.route.station,
             &d.route.district,
             &d.route.supplier_id,
             &d.reading.map(|r| r.tenths()),
-            &d.description,
-            &d.photos,
+            &c.description,
+            &c.photos,
             &d.hotline_work_order,
             &merged_into,
             &at,
             &version,
+            &erased_at,
         ],
     )
     .await?;

@@ -60,6 +60,9 @@ pub struct ComplaintView {
     pub updated_at: DateTime<Utc>,
     /// Its version (the number of its events).
     pub version: i64,
+    /// When its personal data (heating account, address, phone, words, photos) was erased;
+    /// those fields are empty from then on.
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub(crate) filer: String,
     #[serde(skip)]
@@ -130,6 +133,7 @@ impl ComplaintView {
             filed_at: row.get("filed_at"),
             updated_at: row.get("updated_at"),
             version: row.get("version"),
+            personal_data_erased_at: row.get("personal_erased_at"),
             masked: false,
             filer: row.get("filer"),
             building_address: row.get("building_address"),
@@ -177,7 +181,7 @@ pub use platform::pagination::Cursor;
 const COLUMNS: &str = "complaint_id, filer, source, category, priority, status, household, \
     account_no, address, contact_phone, building_id, station, district, supplier_id, \
     reading_tenths, description, photos, hotline_work_order, merged_into, incident_id, filed_at, \
-    updated_at, version, (SELECT b.address FROM intake.building b \
+    updated_at, version, personal_erased_at, (SELECT b.address FROM intake.building b \
     WHERE b.building_id = intake.complaint.building_id) AS building_address";
 
 /// One complaint.

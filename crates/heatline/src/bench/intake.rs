@@ -92,13 +92,9 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     )
     .await
     .context("importing the bench registry")?;
-    let keys = KeyRing::open(
-        store.pool().clone(),
-        Utc::now(),
-        // A scratch database's keys, wrapped by a key that lives as long as the run.
-        secrets::Keyring::from_bytes(rand::random(), &[]),
-    )
-    .await?;
+    // A scratch database's keys, wrapped by a key that lives as long as the run.
+    let master = secrets::Keyring::from_bytes(rand::random(), &[]);
+    let keys = KeyRing::open(store.pool().clone(), Utc::now(), master.clone()).await?;
     let verifier = Verifier::in_process(
         identity::tokens::ISSUER,
         identity::tokens::AUDIENCE,
@@ -107,7 +103,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     verifier.set_keys(&keys.jwks());
     let photos = std::env::temp_dir().join(format!("heatline-bench-photos-{}", std::process::id()));
     let intake_config = IntakeConfig::new(photos.display().to_string());
-    let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config)
+    let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config, master)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let background = intake.start()?;

@@ -77,9 +77,14 @@ impl Harness {
             std::env::temp_dir().join(format!("heatline-dispatch-test-{}", uuid::Uuid::new_v4()));
         let mut intake_config = IntakeConfig::new(photos.to_str().unwrap());
         adjust(&mut intake_config);
-        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), intake_config)
-            .await
-            .unwrap();
+        let intake = Intake::open(
+            store.clone(),
+            Arc::new(clock.clone()),
+            intake_config,
+            testkit::master_key(),
+        )
+        .await
+        .unwrap();
         let dispatch = Dispatch::open(store.clone(), Arc::new(clock.clone()), config());
         let intake_background = intake.start().unwrap();
         let dispatch_background = dispatch.start().unwrap();

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
+use eventstore::personal::Personal;
 use eventstore::{IntegrationEvent, Publish};
 use platform::auth::Role;
 use serde::{Deserialize, Serialize};
@@ -33,13 +34,14 @@ pub struct Scope {
 pub enum ResidentVia {
     /// A WeChat mini-program login.
     Wechat {
-        /// The user's openid for the mini-program.
-        openid: String,
+        /// The user's openid for the mini-program (personal data, sealed with the account's
+        /// data key).
+        openid: Personal<String>,
     },
     /// An SMS one-time code.
     Phone {
-        /// The phone number.
-        phone: String,
+        /// The phone number (personal data, sealed with the account's data key).
+        phone: Personal<String>,
     },
 }
 
@@ -72,7 +74,6 @@ pub struct Account {
     credential: Option<Uuid>,
     recent_failures: Vec<DateTime<Utc>>,
     locked_until: Option<DateTime<Utc>>,
-    phone: Option<String>,
 }
 
 impl Account {
@@ -163,8 +164,8 @@ pub enum AccountCommand {
     },
     /// Records the phone number a resident shared through WeChat.
     BindPhone {
-        /// The 11 digits.
-        phone: String,
+        /// The 11 digits, sealed with the account's data key.
+        phone: Personal<String>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -224,8 +225,8 @@ pub enum AccountEvent {
     },
     /// A resident's phone number was bound.
     PhoneBound {
-        /// The 11 digits.
-        phone: String,
+        /// The 11 digits, sealed with the account's data key.
+        phone: Personal<String>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -347,10 +348,10 @@ impl Aggregate for Account {
                 if !self.exists {
                     return Err(AccountError::NotFound);
                 }
-                if self.phone.as_deref() != Some(phone.as_str()) {
-                    sink.write(AccountEvent::PhoneBound { phone, at }, self)
-                        .await;
-                }
+                // Recorded each time it is shared: sealed, two bindings of one number cannot be
+                // told apart here.
+                sink.write(AccountEvent::PhoneBound { phone, at }, self)
+                    .await;
             }
             AccountCommand::ChangePassword {
                 old_password_matched,
@@ -383,11 +384,8 @@ impl Aggregate for Account {
                 self.scope = scope;
                 self.credential = Some(credential);
             }
-            AccountEvent::ResidentRegistered { via, .. } => {
+            AccountEvent::ResidentRegistered { .. } => {
                 self.exists = true;
-                if let ResidentVia::Phone { phone } = via {
-                    self.phone = Some(phone);
-                }
                 self.role = Some(Role::Resident);
             }
             AccountEvent::LoginSucceeded { .. } => {
@@ -405,7 +403,7 @@ impl Aggregate for Account {
                 self.recent_failures.clear();
                 self.locked_until = Some(until);
             }
-            AccountEvent::PhoneBound { phone, .. } => self.phone = Some(phone),
+            AccountEvent::PhoneBound { .. } => {}
             AccountEvent::PasswordChanged { credential, .. } => {
                 self.credential = Some(credential);
             }

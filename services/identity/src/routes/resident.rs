@@ -165,6 +165,10 @@ pub(crate) async fn wechat_login(
     }
     let openid = wechat.openid(&code).await.map_err(wechat_refusal)?;
     let account_id = domain::account_id("wechat", &openid);
+    let openid = identity
+        .seal_for(&account_id, openid)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let pair = resident_session(
         &identity,
         &request,
@@ -217,8 +221,12 @@ pub(crate) async fn wechat_phone(
         resident_actor(&principal.subject),
         Channel::Wechat,
     );
+    let sealed = identity
+        .seal_for(&principal.subject, phone.as_str().to_owned())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let bind = AccountCommand::BindPhone {
-        phone: phone.as_str().to_owned(),
+        phone: sealed,
         at: now,
     };
     identity
@@ -381,7 +389,10 @@ pub(crate) async fn sms_login(
     }
     let account_id = linked.unwrap_or_else(|| domain::account_id("phone", phone.as_str()));
     let via = ResidentVia::Phone {
-        phone: phone.as_str().to_owned(),
+        phone: identity
+            .seal_for(&account_id, phone.as_str().to_owned())
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
     };
     let pair = resident_session(&identity, &request, &account_id, via, Channel::App).await?;
     Ok(HttpResponse::Ok().json(pair))

@@ -6,11 +6,14 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
+use eventstore::personal::Personal;
+
 use super::values::{
     Address, Category, Celsius, HeatingAccountNo, Household, Priority, Route, Source,
 };
 
-/// Everything a filing says, checked and routed.
+/// Everything a filing says, checked and routed. Its personal data is in `personal`,
+/// encrypted with the complaint's own data key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplaintDetails {
     /// What it is about.
@@ -19,28 +22,36 @@ pub struct ComplaintDetails {
     pub priority: Priority,
     /// The channel.
     pub source: Source,
-    /// The home.
+    /// The home (a pseudonym).
     pub household: Household,
     /// Where the registry placed it.
     pub route: Route,
+    /// The resident's own room reading.
+    pub reading: Option<Celsius>,
+    /// The contact details and the resident's words, sealed.
+    pub personal: Personal<Contact>,
+    /// The account that filed it: the resident, the operator, or the platform client.
+    pub filer: String,
+    /// The 12345 platform's work-order number.
+    pub hotline_work_order: Option<String>,
+}
+
+/// A filing's personal data: erased on request or after its retention, which leaves the
+/// complaint's handling (category, household, route, clocks) intact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
     /// The heating account, when given.
     pub account: Option<HeatingAccountNo>,
     /// The address, when given.
     pub address: Option<Address>,
     /// Latitude and longitude, when given (Open311).
     pub position: Option<(f64, f64)>,
-    /// The resident's own room reading.
-    pub reading: Option<Celsius>,
     /// The resident's words.
     pub description: String,
     /// A phone to call back (digits).
     pub contact_phone: Option<String>,
     /// Stored photos (content ids).
     pub photos: Vec<String>,
-    /// The account that filed it: the resident, the operator, or the platform client.
-    pub filer: String,
-    /// The 12345 platform's work-order number.
-    pub hotline_work_order: Option<String>,
 }
 
 /// Where a complaint stands.
@@ -110,6 +121,13 @@ impl Complaint {
     /// The incident it belongs to.
     pub fn incident_id(&self) -> Option<&str> {
         self.incident_id.as_deref()
+    }
+
+    /// The state keeps the personal data sealed only: a cached aggregate holds no plain text.
+    fn forget_personal(&mut self) {
+        if let Some(details) = self.details.as_mut() {
+            details.personal.forget_plain();
+        }
     }
 
     fn work_order(&self) -> String {
@@ -361,6 +379,7 @@ impl Aggregate for Complaint {
                 at,
             } => {
                 self.details = Some(*details);
+                self.forget_personal();
                 self.fingerprint = fingerprint;
                 self.filed_at = Some(at);
                 self.status = Status::Open;
@@ -372,6 +391,7 @@ impl Aggregate for Complaint {
                 at,
             } => {
                 self.details = Some(*details);
+                self.forget_personal();
                 self.fingerprint = fingerprint;
                 self.filed_at = Some(at);
                 self.merged_into = Some(into);

@@ -2,5 +2,6 @@
 //! database, no clock.
 
 pub mod complaint;
+pub mod erasure;
 pub mod incident;
 pub mod values;

@@ -211,26 +211,59 @@ fn half_width(raw: &str) -> String {
 }
 
 /// The home a complaint is about: the same key for every complaint from it, whatever the
-/// channel. It is the heating account when one is known, else the address.
+/// channel. It is derived from the heating account when one is known, else from the address
+/// (or the position), through [`Pseudonyms`]: a keyed hash, so that the key names the home in
+/// every service's records and in the public log without carrying the account number or the
+/// address, which are personal data and erasable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Household(String);
 
-impl Household {
+/// The secret that turns a home's account or address into its [`Household`] key (HMAC-SHA256;
+/// one per deployment, stored wrapped by the master key). Without it the keys cannot be linked
+/// back to an account or an address by trying them all.
+#[derive(Clone)]
+pub struct Pseudonyms {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pseudonyms(..)")
+    }
+}
+
+impl Pseudonyms {
+    /// The pseudonyms under `key`.
+    pub fn new(key: [u8; 32]) -> Self {
+        Pseudonyms { key }
+    }
+
+    fn household(&self, kind: &str, value: &str) -> Household {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(format!("{kind}:{value}").as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Household(format!("hh-{kind}-{}", hex::encode(&digest[..12])))
+    }
+
     /// The household of a heating account.
-    pub fn of_account(account: &HeatingAccountNo) -> Household {
-        Household(format!("acct:{}", account.as_str()))
+    pub fn of_account(&self, account: &HeatingAccountNo) -> Household {
+        self.household("acct", account.as_str())
     }
 
     /// The household at an address.
-    pub fn of_address(address: &Address) -> Household {
-        Household(format!("addr:{}", address.as_str()))
+    pub fn of_address(&self, address: &Address) -> Household {
+        self.household("addr", address.as_str())
     }
 
     /// The household at a position (Open311 reports without an address), to about 10 m.
-    pub fn of_position(lat: f64, long: f64) -> Household {
-        Household(format!("geo:{lat:.4},{long:.4}"))
+    pub fn of_position(&self, lat: f64, long: f64) -> Household {
+        self.household("geo", &format!("{lat:.4},{long:.4}"))
     }
+}
 
+impl Household {
     /// The key.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -288,10 +321,29 @@ mod tests {
         assert!(HeatingAccountNo::parse("HL2024#001").is_none());
         let a = Address::parse("和平区 南京路１００号 3栋").unwrap();
         assert_eq!(a.as_str(), "和平区南京路100号3栋");
+        let pseudonyms = Pseudonyms::new([7; 32]);
         assert_eq!(
-            Household::of_address(&a),
-            Household::of_address(&Address::parse("和平区南京路100号3栋").unwrap())
+            pseudonyms.of_address(&a),
+            pseudonyms.of_address(&Address::parse("和平区南京路100号3栋").unwrap())
         );
+    }
+
+    #[test]
+    fn a_household_key_names_the_home_without_its_account_or_address() {
+        let account = HeatingAccountNo::parse("HL20240001").unwrap();
+        let ours = Pseudonyms::new([7; 32]);
+        let household = ours.of_account(&account);
+        assert!(!household.as_str().contains("20240001"), "{household}");
+        assert!(household.as_str().starts_with("hh-acct-"), "{household}");
+        assert_eq!(
+            household,
+            ours.of_account(&account),
+            "the same home, the same key"
+        );
+        let address = Address::parse("和平区南京路100号3栋").unwrap();
+        assert_ne!(ours.of_address(&address), household);
+        // Another deployment's key gives other pseudonyms: nothing to match across them.
+        assert_ne!(Pseudonyms::new([8; 32]).of_account(&account), household);
     }
 
     #[test]

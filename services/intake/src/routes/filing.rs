@@ -17,9 +17,10 @@ use uuid::Uuid;
 use super::command_failure;
 use crate::Intake;
 use crate::complaints::{FilingReceipt, NewFiling};
-use crate::domain::complaint::ComplaintDetails;
-use crate::domain::values::{Household, Source};
+use crate::domain::complaint::{ComplaintDetails, Contact};
+use crate::domain::values::Source;
 use crate::input::{self, ComplaintInput, FieldErrors};
+use eventstore::personal::{Owner, Personal};
 
 /// The namespace of filing ids derived from idempotency keys.
 const FILING_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_52a4_9d3e_4b0f_8a61_0c2e_7d95_b3a8);
@@ -124,10 +125,11 @@ impl Intake {
         let route = self
             .registry
             .resolve(s.input.account.as_ref(), s.input.address.as_ref());
+        let pseudonyms = &self.pseudonyms;
         let household = match (&s.input.account, &s.input.address, s.position) {
-            (Some(account), _, _) => Household::of_account(account),
-            (None, Some(address), _) => Household::of_address(address),
-            (None, None, Some((lat, long))) => Household::of_position(lat, long),
+            (Some(account), _, _) => pseudonyms.of_account(account),
+            (None, Some(address), _) => pseudonyms.of_address(address),
+            (None, None, Some((lat, long))) => pseudonyms.of_position(lat, long),
             (None, None, None) => {
                 return Err(ApiError::unprocessable(
                     "invalid_fields",
@@ -144,6 +146,21 @@ impl Intake {
             None => Uuid::now_v7(),
         };
         let input = s.input;
+        // The filing's personal data is sealed with a key of its own, stored with its events.
+        let resident = matches!(s.source, Source::App | Source::Wechat).then(|| s.filer.clone());
+        let (key, data_key) = self.vault.new_key(Owner {
+            subject: crate::privacy::subject(id),
+            resident,
+            household: Some(household.as_str().to_owned()),
+        });
+        let contact = Contact {
+            account: input.account,
+            address: input.address,
+            position: s.position,
+            description: input.description,
+            contact_phone: input.contact_phone.map(|p| p.as_str().to_owned()),
+            photos: input.photos,
+        };
         let filing = NewFiling {
             id,
             fresh: s.idempotency.is_none(),
@@ -153,16 +170,12 @@ impl Intake {
                 source: s.source,
                 household,
                 route,
-                account: input.account,
-                address: input.address,
-                position: s.position,
                 reading: input.reading,
-                description: input.description,
-                contact_phone: input.contact_phone.map(|p| p.as_str().to_owned()),
-                photos: input.photos,
+                personal: Personal::seal(key.id(), &data_key, contact),
                 filer: s.filer,
                 hotline_work_order: s.work_order,
             },
+            key,
             fingerprint: hex::encode(Sha256::digest(&s.request)),
             at: self.now(),
             rate_limited: s.rate_limited,

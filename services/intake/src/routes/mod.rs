@@ -2,6 +2,7 @@
 
 pub(crate) mod complaints;
 pub(crate) mod contact;
+pub(crate) mod erasure;
 pub(crate) mod filing;
 pub(crate) mod photos;
 pub(crate) mod platform12345;
@@ -47,6 +48,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
             web::post().to(contact::reveal),
         )
         .route("/api/v1/contact-reveals", web::get().to(contact::reveals))
+        .route("/api/v1/privacy/erasures", web::post().to(erasure::erase))
         .route(
             "/api/v1/hotline/complaints",
             web::post().to(filing::file_for_caller),

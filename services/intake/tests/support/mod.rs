@@ -79,9 +79,14 @@ impl Harness {
             std::env::temp_dir().join(format!("heatline-intake-test-{}", uuid::Uuid::new_v4()));
         let mut config = IntakeConfig::new(photos.to_str().unwrap());
         adjust(&mut config);
-        let intake = Intake::open(store.clone(), Arc::new(clock.clone()), config)
-            .await
-            .unwrap();
+        let intake = Intake::open(
+            store.clone(),
+            Arc::new(clock.clone()),
+            config,
+            testkit::master_key(),
+        )
+        .await
+        .unwrap();
         let background = intake.start().unwrap();
         let mounted = intake.clone();
         let (base, _) = testkit::fakes::serve(move || {
