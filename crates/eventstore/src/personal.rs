@@ -25,6 +25,7 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 /// the value is also kept in memory (never serialized), so the writer can project it without
 /// decrypting.
 #[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Personal<T> {
     key: Uuid,
     sealed: String,

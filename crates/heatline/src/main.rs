@@ -108,6 +108,11 @@ struct IntakeSettings {
     /// The most complaints a resident may file in an hour.
     #[arg(long, env = "HEATLINE_COMPLAINTS_PER_HOUR", default_value_t = 10)]
     complaints_per_hour: i64,
+    /// Days a complaint's personal data (phone, address, account, words, photos) is kept
+    /// after it closed; then it is erased (README: Personal data).
+    #[arg(long, env = "HEATLINE_RETENTION_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=3650))]
+    retention_days: i64,
 }
 
 impl IntakeSettings {
@@ -120,6 +125,7 @@ impl IntakeSettings {
         config.incidents.window = chrono::Duration::minutes(self.incident_window_minutes.max(1));
         config.limits.merge_window = chrono::Duration::hours(self.merge_window_hours.max(0));
         config.limits.per_hour = self.complaints_per_hour.max(1);
+        config.retention = chrono::Duration::days(self.retention_days);
         config.hotline = self.hotline_secret.map(|secret| {
             intake::hotline::HotlineConfig::new(
                 secret,
