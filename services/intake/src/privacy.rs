@@ -108,14 +108,29 @@ pub async fn erase(
     for erasing in &erasings {
         covered.extend(vault.covered(&tx, erasing).await?);
     }
-    let complaints: Vec<Uuid> = match &scope {
-        // Every due complaint's row is emptied, keyed or not.
-        ErasureScope::Retention => due.to_vec(),
-        _ => covered
-            .iter()
-            .filter_map(|s| s.strip_prefix("complaint:")?.parse().ok())
-            .collect(),
+    let mut complaints: BTreeSet<Uuid> = covered
+        .iter()
+        .filter_map(|s| s.strip_prefix("complaint:")?.parse().ok())
+        .collect();
+    // Rows whose events hold no key (written before keys existed) are emptied too.
+    let unkeyed = match &scope {
+        ErasureScope::Retention => {
+            complaints.extend(due);
+            None
+        }
+        ErasureScope::Resident(id) => Some(("filer", id)),
+        ErasureScope::Household(h) => Some(("household", h)),
     };
+    if let Some((column, value)) = unkeyed {
+        let sql = format!(
+            "SELECT complaint_id FROM intake.complaint \
+             WHERE {column} = $1 AND personal_erased_at IS NULL"
+        );
+        for row in tx.query(&sql, &[value]).await? {
+            complaints.insert(row.get(0));
+        }
+    }
+    let complaints: Vec<Uuid> = complaints.into_iter().collect();
     let erasure_id = Uuid::now_v7();
     let record = Erasure::default()
         .decide(ErasureEvent::PersonalDataErased {
