@@ -64,6 +64,23 @@ async fn traces(client: &tokio_postgres::Client, needle: &str) -> Vec<String> {
     found
 }
 
+/// Every file under the data folder's photo store, with its bytes.
+fn stored_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.join("photos")];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found
+}
+
 async fn standings(client: &tokio_postgres::Client) -> Vec<String> {
     client
         .query(
@@ -182,6 +199,19 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         );
     }
     assert!(!traces(&sql, PHONE).await.is_empty(), "the test can fail");
+    // The photo file is sealed too.
+    let files = stored_files(&dir);
+    assert!(
+        !files.is_empty(),
+        "the photo is stored under the data folder"
+    );
+    for (path, bytes) in &files {
+        assert!(
+            !bytes.windows(15).any(|w| w == b"PHOTO-MARKER-5K"),
+            "{} holds the photo in clear",
+            path.display()
+        );
+    }
     // A demo household whose repair has credit entries behind it, by the address the hotline
     // filed it with.
     let household_address: String = sql
@@ -289,6 +319,7 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
     )
     .await;
     assert_eq!(status, 404);
+    assert!(stored_files(&dir).is_empty(), "the photo file is deleted");
     // The audit record names who, why and on what approval.
     let record: Value = sql
         .query_one(

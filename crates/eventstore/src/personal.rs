@@ -280,6 +280,15 @@ impl Vault {
         Ok(key)
     }
 
+    /// The data key `id`, or `None` when it was erased (for data sealed outside events, such
+    /// as photos in the file store).
+    pub async fn data_key(&self, id: Uuid) -> Result<Option<Arc<DataKey>>, StoreError> {
+        Ok(match self.key(id).await? {
+            Cached::Live(key) => Some(key),
+            Cached::Erased => None,
+        })
+    }
+
     /// The value, or `None` when its subject was erased.
     pub async fn open<T: DeserializeOwned + Clone>(
         &self,

@@ -292,13 +292,18 @@ impl DataKey {
 
     /// Encrypts `value`, bound to `context`, as base64 text (it goes into JSON payloads).
     pub fn seal(&self, value: &str, context: &str) -> String {
+        STANDARD.encode(self.seal_bytes(value.as_bytes(), context))
+    }
+
+    /// Encrypts `value`, bound to `context`: a marker, the nonce and the ciphertext.
+    pub fn seal_bytes(&self, value: &[u8], context: &str) -> Vec<u8> {
         let nonce: [u8; NONCE_LEN] = rand::random();
         let ciphertext = self
             .cipher
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
-                    msg: value.as_bytes(),
+                    msg: value,
                     aad: context.as_bytes(),
                 },
             )
@@ -307,17 +312,21 @@ impl DataKey {
         blob.extend_from_slice(SEALED);
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&ciphertext);
-        STANDARD.encode(blob)
+        blob
     }
 
     /// Decrypts what [`Self::seal`] made with this key and `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<String, KeyError> {
         let blob = STANDARD.decode(sealed).map_err(|_| KeyError::Corrupt)?;
+        String::from_utf8(self.open_bytes(&blob, context)?).map_err(|_| KeyError::Corrupt)
+    }
+
+    /// Decrypts what [`Self::seal_bytes`] made with this key and `context`.
+    pub fn open_bytes(&self, blob: &[u8], context: &str) -> Result<Vec<u8>, KeyError> {
         if blob.len() < 4 + NONCE_LEN || !blob.starts_with(SEALED) {
             return Err(KeyError::Corrupt);
         }
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 &Nonce::from(
                     <[u8; NONCE_LEN]>::try_from(&blob[4..4 + NONCE_LEN]).expect("checked length"),
@@ -327,8 +336,7 @@ impl DataKey {
                     aad: context.as_bytes(),
                 },
             )
-            .map_err(|_| KeyError::Corrupt)?;
-        String::from_utf8(plain).map_err(|_| KeyError::Corrupt)
+            .map_err(|_| KeyError::Corrupt)
     }
 }
 

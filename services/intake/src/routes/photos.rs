@@ -1,6 +1,7 @@
 //! Photo upload and download.
 
 use actix_web::{HttpResponse, web};
+use eventstore::personal::Owner;
 use platform::auth::Principal;
 use platform::error::ApiError;
 use serde::Serialize;
@@ -41,11 +42,26 @@ pub(crate) struct PhotoStored {
 )]
 pub(crate) async fn upload(
     intake: web::Data<Intake>,
-    _signed_in: Principal,
+    principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let size = body.len();
-    match intake.photos.put(body).await {
+    // Sealed with the resident's own key: erasing the resident leaves it unreadable.
+    let owner = Owner {
+        subject: format!("account:{}", principal.subject),
+        resident: Some(principal.subject.clone()),
+        household: None,
+    };
+    let (key_id, key) = intake
+        .vault
+        .key_of(&owner)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    match intake
+        .photos
+        .put(body, &principal.subject, key_id, &key)
+        .await
+    {
         Ok((photo_id, kind)) => Ok(HttpResponse::Created().json(PhotoStored {
             photo_id,
             content_type: kind.content_type(),
@@ -97,7 +113,7 @@ pub(crate) async fn download(
     if !allowed {
         return Err(ApiError::not_found("no such photo"));
     }
-    match intake.photos.get(&id).await {
+    match intake.photos.get(&id, &intake.vault).await {
         Ok(Some((bytes, kind))) => Ok(HttpResponse::Ok()
             .content_type(kind.content_type())
             .insert_header(("Cache-Control", "private, max-age=86400, immutable"))
