@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Server, data_dir, heatline, heatline_output, login};
+use testkit::api::Reply;
 
 const PHONE: &str = "13912345678";
 const WORDS: &str = "PRIVATE-WORDS-7Q: my grandmother's bedroom is at 12 degrees";
@@ -96,22 +97,6 @@ async fn standings(client: &tokio_postgres::Client) -> Vec<String> {
         .collect()
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = http.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seals_hold() {
     let db = testkit::TestDb::new().await;
@@ -126,6 +111,7 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
     );
     let http = reqwest::Client::new();
     let base = server.base.clone();
+    let api = testkit::api::Api::new(base.clone());
     let regulator = login(&http, &base, "demo.regulator", "a cold morning").await;
     let sql = db.connect().await;
 
@@ -143,14 +129,17 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         .as_str()
         .expect("logged in")
         .to_owned();
-    let (status, bound) = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/wechat/phone"),
-        &resident,
-        Some(json!({"code": format!("sandbox-{PHONE}")})),
-    )
-    .await;
+    let Reply {
+        status,
+        body: bound,
+        ..
+    } = api
+        .post(
+            "/api/v1/auth/wechat/phone",
+            &resident,
+            &json!({"code": format!("sandbox-{PHONE}")}),
+        )
+        .await;
     assert_eq!(status, 200, "{bound}");
     let uploaded: Value = http
         .post(format!("{base}/api/v1/photos"))
@@ -164,20 +153,23 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         .await
         .unwrap();
     let photo_id = uploaded["photo_id"].as_str().expect("stored").to_owned();
-    let (status, filed) = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/complaints"),
-        &resident,
-        Some(json!({
-            "category": "low_temperature",
-            "address": ADDRESS,
-            "description": WORDS,
-            "contact_phone": PHONE,
-            "photos": [photo_id],
-        })),
-    )
-    .await;
+    let Reply {
+        status,
+        body: filed,
+        ..
+    } = api
+        .post(
+            "/api/v1/complaints",
+            &resident,
+            &json!({
+                "category": "low_temperature",
+                "address": ADDRESS,
+                "description": WORDS,
+                "contact_phone": PHONE,
+                "photos": [photo_id],
+            }),
+        )
+        .await;
     assert_eq!(status, 201, "{filed}");
     let complaint = filed["complaint_id"].as_str().unwrap().to_owned();
     let complaint_id: uuid::Uuid = complaint.parse().unwrap();
@@ -231,14 +223,13 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
     assert!(!before.is_empty());
 
     // Refusals: only a regulator erases, and only with a reason, an approval and one subject.
-    let (status, _) = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/privacy/erasures"),
-        &resident,
-        Some(json!({"resident": resident_id, "reason": "mine", "approval": "x"})),
-    )
-    .await;
+    let Reply { status, .. } = api
+        .post(
+            "/api/v1/privacy/erasures",
+            &resident,
+            &json!({"resident": resident_id, "reason": "mine", "approval": "x"}),
+        )
+        .await;
     assert_eq!(status, 403);
     for body in [
         json!({"resident": resident_id, "reason": "", "approval": "PIPL-2026-17"}),
@@ -246,27 +237,19 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         json!({"resident": resident_id, "address": ADDRESS, "reason": "asked", "approval": "A"}),
         json!({"reason": "asked", "approval": "A"}),
     ] {
-        let (status, refused) = call(
-            &http,
-            reqwest::Method::POST,
-            format!("{base}/api/v1/privacy/erasures"),
-            &regulator,
-            Some(body.clone()),
-        )
-        .await;
+        let Reply {
+            status,
+            body: refused,
+            ..
+        } = api
+            .post("/api/v1/privacy/erasures", &regulator, &body.clone())
+            .await;
         assert_eq!(status, 422, "{body}: {refused}");
         assert_eq!(refused["code"], "invalid_fields", "{refused}");
     }
 
     // The resident, then a household, on the regulator's approval.
-    let (status, erased) = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/privacy/erasures"),
-        &regulator,
-        Some(json!({"resident": resident_id, "reason": "the resident asked (PIPL art. 47)", "approval": "PIPL-2026-17"})),
-    )
-    .await;
+    let Reply { status, body: erased, .. } = api.post("/api/v1/privacy/erasures", &regulator, &json!({"resident": resident_id, "reason": "the resident asked (PIPL art. 47)", "approval": "PIPL-2026-17"})).await;
     assert_eq!(status, 200, "{erased}");
     assert_eq!(erased["complaints"], json!([complaint]), "{erased}");
     assert_eq!(
@@ -274,14 +257,7 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         "the account's and the complaint's: {erased}"
     );
     assert_eq!(erased["photos_deleted"], 1, "{erased}");
-    let (status, erased_home) = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/privacy/erasures"),
-        &regulator,
-        Some(json!({"address": household_address, "reason": "the household moved out and asked", "approval": "PIPL-2026-18"})),
-    )
-    .await;
+    let Reply { status, body: erased_home, .. } = api.post("/api/v1/privacy/erasures", &regulator, &json!({"address": household_address, "reason": "the household moved out and asked", "approval": "PIPL-2026-18"})).await;
     assert_eq!(status, 200, "{erased_home}");
     assert!(
         !erased_home["complaints"].as_array().unwrap().is_empty(),
@@ -289,14 +265,11 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
     );
 
     // The API shows the complaint, with its personal data erased; the photo is gone.
-    let (status, view) = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{base}/api/v1/complaints/{complaint}"),
-        &regulator,
-        None,
-    )
-    .await;
+    let Reply {
+        status, body: view, ..
+    } = api
+        .get(&format!("/api/v1/complaints/{complaint}"), &regulator)
+        .await;
     assert_eq!(status, 200, "{view}");
     let view = if view["complaint"].is_object() {
         view["complaint"].clone()
@@ -310,14 +283,9 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         view["category"], "low_temperature",
         "the handling stays: {view}"
     );
-    let (status, _) = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{base}/api/v1/photos/{photo_id}"),
-        &regulator,
-        None,
-    )
-    .await;
+    let Reply { status, .. } = api
+        .get(&format!("/api/v1/photos/{photo_id}"), &regulator)
+        .await;
     assert_eq!(status, 404);
     assert!(stored_files(&dir).is_empty(), "the photo file is deleted");
     // The audit record names who, why and on what approval.

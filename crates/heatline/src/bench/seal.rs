@@ -150,6 +150,8 @@ async fn measure(scratch: &Scratch, database: &Database, options: &Options) -> a
         list(&with),
         super::verdict(cost <= 0.05)
     );
+    // Closed before the scratch database is dropped under it.
+    store.pool().close();
     Ok(())
 }
 
