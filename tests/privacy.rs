@@ -191,6 +191,19 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         );
     }
     assert!(!traces(&sql, PHONE).await.is_empty(), "the test can fail");
+    // The resident's ids are keyed: the ids anyone could compute from the openid or the number
+    // are nowhere.
+    for guessable in [
+        identity::domain::account_id("wechat", "sandbox-wang.fang"),
+        identity::domain::account_id("phone", PHONE),
+        identity::domain::account_id("phone-codes", PHONE),
+    ] {
+        assert_eq!(traces(&sql, &guessable).await, Vec::<String>::new());
+    }
+    assert_ne!(
+        resident_id,
+        identity::domain::account_id("wechat", "sandbox-wang.fang")
+    );
     // The photo file is sealed too.
     let files = stored_files(&dir);
     assert!(

@@ -204,6 +204,11 @@ impl Vault {
         cache.insert(id, (key, Instant::now()));
     }
 
+    /// The master keyring it wraps keys with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     /// A key for a new subject: seal with it, then store it with [`NewKey::store`] in the
     /// same transaction as the events that use it.
     pub fn new_key(&self, owner: Owner) -> (NewKey, DataKey) {
@@ -381,4 +386,56 @@ impl Vault {
             }
         }
     }
+}
+
+/// A deployment's 32-byte secret kept in `table` (one row: `wrapped bytea`), wrapped by the
+/// master key under `context`; made on first use (two processes starting together agree on
+/// the first one stored). Services key their pseudonyms with such secrets.
+pub async fn deployment_secret(
+    pool: &Pool,
+    keyring: &Keyring,
+    table: &str,
+    context: &str,
+) -> Result<[u8; 32], StoreError> {
+    let client = pool.get().await?;
+    let (_, fresh) = DataKey::generate();
+    client
+        .execute(
+            &format!("INSERT INTO {table} (wrapped) VALUES ($1) ON CONFLICT DO NOTHING"),
+            &[&keyring.wrap(&fresh, context)],
+        )
+        .await?;
+    let wrapped: Vec<u8> = client
+        .query_one(&format!("SELECT wrapped FROM {table}"), &[])
+        .await?
+        .get(0);
+    Ok(keyring
+        .unwrap(&wrapped, context)?
+        .try_into()
+        .map_err(|_| secrets::KeyError::Corrupt)?)
+}
+
+/// Re-wraps a [`deployment_secret`] with the current master key; answers 1 if it was needed.
+pub async fn rewrap_deployment_secret(
+    pool: &Pool,
+    keyring: &Keyring,
+    table: &str,
+    context: &str,
+) -> Result<usize, StoreError> {
+    let client = pool.get().await?;
+    let Some(row) = client
+        .query_opt(&format!("SELECT wrapped FROM {table}"), &[])
+        .await?
+    else {
+        return Ok(0);
+    };
+    let wrapped: Vec<u8> = row.get(0);
+    if !keyring.needs_rewrap(&wrapped) {
+        return Ok(0);
+    }
+    let again = keyring.rewrap(&wrapped, context)?;
+    client
+        .execute(&format!("UPDATE {table} SET wrapped = $1"), &[&again])
+        .await?;
+    Ok(1)
 }

@@ -55,10 +55,11 @@ pub async fn run(database: &Database, command: KeysCommand) -> anyhow::Result<()
             let signing = identity.keys().rewrap().await?;
             let seal_keys = eventstore::seal::keys::rewrap(&store, &database.keyring).await?;
             let data_keys = identity.vault().rewrap().await?;
-            let pseudonym = intake::privacy::rewrap(store.pool(), &database.keyring).await?;
+            let pseudonym = intake::privacy::rewrap(store.pool(), &database.keyring).await?
+                + identity.rewrap_resident_ids().await?;
             println!(
                 "re-wrapped with master key {}: {signing} token-signing key(s), {seal_keys} seal key(s), \
-                 {data_keys} personal-data key(s), {pseudonym} household pseudonym key",
+                 {data_keys} personal-data key(s), {pseudonym} pseudonym key(s)",
                 database.keyring.current_id()
             );
         }

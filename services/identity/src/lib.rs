@@ -25,13 +25,17 @@ use platform::auth::{Role, Verifier};
 use platform::clock::Clock;
 use platform::error::ApiError;
 
+use crate::domain::ResidentIds;
 use crate::domain::account::{Account, AccountCommand, Scope};
 use crate::domain::phone::Phone;
 use crate::domain::session::Session;
 use crate::keys::KeyRing;
 use crate::sms::SmsGateway;
 use crate::wechat::{Wechat, WechatConfig};
-use eventstore::personal::{Owner, Personal, Vault};
+use eventstore::personal::{Owner, Personal, Vault, deployment_secret, rewrap_deployment_secret};
+
+const RESIDENT_ID_TABLE: &str = "identity.resident_id_key";
+const RESIDENT_ID_CONTEXT: &str = "identity.resident_id_key";
 
 /// How identity reaches the outside parties it needs.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +73,7 @@ pub struct Identity {
     store: PgEventStore,
     keys: KeyRing,
     vault: Vault,
+    resident_ids: ResidentIds,
     clock: Arc<dyn Clock>,
     verifier: Verifier,
     /// Verified against when the username is unknown, so that the answer takes as long.
@@ -120,6 +125,15 @@ impl Identity {
         master: secrets::Keyring,
     ) -> Result<Arc<Identity>, StoreError> {
         let vault = Vault::new(store.pool().clone(), master.clone());
+        let resident_ids = ResidentIds::new(
+            deployment_secret(
+                store.pool(),
+                &master,
+                RESIDENT_ID_TABLE,
+                RESIDENT_ID_CONTEXT,
+            )
+            .await?,
+        );
         let keys = KeyRing::open(store.pool().clone(), clock.now(), master).await?;
         let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE, clock.clone());
         verifier.set_keys(&keys.jwks());
@@ -132,6 +146,7 @@ impl Identity {
             store,
             keys,
             vault,
+            resident_ids,
             clock,
             verifier,
             decoy_hash: passwords::hash(uuid::Uuid::new_v4().to_string()).await,
@@ -161,6 +176,23 @@ impl Identity {
     /// The data keys of residents' personal data.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// The account id of the resident with this WeChat openid, or of `kind` `phone` (the
+    /// account first reached by SMS) or `phone-codes` (the number's own stream).
+    pub fn resident_id(&self, kind: &str, value: &str) -> String {
+        self.resident_ids.id(kind, value)
+    }
+
+    /// Re-wraps the resident-id secret with the current master key; answers 1 if it was needed.
+    pub async fn rewrap_resident_ids(&self) -> Result<usize, StoreError> {
+        rewrap_deployment_secret(
+            self.store.pool(),
+            self.vault.keyring(),
+            RESIDENT_ID_TABLE,
+            RESIDENT_ID_CONTEXT,
+        )
+        .await
     }
 
     /// The signing keys.

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Pool;
-use eventstore::personal::{Erasing, Vault};
+use eventstore::personal::{Erasing, Vault, deployment_secret, rewrap_deployment_secret};
 use eventstore::{EventMetadata, PgEventStore, StoreError, StreamContext};
-use secrets::{DataKey, KeyError, Keyring};
+use secrets::Keyring;
 use uuid::Uuid;
 
 use crate::Intake;
@@ -31,45 +31,17 @@ pub const DEFAULT_RETENTION: Duration = Duration::days(365);
 
 const PSEUDONYM_CONTEXT: &str = "intake.pseudonym_key";
 
+const PSEUDONYM_TABLE: &str = "intake.pseudonym_key";
+
 /// The deployment's household pseudonyms, made on first use.
 pub async fn pseudonyms(pool: &Pool, keyring: &Keyring) -> Result<Pseudonyms, StoreError> {
-    let client = pool.get().await?;
-    let (_, fresh) = DataKey::generate();
-    client
-        .execute(
-            "INSERT INTO intake.pseudonym_key (wrapped) VALUES ($1) ON CONFLICT DO NOTHING",
-            &[&keyring.wrap(&fresh, PSEUDONYM_CONTEXT)],
-        )
-        .await?;
-    let wrapped: Vec<u8> = client
-        .query_one("SELECT wrapped FROM intake.pseudonym_key", &[])
-        .await?
-        .get(0);
-    let bytes: [u8; 32] = keyring
-        .unwrap(&wrapped, PSEUDONYM_CONTEXT)?
-        .try_into()
-        .map_err(|_| KeyError::Corrupt)?;
-    Ok(Pseudonyms::new(bytes))
+    let key = deployment_secret(pool, keyring, PSEUDONYM_TABLE, PSEUDONYM_CONTEXT).await?;
+    Ok(Pseudonyms::new(key))
 }
 
 /// Re-wraps the pseudonym key with the current master key; answers 1 if it was needed.
 pub async fn rewrap(pool: &Pool, keyring: &Keyring) -> Result<usize, StoreError> {
-    let client = pool.get().await?;
-    let Some(row) = client
-        .query_opt("SELECT wrapped FROM intake.pseudonym_key", &[])
-        .await?
-    else {
-        return Ok(0);
-    };
-    let wrapped: Vec<u8> = row.get(0);
-    if !keyring.needs_rewrap(&wrapped) {
-        return Ok(0);
-    }
-    let again = keyring.rewrap(&wrapped, PSEUDONYM_CONTEXT)?;
-    client
-        .execute("UPDATE intake.pseudonym_key SET wrapped = $1", &[&again])
-        .await?;
-    Ok(1)
+    rewrap_deployment_secret(pool, keyring, PSEUDONYM_TABLE, PSEUDONYM_CONTEXT).await
 }
 
 /// What an erasure did.

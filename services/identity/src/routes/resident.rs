@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 
 use super::auth::start_session;
 use super::{actor, metadata, store_failure};
+use crate::Identity;
 use crate::domain::account::{AccountCommand, AccountError, ResidentVia, Scope};
 use crate::domain::phone::{CodeOutcome, Phone, PhoneCommand, PhoneError};
 use crate::sms::PhoneNumber;
 use crate::tokens::TokenPair;
 use crate::wechat::WechatError;
-use crate::{Identity, domain};
 
 /// A `wx.login` code.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -164,7 +164,7 @@ pub(crate) async fn wechat_login(
             .with_code("wechat_code_invalid"));
     }
     let openid = wechat.openid(&code).await.map_err(wechat_refusal)?;
-    let account_id = domain::account_id("wechat", &openid);
+    let account_id = identity.resident_id("wechat", &openid);
     let openid = identity
         .seal_for(&account_id, openid)
         .await
@@ -240,14 +240,14 @@ pub(crate) async fn wechat_phone(
     };
     identity
         .phones
-        .execute(&phone_id(&phone), link, &meta)
+        .execute(&phone_id(&identity, &phone), link, &meta)
         .await
         .map_err(store_failure)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "phone": phone.masked() })))
 }
 
-fn phone_id(phone: &PhoneNumber) -> String {
-    domain::account_id("phone-codes", phone.as_str())
+fn phone_id(identity: &Identity, phone: &PhoneNumber) -> String {
+    identity.resident_id("phone-codes", phone.as_str())
 }
 
 fn invalid_phone() -> ApiError {
@@ -295,7 +295,7 @@ pub(crate) async fn sms_code(
 ) -> Result<HttpResponse, ApiError> {
     let gateway = identity.sms.as_ref().ok_or_else(not_configured("sms"))?;
     let phone = PhoneNumber::parse(&body.phone).ok_or_else(invalid_phone)?;
-    let id = phone_id(&phone);
+    let id = phone_id(&identity, &phone);
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let salt = uuid::Uuid::new_v4().simple().to_string();
     let now = identity.now();
@@ -364,7 +364,7 @@ pub(crate) async fn sms_login(
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(refused());
     }
-    let id = phone_id(&phone);
+    let id = phone_id(&identity, &phone);
     let context = identity
         .store
         .load::<Phone>(&id)
@@ -387,7 +387,7 @@ pub(crate) async fn sms_login(
         }
         Err(other) => return Err(store_failure(other)),
     }
-    let account_id = linked.unwrap_or_else(|| domain::account_id("phone", phone.as_str()));
+    let account_id = linked.unwrap_or_else(|| identity.resident_id("phone", phone.as_str()));
     let via = ResidentVia::Phone {
         phone: identity
             .seal_for(&account_id, phone.as_str().to_owned())
