@@ -209,6 +209,26 @@ async fn an_sms_code_logs_in_once_and_only_one_code_is_sent_a_minute() {
         r.subject(&second).await,
         "the same resident"
     );
+    // The log holds the number in no form: not in clear, not masked, not as an id anyone
+    // could compute from it.
+    let client = r.h.store.pool().get().await.unwrap();
+    for needle in [
+        "13812345678".to_owned(),
+        "****5678".to_owned(),
+        identity::domain::account_id("phone", "13812345678"),
+        identity::domain::account_id("phone-codes", "13812345678"),
+    ] {
+        let found: i64 = client
+            .query_one(
+                "SELECT count(*) FROM eventstore.event \
+                 WHERE payload::text || metadata::text || aggregate_id LIKE '%' || $1 || '%'",
+                &[&needle],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 0, "{needle}");
+    }
 }
 
 #[actix_web::test]

@@ -83,10 +83,12 @@ fn wechat_refusal(error: WechatError) -> ApiError {
     }
 }
 
-/// Before an SMS login, the caller is known only by the (masked) number they typed.
-fn caller_by_phone(phone: &PhoneNumber) -> Actor {
+/// Before an SMS login, the caller is known only by the number they typed: recorded as the
+/// number's keyed stream id, never as digits (even masked, 7 of 11 digits would outlive an
+/// erasure).
+fn caller_by_phone(identity: &Identity, phone: &PhoneNumber) -> Actor {
     Actor {
-        id: phone.masked(),
+        id: phone_id(identity, phone),
         role: "anonymous".into(),
     }
 }
@@ -299,7 +301,7 @@ pub(crate) async fn sms_code(
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let salt = uuid::Uuid::new_v4().simple().to_string();
     let now = identity.now();
-    let meta = metadata(&request, caller_by_phone(&phone), Channel::App);
+    let meta = metadata(&request, caller_by_phone(&identity, &phone), Channel::App);
     let issue = PhoneCommand::IssueCode {
         code: code.clone(),
         salt,
@@ -373,7 +375,7 @@ pub(crate) async fn sms_login(
     let now = identity.now();
     let outcome = context.state().code_outcome(&code, now);
     let linked = context.state().linked_account().map(str::to_owned);
-    let meta = metadata(&request, caller_by_phone(&phone), Channel::App);
+    let meta = metadata(&request, caller_by_phone(&identity, &phone), Channel::App);
     match identity
         .phones
         .execute(&id, PhoneCommand::TryCode { code, at: now }, &meta)
