@@ -301,22 +301,35 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
         .await;
     assert_eq!(status, 404);
     assert!(stored_files(&dir).is_empty(), "the photo file is deleted");
-    // The audit record names who, why and on what approval.
-    let record: Value = sql
-        .query_one(
-            "SELECT payload || jsonb_build_object('actor', metadata->'actor'->>'id', 'role', metadata->'actor'->>'role') \
-             FROM eventstore.event WHERE aggregate_type = 'erasure' ORDER BY global_position LIMIT 1",
-            &[],
+    // The audit log names who, why and on what approval, newest first; for regulators only.
+    let Reply { status, .. } = api.get("/api/v1/privacy/erasures", &resident).await;
+    assert_eq!(status, 403);
+    let Reply {
+        status, body: log, ..
+    } = api
+        .get("/api/v1/privacy/erasures?limit=1", &regulator)
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let newest = &log["items"][0];
+    assert_eq!(newest["scope"], "household", "{log}");
+    assert_eq!(newest["approval"], "PIPL-2026-18", "{log}");
+    let cursor = log["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let Reply { body: older, .. } = api
+        .get(
+            &format!("/api/v1/privacy/erasures?limit=1&cursor={cursor}"),
+            &regulator,
         )
-        .await
-        .unwrap()
-        .get::<_, tokio_postgres::types::Json<Value>>(0)
-        .0;
-    assert_eq!(record["role"], "regulator", "{record}");
-    assert_eq!(
-        record["PersonalDataErased"]["approval"], "PIPL-2026-17",
-        "{record}"
-    );
+        .await;
+    let first = &older["items"][0];
+    assert_eq!(first["scope"], "resident", "{older}");
+    assert_eq!(first["subject"], resident_id.as_str(), "{older}");
+    assert_eq!(first["approval"], "PIPL-2026-17", "{older}");
+    assert_eq!(first["role"], "regulator", "{older}");
+    assert_eq!(first["reason"], "the resident asked (PIPL art. 47)");
+    assert_eq!(first["complaints"], json!([complaint]), "{older}");
 
     // Every read model rebuilt from the log: nothing comes back.
     // Let the sealer cover the erasures before stopping.

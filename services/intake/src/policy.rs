@@ -50,6 +50,7 @@ pub const POLICY: &[Operation] = &[
     ),
     Operation::roles("GET", "/api/v1/contact-reveals", &[(Regulator, City)]),
     Operation::roles("POST", "/api/v1/privacy/erasures", &[(Regulator, City)]).limit(JSON_LIMIT),
+    Operation::roles("GET", "/api/v1/privacy/erasures", &[(Regulator, City)]),
     Operation::roles(
         "POST",
         "/api/v1/complaints/{id}/withdraw",

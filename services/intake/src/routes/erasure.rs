@@ -6,12 +6,12 @@ use platform::auth::Principal;
 use platform::error::ApiError;
 use platform::request::{actor, metadata};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::complaints::client;
+use super::complaints::{client, limit};
 use crate::Intake;
-use crate::domain::erasure::ErasureScope;
+use crate::domain::erasure::{ErasureEvent, ErasureScope};
 use crate::domain::values::{Address, HeatingAccountNo};
 use crate::privacy;
 
@@ -151,4 +151,120 @@ pub(crate) async fn erase(
         keys_destroyed: erased.subjects,
         photos_deleted: erased.photos,
     }))
+}
+
+/// Which erasures to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ErasureQuery {
+    /// At most this many (1 to 100, default 20).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 20)]
+    cursor: Option<String>,
+}
+
+/// One erasure as the audit log shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErasureRecord {
+    /// Its id.
+    erasure_id: String,
+    /// When.
+    at: chrono::DateTime<chrono::Utc>,
+    /// `resident`, `household` or `retention`.
+    scope: String,
+    /// The resident's account id or the household's key (none for retention).
+    subject: Option<String>,
+    /// Why.
+    reason: String,
+    /// The approval it rests on.
+    approval: Option<String>,
+    /// Who erased (an account id, or `retention`).
+    by: String,
+    /// In which role.
+    role: String,
+    /// The complaints whose personal data it erased.
+    complaints: Vec<Uuid>,
+    /// The data keys destroyed.
+    keys_destroyed: usize,
+}
+
+/// A page of erasures.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErasurePage {
+    /// Newest first.
+    items: Vec<ErasureRecord>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<String>,
+}
+
+/// The erasures of personal data, newest first (regulators): who erased whose data, why, on
+/// what approval, and which complaints it reached; retention's erasures too.
+#[utoipa::path(
+    get, path = "/api/v1/privacy/erasures", tag = "privacy", params(ErasureQuery),
+    responses((status = 200, body = ErasurePage), (status = 400, description = "Bad cursor or limit")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    intake: web::Data<Intake>,
+    _: Principal,
+    query: web::Query<ErasureQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit(query.limit)?;
+    let before =
+        match &query.cursor {
+            None => i64::MAX,
+            Some(text) => text.parse::<i64>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not valid")
+            })?,
+        };
+    let rows = client(&intake)
+        .await?
+        .query(
+            "SELECT global_position, aggregate_id, payload, metadata FROM eventstore.event \
+             WHERE aggregate_type = 'erasure' AND global_position < $1 \
+             ORDER BY global_position DESC LIMIT $2",
+            &[&before, &limit],
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let tokio_postgres::types::Json(event): tokio_postgres::types::Json<ErasureEvent> =
+            row.get("payload");
+        let tokio_postgres::types::Json(meta): tokio_postgres::types::Json<
+            eventstore::EventMetadata,
+        > = row.get("metadata");
+        let ErasureEvent::PersonalDataErased {
+            scope,
+            reason,
+            approval,
+            complaints,
+            subjects,
+            at,
+        } = event;
+        let (scope, subject) = match scope {
+            ErasureScope::Resident(id) => ("resident", Some(id)),
+            ErasureScope::Household(h) => ("household", Some(h)),
+            ErasureScope::Retention => ("retention", None),
+        };
+        items.push(ErasureRecord {
+            erasure_id: row.get("aggregate_id"),
+            at,
+            scope: scope.into(),
+            subject,
+            reason,
+            approval,
+            by: meta.actor.id,
+            role: meta.actor.role,
+            complaints,
+            keys_destroyed: subjects,
+        });
+    }
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| {
+            rows.last()
+                .map(|r| r.get::<_, i64>("global_position").to_string())
+        })
+        .flatten();
+    Ok(HttpResponse::Ok().json(ErasurePage { items, next_cursor }))
 }

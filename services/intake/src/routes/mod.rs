@@ -49,6 +49,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         )
         .route("/api/v1/contact-reveals", web::get().to(contact::reveals))
         .route("/api/v1/privacy/erasures", web::post().to(erasure::erase))
+        .route("/api/v1/privacy/erasures", web::get().to(erasure::list))
         .route(
             "/api/v1/hotline/complaints",
             web::post().to(filing::file_for_caller),
