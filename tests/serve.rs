@@ -254,13 +254,26 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     let intake = Server::start_with(Some(db.url()), &dir, &["--only", "intake"], &env);
     let dispatch = Server::start_with(Some(db.url()), &dir, &["--only", "dispatch"], &env);
     let credit = Server::start_with(Some(db.url()), &dir, &["--only", "credit"], &env);
-
-    let gateway = Gateway::start(
+    // The console is a client of the API through the gateway, as the apps are.
+    let port = support::free_port();
+    let api = format!("http://127.0.0.1:{port}");
+    let console = Server::start_with(
+        Some(db.url()),
         &dir,
-        &identity.base,
-        &intake.base,
-        &dispatch.base,
-        &credit.base,
+        &["--only", "console"],
+        &[("HEATLINE_API_URL", api.as_str())],
+    );
+
+    let gateway = Gateway::start_at(
+        port,
+        &dir,
+        [
+            &identity.base,
+            &intake.base,
+            &dispatch.base,
+            &credit.base,
+            &console.base,
+        ],
     );
     let public = gateway.base.as_str();
     let http = reqwest::Client::new();
@@ -381,8 +394,50 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
             .contains("subscription credit.ledger_feed"),
         "{ready}"
     );
+    // The console, in its own process, signs the operator in through the gateway and shows
+    // their page from the API's answers.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = no_redirects
+        .get(format!("{public}/console/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let mut cookies = support::cookies(&page);
+    assert!(page.text().await.unwrap().contains("登录"));
+    let csrf = cookies["hl_csrf"].clone();
+    let signed_in = no_redirects
+        .post(format!("{public}/console/login"))
+        .header("cookie", support::cookie_header(&cookies))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "wang.hotline"),
+            ("password", "answer every call"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    assert_eq!(signed_in.headers()["location"], "/console/hotline");
+    cookies.extend(support::cookies(&signed_in));
+    let hotline = no_redirects
+        .get(format!("{public}/console/hotline?phone=13800138000"))
+        .header("cookie", support::cookie_header(&cookies))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hotline.status().as_u16(), 200);
+    let hotline = hotline.text().await.unwrap();
+    assert!(
+        hotline.contains("热线受理") && hotline.contains(id),
+        "{hotline}"
+    );
+
     drop(gateway);
-    for server in [credit, dispatch, intake, identity] {
+    for server in [console, credit, dispatch, intake, identity] {
         assert!(server.terminate().success());
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -6,6 +6,8 @@
     reason = "each test file uses a different part of the support"
 )]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -154,7 +156,19 @@ pub struct Gateway {
     pub base: String,
 }
 
+/// A port nothing listens on yet (for a process that must know the gateway's address before
+/// the gateway starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Gateway {
+    /// The gateway in front of the four API services, with no console behind `/console`
+    /// (its pages answer 502 here).
     pub fn start(
         dir: &Path,
         identity: &str,
@@ -162,11 +176,16 @@ impl Gateway {
         dispatch: &str,
         credit: &str,
     ) -> Gateway {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Gateway::start_at(
+            free_port(),
+            dir,
+            [identity, intake, dispatch, credit, "http://127.0.0.1:9"],
+        )
+    }
+
+    /// The gateway on `port` in front of identity, intake, dispatch, credit and the console.
+    pub fn start_at(port: u16, dir: &Path, upstreams: [&str; 5]) -> Gateway {
+        let [identity, intake, dispatch, credit, console] = upstreams;
         let template = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../deploy/nginx/heatline.conf.template"
@@ -178,7 +197,8 @@ impl Gateway {
             .replace("${HEATLINE_IDENTITY}", &host(identity))
             .replace("${HEATLINE_INTAKE}", &host(intake))
             .replace("${HEATLINE_DISPATCH}", &host(dispatch))
-            .replace("${HEATLINE_CREDIT}", &host(credit));
+            .replace("${HEATLINE_CREDIT}", &host(credit))
+            .replace("${HEATLINE_CONSOLE}", &host(console));
         let root = dir.join("nginx");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::write(root.join("heatline.conf"), server).unwrap();
@@ -340,4 +360,25 @@ pub async fn staff(api: &testkit::api::Api, admin: &str, body: serde_json::Value
     let reply = api.post("/api/v1/staff", admin, &body).await;
     assert_eq!(reply.status, 201, "{username}: {}", reply.body);
     login(&api.http, &api.base, &username, &password).await
+}
+
+/// The cookies an answer sets, by name (attributes left out).
+pub fn cookies(response: &reqwest::Response) -> std::collections::BTreeMap<String, String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// A `Cookie` header sending `cookies`.
+pub fn cookie_header(cookies: &std::collections::BTreeMap<String, String>) -> String {
+    cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -168,6 +168,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
         addr: "127.0.0.1:0".parse()?,
         only: None::<Service>,
         jwks_url: None,
+        api_url: None,
         identity: Default::default(),
         intake,
         dispatch,

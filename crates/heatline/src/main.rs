@@ -245,9 +245,14 @@ struct ServeArgs {
     /// Address to listen on: an IP address or a host name, and a port (0 picks a free one).
     #[arg(long, env = "HEATLINE_ADDR", default_value = "127.0.0.1:8080", value_parser = listen_address)]
     addr: SocketAddr,
-    /// Run one service only (identity, intake, dispatch or credit); all of them by default.
+    /// Run one service only (identity, intake, dispatch, credit or console); all of them by
+    /// default.
     #[arg(long, env = "HEATLINE_ONLY", value_enum)]
     only: Option<serve::Service>,
+    /// Where the console finds the API (`http://GATEWAY`): needed by `--only console`; a
+    /// process that runs every service calls itself.
+    #[arg(long, env = "HEATLINE_API_URL")]
+    api_url: Option<String>,
     /// Identity's key set (`http://IDENTITY/.well-known/jwks.json`), needed by a process
     /// that does not run identity itself.
     #[arg(long, env = "HEATLINE_JWKS_URL")]
@@ -410,6 +415,7 @@ fn main() -> std::process::ExitCode {
                     addr,
                     only,
                     jwks_url,
+                    api_url,
                     sandbox,
                     seal_every_seconds,
                     outside,
@@ -445,6 +451,7 @@ fn main() -> std::process::ExitCode {
                     addr,
                     only,
                     jwks_url,
+                    api_url,
                     identity,
                     intake,
                     dispatch,

@@ -28,6 +28,8 @@ pub enum Service {
     Dispatch,
     /// Supplier credit: scores, ledger, grades and appeals.
     Credit,
+    /// The staff console (pages under `/console`), a client of the API at `--api-url`.
+    Console,
 }
 
 /// What `serve` runs.
@@ -38,6 +40,8 @@ pub struct Plan {
     pub only: Option<Service>,
     /// Identity's key set, for a process that does not run identity.
     pub jwks_url: Option<String>,
+    /// The API the console calls; by default the process itself.
+    pub api_url: Option<String>,
     pub identity: IdentityConfig,
     pub intake: IntakeConfig,
     pub dispatch: DispatchConfig,
@@ -92,7 +96,14 @@ pub async fn run(database: &Database, plan: Plan) -> anyhow::Result<()> {
 
 /// Migrates, opens the services the plan names, starts their background work and binds.
 pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
-    if !plan.runs(Service::Identity) && plan.jwks_url.is_none() {
+    if plan.only == Some(Service::Console) && plan.api_url.is_none() {
+        anyhow::bail!(
+            "the console alone calls the API elsewhere: set HEATLINE_API_URL (or --api-url) to \
+             the gateway's address"
+        );
+    }
+    let console_only = plan.only == Some(Service::Console);
+    if !plan.runs(Service::Identity) && plan.jwks_url.is_none() && !console_only {
         anyhow::bail!(
             "a service without identity needs identity's key set: set HEATLINE_JWKS_URL (or \
              --jwks-url) to identity's /.well-known/jwks.json"
@@ -131,14 +142,16 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     };
     // With identity here, tokens are verified with its keys directly; otherwise with the keys
     // it publishes.
+    // The console alone verifies no token: the API it calls does.
     let verifier = match (&identity, &plan.jwks_url) {
-        (Some(identity), _) => identity.verifier(),
-        (None, Some(url)) => Verifier::remote(
+        (Some(identity), _) => Some(identity.verifier()),
+        (None, Some(url)) => Some(Verifier::remote(
             url,
             identity::tokens::ISSUER,
             identity::tokens::AUDIENCE,
             clock.clone(),
-        ),
+        )),
+        (None, None) if console_only => None,
         (None, None) => unreachable!("checked before anything started"),
     };
 
@@ -226,14 +239,25 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         platform::metrics::watch_calendar(last);
     }
     let readiness = readiness.with_calendar(calendar);
-    let verifier = web::Data::new(verifier);
+    // The console calls the API over HTTP: the gateway, or this process once it is bound.
+    let api_base = match &plan.api_url {
+        Some(url) => heatline_console::ApiBase::at(url),
+        None => heatline_console::ApiBase::default(),
+    };
+    let console = plan
+        .runs(Service::Console)
+        .then(|| heatline_console::Console::new(api_base.clone()));
+    let verifier = verifier.map(web::Data::new);
     // Who may call what, for the services this process runs: anything else is refused.
-    let tables = crate::policy::tables(
+    let mut tables = crate::policy::tables(
         identity.is_some(),
         intake.is_some(),
         dispatch.is_some(),
         credit.is_some(),
     );
+    if console.is_some() {
+        tables.push(heatline_console::policy::POLICY);
+    }
     let policy = web::Data::new(
         platform::policy::Policy::of(&tables)
             .with_caps(platform::caps::Caps::of_api(&crate::docs::document())),
@@ -243,7 +267,6 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
             .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
             .wrap(actix_web::middleware::from_fn(platform::metrics::track))
             .wrap(actix_web::middleware::from_fn(platform::request::tag))
-            .app_data(verifier.clone())
             .app_data(policy.clone())
             .app_data(platform::error::query_config())
             .app_data(platform::error::path_config())
@@ -251,6 +274,9 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
             .configure(platform::metrics::configure(lag.clone()))
             .configure(crate::docs::configure)
             .default_service(web::to(platform::error::no_such_path));
+        if let Some(verifier) = &verifier {
+            app = app.app_data(verifier.clone());
+        }
         if let Some(identity) = &identity {
             app = app.configure(identity.configure());
         }
@@ -263,11 +289,26 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         if let Some(credit) = &credit {
             app = app.configure(credit.configure());
         }
+        if let Some(console) = &console {
+            app = app.configure(console.configure());
+        }
         app
     })
     .bind(plan.addr)
     .with_context(|| format!("cannot listen on {}", plan.addr))?;
     let addrs = server.addrs();
+    if let Some(bound) = addrs.first() {
+        // A process serving on every interface calls itself on the loopback.
+        let host = if bound.ip().is_unspecified() {
+            match bound {
+                SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+                SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            }
+        } else {
+            bound.ip()
+        };
+        api_base.set(&format!("http://{}", SocketAddr::new(host, bound.port())));
+    }
     Ok(Running {
         addrs,
         server: server.run(),

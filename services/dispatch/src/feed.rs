@@ -18,7 +18,7 @@ use eventstore::{
 use platform::clock::Clock;
 use uuid::Uuid;
 
-use crate::domain::publish::{category_code, priority_code};
+use crate::domain::publish::{category_code, channel_code, priority_code};
 use crate::domain::sla::Sla;
 use crate::domain::ticket::{Member, Subject, Ticket, TicketCommand, TicketError};
 use crate::domain::values::Place;
@@ -154,6 +154,7 @@ impl Feed {
                     intake::Source::HotlineOperator | intake::Source::HotlinePlatform
                 ),
                 filed_at: at(accepted.filed_at_ms),
+                channel: Some(channel_code(source).to_owned()),
             };
             let members = vec![Member {
                 complaint_id: accepted.complaint_id.clone(),
@@ -252,6 +253,7 @@ impl Feed {
             hotline_work_order: None,
             hotline: false,
             filed_at: first.map_or(at(declared.declared_at_ms), |s| s.filed_at),
+            channel: None,
         };
         let open = TicketCommand::Open {
             subject,

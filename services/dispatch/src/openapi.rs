@@ -8,7 +8,7 @@ use crate::domain::clock::ClockKind;
 use crate::domain::values::{Cause, PauseReason, Rating};
 use crate::routes;
 use crate::views::{
-    ClockView, CrewView, MeasurementView, MemberView, QueueItem, QueuePage, TicketView,
+    Bands, ClockView, CrewView, MeasurementView, MemberView, QueueItem, QueuePage, TicketView,
     TimelineEntry,
 };
 
@@ -23,6 +23,7 @@ use crate::views::{
     ),
     paths(
         routes::queue,
+        routes::bands,
         routes::one,
         routes::supplier_tickets,
         routes::crew_jobs,
@@ -59,6 +60,7 @@ use crate::views::{
         routes::Verdict,
         routes::NewCrew,
         QueuePage,
+        Bands,
         QueueItem,
         TicketView,
         ClockView,

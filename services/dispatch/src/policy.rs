@@ -10,19 +10,18 @@ const SUPPLIERS: &[(Role, Reach)] = &[(SupplierAdmin, OwnSupplier)];
 const FIELD: &[(Role, Reach)] = &[(Crew, OwnCrew), (SupplierAdmin, OwnSupplier)];
 const CREWS: &[(Role, Reach)] = &[(Crew, OwnCrew)];
 
+const QUEUE_READERS: &[(Role, Reach)] = &[
+    (Dispatcher, OwnDistrict),
+    (Operator, City),
+    (Regulator, City),
+    (SupplierAdmin, OwnSupplier),
+    (Crew, OwnCrew),
+];
+
 /// Dispatch's operations.
 pub const POLICY: &[Operation] = &[
-    Operation::roles(
-        "GET",
-        "/api/v1/tickets",
-        &[
-            (Dispatcher, OwnDistrict),
-            (Operator, City),
-            (Regulator, City),
-            (SupplierAdmin, OwnSupplier),
-            (Crew, OwnCrew),
-        ],
-    ),
+    Operation::roles("GET", "/api/v1/tickets", QUEUE_READERS),
+    Operation::roles("GET", "/api/v1/tickets/bands", QUEUE_READERS),
     Operation::roles(
         "GET",
         "/api/v1/tickets/{id}",

@@ -55,7 +55,8 @@ pub(crate) async fn project(
     let breached = ticket.breached();
     let nearest = ticket.nearest_deadline();
     let next_clock = next.map(|(k, _)| k.as_str());
-    let row_params: [&(dyn tokio_postgres::types::ToSql + Sync); 21] = [
+    let risk_at = ticket.at_risk_from();
+    let row_params: [&(dyn tokio_postgres::types::ToSql + Sync); 23] = [
         &id,
         &version,
         &subject.origin,
@@ -77,6 +78,8 @@ pub(crate) async fn project(
         &subject.filed_at,
         &opened_at,
         &now,
+        &risk_at,
+        &subject.channel,
     ];
     let timer_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&id, &clocks, &due];
     let attach_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&id, &complaint_ids];

@@ -15,6 +15,7 @@ use crate::domain::ticket::{Extension, Ticket};
 use crate::domain::values::{Cause, PauseReason, Rating};
 
 const QUEUE: &str = include_str!("sql/queue.sql");
+const BANDS: &str = include_str!("sql/bands.sql");
 
 /// The sort time of a ticket with no running deadline (it goes last).
 fn never() -> DateTime<Utc> {
@@ -66,6 +67,12 @@ pub struct QueueItem {
     pub filed_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// The channel of its first complaint (`app`, `wechat`, `hotline`, `12345`, `open311`);
+    /// absent for incidents.
+    pub channel: Option<String>,
+    /// Its band now: `breached` (a deadline passed), `paused`, `at_risk` (a quarter of the
+    /// nearest clock's target or less left) or `on_time`.
+    pub band: String,
 }
 
 impl QueueItem {
@@ -93,6 +100,8 @@ impl QueueItem {
             seconds_left: next_deadline.map(|d| (d - now).num_seconds()),
             filed_at: row.get("filed_at"),
             updated_at: row.get("updated_at"),
+            channel: row.get("channel"),
+            band: row.get("band"),
         }
     }
 }
@@ -119,6 +128,64 @@ pub struct QueueFilter {
     pub priority: Option<String>,
     /// Crew.
     pub crew: Option<String>,
+    /// Channel of the first complaint.
+    pub channel: Option<String>,
+    /// Band (`breached`, `at_risk`, `paused`, `on_time`).
+    pub band: Option<String>,
+}
+
+/// How many open tickets are in each band, under the queue's filters.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bands {
+    /// A deadline passed.
+    pub breached: i64,
+    /// A quarter of the nearest clock's target or less left.
+    pub at_risk: i64,
+    /// Work is paused.
+    pub paused: i64,
+    /// The rest.
+    pub on_time: i64,
+    /// All of them.
+    pub total: i64,
+    /// When they were counted (the bands move with time).
+    pub at: DateTime<Utc>,
+}
+
+/// Counts the open tickets of each band at `now`.
+pub async fn bands(
+    client: &impl GenericClient,
+    filter: &QueueFilter,
+    now: DateTime<Utc>,
+) -> Result<Bands, StoreError> {
+    let statement = client.prepare_cached(BANDS).await?;
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &filter.district,
+                &filter.supplier,
+                &filter.status,
+                &filter.priority,
+                &filter.crew,
+                &filter.channel,
+                &now,
+            ],
+        )
+        .await?;
+    let (breached, at_risk, paused, total): (i64, i64, i64, i64) = (
+        row.get("breached"),
+        row.get("at_risk"),
+        row.get("paused"),
+        row.get("total"),
+    );
+    Ok(Bands {
+        breached,
+        at_risk,
+        paused,
+        on_time: total - breached - at_risk - paused,
+        total,
+        at: now,
+    })
 }
 
 /// Open tickets, sorted by time left before their nearest breach (overdue first).
@@ -143,6 +210,9 @@ pub async fn queue(
                 &after_at,
                 &after_id,
                 &(limit + 1),
+                &filter.channel,
+                &filter.band,
+                &now,
             ],
         )
         .await?;

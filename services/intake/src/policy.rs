@@ -22,6 +22,15 @@ pub const POLICY: &[Operation] = &[
     ),
     Operation::roles(
         "GET",
+        "/api/v1/buildings",
+        &[
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles(
+        "GET",
         "/api/v1/complaints/unrouted",
         &[(Dispatcher, OwnDistrict)],
     ),

@@ -269,6 +269,49 @@ impl Registry {
     }
 }
 
+/// A building of the registry, as address completion shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BuildingView {
+    /// Its id (what routing by hand names).
+    pub building_id: String,
+    /// Its address as registered.
+    pub address: String,
+    /// District.
+    pub district: String,
+    /// Heat-exchange station.
+    pub station: String,
+    /// The supplier that heats it.
+    pub supplier_id: String,
+}
+
+/// Buildings whose address contains `text` (in the registry's normal form: half-width, no
+/// spaces), in address order, at most `limit`, within `district` when given.
+pub async fn search(
+    client: &impl deadpool_postgres::GenericClient,
+    text: &str,
+    district: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BuildingView>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT building_id, address, district, station, supplier_id FROM intake.building \
+             WHERE strpos(address_key, $1) > 0 AND ($2::text IS NULL OR district = $2) \
+             ORDER BY address_key LIMIT $3",
+            &[&text, &district, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| BuildingView {
+            building_id: row.get("building_id"),
+            address: row.get("address"),
+            district: row.get("district"),
+            station: row.get("station"),
+            supplier_id: row.get("supplier_id"),
+        })
+        .collect())
+}
+
 /// The route of a building by id (a dispatcher routing by hand).
 pub async fn building(
     client: &impl deadpool_postgres::GenericClient,

@@ -74,6 +74,14 @@ fn subject(i: usize, now: chrono::DateTime<Utc>) -> Subject {
         hotline_work_order: None,
         hotline: i.is_multiple_of(4),
         filed_at: now - chrono::Duration::seconds((i % 3600) as i64),
+        channel: Some(
+            if i.is_multiple_of(4) {
+                "hotline"
+            } else {
+                "app"
+            }
+            .into(),
+        ),
     }
 }
 

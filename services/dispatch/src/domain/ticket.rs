@@ -107,6 +107,10 @@ pub struct Subject {
     pub hotline: bool,
     /// When the (first) complaint was filed.
     pub filed_at: DateTime<Utc>,
+    /// The channel the (first) complaint came through (`app`, `wechat`, `hotline`, `12345`,
+    /// `open311`); none for an incident, and for tickets opened before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// A certified room-temperature measurement.
@@ -483,6 +487,23 @@ impl Ticket {
             .filter(|c| c.is_running() && c.paused_since.is_none())
             .filter_map(|c| c.deadline)
             .min()
+    }
+
+    /// The running, unpaused clock with the nearest deadline, and when a quarter of its target
+    /// is left (the queue's "at risk" band starts then).
+    pub fn at_risk_from(&self) -> Option<DateTime<Utc>> {
+        let run = ClockKind::ALL
+            .into_iter()
+            .filter_map(|k| self.clock(k))
+            .filter(|c| c.is_running() && c.paused_since.is_none())
+            .filter(|c| c.deadline.is_some())
+            .min_by_key(|c| c.deadline)?;
+        let deadline = run.deadline?;
+        // The target is the time from start to deadline that is counted: pauses moved the
+        // deadline by as much as they lasted.
+        let target = deadline.signed_duration_since(run.started_at)
+            - chrono::Duration::milliseconds(run.paused_ms);
+        Some(deadline - target / 4)
     }
 
     /// Whether any clock of the current cycle breached.

@@ -40,6 +40,7 @@ fn subject(supplier: Option<&str>, hotline: bool) -> Subject {
         hotline_work_order: None,
         hotline,
         filed_at: t0(),
+        channel: Some(if hotline { "hotline" } else { "app" }.into()),
     }
 }
 

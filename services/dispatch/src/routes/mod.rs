@@ -29,6 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, dispatch: web::Data<Dispat
         .app_data(dispatch)
         .app_data(platform::error::json_config(JSON_LIMIT))
         .route("/api/v1/tickets", web::get().to(tickets::queue))
+        .route("/api/v1/tickets/bands", web::get().to(tickets::bands))
         .route("/api/v1/tickets/{id}", web::get().to(tickets::one))
         .route("/api/v1/crews", web::get().to(crews::list))
         .route("/api/v1/crews", web::post().to(crews::register))

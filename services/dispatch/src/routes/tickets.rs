@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::{client, may_touch, parse_id};
 use crate::Dispatch;
+use crate::domain::publish::CHANNELS;
 use crate::domain::ticket::Status;
-use crate::views::{self, QueueFilter, QueuePage, TicketView};
+use crate::views::{self, Bands, QueueFilter, QueuePage, TicketView};
 
 /// Filters and paging of a ticket list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,6 +31,13 @@ pub(crate) struct QueueQuery {
     /// Only this priority (`normal`, `urgent`).
     #[param(max_length = 32)]
     priority: Option<String>,
+    /// Only tickets whose first complaint came through this channel (`app`, `wechat`,
+    /// `hotline`, `12345`, `open311`).
+    #[param(max_length = 32)]
+    channel: Option<String>,
+    /// Only this band (`breached`, `at_risk`, `paused`, `on_time`).
+    #[param(max_length = 32)]
+    band: Option<String>,
     /// At most this many (1 to 100, default 50).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -37,27 +45,11 @@ pub(crate) struct QueueQuery {
     cursor: Option<String>,
 }
 
-async fn list(
-    dispatch: &Dispatch,
-    query: &QueueQuery,
-    mut filter: QueueFilter,
-) -> Result<HttpResponse, ApiError> {
-    let limit = match query.limit {
-        None => 50,
-        Some(n) if (1..=100).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_limit",
-                "limit must be 1 to 100",
-            ));
-        }
-    };
-    let cursor = match query.cursor.as_deref() {
-        None => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
-        })?),
-    };
+/// The bands a queue may be filtered by.
+const BANDS: [&str; 4] = ["breached", "at_risk", "paused", "on_time"];
+
+/// Checks the status, priority, channel and band filters and adds them to `filter`.
+fn filtered(query: &QueueQuery, mut filter: QueueFilter) -> Result<QueueFilter, ApiError> {
     if let Some(status) = query.status.as_deref() {
         if !Status::OPEN_CODES.contains(&status) {
             return Err(ApiError::bad_request(
@@ -76,6 +68,49 @@ async fn list(
         }
         filter.priority = Some(priority.to_owned());
     }
+    if let Some(channel) = query.channel.as_deref() {
+        if !CHANNELS.contains(&channel) {
+            return Err(ApiError::bad_request(
+                "invalid_channel",
+                format!("channel is one of {}", CHANNELS.join(", ")),
+            ));
+        }
+        filter.channel = Some(channel.to_owned());
+    }
+    if let Some(band) = query.band.as_deref() {
+        if !BANDS.contains(&band) {
+            return Err(ApiError::bad_request(
+                "invalid_band",
+                format!("band is one of {}", BANDS.join(", ")),
+            ));
+        }
+        filter.band = Some(band.to_owned());
+    }
+    Ok(filter)
+}
+
+async fn list(
+    dispatch: &Dispatch,
+    query: &QueueQuery,
+    filter: QueueFilter,
+) -> Result<HttpResponse, ApiError> {
+    let limit = match query.limit {
+        None => 50,
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                "limit must be 1 to 100",
+            ));
+        }
+    };
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
+        })?),
+    };
+    let filter = filtered(query, filter)?;
     let page = views::queue(
         &client(dispatch).await?,
         &filter,
@@ -111,6 +146,32 @@ pub(crate) async fn queue(
     principal: Principal,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let filter = own_queue(&principal, &query)?;
+    list(&dispatch, &query, filter).await
+}
+
+/// How many of the queue's open tickets are in each band (breached, at risk, paused, on time)
+/// now, under the same filters and scope as the queue (`band`, `limit` and `cursor` aside).
+#[utoipa::path(
+    get, path = "/api/v1/tickets/bands", tag = "tickets", params(QueueQuery),
+    responses((status = 200, body = Bands), (status = 400, description = "Bad filter"), (status = 403, description = "Residents follow their complaints instead")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn bands(
+    dispatch: web::Data<Dispatch>,
+    principal: Principal,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = filtered(&query, own_queue(&principal, &query)?)?;
+    filter.band = None;
+    let counted = views::bands(&client(&dispatch).await?, &filter, dispatch.now())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(counted))
+}
+
+/// The queue a caller may read: their district, supplier or crew.
+fn own_queue(principal: &Principal, query: &QueueQuery) -> Result<QueueFilter, ApiError> {
     let mut filter = QueueFilter {
         district: narrowed(query.district.clone(), &principal.district)?,
         supplier: narrowed(query.supplier_id.clone(), &principal.supplier)?,
@@ -127,7 +188,7 @@ pub(crate) async fn queue(
             "this account is not attached to a supplier",
         ));
     }
-    list(&dispatch, &query, filter).await
+    Ok(filter)
 }
 
 /// A supplier's open tickets (the supplier itself, dispatchers, regulators).

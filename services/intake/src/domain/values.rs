@@ -188,6 +188,16 @@ impl Address {
         &self.0
     }
 
+    /// Part of an address as the registry keeps addresses (half-width, no spaces), for a
+    /// search while someone types; none when nothing is left.
+    pub fn fragment(raw: &str) -> Option<String> {
+        let normal: String = half_width(raw)
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .collect();
+        (!normal.is_empty()).then_some(normal)
+    }
+
     /// Every leading part of the address, longest first, for a prefix lookup.
     pub fn prefixes(&self) -> Vec<String> {
         let mut ends: Vec<usize> = self.0.char_indices().map(|(i, _)| i).skip(1).collect();

@@ -483,3 +483,39 @@ pub(crate) async fn unrouted(
         .collect();
     Ok(HttpResponse::Ok().json(found))
 }
+
+/// What address completion searches for.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct BuildingQuery {
+    /// Part of the address (a street and number, a compound's name), at least one character.
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// At most this many (1 to 100, default 20).
+    limit: Option<i64>,
+}
+
+/// Buildings of the registry whose address contains `q`, for completing an address while an
+/// operator types it, or for a dispatcher routing by hand (a district dispatcher sees their
+/// district's).
+#[utoipa::path(
+    get, path = "/api/v1/buildings", tag = "complaints", params(BuildingQuery),
+    responses((status = 200, body = [crate::registry::BuildingView]), (status = 400, description = "`invalid_query`: no `q`, or only spaces")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn buildings(
+    intake: web::Data<Intake>,
+    principal: Principal,
+    query: web::Query<BuildingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit(query.limit)?;
+    let text = query
+        .q
+        .as_deref()
+        .and_then(Address::fragment)
+        .ok_or_else(|| ApiError::bad_request("invalid_query", "q names part of an address"))?;
+    let client = client(&intake).await?;
+    let found = crate::registry::search(&client, &text, principal.district.as_deref(), limit)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(found))
+}

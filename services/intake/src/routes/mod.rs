@@ -48,6 +48,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
             web::post().to(contact::reveal),
         )
         .route("/api/v1/contact-reveals", web::get().to(contact::reveals))
+        .route("/api/v1/buildings", web::get().to(complaints::buildings))
         .route("/api/v1/privacy/erasures", web::post().to(erasure::erase))
         .route("/api/v1/privacy/erasures", web::get().to(erasure::list))
         .route(

@@ -1,0 +1,291 @@
+//! A supplier admin's pages besides its tickets: its crews (and registering one), its credit
+//! ledger with each entry's evidence and tickets, and appeals against entries.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::queue::urlencode;
+use super::{Chrome, Form, field, form_session, html, refused, season_now, see_other};
+use crate::Console;
+use crate::api::Failure;
+use crate::format;
+use crate::session::Session;
+
+#[derive(Debug, Deserialize)]
+struct CrewView {
+    crew_id: String,
+    name: String,
+    district: Option<String>,
+    active: bool,
+}
+
+pub(crate) struct CrewRow {
+    id: String,
+    name: String,
+    district: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "crews.html")]
+struct CrewsPage {
+    chrome: Chrome,
+    crews: Vec<CrewRow>,
+    error: Option<String>,
+}
+
+fn no_supplier() -> Failure {
+    Failure {
+        status: 403,
+        code: "no_supplier".into(),
+        message: String::new(),
+        details: serde_json::Value::Null,
+    }
+}
+
+async fn crews_page(
+    console: &Console,
+    session: &Session,
+    error: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
+    let Some(supplier) = session.claims.supplier.clone() else {
+        return refused(session, &no_supplier(), "/console");
+    };
+    let found: Vec<CrewView> = match console
+        .api
+        .get(
+            &format!("/api/v1/crews?supplier_id={}", urlencode(&supplier)),
+            Some(&session.token),
+        )
+        .await
+    {
+        Ok(found) => found,
+        Err(failure) => return refused(session, &failure, "/console"),
+    };
+    let page = CrewsPage {
+        chrome: Chrome::of(session, "crews.title", "/console/crews"),
+        crews: found
+            .into_iter()
+            .map(|c| CrewRow {
+                id: c.crew_id,
+                name: c.name,
+                district: c.district.unwrap_or_else(|| "—".into()),
+                active: c.active,
+            })
+            .collect(),
+        error,
+    };
+    session.finish(html(status, &page))
+}
+
+/// The supplier's crews.
+pub(crate) async fn crews(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
+    match Session::load(&request, &console).await {
+        Ok(session) => crews_page(&console, &session, None, StatusCode::OK).await,
+        Err(to_login) => to_login,
+    }
+}
+
+/// Registers a crew of the supplier.
+pub(crate) async fn new_crew(
+    request: HttpRequest,
+    console: web::Data<Console>,
+    form: Form,
+) -> HttpResponse {
+    let session = match form_session(&request, &console, &form).await {
+        Ok(session) => session,
+        Err(refusal) => return refusal,
+    };
+    let body = json!({
+        "name": field(&form, "name"),
+        "district": field(&form, "district"),
+        "supplier_id": session.claims.supplier,
+    });
+    match console
+        .api
+        .post::<serde_json::Value>("/api/v1/crews", Some(&session.token), &body, None)
+        .await
+    {
+        Ok(_) => session.finish(see_other("/console/crews")),
+        Err(failure) => {
+            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            crews_page(&console, &session, Some(failure.explained()), status).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntryView {
+    entry_id: String,
+    dimension: String,
+    rule: String,
+    points_text: String,
+    detail: String,
+    at: String,
+    evidence: Vec<Link>,
+    tickets: Vec<Link>,
+    appeal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LedgerPage {
+    items: Vec<EntryView>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScoreView {
+    score: f64,
+    grade: String,
+}
+
+pub(crate) struct EntryRow {
+    id: String,
+    dimension: String,
+    rule: String,
+    points: String,
+    negative: bool,
+    detail: String,
+    at: String,
+    evidence: Vec<String>,
+    tickets: Vec<String>,
+    appeal: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerView {
+    chrome: Chrome,
+    season: String,
+    score: String,
+    grade: String,
+    entries: Vec<EntryRow>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn ledger_page(
+    console: &Console,
+    session: &Session,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
+    let Some(supplier) = session.claims.supplier.clone() else {
+        return refused(session, &no_supplier(), "/console");
+    };
+    let season = season_now();
+    let base = format!(
+        "/api/v1/credit/seasons/{season}/suppliers/{}",
+        urlencode(&supplier)
+    );
+    let ledger_path = format!("{base}/ledger?limit=500");
+    let (score, ledger) = futures_util::join!(
+        console.api.get::<ScoreView>(&base, Some(&session.token)),
+        console
+            .api
+            .get::<LedgerPage>(&ledger_path, Some(&session.token)),
+    );
+    let t = session.tr();
+    // A supplier not scored yet this season has no score and no ledger: both empty.
+    let (score, grade) = match score {
+        Ok(s) => (format!("{:.2}", s.score), s.grade),
+        Err(f) if f.status == 404 => ("—".into(), "—".into()),
+        Err(f) => return refused(session, &f, "/console"),
+    };
+    let entries = match ledger {
+        Ok(page) => page.items,
+        Err(f) if f.status == 404 => Vec::new(),
+        Err(f) => return refused(session, &f, "/console"),
+    };
+    let page = LedgerView {
+        chrome: Chrome::of(session, "ledger.title", "/console/ledger"),
+        season,
+        score,
+        grade,
+        entries: entries
+            .into_iter()
+            .rev()
+            .map(|e| EntryRow {
+                negative: e.points_text.starts_with('-'),
+                id: e.entry_id,
+                dimension: t.code("dimension", &e.dimension),
+                rule: e.rule,
+                points: e.points_text,
+                detail: e.detail,
+                at: format::moment_text(t.0, &e.at),
+                evidence: e.evidence.into_iter().map(|l| l.id).collect(),
+                tickets: e.tickets.into_iter().map(|l| l.id).collect(),
+                appeal: e.appeal.map(|a| t.code("appeal", &a)),
+            })
+            .collect(),
+        notice,
+        error,
+    };
+    session.finish(html(status, &page))
+}
+
+/// The supplier's ledger this season, newest first.
+pub(crate) async fn ledger(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
+    match Session::load(&request, &console).await {
+        Ok(session) => ledger_page(&console, &session, None, None, StatusCode::OK).await,
+        Err(to_login) => to_login,
+    }
+}
+
+/// Appeals an entry, with one attachment when the page's script put a file in the form.
+pub(crate) async fn appeal(
+    request: HttpRequest,
+    console: web::Data<Console>,
+    id: web::Path<String>,
+    form: Form,
+) -> HttpResponse {
+    let session = match form_session(&request, &console, &form).await {
+        Ok(session) => session,
+        Err(refusal) => return refusal,
+    };
+    let attachments = match (
+        field(&form, "attachment_base64"),
+        field(&form, "attachment_name"),
+    ) {
+        (Some(content), name) => vec![json!({
+            "content_base64": content,
+            "file_name": name.unwrap_or_else(|| "attachment".into()),
+        })],
+        _ => Vec::new(),
+    };
+    let body = json!({
+        "statement": field(&form, "statement"),
+        "attachments": attachments,
+    });
+    let path = format!("/api/v1/credit/entries/{}/appeals", urlencode(&id));
+    let t = session.tr();
+    match console
+        .api
+        .post::<serde_json::Value>(&path, Some(&session.token), &body, None)
+        .await
+    {
+        Ok(_) => {
+            ledger_page(
+                &console,
+                &session,
+                Some(t.s("appeals.filed").to_owned()),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(failure) => {
+            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            ledger_page(&console, &session, None, Some(failure.explained()), status).await
+        }
+    }
+}
