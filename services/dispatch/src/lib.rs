@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bands;
 pub mod domain;
 pub mod feed;
 pub mod openapi;
@@ -72,6 +73,8 @@ pub struct Dispatch {
     tickets: Tickets,
     clock: Arc<dyn Clock>,
     config: DispatchConfig,
+    /// The queue's counts per band, kept for a second.
+    bands: bands::BandCache,
 }
 
 /// Dispatch's background work; dropping it stops it.
@@ -90,6 +93,7 @@ impl Dispatch {
             tickets: Tickets::new(store, sla, clock.clone()),
             clock,
             config,
+            bands: bands::BandCache::default(),
         })
     }
 

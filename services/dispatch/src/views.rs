@@ -116,7 +116,7 @@ pub struct QueuePage {
 }
 
 /// What the queue is filtered by.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct QueueFilter {
     /// District.
     pub district: Option<String>,

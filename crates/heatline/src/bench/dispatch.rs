@@ -318,7 +318,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
 
 /// Opens `count` tickets through the command path (each opened and dispatched; every third
 /// also signed), 8 at a time.
-async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid>> {
+pub(super) async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid>> {
     let started = Instant::now();
     let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
     let workers = 8;
@@ -368,7 +368,7 @@ async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid
 }
 
 /// Runs `read` `reads` times over 4 concurrent readers; answers the sorted latencies.
-async fn readers<F, Fut>(reads: usize, read: F) -> anyhow::Result<Vec<Duration>>
+pub(super) async fn readers<F, Fut>(reads: usize, read: F) -> anyhow::Result<Vec<Duration>>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,

@@ -1,6 +1,7 @@
 //! `heatline bench ...`: benchmarks that print their figures beside a baseline measured in the
 //! same run.
 
+mod console;
 mod credit;
 mod dispatch;
 mod eventstore;
@@ -27,6 +28,9 @@ pub enum Target {
     /// A season of published events replayed into supplier scores, beside reading and
     /// decoding the same log without scoring it.
     Credit(credit::Options),
+    /// The console's queue page with many open tickets, beside the JSON queue and band
+    /// counts it is made from.
+    Console(console::Options),
     /// Sealing and verifying a log of a million events, and appends with the sealer running
     /// beside appends without it.
     Seal(seal::Options),
@@ -44,6 +48,7 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Dispatch(options) => dispatch::run(database, options).await,
         Target::Credit(options) => credit::run(database, options).await,
         Target::Seal(options) => seal::run(database, options).await,
+        Target::Console(options) => console::run(database, options).await,
     }
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{client, may_touch, parse_id};
 use crate::Dispatch;
+use crate::bands::Lookup;
 use crate::domain::publish::CHANNELS;
 use crate::domain::ticket::Status;
 use crate::views::{self, Bands, QueueFilter, QueuePage, TicketView};
@@ -164,10 +165,29 @@ pub(crate) async fn bands(
 ) -> Result<HttpResponse, ApiError> {
     let mut filter = filtered(&query, own_queue(&principal, &query)?)?;
     filter.band = None;
-    let counted = views::bands(&client(&dispatch).await?, &filter, dispatch.now())
+    match dispatch.bands.lookup(&filter) {
+        Lookup::Found { bands, recount } => {
+            if recount {
+                let dispatch = dispatch.into_inner();
+                tokio::spawn(async move {
+                    if count_bands(&dispatch, filter.clone()).await.is_err() {
+                        dispatch.bands.recount_failed(&filter);
+                    }
+                });
+            }
+            Ok(HttpResponse::Ok().json(bands))
+        }
+        Lookup::Missing => Ok(HttpResponse::Ok().json(count_bands(&dispatch, filter).await?)),
+    }
+}
+
+/// Counts the bands of `filter` now and keeps the counts.
+async fn count_bands(dispatch: &Dispatch, filter: QueueFilter) -> Result<Bands, ApiError> {
+    let counted = views::bands(&client(dispatch).await?, &filter, dispatch.now())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Ok().json(counted))
+    dispatch.bands.keep(filter, counted.clone());
+    Ok(counted)
 }
 
 /// The queue a caller may read: their district, supplier or crew.
