@@ -141,6 +141,27 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     let operator = driver.browser(1366, 768).await;
     log_in(&operator, &base, "demo.operator").await;
     operator.wait_for_text("h1", "热线受理", 10).await;
+    // The address is completed from the building registry as the operator types.
+    operator.fill("#address", "学府路2").await;
+    let mut offered = Value::Null;
+    for _ in 0..50 {
+        offered = operator
+            .script(
+                "return [...document.querySelectorAll('#addresses option')].map(o => o.value)",
+                json!([]),
+            )
+            .await;
+        if offered.as_array().is_some_and(|o| !o.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        offered
+            .as_array()
+            .is_some_and(|o| o.iter().any(|a| a == "南岗区学府路21号")),
+        "{offered}"
+    );
     file_a_call(&operator).await;
     let answer = operator.wait_for_text("#answer", "已受理", 10).await;
     let complaint = answer
@@ -177,6 +198,44 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     supplier.wait_for_text("h1", "已派工", 10).await;
     supplier.wait_for_text("#timeline", "派工", 5).await;
     supplier.screenshot(&shot("supplier-assigned")).await;
+
+    // Its credit ledger: each entry with its evidence; it appeals a deduction with a photo.
+    supplier.open(&format!("{base}/console/ledger")).await;
+    supplier.wait_for_text("h1", "信用台账", 10).await;
+    supplier.wait_for_text("main", "证据事件", 5).await;
+    supplier.click(".entry details summary").await;
+    supplier
+        .fill(
+            ".entry details[open] textarea",
+            "该户室温不达标系用户自行改装暖气所致，附现场照片。",
+        )
+        .await;
+    supplier
+        .upload(
+            ".entry details[open] input[type=file]",
+            &shot("supplier-assigned"),
+        )
+        .await;
+    let mut attached = Value::Null;
+    for _ in 0..50 {
+        attached = supplier
+            .script(
+                "return document.querySelector('.entry details[open] input[name=attachment_base64]').value.length",
+                json!([]),
+            )
+            .await;
+        if attached.as_u64().is_some_and(|n| n > 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(attached.as_u64().is_some_and(|n| n > 1000), "{attached}");
+    supplier
+        .click(".entry details[open] button[type=submit]")
+        .await;
+    supplier.wait_for_text("main", "申诉已提交", 10).await;
+    supplier.wait_for_text("main", "申诉中", 5).await;
+    supplier.screenshot(&shot("supplier-appealed")).await;
 
     // The dispatcher watches resolved tickets: the queue updates by itself.
     dispatcher
@@ -265,6 +324,36 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     dispatcher.wait_for_text(&row, "已办结待回访", 15).await;
     assert!(dispatcher.text(&row).await.contains("新"));
     dispatcher.screenshot(&shot("dispatcher-live")).await;
+
+    // The access token runs out: the page refreshes it silently from the refresh cookie.
+    let spent = dispatcher
+        .cookie("hl_access")
+        .await
+        .expect("an access cookie");
+    dispatcher.delete_cookie("hl_access").await;
+    dispatcher.open(&format!("{base}/console/queue")).await;
+    dispatcher.wait_for_text("h1", "工单队列", 10).await;
+    let renewed = dispatcher
+        .cookie("hl_access")
+        .await
+        .expect("a new access cookie");
+    assert_ne!(renewed, spent);
+
+    // English on request, then back; logging out ends the session.
+    dispatcher
+        .click("form[action='/console/language'] button")
+        .await;
+    dispatcher.wait_for_text("h1", "Ticket queue", 10).await;
+    dispatcher
+        .click("form[action='/console/language'] button")
+        .await;
+    dispatcher.wait_for_text("h1", "工单队列", 10).await;
+    dispatcher
+        .click("form[action='/console/logout'] button")
+        .await;
+    dispatcher.wait_for_text("main", "您已退出登录", 10).await;
+    dispatcher.open(&format!("{base}/console/queue")).await;
+    dispatcher.wait_for_text("h1", "登录", 10).await;
 
     for browser in [dispatcher, operator, supplier, crew] {
         browser.close().await;

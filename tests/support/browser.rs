@@ -269,6 +269,31 @@ impl Browser {
         png.len()
     }
 
+    /// The value of the page's cookie `name`, if it has one.
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        let found = self
+            .call("GET", &format!("/cookie/{name}"), Value::Null)
+            .await;
+        found["value"].as_str().map(str::to_owned)
+    }
+
+    /// Forgets the page's cookie `name`.
+    pub async fn delete_cookie(&self, name: &str) {
+        self.call("DELETE", &format!("/cookie/{name}"), Value::Null)
+            .await;
+    }
+
+    /// Gives a file input the file at `path` (as a user choosing it would).
+    pub async fn upload(&self, css: &str, path: &Path) {
+        let id = self.find(css).await;
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": path.display().to_string() }),
+        )
+        .await;
+    }
+
     /// Closes the window.
     pub async fn close(self) {
         self.call("DELETE", "", Value::Null).await;

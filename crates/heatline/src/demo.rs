@@ -416,6 +416,8 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
     println!(
         "  demo.<supplier> (supplier admins), demo.crew.<supplier> (crew members); suppliers: harbin-heat, songbei-thermal, city-energy."
     );
-    println!("Run `heatline serve` on the same database and log in at POST /api/v1/auth/login.");
+    println!(
+        "Run `heatline serve` on the same database and open http://127.0.0.1:8080/console (the API: POST /api/v1/auth/login)."
+    );
     Ok(())
 }
