@@ -236,6 +236,11 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     supplier.wait_for_text("main", "申诉已提交", 10).await;
     supplier.wait_for_text("main", "申诉中", 5).await;
     supplier.screenshot(&shot("supplier-appealed")).await;
+    supplier.click("nav a[href='/console/appeals']").await;
+    let appeals = supplier.wait_for_text("#appeals", "申诉中", 10).await;
+    assert!(appeals.contains("自行改装暖气"), "{appeals}");
+    assert!(appeals.contains(".png"), "{appeals}");
+    supplier.screenshot(&shot("supplier-appeals")).await;
 
     // The dispatcher watches resolved tickets: the queue updates by itself.
     dispatcher

@@ -163,7 +163,15 @@ async fn answer<T: DeserializeOwned>(
     if status.is_success() {
         // A 204 answers nothing: read as JSON null.
         let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        return serde_json::from_slice(body).map_err(|e| Failure::unreachable(&e));
+        return serde_json::from_slice(body).map_err(|e| {
+            tracing::error!(error = %e, "the console could not read the API's answer");
+            Failure {
+                status: 502,
+                code: "unreadable_answer".into(),
+                message: "the API's answer could not be read".into(),
+                details: Value::Null,
+            }
+        });
     }
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Err(Failure {

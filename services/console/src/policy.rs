@@ -28,5 +28,6 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/console/crews"),
     Operation::public("GET", "/console/ledger"),
     Operation::public("POST", "/console/entries/{id}/appeal").limit(APPEAL_FORM_LIMIT),
+    Operation::public("GET", "/console/appeals"),
     Operation::public("GET", "/console/jobs"),
 ];

@@ -24,6 +24,12 @@ struct ComplaintView {
     incident_id: Option<String>,
 }
 
+/// What `GET /api/v1/complaints/{id}` answers: the complaint and its timeline.
+#[derive(Debug, Deserialize)]
+struct ComplaintDetail {
+    complaint: ComplaintView,
+}
+
 #[derive(Debug, Deserialize)]
 struct FilingResponse {
     complaint_id: String,
@@ -269,7 +275,7 @@ pub(crate) async fn file(
             if !filed.routed {
                 lines.push(t.s("hotline.unrouted").to_owned());
             }
-            let complaint: Option<ComplaintView> = console
+            let complaint: Option<ComplaintDetail> = console
                 .api
                 .get(
                     &format!("/api/v1/complaints/{}", urlencode(&filed.complaint_id)),
@@ -277,7 +283,7 @@ pub(crate) async fn file(
                 )
                 .await
                 .ok();
-            if complaint.as_ref().is_some_and(|c| c.incident_id.is_some()) {
+            if complaint.is_some_and(|c| c.complaint.incident_id.is_some()) {
                 lines.push(t.s("hotline.incident").to_owned());
             }
             let mut page = blank(&session);

@@ -47,6 +47,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
             "/console/entries/{id}/appeal",
             web::post().to(supplier::appeal),
         )
+        .route("/console/appeals", web::get().to(supplier::appeals))
         .route("/console/jobs", web::get().to(queue::jobs));
 }
 
@@ -103,6 +104,7 @@ impl Chrome {
                 ("/console/queue", "nav.tickets"),
                 ("/console/crews", "nav.crews"),
                 ("/console/ledger", "nav.ledger"),
+                ("/console/appeals", "nav.appeals"),
             ],
             "crew" => &[("/console/jobs", "nav.jobs")],
             _ => &[],
@@ -179,6 +181,14 @@ struct ErrorPage {
 
 /// The page that says what the API refused, with its status.
 pub(crate) fn refused(session: &Session, failure: &Failure, back: &str) -> HttpResponse {
+    if failure.status == 401 {
+        // The session ended elsewhere (logged out, revoked): log in again.
+        let mut response = see_other("/console/login?expired=1");
+        for cookie in crate::session::sign_out_cookies(&session.visit) {
+            let _ = response.add_cookie(&cookie);
+        }
+        return session.visit.finish(response);
+    }
     let t = session.tr();
     let message = match failure.status {
         403 => t.s("error.forbidden").to_owned(),

@@ -289,3 +289,73 @@ pub(crate) async fn appeal(
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+struct AppealView {
+    entry_id: String,
+    statement: String,
+    attachments: Vec<String>,
+    filed_at: String,
+    status: String,
+    decided_at: Option<String>,
+    reason: Option<String>,
+}
+
+pub(crate) struct AppealRow {
+    entry: String,
+    statement: String,
+    attachments: Vec<String>,
+    filed: String,
+    status: String,
+    decided: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "appeals.html")]
+struct AppealsPage {
+    chrome: Chrome,
+    season: String,
+    appeals: Vec<AppealRow>,
+}
+
+/// The supplier's appeals this season, newest first, with their attachments and decisions.
+pub(crate) async fn appeals(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
+    let session = match Session::load(&request, &console).await {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    let season = season_now();
+    let found: Vec<AppealView> = match console
+        .api
+        .get(
+            &format!("/api/v1/credit/seasons/{season}/appeals"),
+            Some(&session.token),
+        )
+        .await
+    {
+        Ok(found) => found,
+        Err(failure) => return refused(&session, &failure, "/console"),
+    };
+    let t = session.tr();
+    let page = AppealsPage {
+        chrome: Chrome::of(&session, "appeals.title", "/console/appeals"),
+        season,
+        appeals: found
+            .into_iter()
+            .map(|a| AppealRow {
+                entry: a.entry_id,
+                statement: a.statement,
+                attachments: a.attachments,
+                filed: format::moment_text(t.0, &a.filed_at),
+                status: t.code("appeal", &a.status),
+                decided: a
+                    .decided_at
+                    .map(|d| format::moment_text(t.0, &d))
+                    .unwrap_or_else(|| "—".into()),
+                reason: a.reason.unwrap_or_default(),
+            })
+            .collect(),
+    };
+    session.finish(html(StatusCode::OK, &page))
+}
