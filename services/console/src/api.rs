@@ -44,14 +44,19 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn unreachable(error: &dyn std::fmt::Display) -> Self {
-        tracing::warn!(%error, "the console could not reach the API");
+    /// A refusal the console makes itself, before any call (a page for another role).
+    pub fn local(status: u16, code: &str, message: &str) -> Self {
         Failure {
-            status: 503,
-            code: "unavailable".into(),
-            message: "the API did not answer".into(),
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
             details: Value::Null,
         }
+    }
+
+    fn unreachable(error: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(%error, "the console could not reach the API");
+        Failure::local(503, "unavailable", "the API did not answer")
     }
 
     /// The messages of the invalid fields, when the API listed them; else its message.
@@ -165,12 +170,11 @@ async fn answer<T: DeserializeOwned>(
         let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         return serde_json::from_slice(body).map_err(|e| {
             tracing::error!(error = %e, "the console could not read the API's answer");
-            Failure {
-                status: 502,
-                code: "unreadable_answer".into(),
-                message: "the API's answer could not be read".into(),
-                details: Value::Null,
-            }
+            Failure::local(
+                502,
+                "unreadable_answer",
+                "the API's answer could not be read",
+            )
         });
     }
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

@@ -11,17 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use anyhow::Context;
 use chrono::Utc;
 use dispatch::{Dispatch, DispatchConfig};
 use eventstore::PgEventStore;
-use identity::domain::account::Scope;
-use identity::keys::KeyRing;
-use platform::auth::{Role, Verifier};
 use platform::clock::{Clock, SystemClock};
 use tokio_postgres::NoTls;
 
-use super::dispatch::{readers, seed};
+use super::dispatch::{readers, seed, settled_with_a_dispatcher};
 use super::eventstore::Scratch;
 use super::{ms, percentile};
 use crate::database::Database;
@@ -63,26 +59,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         options.tickets, options.reads
     );
     seed(&dispatch, options.tickets).await?;
-    let client = store.pool().get().await?;
-    client
-        .batch_execute("VACUUM ANALYZE dispatch.ticket")
-        .await?;
-    client.batch_execute("CHECKPOINT").await?;
-    drop(client);
-
-    let keys = KeyRing::open(
-        store.pool().clone(),
-        Utc::now(),
-        // A scratch database's keys, wrapped by a key that lives as long as the run.
-        secrets::Keyring::from_bytes(rand::random(), &[]),
-    )
-    .await?;
-    let verifier = Verifier::in_process(
-        identity::tokens::ISSUER,
-        identity::tokens::AUDIENCE,
-        Arc::new(SystemClock),
-    );
-    verifier.set_keys(&keys.jwks());
+    let (verifier, token) = settled_with_a_dispatcher(&store).await?;
     let api = heatline_console::ApiBase::default();
     let console = heatline_console::Console::new(api.clone());
     let policy =
@@ -102,15 +79,6 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let running = server.run();
     let handle = running.handle();
     tokio::spawn(running);
-    let key = keys.signing_key(Utc::now()).context("no signing key")?;
-    let token = identity::tokens::access_token(
-        &key,
-        "bench-dispatcher",
-        "bench",
-        Role::Dispatcher,
-        &Scope::default(),
-        Utc::now(),
-    );
     let http = reqwest::Client::new();
 
     println!("first page (50 tickets) and band counts, idle, 4 concurrent readers:");

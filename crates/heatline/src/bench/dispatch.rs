@@ -110,28 +110,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     );
 
     let ids = seed(&dispatch, options.tickets).await?;
-    // Each its own statement: VACUUM cannot run inside the transaction block that a
-    // multi-statement query is.
-    let client = store.pool().get().await?;
-    client
-        .batch_execute("VACUUM ANALYZE dispatch.ticket, eventstore.event")
-        .await?;
-    client.batch_execute("CHECKPOINT").await?;
-    drop(client);
-
-    let keys = KeyRing::open(
-        store.pool().clone(),
-        Utc::now(),
-        // A scratch database's keys, wrapped by a key that lives as long as the run.
-        secrets::Keyring::from_bytes(rand::random(), &[]),
-    )
-    .await?;
-    let verifier = Verifier::in_process(
-        identity::tokens::ISSUER,
-        identity::tokens::AUDIENCE,
-        Arc::new(SystemClock),
-    );
-    verifier.set_keys(&keys.jwks());
+    let (verifier, token) = settled_with_a_dispatcher(&store).await?;
     let mounted = dispatch.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -145,15 +124,6 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     let running = server.run();
     let handle = running.handle();
     tokio::spawn(running);
-    let key = keys.signing_key(Utc::now()).context("no signing key")?;
-    let token = identity::tokens::access_token(
-        &key,
-        "bench-dispatcher",
-        "bench",
-        Role::Dispatcher,
-        &Scope::default(),
-        Utc::now(),
-    );
     let http = reqwest::Client::new();
 
     let filters = [
@@ -318,6 +288,44 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
 
 /// Opens `count` tickets through the command path (each opened and dispatched; every third
 /// also signed), 8 at a time.
+/// Settles the scratch database after seeding (statistics, a checkpoint) and makes the keys
+/// of a run: a verifier of its tokens and a city-wide dispatcher's access token.
+pub(super) async fn settled_with_a_dispatcher(
+    store: &PgEventStore,
+) -> anyhow::Result<(Verifier, String)> {
+    // Each its own statement: VACUUM cannot run inside the transaction block that a
+    // multi-statement query is.
+    let client = store.pool().get().await?;
+    client
+        .batch_execute("VACUUM ANALYZE dispatch.ticket, eventstore.event")
+        .await?;
+    client.batch_execute("CHECKPOINT").await?;
+    drop(client);
+    let keys = KeyRing::open(
+        store.pool().clone(),
+        Utc::now(),
+        // A scratch database's keys, wrapped by a key that lives as long as the run.
+        secrets::Keyring::from_bytes(rand::random(), &[]),
+    )
+    .await?;
+    let verifier = Verifier::in_process(
+        identity::tokens::ISSUER,
+        identity::tokens::AUDIENCE,
+        Arc::new(SystemClock),
+    );
+    verifier.set_keys(&keys.jwks());
+    let key = keys.signing_key(Utc::now()).context("no signing key")?;
+    let token = identity::tokens::access_token(
+        &key,
+        "bench-dispatcher",
+        "bench",
+        Role::Dispatcher,
+        &Scope::default(),
+        Utc::now(),
+    );
+    Ok((verifier, token))
+}
+
 pub(super) async fn seed(dispatch: &Arc<Dispatch>, count: usize) -> anyhow::Result<Vec<Uuid>> {
     let started = Instant::now();
     let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();

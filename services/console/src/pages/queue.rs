@@ -399,12 +399,7 @@ pub(crate) async fn jobs(request: HttpRequest, console: web::Data<Console>) -> H
         Err(to_login) => return to_login,
     };
     let Some(crew) = session.claims.crew.clone() else {
-        let failure = crate::api::Failure {
-            status: 403,
-            code: "no_crew".into(),
-            message: String::new(),
-            details: serde_json::Value::Null,
-        };
+        let failure = crate::api::Failure::local(403, "no_crew", "this account is not a crew's");
         return refused(&session, &failure, "/console");
     };
     let page: QueuePage = match console

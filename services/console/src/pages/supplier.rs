@@ -38,12 +38,7 @@ struct CrewsPage {
 }
 
 fn no_supplier() -> Failure {
-    Failure {
-        status: 403,
-        code: "no_supplier".into(),
-        message: String::new(),
-        details: serde_json::Value::Null,
-    }
+    Failure::local(403, "no_supplier", "this account is not a supplier's")
 }
 
 async fn crews_page(

@@ -526,12 +526,7 @@ pub(crate) async fn act(
     };
     let (id, action) = path.into_inner();
     let Some(body) = body(&action, &form) else {
-        let failure = Failure {
-            status: 404,
-            code: "no_such_action".into(),
-            message: String::new(),
-            details: Value::Null,
-        };
+        let failure = Failure::local(404, "no_such_action", "no such action");
         return refused(&session, &failure, "/console");
     };
     let version = field(&form, "version").and_then(|v| v.parse::<i64>().ok());
