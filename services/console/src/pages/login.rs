@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Chrome, Form, field, forged, html, see_other};
+use super::{Chrome, Form, field, form_visit, html, see_other};
 use crate::Console;
 use crate::session::{self, Session, TokenPair, Visit};
 
@@ -81,10 +81,10 @@ pub(crate) async fn submit(
     console: web::Data<Console>,
     form: Form,
 ) -> HttpResponse {
-    let visit = Visit::of(&request);
-    if !visit.form_is_ours(form.get("csrf").map(String::as_str)) {
-        return forged(&visit, None);
-    }
+    let visit = match form_visit(&request, &form) {
+        Ok(visit) => visit,
+        Err(refusal) => return *refusal,
+    };
     let username = field(&form, "username").unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let answer: Result<TokenPair, _> = console
@@ -137,10 +137,10 @@ pub(crate) async fn logout(
     console: web::Data<Console>,
     form: Form,
 ) -> HttpResponse {
-    let visit = Visit::of(&request);
-    if !visit.form_is_ours(form.get("csrf").map(String::as_str)) {
-        return forged(&visit, None);
-    }
+    let visit = match form_visit(&request, &form) {
+        Ok(visit) => visit,
+        Err(refusal) => return *refusal,
+    };
     if let Ok(session) = Session::load(&request, &console).await {
         let ended: Result<serde_json::Value, _> = console
             .api
@@ -164,10 +164,10 @@ pub(crate) async fn logout(
 
 /// Switches the language, back to the page it was switched on.
 pub(crate) async fn language(request: HttpRequest, form: Form) -> HttpResponse {
-    let visit = Visit::of(&request);
-    if !visit.form_is_ours(form.get("csrf").map(String::as_str)) {
-        return forged(&visit, None);
-    }
+    let visit = match form_visit(&request, &form) {
+        Ok(visit) => visit,
+        Err(refusal) => return *refusal,
+    };
     let lang = if field(&form, "lang").as_deref() == Some("en") {
         "en"
     } else {

@@ -229,6 +229,34 @@ pub(crate) fn field(form: &HashMap<String, String>, name: &str) -> Option<String
         .filter(|v| !v.is_empty())
 }
 
+/// The browser of a form's request that needs no session (login, language, logout), with
+/// its CSRF token checked.
+pub(crate) fn form_visit(
+    request: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> Result<Visit, Box<HttpResponse>> {
+    let visit = Visit::of(request);
+    if !visit.form_is_ours(form.get("csrf").map(String::as_str)) {
+        return Err(Box::new(forged(&visit, None)));
+    }
+    Ok(visit)
+}
+
+/// `GET path` from the API as the signed-in user; a refusal is the page that says so, with
+/// a link `back`.
+pub(crate) async fn read<T: serde::de::DeserializeOwned>(
+    console: &Console,
+    session: &Session,
+    path: &str,
+    back: &str,
+) -> Result<T, HttpResponse> {
+    console
+        .api
+        .get(path, Some(&session.token))
+        .await
+        .map_err(|failure| refused(session, &failure, back))
+}
+
 /// The signed-in user of a form's request, with its CSRF token checked.
 pub(crate) async fn form_session(
     request: &HttpRequest,

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Chrome, Form, field, form_session, html, refused, see_other};
+use super::{Chrome, Form, field, form_session, html, read as read_api, refused, see_other};
 use crate::Console;
 use crate::format;
 use crate::i18n::Tr;
@@ -402,16 +402,10 @@ pub(crate) async fn jobs(request: HttpRequest, console: web::Data<Console>) -> H
         let failure = crate::api::Failure::local(403, "no_crew", "this account is not a crew's");
         return refused(&session, &failure, "/console");
     };
-    let page: QueuePage = match console
-        .api
-        .get(
-            &format!("/api/v1/crews/{crew}/jobs?limit=100"),
-            Some(&session.token),
-        )
-        .await
-    {
+    let jobs = format!("/api/v1/crews/{crew}/jobs?limit=100");
+    let page: QueuePage = match read_api(&console, &session, &jobs, "/console").await {
         Ok(page) => page,
-        Err(failure) => return refused(&session, &failure, "/console"),
+        Err(refusal) => return refusal,
     };
     let t = session.tr();
     let view = JobsView {
@@ -467,14 +461,11 @@ async fn unrouted_page(
     error: Option<String>,
     status: StatusCode,
 ) -> HttpResponse {
-    let list: Vec<Unrouted> = match console
-        .api
-        .get("/api/v1/complaints/unrouted", Some(&session.token))
-        .await
-    {
-        Ok(list) => list,
-        Err(failure) => return refused(session, &failure, "/console"),
-    };
+    let list: Vec<Unrouted> =
+        match read_api(console, session, "/api/v1/complaints/unrouted", "/console").await {
+            Ok(list) => list,
+            Err(refusal) => return refusal,
+        };
     let t = session.tr();
     let view = UnroutedView {
         chrome: Chrome::of(session, "unrouted.title", "/console/unrouted"),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::queue::urlencode;
-use super::{Chrome, Form, field, form_session, html, refused, season_now, see_other};
+use super::{Chrome, Form, field, form_session, html, read, refused, season_now, see_other};
 use crate::Console;
 use crate::api::Failure;
 use crate::format;
@@ -50,16 +50,10 @@ async fn crews_page(
     let Some(supplier) = session.claims.supplier.clone() else {
         return refused(session, &no_supplier(), "/console");
     };
-    let found: Vec<CrewView> = match console
-        .api
-        .get(
-            &format!("/api/v1/crews?supplier_id={}", urlencode(&supplier)),
-            Some(&session.token),
-        )
-        .await
-    {
+    let path = format!("/api/v1/crews?supplier_id={}", urlencode(&supplier));
+    let found: Vec<CrewView> = match read(console, session, &path, "/console").await {
         Ok(found) => found,
-        Err(failure) => return refused(session, &failure, "/console"),
+        Err(refusal) => return refusal,
     };
     let page = CrewsPage {
         chrome: Chrome::of(session, "crews.title", "/console/crews"),
@@ -321,16 +315,10 @@ pub(crate) async fn appeals(request: HttpRequest, console: web::Data<Console>) -
         Err(to_login) => return to_login,
     };
     let season = season_now();
-    let found: Vec<AppealView> = match console
-        .api
-        .get(
-            &format!("/api/v1/credit/seasons/{season}/appeals"),
-            Some(&session.token),
-        )
-        .await
-    {
+    let path = format!("/api/v1/credit/seasons/{season}/appeals");
+    let found: Vec<AppealView> = match read(&console, &session, &path, "/console").await {
         Ok(found) => found,
-        Err(failure) => return refused(&session, &failure, "/console"),
+        Err(refusal) => return refusal,
     };
     let t = session.tr();
     let page = AppealsPage {
