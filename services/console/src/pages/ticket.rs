@@ -382,7 +382,12 @@ async fn show(
         facts.push((t.s("ticket.work_order").to_owned(), order.clone()));
     }
     let page = Page {
-        chrome: Chrome::of(session, "ticket.title", "/console/queue"),
+        // Switching the language comes back to this ticket.
+        chrome: Chrome::of(
+            session,
+            "ticket.title",
+            &format!("/console/tickets/{}", urlencode(&ticket.ticket_id)),
+        ),
         heading: format!(
             "{} {} · {}",
             t.code("origin", &ticket.origin),
