@@ -199,6 +199,12 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     supplier.wait_for_text("#timeline", "派工", 5).await;
     supplier.screenshot(&shot("supplier-assigned")).await;
 
+    // Its crews and their members.
+    supplier.click("nav a[href='/console/crews']").await;
+    supplier
+        .wait_for_text("#crews", "demo.crew.harbin-heat", 10)
+        .await;
+
     // Its credit ledger: each entry with its evidence; it appeals a deduction with a photo.
     supplier.open(&format!("{base}/console/ledger")).await;
     supplier.wait_for_text("h1", "信用台账", 10).await;

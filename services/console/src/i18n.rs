@@ -406,6 +406,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("crews.name", "名称", "Name"),
     ("crews.district", "负责区县", "District"),
     ("crews.active", "在岗", "Active"),
+    ("crews.members", "成员（登录名）", "Members (usernames)"),
     ("crews.jobs", "在办任务", "Open jobs"),
     ("crews.new", "新增班组", "New crew"),
     ("crews.create", "新增", "Add"),

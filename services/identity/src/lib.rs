@@ -50,6 +50,27 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+const LIST_STAFF_FROM_LOG: &str = include_str!("staff.sql");
+
+/// A staff account as lists show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StaffView {
+    /// Its id.
+    pub account_id: String,
+    /// Its login name.
+    pub username: String,
+    /// Its role.
+    pub role: String,
+    /// District scope.
+    pub district: Option<String>,
+    /// Supplier scope.
+    pub supplier: Option<String>,
+    /// Crew scope.
+    pub crew: Option<String>,
+    /// When it was created.
+    pub created_at: chrono::DateTime<Utc>,
+}
+
 /// The name of the table where refinery records identity's applied migrations.
 pub const MIGRATION_TABLE: &str = "identity.refinery_schema_history";
 
@@ -135,6 +156,13 @@ impl Identity {
             .await?,
         );
         let keys = KeyRing::open(store.pool().clone(), clock.now(), master).await?;
+        // Staff created while a row could not be written are listed from the log.
+        store
+            .pool()
+            .get()
+            .await?
+            .execute(LIST_STAFF_FROM_LOG, &[])
+            .await?;
         let verifier = Verifier::in_process(tokens::ISSUER, tokens::AUDIENCE, clock.clone());
         verifier.set_keys(&keys.jwks());
         Ok(Arc::new(Identity {
@@ -243,6 +271,12 @@ impl Identity {
         )
         .await
         .map_err(|e| CreateStaffError::Store(Box::new(e)))?;
+        let listed = (
+            username.clone(),
+            staff.role.as_str(),
+            staff.scope.clone(),
+            self.clock.now(),
+        );
         let command = AccountCommand::CreateStaff {
             username,
             role: staff.role,
@@ -251,7 +285,13 @@ impl Identity {
             at: self.clock.now(),
         };
         match self.accounts.execute(&account_id, command, &metadata).await {
-            Ok(_) => Ok(account_id),
+            Ok(_) => {
+                if let Err(error) = self.list_staff(&account_id, listed).await {
+                    // Listed at the next start, from the log.
+                    tracing::warn!(%error, account.id = %account_id, "a staff account is not listed yet");
+                }
+                Ok(account_id)
+            }
             Err(cqrs_es::AggregateError::UserError(
                 domain::account::AccountError::AlreadyExists,
             ))
@@ -263,6 +303,66 @@ impl Identity {
             ) => Err(CreateStaffError::Store(cause)),
             Err(other) => Err(CreateStaffError::Store(other.to_string().into())),
         }
+    }
+
+    async fn list_staff(
+        &self,
+        account_id: &str,
+        (username, role, scope, at): (String, &str, Scope, chrono::DateTime<Utc>),
+    ) -> Result<(), StoreError> {
+        self.store
+            .pool()
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO identity.staff \
+                 (account_id, username, role, district, supplier, crew, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING",
+                &[
+                    &account_id,
+                    &username,
+                    &role,
+                    &scope.district,
+                    &scope.supplier,
+                    &scope.crew,
+                    &at,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Staff accounts of a supplier (and one of its crews), or every one, by username.
+    pub async fn staff(
+        &self,
+        supplier: Option<&str>,
+        crew: Option<&str>,
+    ) -> Result<Vec<StaffView>, StoreError> {
+        let rows = self
+            .store
+            .pool()
+            .get()
+            .await?
+            .query(
+                "SELECT account_id, username, role, district, supplier, crew, created_at \
+                 FROM identity.staff \
+                 WHERE ($1::text IS NULL OR supplier = $1) AND ($2::text IS NULL OR crew = $2) \
+                 ORDER BY supplier, crew NULLS FIRST, username LIMIT 1000",
+                &[&supplier, &crew],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| StaffView {
+                account_id: row.get("account_id"),
+                username: row.get("username"),
+                role: row.get("role"),
+                district: row.get("district"),
+                supplier: row.get("supplier"),
+                crew: row.get("crew"),
+                created_at: row.get("created_at"),
+            })
+            .collect())
     }
 
     /// Mounts identity's routes.

@@ -20,6 +20,7 @@ use crate::tokens::TokenPair;
         routes::resident::sms_code,
         routes::resident::sms_login,
         routes::staff::create,
+        routes::staff::list,
         routes::jwks::jwks,
     ),
     components(schemas(
@@ -28,6 +29,7 @@ use crate::tokens::TokenPair;
         routes::Refresh,
         routes::ChangePassword,
         routes::CreateStaff,
+        crate::StaffView,
         routes::WechatLogin,
         routes::WechatPhone,
         routes::SmsCodeRequest,

@@ -29,6 +29,11 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/api/v1/auth/wechat"),
     Operation::roles("POST", "/api/v1/auth/wechat/phone", &[(Resident, Itself)]),
     Operation::roles("POST", "/api/v1/staff", &[(Admin, City)]),
+    Operation::roles(
+        "GET",
+        "/api/v1/staff",
+        &[(SupplierAdmin, OwnSupplier), (Admin, City)],
+    ),
 ];
 
 /// The policy of a process that serves identity alone, holding every field to the size identity's

@@ -445,3 +445,54 @@ async fn a_dispatcher_needs_a_district_unless_made_city_wide_in_so_many_words() 
         .unwrap();
     assert_eq!((claims.role, claims.district), (Role::Dispatcher, None));
 }
+
+#[actix_web::test]
+async fn a_supplier_admin_lists_its_own_crews_members_and_no_one_elses() {
+    let h = Harness::start().await;
+    let admin = h.admin_token().await;
+    for (username, role, supplier, crew) in [
+        ("north.admin", "supplier_admin", "north-heat", None),
+        ("north.crew.a", "crew", "north-heat", Some("crew-a")),
+        ("north.crew.b", "crew", "north-heat", Some("crew-b")),
+        ("south.crew.a", "crew", "south-heat", Some("crew-s")),
+    ] {
+        let (status, body) = h
+            .post(
+                "/api/v1/staff",
+                Some(&admin),
+                json!({"username": username, "password": "winter is coming", "role": role,
+                       "supplier": supplier, "crew": crew}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, login) = h.login("north.admin", "winter is coming").await;
+    let token = login["access_token"].as_str().unwrap();
+    let list = |query: &'static str| {
+        let (http, base, token) = (h.http.clone(), h.base.clone(), token.to_owned());
+        async move {
+            let response = http
+                .get(format!("{base}/api/v1/staff{query}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, own) = list("").await;
+    assert_eq!(status, 200, "{own}");
+    let names: Vec<&str> = own
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["north.admin", "north.crew.a", "north.crew.b"]);
+    let (_, crew) = list("?crew_id=crew-b").await;
+    assert_eq!(crew[0]["username"], "north.crew.b");
+    assert_eq!(crew.as_array().unwrap().len(), 1);
+    let (status, other) = list("?supplier_id=south-heat").await;
+    assert_eq!(status, 403, "{other}");
+}

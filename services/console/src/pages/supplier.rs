@@ -27,6 +27,14 @@ pub(crate) struct CrewRow {
     name: String,
     district: String,
     active: bool,
+    members: Vec<String>,
+}
+
+/// A staff account as identity lists it.
+#[derive(Debug, Deserialize)]
+struct Member {
+    username: String,
+    crew: Option<String>,
 }
 
 #[derive(Template)]
@@ -50,16 +58,26 @@ async fn crews_page(
     let Some(supplier) = session.claims.supplier.clone() else {
         return refused(session, &no_supplier(), "/console");
     };
-    let path = format!("/api/v1/crews?supplier_id={}", urlencode(&supplier));
-    let found: Vec<CrewView> = match read(console, session, &path, "/console").await {
-        Ok(found) => found,
-        Err(refusal) => return refusal,
+    let crews_path = format!("/api/v1/crews?supplier_id={}", urlencode(&supplier));
+    let staff_path = format!("/api/v1/staff?supplier_id={}", urlencode(&supplier));
+    let (found, staff) = futures_util::join!(
+        read::<Vec<CrewView>>(console, session, &crews_path, "/console"),
+        read::<Vec<Member>>(console, session, &staff_path, "/console"),
+    );
+    let (found, staff) = match (found, staff) {
+        (Ok(found), Ok(staff)) => (found, staff),
+        (Err(refusal), _) | (_, Err(refusal)) => return refusal,
     };
     let page = CrewsPage {
         chrome: Chrome::of(session, "crews.title", "/console/crews"),
         crews: found
             .into_iter()
             .map(|c| CrewRow {
+                members: staff
+                    .iter()
+                    .filter(|m| m.crew.as_deref() == Some(c.crew_id.as_str()))
+                    .map(|m| m.username.clone())
+                    .collect(),
                 id: c.crew_id,
                 name: c.name,
                 district: c.district.unwrap_or_else(|| "—".into()),

@@ -41,7 +41,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identi
             "/api/v1/auth/sms/login",
             web::post().to(resident::sms_login),
         )
-        .route("/api/v1/staff", web::post().to(staff::create));
+        .route("/api/v1/staff", web::post().to(staff::create))
+        .route("/api/v1/staff", web::get().to(staff::list));
 }
 
 /// The actor an account is in the events it causes.

@@ -5,7 +5,7 @@ use eventstore::Channel;
 use platform::auth::{Principal, Role};
 use platform::error::ApiError;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{actor, metadata};
 use crate::domain::account::Scope;
@@ -90,4 +90,52 @@ fn invalid(field: &str, reason: &str) -> ApiError {
         format!("{field}: {reason}"),
         serde_json::json!({ "fields": { field: reason } }),
     )
+}
+
+/// Which staff to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct StaffQuery {
+    /// A supplier's staff (a supplier admin always sees its own).
+    #[param(max_length = 100)]
+    supplier_id: Option<String>,
+    /// One crew's members.
+    #[param(max_length = 100)]
+    crew_id: Option<String>,
+}
+
+/// Staff accounts by supplier and crew, then username (a supplier admin lists its own: its
+/// crews' members; an admin lists anyone's). At most 1,000.
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff",
+    tag = "identity",
+    security(("bearer" = [])),
+    params(StaffQuery),
+    responses(
+        (status = 200, body = [crate::StaffView]),
+        (status = 403, description = "`forbidden`: another supplier's staff"),
+    )
+)]
+pub(crate) async fn list(
+    identity: web::Data<Identity>,
+    principal: Principal,
+    query: web::Query<StaffQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let supplier = match (&principal.supplier, &query.supplier_id) {
+        (Some(own), Some(asked)) if own != asked => {
+            return Err(ApiError::forbidden("these are another supplier's staff"));
+        }
+        (Some(own), _) => Some(own.clone()),
+        (None, asked) if principal.role == Role::Admin => asked.clone(),
+        (None, _) => {
+            return Err(ApiError::forbidden(
+                "this account is not attached to a supplier",
+            ));
+        }
+    };
+    let found = identity
+        .staff(supplier.as_deref(), query.crew_id.as_deref())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(found))
 }
