@@ -138,6 +138,23 @@ impl Calendar {
             .with_timezone(&Utc)
     }
 
+    /// The working days from `now`'s day up to `deadline` (a deadline at midnight ends the
+    /// day before it): today counts while it is a working day. Negative (-1) once the
+    /// deadline has passed.
+    pub fn working_days_left(&self, now: DateTime<Utc>, deadline: DateTime<Utc>) -> i64 {
+        if now >= deadline {
+            return -1;
+        }
+        let last = (deadline - Duration::seconds(1))
+            .with_timezone(&china())
+            .date_naive();
+        Calendar::today(now)
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .filter(|d| self.is_working_day(*d))
+            .count() as i64
+    }
+
     /// A deadline extended by `n` working days: to the end of the `n`-th working day after
     /// the day the deadline falls in (a deadline at midnight belongs to the day it ends).
     pub fn extend(&self, deadline: DateTime<Utc>, n: u32) -> DateTime<Utc> {

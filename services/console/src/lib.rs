@@ -8,6 +8,7 @@
 //! one process (`heatline serve`) and behind the gateway (`heatline serve --only console`).
 
 pub mod api;
+pub mod chart;
 pub mod format;
 pub mod i18n;
 mod pages;

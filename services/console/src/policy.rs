@@ -30,4 +30,13 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/console/entries/{id}/appeal").limit(APPEAL_FORM_LIMIT),
     Operation::public("GET", "/console/appeals"),
     Operation::public("GET", "/console/jobs"),
+    Operation::public("GET", "/console/targets"),
+    Operation::public("GET", "/console/targets/tickets"),
+    Operation::public("GET", "/console/ranking"),
+    Operation::public("GET", "/console/suppliers/{id}"),
+    Operation::public("POST", "/console/suppliers/{id}/{kind}"),
+    Operation::public("GET", "/console/evidence/{id}"),
+    Operation::public("GET", "/console/decisions"),
+    Operation::public("POST", "/console/appeals/{id}/decide"),
+    Operation::public("GET", "/console/what-if"),
 ];

@@ -4,7 +4,8 @@
 //! every change of a supplier's score as a ledger entry naming its rule, its points and the
 //! events behind it. Suppliers appeal entries; regulators decide appeals, adjust by hand with
 //! a justification, veto, read the score as of any moment, and replay a season under another
-//! rulebook without changing anything. Months and seasons are closed with their grades.
+//! rulebook without changing anything. Months and seasons are closed with their grades. A
+//! second subscription keeps the figures of the city's heating targets (the targets board).
 
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod publish;
 pub mod rebuild;
 pub mod registry;
 mod routes;
+pub mod targets;
 pub mod views;
 pub mod whatif;
 
@@ -62,6 +64,8 @@ pub struct CreditConfig {
     pub calendar: Calendar,
     /// Working days a supplier has to appeal an entry.
     pub appeal_working_days: u32,
+    /// Working days the regulator has to decide an appeal.
+    pub decide_working_days: u32,
     /// Where appeal attachments are kept (the file store of complaint photos).
     pub file_store: String,
     /// How often the closer looks for ended months.
@@ -69,7 +73,7 @@ pub struct CreditConfig {
 }
 
 impl CreditConfig {
-    /// The shipped rulebook and calendar, 10 working days to appeal, attachments under
+    /// The shipped rulebook and calendar, 10 working days to appeal and 10 to decide, attachments under
     /// `file_store`, closings looked for every minute.
     pub fn new(file_store: impl Into<String>) -> Self {
         CreditConfig {
@@ -77,6 +81,7 @@ impl CreditConfig {
             calendar: Calendar::parse(platform::calendar::SHIPPED)
                 .expect("the shipped calendar is valid"),
             appeal_working_days: 10,
+            decide_working_days: 10,
             file_store: file_store.into(),
             close_every: Duration::from_secs(60),
         }
@@ -96,6 +101,8 @@ pub struct Credit {
 pub struct Background {
     /// The subscription that scores published events.
     pub feed: SubscriptionHandle,
+    /// The subscription that keeps the targets board's figures.
+    pub targets: SubscriptionHandle,
     /// The closer of months and seasons.
     pub closer: BackgroundTask,
 }
@@ -126,24 +133,29 @@ impl Credit {
         &self.rulebook
     }
 
-    /// Starts the feed and the closer.
+    /// Starts the feeds and the closer.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
         let feed = feed::spawn(
             self.ledger.store(),
             self.rulebook.clone(),
             self.clock.clone(),
         )?;
+        let targets = targets::feed::spawn(self.ledger.store())?;
         let closer = closer::spawn(
             self.ledger.clone(),
             self.clock.clone(),
             self.config.close_every,
         );
-        Ok(Background { feed, closer })
+        Ok(Background {
+            feed,
+            targets,
+            closer,
+        })
     }
 
     /// The subscriptions [`Self::start`] runs, as `schema.name`.
     pub fn subscriptions(&self) -> Vec<&'static str> {
-        vec!["credit.ledger_feed"]
+        vec!["credit.ledger_feed", "credit.targets_feed"]
     }
 
     /// Mounts credit's routes.

@@ -5,6 +5,9 @@ use platform::openapi::BearerScheme;
 use utoipa::OpenApi;
 
 use crate::routes;
+use crate::targets::board::{
+    Figures, ScopeFigures, TargetsBoard, TicketBehind, TicketsBehind, TrendPoint,
+};
 use crate::views::{
     AppealView, ClosingView, DimensionView, EntryView, LedgerPage, Link, RankView, ScoreView,
 };
@@ -30,6 +33,8 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::adjust,
         routes::veto,
         routes::what_if,
+        routes::targets,
+        routes::behind,
         routes::evidence,
         routes::list,
         routes::file,
@@ -60,6 +65,12 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         WhatIf,
         SupplierWhatIf,
         ChangedEntry,
+        TargetsBoard,
+        ScopeFigures,
+        Figures,
+        TrendPoint,
+        TicketsBehind,
+        TicketBehind,
         FieldError,
         routes::SealPage,
         routes::SealKeyView,

@@ -35,6 +35,12 @@ pub const POLICY: &[Operation] = &[
         REGULATORS,
     ),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/what-if", REGULATORS),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/targets", REGULATORS),
+    Operation::roles(
+        "GET",
+        "/api/v1/credit/seasons/{season}/targets/tickets",
+        REGULATORS,
+    ),
     Operation::roles("GET", "/api/v1/credit/evidence/{id}", READERS),
     Operation::roles(
         "POST",

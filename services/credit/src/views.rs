@@ -383,6 +383,12 @@ pub struct AppealView {
     pub decided_at: Option<DateTime<Utc>>,
     /// The entry that reversed the appealed one, once recorded.
     pub reversal_entry_id: Option<Uuid>,
+    /// Who decided it (the regulator's account id).
+    pub decided_by: Option<String>,
+    /// The end of the regulator's time to decide it.
+    pub decide_by: Option<DateTime<Utc>>,
+    /// Working days left to decide it, today included; -1 once overdue (pending ones only).
+    pub working_days_left: Option<i64>,
 }
 
 /// Appeals, newest first: of one supplier, or all, in a season; or pending ones only.
@@ -397,7 +403,12 @@ pub async fn appeals(
             "SELECT a.appeal_id, a.supplier_id, a.season, a.entry_id, a.statement, \
              a.attachments, a.filed_at, a.status, a.reason, a.decided_at, \
              (SELECT r.entry_id FROM credit.entry r WHERE r.season = a.season \
-              AND r.supplier_id = a.supplier_id AND r.reverses = a.entry_id LIMIT 1) \
+              AND r.supplier_id = a.supplier_id AND r.reverses = a.entry_id LIMIT 1), \
+             (SELECT e.metadata->>'actor_id' FROM eventstore.event e \
+              WHERE e.aggregate_type = 'supplier_credit' \
+              AND e.aggregate_id = a.season || '/' || a.supplier_id \
+              AND e.event_type = 'AppealDecided' \
+              AND e.payload->>'appeal_id' = a.appeal_id::text LIMIT 1) \
              FROM credit.appeal a WHERE a.season = $1 \
              AND ($2::text IS NULL OR a.supplier_id = $2) \
              AND ($3::text IS NULL OR a.status = $3) \
@@ -419,6 +430,9 @@ pub async fn appeals(
             reason: r.get(8),
             decided_at: r.get(9),
             reversal_entry_id: r.get(10),
+            decided_by: r.get(11),
+            decide_by: None,
+            working_days_left: None,
         })
         .collect())
 }

@@ -30,7 +30,8 @@ pub(crate) struct LoginQuery {
 /// Where a role starts.
 fn home_of(role: &str) -> Option<&'static str> {
     match role {
-        "dispatcher" | "regulator" | "supplier_admin" => Some("/console/queue"),
+        "dispatcher" | "supplier_admin" => Some("/console/queue"),
+        "regulator" => Some("/console/targets"),
         "operator" => Some("/console/hotline"),
         "crew" => Some("/console/jobs"),
         _ => None,

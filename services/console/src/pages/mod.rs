@@ -2,8 +2,10 @@
 
 mod hotline;
 mod login;
+mod oversight;
 mod queue;
 mod supplier;
+mod targets;
 mod ticket;
 
 use std::collections::HashMap;
@@ -48,7 +50,25 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
             web::post().to(supplier::appeal),
         )
         .route("/console/appeals", web::get().to(supplier::appeals))
-        .route("/console/jobs", web::get().to(queue::jobs));
+        .route("/console/jobs", web::get().to(queue::jobs))
+        .route("/console/targets", web::get().to(targets::page))
+        .route("/console/targets/tickets", web::get().to(targets::behind))
+        .route("/console/ranking", web::get().to(oversight::ranking))
+        .route(
+            "/console/suppliers/{id}",
+            web::get().to(oversight::supplier),
+        )
+        .route(
+            "/console/suppliers/{id}/{kind}",
+            web::post().to(oversight::own_entry),
+        )
+        .route("/console/evidence/{id}", web::get().to(oversight::evidence))
+        .route("/console/decisions", web::get().to(oversight::decisions))
+        .route(
+            "/console/appeals/{id}/decide",
+            web::post().to(oversight::decide),
+        )
+        .route("/console/what-if", web::get().to(oversight::what_if));
 }
 
 /// The stylesheet and the script, built into the binary.
@@ -99,7 +119,13 @@ impl Chrome {
                 ("/console/hotline", "nav.hotline"),
                 ("/console/queue", "nav.queue"),
             ],
-            "regulator" => &[("/console/queue", "nav.queue")],
+            "regulator" => &[
+                ("/console/targets", "nav.targets"),
+                ("/console/ranking", "nav.ranking"),
+                ("/console/decisions", "nav.decisions"),
+                ("/console/what-if", "nav.whatif"),
+                ("/console/queue", "nav.queue"),
+            ],
             "supplier_admin" => &[
                 ("/console/queue", "nav.tickets"),
                 ("/console/crews", "nav.crews"),

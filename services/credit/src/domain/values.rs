@@ -134,6 +134,11 @@ impl Season {
         Season::local(self.first_year, 7, 1)
     }
 
+    /// Where the season's accounting ends: where the next one starts.
+    pub fn ends_at(self) -> DateTime<Utc> {
+        Season::local(self.first_year + 1, 7, 1)
+    }
+
     /// When the season's grade becomes final: the end of heating (1 April, 00:00 China time).
     pub fn final_at(self) -> DateTime<Utc> {
         Season::local(self.first_year + 1, 4, 1)

@@ -148,6 +148,21 @@ pub(crate) async fn file(
     Ok(HttpResponse::Created().json(view))
 }
 
+/// Adds to each pending appeal the end of the regulator's time to decide it and the working
+/// days left.
+fn with_deadlines(credit: &Credit, mut list: Vec<AppealView>) -> Vec<AppealView> {
+    let now = credit.clock.now();
+    for appeal in list.iter_mut().filter(|a| a.status == "pending") {
+        let by = credit
+            .config
+            .calendar
+            .after_working_days(appeal.filed_at, credit.config.decide_working_days);
+        appeal.decide_by = Some(by);
+        appeal.working_days_left = Some(credit.config.calendar.working_days_left(now, by));
+    }
+    list
+}
+
 async fn one(
     credit: &Credit,
     season: Season,
@@ -155,9 +170,10 @@ async fn one(
     appeal_id: Uuid,
 ) -> Result<AppealView, ApiError> {
     let client = client(credit).await?;
-    views::appeals(&client, season, Some(supplier), None)
+    let list = views::appeals(&client, season, Some(supplier), None)
         .await
-        .map_err(db)?
+        .map_err(db)?;
+    with_deadlines(credit, list)
         .into_iter()
         .find(|a| a.appeal_id == appeal_id)
         .ok_or_else(|| ApiError::not_found("no such appeal"))
@@ -261,5 +277,5 @@ pub(crate) async fn list(
     let list = views::appeals(&client, season, supplier, status)
         .await
         .map_err(db)?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(with_deadlines(&credit, list)))
 }

@@ -4,6 +4,7 @@ mod appeals;
 mod audit;
 mod regulator;
 mod scores;
+mod targets;
 
 use actix_web::web;
 use platform::auth::{Principal, Role};
@@ -13,6 +14,7 @@ pub(crate) use appeals::*;
 pub(crate) use audit::*;
 pub(crate) use regulator::*;
 pub(crate) use scores::*;
+pub(crate) use targets::*;
 
 use crate::Credit;
 use crate::domain::credit::CreditError;
@@ -45,6 +47,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
             web::post().to(regulator::veto),
         )
         .route(&season("/what-if"), web::get().to(regulator::what_if))
+        .route(&season("/targets"), web::get().to(targets::targets))
+        .route(&season("/targets/tickets"), web::get().to(targets::behind))
         .route(&season("/appeals"), web::get().to(appeals::list))
         .route(
             "/api/v1/credit/entries/{id}/appeals",

@@ -153,6 +153,19 @@ impl Harness {
         );
     }
 
+    /// Waits until the targets board's feed has handled everything published so far.
+    pub async fn targets_caught_up(&self) {
+        let head = self.store.published_head().await.unwrap();
+        let background = self.background.as_ref().unwrap();
+        assert!(
+            background
+                .targets
+                .wait_for(head, Duration::from_secs(10))
+                .await,
+            "the targets feed caught up"
+        );
+    }
+
     /// A supplier's score, as a regulator reads it.
     pub async fn score(&self, supplier: &str, query: &str) -> Value {
         let reply = self

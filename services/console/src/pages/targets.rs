@@ -1,0 +1,456 @@
+//! The regulator's targets board: the city, each district and each supplier against the
+//! plan's targets over the season and the week, open tickets by SLA band, trend charts, and
+//! the tickets behind each figure.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::queue::urlencode;
+use super::{Chrome, html, read, season_now};
+use crate::Console;
+use crate::chart::{self, Point};
+use crate::format;
+use crate::i18n::{Lang, Tr};
+use crate::session::Session;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Figures {
+    complaints: i64,
+    complaints_per_10k_m2: Option<f64>,
+    measurements: i64,
+    share_at_or_above_standard: Option<f64>,
+    verdicts: i64,
+    satisfaction: Option<f64>,
+    dispatched: i64,
+    share_signed_in_time: Option<f64>,
+    restored: i64,
+    restore_median_minutes: Option<f64>,
+    restore_p90_minutes: Option<f64>,
+    open_tickets: i64,
+    incidents_open: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ScopeFigures {
+    key: Option<String>,
+    name: Option<String>,
+    season: Figures,
+    week: Figures,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TrendPoint {
+    from: String,
+    complaints: i64,
+    measurements: i64,
+    at_or_above_standard: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Board {
+    season: String,
+    satisfaction_target: f64,
+    week_from: String,
+    to: String,
+    city: ScopeFigures,
+    districts: Vec<ScopeFigures>,
+    suppliers: Vec<ScopeFigures>,
+    days: Vec<TrendPoint>,
+    weeks: Vec<TrendPoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Bands {
+    breached: i64,
+    at_risk: i64,
+}
+
+/// One figure of one scope, the season's above the week's.
+pub(crate) struct Cell {
+    season: String,
+    week: String,
+    season_href: String,
+    week_href: String,
+    /// Below its target.
+    season_short: bool,
+    week_short: bool,
+}
+
+/// One scope's row.
+pub(crate) struct Row {
+    label: String,
+    cells: Vec<Cell>,
+    breached: String,
+    at_risk: String,
+    queue_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "targets.html")]
+struct TargetsView {
+    chrome: Chrome,
+    season: String,
+    window: String,
+    columns: Vec<&'static str>,
+    city: Row,
+    districts: Vec<Row>,
+    suppliers: Vec<Row>,
+    daily: String,
+    weekly: String,
+}
+
+/// The board's season, from the query.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SeasonQuery {
+    season: Option<String>,
+}
+
+impl SeasonQuery {
+    pub(crate) fn season(&self) -> String {
+        season_or_now(self.season.clone())
+    }
+}
+
+/// A season as a form or query names it (`2026-2027`), or the season now.
+pub(crate) fn season_or_now(named: Option<String>) -> String {
+    named
+        .filter(|s| s.len() == 9 && s.chars().all(|c| c.is_ascii_digit() || c == '-'))
+        .unwrap_or_else(season_now)
+}
+
+fn percent(share: Option<f64>, of: i64) -> String {
+    match share {
+        Some(s) => format!("{:.1}% ({})", s * 100.0, format::count(of)),
+        None => "—".into(),
+    }
+}
+
+fn minutes(lang: Lang, value: Option<f64>) -> String {
+    value
+        .map(|m| format::duration(lang, (m * 60.0).round() as i64))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The columns of the board: (heading key, figure whose tickets a cell lists).
+const COLUMNS: [(&str, &str); 7] = [
+    ("targets.standard", "below_standard"),
+    ("targets.satisfaction", "unsatisfied"),
+    ("targets.complaints", "opened"),
+    ("targets.signed", "late_sign"),
+    ("targets.restore", "restored"),
+    ("targets.open", "open"),
+    ("targets.incidents", "incidents_open"),
+];
+
+fn cells(t: Tr, target: f64, season: &str, scope: &str, f: &ScopeFigures) -> Vec<Cell> {
+    let text = |figures: &Figures, column: usize| -> String {
+        match column {
+            0 => percent(figures.share_at_or_above_standard, figures.measurements),
+            1 => percent(figures.satisfaction, figures.verdicts),
+            2 => match figures.complaints_per_10k_m2 {
+                Some(rate) => format!("{} · {rate:.2}", format::count(figures.complaints)),
+                None => format::count(figures.complaints),
+            },
+            3 => percent(figures.share_signed_in_time, figures.dispatched),
+            4 if figures.restored == 0 => "—".into(),
+            4 => format!(
+                "{} / {}",
+                minutes(t.0, figures.restore_median_minutes),
+                minutes(t.0, figures.restore_p90_minutes)
+            ),
+            5 => format::count(figures.open_tickets),
+            _ => format::count(figures.incidents_open),
+        }
+    };
+    let short = |figures: &Figures, column: usize| {
+        column == 1 && figures.satisfaction.is_some_and(|s| s < target)
+    };
+    COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, figure))| {
+            let href = |week: bool| {
+                format!(
+                    "/console/targets/tickets?season={season}&figure={figure}{scope}{}",
+                    if week { "&week=true" } else { "" }
+                )
+            };
+            Cell {
+                season: text(&f.season, i),
+                week: text(&f.week, i),
+                season_href: href(false),
+                week_href: href(true),
+                season_short: short(&f.season, i),
+                week_short: short(&f.week, i),
+            }
+        })
+        .collect()
+}
+
+fn row(t: Tr, board: &Board, label: String, scope: &str, f: &ScopeFigures, bands: Bands) -> Row {
+    Row {
+        label,
+        cells: cells(t, board.satisfaction_target, &board.season, scope, f),
+        breached: format::count(bands.breached),
+        at_risk: format::count(bands.at_risk),
+        queue_href: format!("/console/queue?band=breached{scope}"),
+    }
+}
+
+/// `MM/DD` of an API date (`2026-12-08`).
+fn short_date(date: &str) -> String {
+    date.get(5..).unwrap_or(date).replace('-', "/")
+}
+
+fn points(trend: &[TrendPoint]) -> Vec<Point> {
+    trend
+        .iter()
+        .map(|p| Point {
+            label: short_date(&p.from),
+            count: p.complaints,
+            share: (p.measurements > 0)
+                .then(|| p.at_or_above_standard as f64 / p.measurements as f64),
+            marked: false,
+        })
+        .collect()
+}
+
+/// The targets board.
+pub(crate) async fn page(
+    request: HttpRequest,
+    console: web::Data<Console>,
+    query: web::Query<SeasonQuery>,
+) -> HttpResponse {
+    let session = match Session::load(&request, &console).await {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    let season = query.season();
+    let path = format!("/api/v1/credit/seasons/{season}/targets");
+    let board: Board = match read(&console, &session, &path, "/console").await {
+        Ok(board) => board,
+        Err(refusal) => return refusal,
+    };
+    let scopes: Vec<String> = std::iter::once(String::new())
+        .chain(
+            board
+                .districts
+                .iter()
+                .map(|d| format!("&district={}", urlencode(d.key.as_deref().unwrap_or("")))),
+        )
+        .chain(
+            board
+                .suppliers
+                .iter()
+                .map(|s| format!("&supplier_id={}", urlencode(s.key.as_deref().unwrap_or("")))),
+        )
+        .collect();
+    // Open tickets by band, per scope, as dispatch counts them now.
+    let bands = futures_util::future::join_all(scopes.iter().map(|scope| {
+        let path = format!("/api/v1/tickets/bands?{}", scope.trim_start_matches('&'));
+        let (console, token) = (&console, &session.token);
+        async move {
+            console
+                .api
+                .get::<Bands>(&path, Some(token))
+                .await
+                .unwrap_or_default()
+        }
+    }))
+    .await;
+    let mut bands = bands.into_iter();
+    let mut scope_iter = scopes.iter();
+    let t = session.tr();
+    let city = row(
+        t,
+        &board,
+        t.s("targets.city").to_owned(),
+        scope_iter.next().map(String::as_str).unwrap_or(""),
+        &board.city,
+        bands.next().unwrap_or_default(),
+    );
+    let districts = board
+        .districts
+        .iter()
+        .map(|d| {
+            row(
+                t,
+                &board,
+                d.key.clone().unwrap_or_default(),
+                scope_iter.next().map(String::as_str).unwrap_or(""),
+                d,
+                bands.next().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let suppliers = board
+        .suppliers
+        .iter()
+        .map(|s| {
+            row(
+                t,
+                &board,
+                s.name.clone().or_else(|| s.key.clone()).unwrap_or_default(),
+                scope_iter.next().map(String::as_str).unwrap_or(""),
+                s,
+                bands.next().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let page = TargetsView {
+        chrome: Chrome::of(&session, "targets.title", "/console/targets"),
+        window: format!(
+            "{} — {}",
+            format::moment_text(t.0, &board.week_from),
+            format::moment_text(t.0, &board.to)
+        ),
+        season: board.season.clone(),
+        columns: COLUMNS.iter().map(|(key, _)| t.s(key)).collect(),
+        city,
+        districts,
+        suppliers,
+        daily: chart::trend(
+            t.s("targets.daily"),
+            t.s("targets.complaints_bar"),
+            t.s("targets.standard_line"),
+            &points(&board.days),
+        ),
+        weekly: chart::trend(
+            t.s("targets.weekly"),
+            t.s("targets.complaints_bar"),
+            t.s("targets.standard_line"),
+            &points(&board.weeks),
+        ),
+    };
+    session.finish(html(actix_web::http::StatusCode::OK, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BehindQuery {
+    season: Option<String>,
+    figure: Option<String>,
+    week: Option<String>,
+    district: Option<String>,
+    supplier_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TicketBehind {
+    ticket_id: String,
+    district: Option<String>,
+    supplier_id: Option<String>,
+    category: String,
+    incident: bool,
+    opened_at: String,
+    value: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TicketsBehind {
+    total: i64,
+    items: Vec<TicketBehind>,
+}
+
+pub(crate) struct BehindRow {
+    id: String,
+    district: String,
+    supplier: String,
+    category: String,
+    opened: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "behind.html")]
+struct BehindView {
+    chrome: Chrome,
+    heading: String,
+    scope: String,
+    total: String,
+    shown: usize,
+    rows: Vec<BehindRow>,
+    back: String,
+}
+
+/// The tickets behind one figure of the board.
+pub(crate) async fn behind(
+    request: HttpRequest,
+    console: web::Data<Console>,
+    query: web::Query<BehindQuery>,
+) -> HttpResponse {
+    let session = match Session::load(&request, &console).await {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    let season = season_or_now(query.season.clone());
+    let figure = query.figure.clone().unwrap_or_else(|| "open".into());
+    let week = query.week.as_deref() == Some("true");
+    let mut path = format!(
+        "/api/v1/credit/seasons/{season}/targets/tickets?limit=200&figure={}&week={week}",
+        urlencode(&figure)
+    );
+    let mut scope = Vec::new();
+    if let Some(d) = query.district.as_deref().filter(|d| !d.is_empty()) {
+        path.push_str(&format!("&district={}", urlencode(d)));
+        scope.push(d.to_owned());
+    }
+    if let Some(s) = query.supplier_id.as_deref().filter(|s| !s.is_empty()) {
+        path.push_str(&format!("&supplier_id={}", urlencode(s)));
+        scope.push(s.to_owned());
+    }
+    let back = format!("/console/targets?season={season}");
+    let found: TicketsBehind = match read(&console, &session, &path, &back).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let t = session.tr();
+    let value = |v: Option<f64>| -> String {
+        match (figure.as_str(), v) {
+            ("below_standard", Some(c)) => format::celsius(c),
+            ("late_sign" | "restored", Some(m)) => format::duration(t.0, (m * 60.0) as i64),
+            _ => String::new(),
+        }
+    };
+    let rows = found
+        .items
+        .iter()
+        .map(|r| BehindRow {
+            id: r.ticket_id.clone(),
+            district: r.district.clone().unwrap_or_else(|| "—".into()),
+            supplier: r.supplier_id.clone().unwrap_or_else(|| "—".into()),
+            category: if r.incident {
+                format!(
+                    "{} · {}",
+                    t.code("category", &r.category),
+                    t.s("targets.incident")
+                )
+            } else {
+                t.code("category", &r.category)
+            },
+            opened: format::moment_text(t.0, &r.opened_at),
+            value: value(r.value),
+        })
+        .collect::<Vec<_>>();
+    let mut heading = t.code("figure", &figure);
+    heading.push_str(" · ");
+    heading.push_str(t.s(if week {
+        "targets.week"
+    } else {
+        "targets.season"
+    }));
+    let page = BehindView {
+        chrome: Chrome::of(&session, "targets.behind", "/console/targets"),
+        heading,
+        scope: if scope.is_empty() {
+            t.s("targets.city").to_owned()
+        } else {
+            scope.join(" · ")
+        },
+        total: format::count(found.total),
+        shown: rows.len(),
+        rows,
+        back,
+    };
+    session.finish(html(actix_web::http::StatusCode::OK, &page))
+}

@@ -1,0 +1,125 @@
+//! The targets board over HTTP: the figures, and the tickets behind one of them.
+
+use actix_web::{HttpResponse, web};
+use platform::auth::Principal;
+use platform::error::ApiError;
+use platform::fields::FieldErrors;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{client, db, season};
+use crate::Credit;
+use crate::targets::board::{self, Filter, TargetsBoard, TicketsBehind};
+
+/// Narrows the board to one district or supplier.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct BoardQuery {
+    /// Only this district (its row and trend).
+    #[param(max_length = 64)]
+    district: Option<String>,
+    /// Only this supplier (its row and trend).
+    #[param(max_length = 64)]
+    supplier_id: Option<String>,
+}
+
+impl BoardQuery {
+    fn filter(&self) -> Filter {
+        let some = |v: &Option<String>| v.as_ref().filter(|v| !v.is_empty()).cloned();
+        Filter {
+            district: some(&self.district),
+            supplier: some(&self.supplier_id),
+        }
+    }
+}
+
+/// The city's heating targets for a season: at-or-above-standard share, satisfaction,
+/// complaints per 10,000 m², signing within 30 minutes, time to restore, open tickets and
+/// incidents, for the city, each district and each supplier, over the season and its latest
+/// week, with the trend by day and week.
+#[utoipa::path(get, path = "/api/v1/credit/seasons/{season}/targets", tag = "credit",
+    params(("season" = String, Path, description = "e.g. 2026-2027"), BoardQuery),
+    responses((status = 200, body = TargetsBoard), (status = 404, description = "Bad season")),
+    security(("bearer" = [])))]
+pub(crate) async fn targets(
+    credit: web::Data<Credit>,
+    _: Principal,
+    path: web::Path<String>,
+    query: web::Query<BoardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let season = season(&path)?;
+    let client = client(&credit).await?;
+    let answer = board::board(&client, season, credit.clock.now(), &query.filter())
+        .await
+        .map_err(db)?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Which tickets to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct BehindQuery {
+    /// `opened`, `below_standard`, `unsatisfied`, `late_sign`, `restored`, `open` or
+    /// `incidents_open`.
+    #[param(max_length = 32)]
+    figure: String,
+    /// The latest week instead of the season.
+    week: Option<bool>,
+    /// Only this district.
+    #[param(max_length = 64)]
+    district: Option<String>,
+    /// Only this supplier.
+    #[param(max_length = 64)]
+    supplier_id: Option<String>,
+    /// At most this many (1–500, default 100).
+    limit: Option<i64>,
+}
+
+/// The tickets behind one figure of the board, the worst first (the coldest reading, the
+/// longest wait), with how many there are in all.
+#[utoipa::path(get, path = "/api/v1/credit/seasons/{season}/targets/tickets", tag = "credit",
+    params(("season" = String, Path), BehindQuery),
+    responses((status = 200, body = TicketsBehind),
+        (status = 422, description = "Unknown figure or bad limit"),
+        (status = 404, description = "Bad season")),
+    security(("bearer" = [])))]
+pub(crate) async fn behind(
+    credit: web::Data<Credit>,
+    _: Principal,
+    path: web::Path<String>,
+    query: web::Query<BehindQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let season = season(&path)?;
+    let mut errors = FieldErrors::default();
+    if !board::FIGURES.contains(&query.figure.as_str()) {
+        errors.add(
+            "figure",
+            "unknown",
+            format!("one of {}", board::FIGURES.join(", ")),
+        );
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        errors.add("limit", "out_of_range", "from 1 to 500");
+    }
+    errors.into_result()?;
+    let filter = BoardQuery {
+        district: query.district.clone(),
+        supplier_id: query.supplier_id.clone(),
+    }
+    .filter();
+    let client = client(&credit).await?;
+    let answer = board::tickets_behind(
+        &client,
+        season,
+        credit.clock.now(),
+        &query.figure,
+        query.week.unwrap_or(false),
+        &filter,
+        limit,
+    )
+    .await
+    .map_err(db)?;
+    match answer {
+        Some(answer) => Ok(HttpResponse::Ok().json(answer)),
+        None => Err(ApiError::not_found("no such figure")),
+    }
+}

@@ -1,0 +1,678 @@
+//! The targets board: the figures the city's plan sets targets for, for the city, each district
+//! and each supplier, over the season and its latest week, with a trend by day and week, and the
+//! tickets behind each figure.
+//!
+//! Definitions (what a regulator reads off the board):
+//! - *at or above standard*: certified measurements of 18.0 ℃ or more over all certified
+//!   measurements taken in the window;
+//! - *satisfaction*: satisfied and basically satisfied verdicts over all verdicts given in the
+//!   window (a ticket's verdict and each member complaint's count once each);
+//! - *complaints per 10,000 m²*: complaints filed in the window (merged ones included, refused
+//!   ones not) over the heated area of the scope;
+//! - *signed in time*: tickets first dispatched in the window and signed within 30 minutes, over
+//!   those whose signing is decided (signed, or dispatched 30 minutes or more before the end);
+//! - *time to restore*: from a ticket's opening to its first resolution, for tickets first
+//!   resolved in the window (median and 90th percentile, nearest-rank);
+//! - *open* and *incidents open*: tickets (incident tickets) opened and not closed at the end.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::values::{Season, china};
+
+/// The room-temperature standard, in tenths of a degree.
+pub const STANDARD_TENTHS: i32 = 180;
+/// The satisfaction target.
+pub const SATISFACTION_TARGET: f64 = 0.85;
+/// Minutes to sign a ticket.
+pub const SIGN_MINUTES: i64 = 30;
+
+/// The windows the board reads: the season up to its end (or now) and that moment's week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    /// The season's start.
+    pub season_from: DateTime<Utc>,
+    /// The week's start (Monday, 00:00 China time; not before the season's start).
+    pub week_from: DateTime<Utc>,
+    /// The end of both: now, or the season's end if it is over.
+    pub to: DateTime<Utc>,
+}
+
+impl Windows {
+    /// The windows of `season` seen at `now`.
+    pub fn of(season: Season, now: DateTime<Utc>) -> Windows {
+        let season_from = season.starts_at();
+        let to = now.clamp(season_from, season.ends_at());
+        let last = (to - Duration::milliseconds(1)).with_timezone(&china());
+        let monday =
+            last.date_naive() - Duration::days(i64::from(last.weekday().num_days_from_monday()));
+        let week_from = midnight(monday).max(season_from);
+        Windows {
+            season_from,
+            week_from,
+            to,
+        }
+    }
+}
+
+/// 00:00 China time of `day`.
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    china()
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .expect("UTC+8 has no gaps")
+        .with_timezone(&Utc)
+}
+
+/// The figures of one scope over one window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Figures {
+    /// Complaints filed.
+    pub complaints: i64,
+    /// The scope's heated area, when the registries know it.
+    pub heated_area_m2: Option<f64>,
+    /// Complaints per 10,000 m² of heated area.
+    pub complaints_per_10k_m2: Option<f64>,
+    /// Certified measurements taken.
+    pub measurements: i64,
+    /// Of which at 18.0 ℃ or more.
+    pub at_or_above_standard: i64,
+    /// Their share (0–1); absent without measurements.
+    pub share_at_or_above_standard: Option<f64>,
+    /// Verdicts given.
+    pub verdicts: i64,
+    /// Of which satisfied or basically satisfied.
+    pub satisfied: i64,
+    /// Their share (0–1); absent without verdicts.
+    pub satisfaction: Option<f64>,
+    /// Tickets dispatched whose signing is decided.
+    pub dispatched: i64,
+    /// Of which signed within 30 minutes.
+    pub signed_in_time: i64,
+    /// Their share (0–1).
+    pub share_signed_in_time: Option<f64>,
+    /// Tickets first resolved.
+    pub restored: i64,
+    /// Median minutes from opening to first resolution.
+    pub restore_median_minutes: Option<f64>,
+    /// 90th percentile of the same.
+    pub restore_p90_minutes: Option<f64>,
+    /// Tickets open at the end.
+    pub open_tickets: i64,
+    /// Incident tickets open at the end.
+    pub incidents_open: i64,
+}
+
+/// A scope's figures over the season and the week.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScopeFigures {
+    /// `city`, `district` or `supplier`.
+    pub scope: String,
+    /// The district or supplier id (absent for the city).
+    pub key: Option<String>,
+    /// The supplier's name.
+    pub name: Option<String>,
+    /// Over the season.
+    pub season: Figures,
+    /// Over the week.
+    pub week: Figures,
+}
+
+/// One day or week of the trend.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrendPoint {
+    /// Its first day (China time).
+    pub from: NaiveDate,
+    /// Complaints filed.
+    pub complaints: i64,
+    /// Certified measurements.
+    pub measurements: i64,
+    /// Of which at or above standard.
+    pub at_or_above_standard: i64,
+    /// Verdicts.
+    pub verdicts: i64,
+    /// Of which satisfied or basically satisfied.
+    pub satisfied: i64,
+}
+
+/// The whole board.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TargetsBoard {
+    /// The season.
+    pub season: String,
+    /// The standard, ℃.
+    pub standard_celsius: f64,
+    /// The satisfaction target (0–1).
+    pub satisfaction_target: f64,
+    /// Minutes to sign.
+    pub sign_target_minutes: i64,
+    /// The season window's start.
+    pub season_from: DateTime<Utc>,
+    /// The week window's start.
+    pub week_from: DateTime<Utc>,
+    /// The end of both windows.
+    pub to: DateTime<Utc>,
+    /// The city.
+    pub city: ScopeFigures,
+    /// Each district with complaints or tickets, by name.
+    pub districts: Vec<ScopeFigures>,
+    /// Each registered or seen supplier, by id.
+    pub suppliers: Vec<ScopeFigures>,
+    /// By day over the season, first to last (days with nothing included).
+    pub days: Vec<TrendPoint>,
+    /// By week (Monday first).
+    pub weeks: Vec<TrendPoint>,
+}
+
+/// Narrows the board's lists and trend to one district or supplier.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// One district.
+    pub district: Option<String>,
+    /// One supplier.
+    pub supplier: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    City,
+    District(String),
+    Supplier(String),
+}
+
+/// The grouping every family of figures is computed under.
+const GROUPS: &str = "GROUPING SETS ((), (district), (supplier_id))";
+
+/// Runs a query grouped by [`GROUPS`] whose first columns are `grouping(district)`,
+/// `grouping(supplier_id)`, `district`, `supplier_id`, and whose others are numbers.
+async fn grouped(
+    client: &impl GenericClient,
+    sql: &str,
+    windows: &Windows,
+) -> Result<HashMap<Scope, Vec<Option<f64>>>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            sql,
+            &[&windows.season_from, &windows.week_from, &windows.to],
+        )
+        .await?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (by_district, by_supplier): (i32, i32) = (row.get(0), row.get(1));
+        let scope = match (by_district, by_supplier) {
+            (1, 1) => Scope::City,
+            (0, 1) => match row.get::<_, Option<String>>(2) {
+                Some(d) => Scope::District(d),
+                None => continue,
+            },
+            (1, 0) => match row.get::<_, Option<String>>(3) {
+                Some(s) => Scope::Supplier(s),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let values = (4..row.len())
+            .map(|i| row.get::<_, Option<f64>>(i))
+            .collect();
+        out.insert(scope, values);
+    }
+    Ok(out)
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Reads every figure of `season` seen at `now`.
+pub async fn board(
+    client: &impl GenericClient,
+    season: Season,
+    now: DateTime<Utc>,
+    filter: &Filter,
+) -> Result<TargetsBoard, tokio_postgres::Error> {
+    let windows = Windows::of(season, now);
+    let head = "SELECT grouping(district)::int, grouping(supplier_id)::int, district, supplier_id";
+    let complaints = format!(
+        "{head}, count(*)::float8, (count(*) FILTER (WHERE filed_at >= $2))::float8 \
+         FROM credit.target_complaint \
+         WHERE NOT rejected AND filed_at >= $1 AND filed_at < $3 GROUP BY {GROUPS}"
+    );
+    let measured = format!(
+        "{head}, count(*)::float8, (count(*) FILTER (WHERE tenths >= {STANDARD_TENTHS}))::float8, \
+         (count(*) FILTER (WHERE at >= $2))::float8, \
+         (count(*) FILTER (WHERE at >= $2 AND tenths >= {STANDARD_TENTHS}))::float8 \
+         FROM (SELECT t.district, m.supplier_id, m.tenths, m.at FROM credit.target_measurement m \
+               LEFT JOIN credit.target_ticket t ON t.ticket_id = m.ticket_id \
+               WHERE m.at >= $1 AND m.at < $3) x GROUP BY {GROUPS}"
+    );
+    let good = "rating IN ('satisfied', 'basically_satisfied')";
+    let verdicts = format!(
+        "{head}, count(*)::float8, (count(*) FILTER (WHERE {good}))::float8, \
+         (count(*) FILTER (WHERE at >= $2))::float8, \
+         (count(*) FILTER (WHERE at >= $2 AND {good}))::float8 \
+         FROM (SELECT t.district, v.supplier_id, v.rating, v.at FROM credit.target_verdict v \
+               LEFT JOIN credit.target_ticket t ON t.ticket_id = v.ticket_id \
+               WHERE v.at >= $1 AND v.at < $3) x GROUP BY {GROUPS}"
+    );
+    let in_time = format!(
+        "signed_at IS NOT NULL AND signed_at < $3 \
+         AND signed_at <= dispatched_at + interval '{SIGN_MINUTES} minutes'"
+    );
+    let decided = format!(
+        "(signed_at IS NOT NULL AND signed_at < $3) \
+         OR dispatched_at <= $3 - interval '{SIGN_MINUTES} minutes'"
+    );
+    let signing = format!(
+        "{head}, count(*)::float8, (count(*) FILTER (WHERE {in_time}))::float8, \
+         (count(*) FILTER (WHERE dispatched_at >= $2))::float8, \
+         (count(*) FILTER (WHERE dispatched_at >= $2 AND {in_time}))::float8 \
+         FROM credit.target_ticket \
+         WHERE dispatched_at >= $1 AND dispatched_at < $3 AND ({decided}) GROUP BY {GROUPS}"
+    );
+    let minutes = "extract(epoch FROM resolved_at - opened_at) / 60";
+    let restoring = format!(
+        "{head}, count(*)::float8, \
+         percentile_disc(0.5) WITHIN GROUP (ORDER BY {minutes})::float8, \
+         percentile_disc(0.9) WITHIN GROUP (ORDER BY {minutes})::float8, \
+         (count(*) FILTER (WHERE resolved_at >= $2))::float8, \
+         (percentile_disc(0.5) WITHIN GROUP (ORDER BY {minutes}) \
+            FILTER (WHERE resolved_at >= $2))::float8, \
+         (percentile_disc(0.9) WITHIN GROUP (ORDER BY {minutes}) \
+            FILTER (WHERE resolved_at >= $2))::float8 \
+         FROM credit.target_ticket \
+         WHERE resolved_at >= $1 AND resolved_at < $3 GROUP BY {GROUPS}"
+    );
+    let open = format!(
+        "{head}, count(*)::float8, (count(*) FILTER (WHERE incident))::float8 \
+         FROM credit.target_ticket \
+         WHERE opened_at >= $1 AND opened_at < $3 AND (closed_at IS NULL OR closed_at >= $3) \
+         AND $2::timestamptz IS NOT NULL GROUP BY {GROUPS}"
+    );
+    let complaints = grouped(client, &complaints, &windows).await?;
+    let measured = grouped(client, &measured, &windows).await?;
+    let verdicts = grouped(client, &verdicts, &windows).await?;
+    let signing = grouped(client, &signing, &windows).await?;
+    let restoring = grouped(client, &restoring, &windows).await?;
+    let open = grouped(client, &open, &windows).await?;
+
+    let suppliers = client
+        .query(
+            "SELECT supplier_id, name, heated_area_m2 FROM credit.supplier ORDER BY supplier_id",
+            &[],
+        )
+        .await?;
+    let names: HashMap<String, (String, f64)> = suppliers
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let city_area: f64 = names.values().map(|(_, area)| area).sum();
+
+    let figures = |scope: &Scope, week: bool| -> Figures {
+        let at = |map: &HashMap<Scope, Vec<Option<f64>>>, season_i: usize, week_i: usize| {
+            map.get(scope).and_then(|v| {
+                v.get(if week { week_i } else { season_i })
+                    .copied()
+                    .flatten()
+            })
+        };
+        let count = |map, s, w| at(map, s, w).unwrap_or(0.0) as i64;
+        let area = match scope {
+            Scope::City => (city_area > 0.0).then_some(city_area),
+            Scope::Supplier(s) => names.get(s).map(|(_, a)| *a),
+            Scope::District(_) => None,
+        };
+        let complaints_n = count(&complaints, 0, 1);
+        let (measurements, at_or_above) = (count(&measured, 0, 2), count(&measured, 1, 3));
+        let (verdicts_n, satisfied) = (count(&verdicts, 0, 2), count(&verdicts, 1, 3));
+        let (dispatched, signed) = (count(&signing, 0, 2), count(&signing, 1, 3));
+        Figures {
+            complaints: complaints_n,
+            heated_area_m2: area,
+            complaints_per_10k_m2: area.map(|a| complaints_n as f64 * 10_000.0 / a),
+            measurements,
+            at_or_above_standard: at_or_above,
+            share_at_or_above_standard: share(at_or_above, measurements),
+            verdicts: verdicts_n,
+            satisfied,
+            satisfaction: share(satisfied, verdicts_n),
+            dispatched,
+            signed_in_time: signed,
+            share_signed_in_time: share(signed, dispatched),
+            restored: count(&restoring, 0, 3),
+            restore_median_minutes: at(&restoring, 1, 4),
+            restore_p90_minutes: at(&restoring, 2, 5),
+            open_tickets: count(&open, 0, 0),
+            incidents_open: count(&open, 1, 1),
+        }
+    };
+    let scoped = |scope: Scope, names: &HashMap<String, (String, f64)>| {
+        let (kind, key) = match &scope {
+            Scope::City => ("city", None),
+            Scope::District(d) => ("district", Some(d.clone())),
+            Scope::Supplier(s) => ("supplier", Some(s.clone())),
+        };
+        let name = match &scope {
+            Scope::Supplier(s) => names.get(s).map(|(n, _)| n.clone()),
+            _ => None,
+        };
+        ScopeFigures {
+            scope: kind.into(),
+            key,
+            name,
+            season: figures(&scope, false),
+            week: figures(&scope, true),
+        }
+    };
+
+    let mut district_keys: Vec<String> = [&complaints, &measured, &signing, &restoring, &open]
+        .iter()
+        .flat_map(|m| m.keys())
+        .filter_map(|s| match s {
+            Scope::District(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    district_keys.sort();
+    district_keys.dedup();
+    let mut supplier_keys: Vec<String> = names.keys().cloned().collect();
+    for map in [
+        &complaints,
+        &measured,
+        &verdicts,
+        &signing,
+        &restoring,
+        &open,
+    ] {
+        for scope in map.keys() {
+            if let Scope::Supplier(s) = scope {
+                supplier_keys.push(s.clone());
+            }
+        }
+    }
+    supplier_keys.sort();
+    supplier_keys.dedup();
+    if let Some(d) = &filter.district {
+        district_keys.retain(|k| k == d);
+    }
+    if let Some(s) = &filter.supplier {
+        supplier_keys.retain(|k| k == s);
+    }
+    let city = scoped(Scope::City, &names);
+    let districts = district_keys
+        .into_iter()
+        .map(|d| scoped(Scope::District(d), &names))
+        .collect();
+    let suppliers_out = supplier_keys
+        .into_iter()
+        .map(|s| scoped(Scope::Supplier(s), &names))
+        .collect();
+
+    let days = trend(client, &windows, filter).await?;
+    let weeks = by_week(&days);
+    Ok(TargetsBoard {
+        season: season.to_string(),
+        standard_celsius: f64::from(STANDARD_TENTHS) / 10.0,
+        satisfaction_target: SATISFACTION_TARGET,
+        sign_target_minutes: SIGN_MINUTES,
+        season_from: windows.season_from,
+        week_from: windows.week_from,
+        to: windows.to,
+        city,
+        districts,
+        suppliers: suppliers_out,
+        days,
+        weeks,
+    })
+}
+
+/// The condition that narrows a trend query to the filter (`$4` district, `$5` supplier).
+const NARROW: &str =
+    "($4::text IS NULL OR district = $4) AND ($5::text IS NULL OR supplier_id = $5)";
+
+/// Complaints, measurements and verdicts by China day from the first day with any to the end.
+async fn trend(
+    client: &impl GenericClient,
+    windows: &Windows,
+    filter: &Filter,
+) -> Result<Vec<TrendPoint>, tokio_postgres::Error> {
+    let day = |column: &str| format!("(({column}) AT TIME ZONE 'Asia/Shanghai')::date");
+    let sql = format!(
+        "SELECT d, sum(c)::bigint, sum(m)::bigint, sum(ok)::bigint, sum(v)::bigint, \
+         sum(s)::bigint FROM ( \
+           SELECT {cd} AS d, 1 AS c, 0 AS m, 0 AS ok, 0 AS v, 0 AS s \
+             FROM credit.target_complaint \
+             WHERE NOT rejected AND filed_at >= $1 AND filed_at < $3 AND {NARROW} \
+           UNION ALL \
+           SELECT {md}, 0, 1, (tenths >= {STANDARD_TENTHS})::int, 0, 0 \
+             FROM (SELECT t.district, m.supplier_id, m.tenths, m.at \
+                   FROM credit.target_measurement m \
+                   LEFT JOIN credit.target_ticket t ON t.ticket_id = m.ticket_id) x \
+             WHERE at >= $1 AND at < $3 AND {NARROW} \
+           UNION ALL \
+           SELECT {md}, 0, 0, 0, 1, \
+                  (rating IN ('satisfied', 'basically_satisfied'))::int \
+             FROM (SELECT t.district, v.supplier_id, v.rating, v.at \
+                   FROM credit.target_verdict v \
+                   LEFT JOIN credit.target_ticket t ON t.ticket_id = v.ticket_id) x \
+             WHERE at >= $1 AND at < $3 AND {NARROW} \
+         ) u WHERE $2::timestamptz IS NOT NULL GROUP BY d ORDER BY d",
+        cd = day("filed_at"),
+        md = day("at"),
+    );
+    let rows = client
+        .query(
+            &sql,
+            &[
+                &windows.season_from,
+                &windows.week_from,
+                &windows.to,
+                &filter.district,
+                &filter.supplier,
+            ],
+        )
+        .await?;
+    let found: Vec<TrendPoint> = rows
+        .iter()
+        .map(|r| TrendPoint {
+            from: r.get(0),
+            complaints: r.get(1),
+            measurements: r.get(2),
+            at_or_above_standard: r.get(3),
+            verdicts: r.get(4),
+            satisfied: r.get(5),
+        })
+        .collect();
+    let Some(first) = found.first().map(|p| p.from) else {
+        return Ok(Vec::new());
+    };
+    let last = (windows.to - Duration::milliseconds(1))
+        .with_timezone(&china())
+        .date_naive();
+    let mut by_day: HashMap<NaiveDate, TrendPoint> =
+        found.into_iter().map(|p| (p.from, p)).collect();
+    Ok(first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| by_day.remove(&d).unwrap_or_else(|| empty(d)))
+        .collect())
+}
+
+fn empty(from: NaiveDate) -> TrendPoint {
+    TrendPoint {
+        from,
+        complaints: 0,
+        measurements: 0,
+        at_or_above_standard: 0,
+        verdicts: 0,
+        satisfied: 0,
+    }
+}
+
+/// Days summed into weeks starting on Monday.
+pub fn by_week(days: &[TrendPoint]) -> Vec<TrendPoint> {
+    let mut weeks: Vec<TrendPoint> = Vec::new();
+    for day in days {
+        let monday =
+            day.from - Duration::days(i64::from(day.from.weekday().num_days_from_monday()));
+        if weeks.last().is_none_or(|w| w.from != monday) {
+            weeks.push(empty(monday));
+        }
+        if let Some(week) = weeks.last_mut() {
+            week.complaints += day.complaints;
+            week.measurements += day.measurements;
+            week.at_or_above_standard += day.at_or_above_standard;
+            week.verdicts += day.verdicts;
+            week.satisfied += day.satisfied;
+        }
+    }
+    weeks
+}
+
+/// The figures whose tickets can be listed.
+pub const FIGURES: [&str; 7] = [
+    "opened",
+    "below_standard",
+    "unsatisfied",
+    "late_sign",
+    "restored",
+    "open",
+    "incidents_open",
+];
+
+/// A ticket behind a figure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketBehind {
+    /// The ticket.
+    pub ticket_id: String,
+    /// Where to read it.
+    pub href: String,
+    /// Its district.
+    pub district: Option<String>,
+    /// Its supplier.
+    pub supplier_id: Option<String>,
+    /// Its category (`no_heat`, ...).
+    pub category: String,
+    /// Opened for an incident.
+    pub incident: bool,
+    /// When it opened.
+    pub opened_at: DateTime<Utc>,
+    /// What about it the figure counts: the lowest reading (`16.5`), the verdict, the minutes
+    /// to sign or to restore.
+    pub value: Option<f64>,
+}
+
+/// The tickets behind a figure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketsBehind {
+    /// The figure.
+    pub figure: String,
+    /// How many tickets are behind it.
+    pub total: i64,
+    /// The first of them (the worst first where there is an order).
+    pub items: Vec<TicketBehind>,
+}
+
+/// Lists up to `limit` tickets behind `figure` (one of [`FIGURES`]) over the season, or its
+/// latest week when `week`; `None` for an unknown figure.
+pub async fn tickets_behind(
+    client: &impl GenericClient,
+    season: Season,
+    now: DateTime<Utc>,
+    figure: &str,
+    week: bool,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Option<TicketsBehind>, tokio_postgres::Error> {
+    let windows = Windows::of(season, now);
+    let from = if week {
+        windows.week_from
+    } else {
+        windows.season_from
+    };
+    // Each yields (ticket_id, value) for the tickets behind the figure, worst first.
+    let chosen = match figure {
+        "opened" => "SELECT ticket_id, NULL::float8 AS value, opened_at AS ord \
+             FROM credit.target_ticket WHERE opened_at >= $1 AND opened_at < $2"
+            .to_owned(),
+        "below_standard" => format!(
+            "SELECT ticket_id, min(tenths)::float8 / 10 AS value, -min(tenths)::float8 AS ord \
+             FROM credit.target_measurement WHERE at >= $1 AND at < $2 \
+             AND tenths < {STANDARD_TENTHS} GROUP BY ticket_id"
+        ),
+        "unsatisfied" => "SELECT ticket_id, NULL::float8 AS value, max(at) AS ord \
+             FROM credit.target_verdict WHERE at >= $1 AND at < $2 \
+             AND rating = 'unsatisfied' GROUP BY ticket_id"
+            .to_owned(),
+        "late_sign" => format!(
+            "SELECT ticket_id, \
+             extract(epoch FROM coalesce(least(signed_at, $2), $2) - dispatched_at)::float8 / 60 \
+               AS value, \
+             extract(epoch FROM coalesce(least(signed_at, $2), $2) - dispatched_at)::float8 \
+               AS ord \
+             FROM credit.target_ticket WHERE dispatched_at >= $1 AND dispatched_at < $2 \
+             AND coalesce(least(signed_at, $2), $2) \
+                 > dispatched_at + interval '{SIGN_MINUTES} minutes'"
+        ),
+        "restored" => "SELECT ticket_id, \
+             extract(epoch FROM resolved_at - opened_at)::float8 / 60 AS value, \
+             extract(epoch FROM resolved_at - opened_at)::float8 AS ord \
+             FROM credit.target_ticket WHERE resolved_at >= $1 AND resolved_at < $2"
+            .to_owned(),
+        "open" | "incidents_open" => format!(
+            "SELECT ticket_id, NULL::float8 AS value, -extract(epoch FROM opened_at) AS ord \
+             FROM credit.target_ticket WHERE opened_at < $2 AND $1::timestamptz IS NOT NULL \
+             AND (closed_at IS NULL OR closed_at >= $2) {}",
+            if figure == "incidents_open" {
+                "AND incident"
+            } else {
+                ""
+            }
+        ),
+        _ => return Ok(None),
+    };
+    let sql = format!(
+        "WITH chosen AS ({chosen}) \
+         SELECT t.ticket_id, t.district, t.supplier_id, t.category, t.incident, t.opened_at, \
+                c.value, count(*) OVER () AS total \
+         FROM chosen c JOIN credit.target_ticket t ON t.ticket_id = c.ticket_id \
+         WHERE ($3::text IS NULL OR t.district = $3) AND ($4::text IS NULL OR t.supplier_id = $4) \
+         ORDER BY c.ord DESC, t.ticket_id LIMIT $5"
+    );
+    let rows = client
+        .query(
+            &sql,
+            &[
+                &from,
+                &windows.to,
+                &filter.district,
+                &filter.supplier,
+                &limit,
+            ],
+        )
+        .await?;
+    let total = rows.first().map(|r| r.get::<_, i64>("total")).unwrap_or(0);
+    Ok(Some(TicketsBehind {
+        figure: figure.to_owned(),
+        total,
+        items: rows
+            .iter()
+            .map(|r| {
+                let ticket_id: String = r.get("ticket_id");
+                TicketBehind {
+                    href: format!("/api/v1/tickets/{ticket_id}"),
+                    ticket_id,
+                    district: r.get("district"),
+                    supplier_id: r.get("supplier_id"),
+                    category: r.get("category"),
+                    incident: r.get("incident"),
+                    opened_at: r.get("opened_at"),
+                    value: r.get("value"),
+                }
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,265 @@
+//! The targets board's feed: a subscription to the public log that keeps, for every complaint,
+//! ticket, certified measurement and verdict, what the board counts. Each statement is keyed
+//! (a complaint, a ticket, an event id), so replaying an event changes nothing; and it runs in
+//! the transaction that moves the checkpoint.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use contracts::Name;
+use contracts::dispatch::v1 as dispatch;
+use contracts::intake::v1 as intake;
+use eventstore::{
+    Batch, HandlerError, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
+    SubscriptionHandle,
+};
+
+/// The subscription's name in the `credit` schema.
+pub const NAME: &str = "targets_feed";
+
+struct Feed;
+
+/// Starts the feed.
+pub fn spawn(store: &PgEventStore) -> Result<SubscriptionHandle, StoreError> {
+    eventstore::subscription::spawn(store, SubscriptionConfig::new("credit", NAME), Feed)
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// `NO_HEAT` → `no_heat`.
+fn snake(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+fn text(value: &str) -> Option<&str> {
+    (!value.is_empty()).then_some(value)
+}
+
+/// A route's fields, empty ones absent.
+fn route(route: Option<&intake::Route>) -> [Option<&str>; 4] {
+    match route {
+        Some(r) => [
+            text(&r.district),
+            text(&r.station),
+            if r.routed { text(&r.building_id) } else { None },
+            text(&r.supplier_id),
+        ],
+        None => [None; 4],
+    }
+}
+
+fn rating(rating: dispatch::Rating) -> Option<&'static str> {
+    match rating {
+        dispatch::Rating::Satisfied => Some("satisfied"),
+        dispatch::Rating::BasicallySatisfied => Some("basically_satisfied"),
+        dispatch::Rating::Unsatisfied => Some("unsatisfied"),
+        dispatch::Rating::Unspecified => None,
+    }
+}
+
+fn cause(cause: dispatch::Cause) -> &'static str {
+    match cause {
+        dispatch::Cause::Supplier => "supplier",
+        dispatch::Cause::ResidentSide => "resident_side",
+        dispatch::Cause::DeveloperHandover => "developer_handover",
+        dispatch::Cause::Upstream => "upstream",
+        dispatch::Cause::Unspecified => "unspecified",
+    }
+}
+
+fn is<M: Name>(event: &PublishedEvent) -> bool {
+    event.message_type == M::full_name()
+}
+
+/// Applies one published event to the board's tables.
+async fn apply(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &PublishedEvent,
+) -> Result<(), HandlerError> {
+    if is::<intake::ComplaintAccepted>(event) {
+        let m: intake::ComplaintAccepted = event.decode()?;
+        let [district, station, building, supplier] = route(m.route.as_ref());
+        tx.execute(
+            "INSERT INTO credit.target_complaint (complaint_id, household, category, source, \
+             district, station, building_id, supplier_id, filed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            &[
+                &m.complaint_id,
+                &m.household,
+                &snake(m.category().as_str_name()),
+                &snake(m.source().as_str_name()),
+                &district,
+                &station,
+                &building,
+                &supplier,
+                &at(m.filed_at_ms),
+            ],
+        )
+        .await?;
+    } else if is::<intake::ComplaintMerged>(event) {
+        let m: intake::ComplaintMerged = event.decode()?;
+        tx.execute(
+            "INSERT INTO credit.target_complaint (complaint_id, into_id, household, category, \
+             source, district, station, building_id, supplier_id, filed_at) \
+             SELECT $1, $2, $3, $4, $5, i.district, i.station, i.building_id, i.supplier_id, $6 \
+             FROM (SELECT 1) one LEFT JOIN credit.target_complaint i ON i.complaint_id = $2 \
+             ON CONFLICT DO NOTHING",
+            &[
+                &m.complaint_id,
+                &m.into_complaint_id,
+                &m.household,
+                &snake(m.category().as_str_name()),
+                &snake(m.source().as_str_name()),
+                &at(m.filed_at_ms),
+            ],
+        )
+        .await?;
+    } else if is::<intake::ComplaintRouted>(event) {
+        let m: intake::ComplaintRouted = event.decode()?;
+        let [district, station, building, supplier] = route(m.route.as_ref());
+        tx.execute(
+            "UPDATE credit.target_complaint SET district = $2, station = $3, building_id = $4, \
+             supplier_id = $5 WHERE complaint_id = $1 OR into_id = $1",
+            &[&m.complaint_id, &district, &station, &building, &supplier],
+        )
+        .await?;
+    } else if is::<intake::ComplaintRejected>(event) {
+        let m: intake::ComplaintRejected = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_complaint SET rejected = true WHERE complaint_id = $1",
+            &[&m.complaint_id],
+        )
+        .await?;
+    } else if is::<dispatch::TicketOpened>(event) {
+        let m: dispatch::TicketOpened = event.decode()?;
+        let [district, station, building, supplier] = route(m.route.as_ref());
+        tx.execute(
+            "INSERT INTO credit.target_ticket (ticket_id, incident, category, district, station, \
+             building_id, supplier_id, opened_at, households) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            &[
+                &m.ticket_id,
+                &(m.origin == "incident"),
+                &snake(m.category().as_str_name()),
+                &district,
+                &station,
+                &building,
+                &supplier,
+                &at(m.opened_at_ms),
+                &(m.households.len() as i32),
+            ],
+        )
+        .await?;
+    } else if is::<dispatch::TicketDispatched>(event) {
+        let m: dispatch::TicketDispatched = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_ticket SET supplier_id = $2, \
+             dispatched_at = coalesce(dispatched_at, $3) WHERE ticket_id = $1",
+            &[&m.ticket_id, &m.supplier_id, &at(m.dispatched_at_ms)],
+        )
+        .await?;
+    } else if is::<dispatch::TicketSigned>(event) {
+        let m: dispatch::TicketSigned = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_ticket SET signed_at = coalesce(signed_at, $2) \
+             WHERE ticket_id = $1",
+            &[&m.ticket_id, &at(m.signed_at_ms)],
+        )
+        .await?;
+    } else if is::<dispatch::TemperatureMeasured>(event) {
+        let m: dispatch::TemperatureMeasured = event.decode()?;
+        tx.execute(
+            "INSERT INTO credit.target_measurement (event_id, ticket_id, supplier_id, tenths, at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                &event.event_id,
+                &m.ticket_id,
+                &m.supplier_id,
+                &m.tenths_celsius,
+                &at(m.measured_at_ms),
+            ],
+        )
+        .await?;
+    } else if is::<dispatch::TicketResolved>(event) {
+        let m: dispatch::TicketResolved = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_ticket SET resolved_at = coalesce(resolved_at, $2), \
+             cause = $3 WHERE ticket_id = $1",
+            &[&m.ticket_id, &at(m.resolved_at_ms), &cause(m.cause())],
+        )
+        .await?;
+    } else if is::<dispatch::FeedbackGiven>(event) {
+        let m: dispatch::FeedbackGiven = event.decode()?;
+        verdict(
+            tx,
+            event,
+            &m.ticket_id,
+            &m.supplier_id,
+            m.rating(),
+            m.given_at_ms,
+        )
+        .await?;
+    } else if is::<dispatch::MemberVerdictGiven>(event) {
+        let m: dispatch::MemberVerdictGiven = event.decode()?;
+        verdict(
+            tx,
+            event,
+            &m.ticket_id,
+            &m.supplier_id,
+            m.rating(),
+            m.given_at_ms,
+        )
+        .await?;
+    } else if is::<dispatch::TicketReopened>(event) {
+        let m: dispatch::TicketReopened = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_ticket SET reopened = reopened + 1 WHERE ticket_id = $1",
+            &[&m.ticket_id],
+        )
+        .await?;
+    } else if is::<dispatch::TicketClosed>(event) {
+        let m: dispatch::TicketClosed = event.decode()?;
+        tx.execute(
+            "UPDATE credit.target_ticket SET closed_at = coalesce(closed_at, $2) \
+             WHERE ticket_id = $1",
+            &[&m.ticket_id, &at(m.closed_at_ms)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn verdict(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &PublishedEvent,
+    ticket: &str,
+    supplier: &str,
+    given: dispatch::Rating,
+    at_ms: i64,
+) -> Result<(), HandlerError> {
+    let Some(rating) = rating(given) else {
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT INTO credit.target_verdict (event_id, ticket_id, supplier_id, rating, at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        &[&event.event_id, &ticket, &supplier, &rating, &at(at_ms)],
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl eventstore::Handler for Feed {
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        for event in events {
+            apply(batch.tx(), event).await?;
+        }
+        Ok(())
+    }
+}
