@@ -254,7 +254,7 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
         .await;
     dispatcher.wait_for_text(".live", "自动更新", 10).await;
 
-    // The crew member, on a phone, checks in where the browser is, measures 19 ℃, resolves.
+    // The crew member, on a phone, checks in where the browser is, measures 19 °C, resolves.
     let crew = driver.browser(390, 844).await;
     crew.devtools(
         "Browser.grantPermissions",
@@ -292,7 +292,7 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     crew.fill("#room", "卧室").await;
     crew.fill("#device", "TM-2041").await;
     crew.click("#form-measurements button[type=submit]").await;
-    crew.wait_for_text("main", "19.0 ℃", 10).await;
+    crew.wait_for_text("main", "19.0 °C", 10).await;
     crew.choose("#resolve-cause", "supplier").await;
     crew.fill("#resolve-note", "更换阀门，室温恢复").await;
     crew.click("#form-resolve button[type=submit]").await;
@@ -366,7 +366,150 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     dispatcher.open(&format!("{base}/console/queue")).await;
     dispatcher.wait_for_text("h1", "登录", 10).await;
 
-    for browser in [dispatcher, operator, supplier, crew] {
+    // The regulator's morning: the targets board agrees with the API, a ranking row leads to
+    // an evidence event and its ticket in three clicks, an appeal is upheld and the score
+    // moves, and the season is replayed under next season's rulebook.
+    let season = credit::domain::values::Season::of(chrono::Utc::now()).to_string();
+    let token = support::login(&http, &base, "demo.regulator", PASSWORD).await;
+    let api = |path: String| {
+        let (http, token, base) = (&http, &token, &base);
+        async move {
+            let answer = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    let regulator = driver.browser(1366, 768).await;
+    log_in(&regulator, &base, "demo.regulator").await;
+    regulator.wait_for_text("h1", "供热目标看板", 10).await;
+    let board = api(format!("/api/v1/credit/seasons/{season}/targets")).await;
+    let city = &board["city"]["season"];
+    let expected = format!(
+        "{:.1}% ({})",
+        city["share_at_or_above_standard"].as_f64().unwrap() * 100.0,
+        city["measurements"]
+    );
+    assert_eq!(
+        regulator.text("tr.city td:nth-of-type(1) a").await,
+        expected
+    );
+    let satisfaction = format!(
+        "{:.1}% ({})",
+        city["satisfaction"].as_f64().unwrap() * 100.0,
+        city["verdicts"]
+    );
+    assert_eq!(
+        regulator.text("tr.city td:nth-of-type(2) a").await,
+        satisfaction
+    );
+    assert!(
+        regulator
+            .text("tr.city td:nth-of-type(6) a")
+            .await
+            .starts_with(&board["city"]["season"]["open_tickets"].to_string())
+    );
+    let charts = regulator
+        .script(
+            "return document.querySelectorAll('svg.chart rect.c-bar').length",
+            json!([]),
+        )
+        .await;
+    assert!(charts.as_u64().unwrap() >= 2, "{charts}");
+    regulator.screenshot(&shot("regulator-targets")).await;
+    // A figure lists the tickets behind it.
+    regulator.click("tr.city td:nth-of-type(6) a").await;
+    regulator.wait_for_text("h1", "在办工单", 10).await;
+    let listed = regulator
+        .script(
+            "return document.querySelectorAll('main tbody tr').length",
+            json!([]),
+        )
+        .await;
+    assert!(listed.as_u64().unwrap() > 0);
+
+    // Three clicks: the ranking's first row, an entry's evidence, the ticket's timeline.
+    regulator.open(&format!("{base}/console/ranking")).await;
+    regulator.wait_for_text("h1", "信用排名", 10).await;
+    regulator.click("table.ranking tbody tr th a").await;
+    regulator.wait_for_text("main h2", "台账条目", 10).await;
+    regulator
+        .click("article.entry:has(a[href^='/console/tickets/']) a.evidence")
+        .await;
+    regulator.wait_for_text("h1", "证据事件", 10).await;
+    regulator
+        .wait_for_text("main", "信用系统读取的事实", 5)
+        .await;
+    regulator.screenshot(&shot("regulator-evidence")).await;
+    regulator.click("a.button").await;
+    regulator.wait_for_text("#timeline", "派单", 10).await;
+
+    // The oldest pending appeal is upheld: its deduction is reversed and the score moves.
+    regulator.open(&format!("{base}/console/decisions")).await;
+    regulator.wait_for_text("h1", "申诉裁决", 10).await;
+    let appellant = regulator
+        .script(
+            "return document.querySelector('article.appeal-card h3 a').textContent",
+            json!([]),
+        )
+        .await;
+    let appellant = appellant.as_str().unwrap().to_owned();
+    let score_path = format!("/api/v1/credit/seasons/{season}/suppliers/{appellant}");
+    let before = api(score_path.clone()).await["score"].as_f64().unwrap();
+    regulator.screenshot(&shot("regulator-decisions")).await;
+    regulator
+        .click("article.appeal-card form.decide input[value=uphold]")
+        .await;
+    regulator
+        .fill(
+            "article.appeal-card form.decide textarea",
+            "复核维修记录，确系住户自行关阀，撤销该扣分。",
+        )
+        .await;
+    regulator
+        .click("article.appeal-card form.decide button[type=submit]")
+        .await;
+    regulator
+        .wait_for_text("[role=status]", "申诉成立", 10)
+        .await;
+    let mut after = before;
+    for _ in 0..50 {
+        after = api(score_path.clone()).await["score"].as_f64().unwrap();
+        if after != before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The appealed entry's evidence stops counting: the dimension is scored again without it.
+    assert_ne!(after, before, "{appellant}'s score moved");
+    regulator
+        .open(&format!("{base}/console/suppliers/{appellant}"))
+        .await;
+    regulator
+        .wait_for_text("dl.facts", &format!("{after:.2}"), 10)
+        .await;
+    regulator.wait_for_text("main", "申诉成立", 5).await;
+
+    // What-if: next season's rulebook, every supplier both ways, nothing written.
+    regulator.open(&format!("{base}/console/what-if")).await;
+    regulator.choose("#version", "2027.1").await;
+    regulator.click("form.filters button[type=submit]").await;
+    regulator.wait_for_text("main", "推演得分", 20).await;
+    let rows = regulator
+        .script(
+            "return document.querySelectorAll('main tbody tr').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, json!(3));
+    assert_eq!(api(score_path).await["score"].as_f64().unwrap(), after);
+    regulator.screenshot(&shot("regulator-what-if")).await;
+
+    for browser in [dispatcher, operator, supplier, crew, regulator] {
         browser.close().await;
     }
     drop(driver);

@@ -392,6 +392,7 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let appeals = appeal(api, &suppliers, &regulator, season).await?;
     let queue = api
         .call("/api/v1/tickets?limit=100", Some(&dispatcher), None)
         .await?;
@@ -400,7 +401,7 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         "A cold morning: {complaints} calls to the hotline, {} tickets ({moved} worked on, {open}+ still open).",
         tickets.len()
     );
-    println!("Credit ranking {season}:");
+    println!("Credit ranking {season} ({appeals} appeals filed, one decided):");
     for row in ranking.as_array().into_iter().flatten() {
         println!(
             "  {} {:<16} {:>6.2} points, grade {}",
@@ -420,4 +421,54 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
         "Run `heatline serve` on the same database and open http://127.0.0.1:8080/console (the API: POST /api/v1/auth/login)."
     );
     Ok(())
+}
+
+/// Each supplier appeals its first deduction; the regulator rejects the first supplier's
+/// appeal and leaves the others to decide. Answers how many were filed.
+async fn appeal(
+    api: &Client,
+    suppliers: &[(&str, String, String, String)],
+    regulator: &str,
+    season: credit::domain::values::Season,
+) -> anyhow::Result<usize> {
+    let mut filed = Vec::new();
+    for (id, token, _, _) in suppliers {
+        let ledger = api
+            .call(
+                &format!("/api/v1/credit/seasons/{season}/suppliers/{id}/ledger?limit=500"),
+                Some(token),
+                None,
+            )
+            .await?;
+        let deduction = ledger["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["points"].as_f64().is_some_and(|p| p < 0.0));
+        let Some(entry) = deduction else { continue };
+        let entry_id = entry["entry_id"].as_str().unwrap_or_default();
+        let appeal = api
+            .call(
+                &format!("/api/v1/credit/entries/{entry_id}/appeals"),
+                Some(token),
+                Some(json!({
+                    "statement": "该户室温偏低系住户自行关闭阀门所致，维修记录与现场照片可证。\n\
+                        The household had closed its own valve; the repair record shows it.",
+                })),
+            )
+            .await?;
+        filed.push(appeal["appeal_id"].as_str().unwrap_or_default().to_owned());
+    }
+    if let Some(first) = filed.first() {
+        api.call(
+            &format!("/api/v1/credit/appeals/{first}/decision"),
+            Some(regulator),
+            Some(json!({
+                "upheld": false,
+                "reason": "复测记录显示供水温度不足，与住户阀门无关，维持扣分。",
+            })),
+        )
+        .await?;
+    }
+    Ok(filed.len())
 }

@@ -138,9 +138,8 @@ impl Calendar {
             .with_timezone(&Utc)
     }
 
-    /// The working days from `now`'s day up to `deadline` (a deadline at midnight ends the
-    /// day before it): today counts while it is a working day. Negative (-1) once the
-    /// deadline has passed.
+    /// The working days after `now`'s day up to `deadline` (a deadline at midnight ends the
+    /// day before it): 0 on the last day, -1 once the deadline has passed.
     pub fn working_days_left(&self, now: DateTime<Utc>, deadline: DateTime<Utc>) -> i64 {
         if now >= deadline {
             return -1;
@@ -150,6 +149,7 @@ impl Calendar {
             .date_naive();
         Calendar::today(now)
             .iter_days()
+            .skip(1)
             .take_while(|d| *d <= last)
             .filter(|d| self.is_working_day(*d))
             .count() as i64
@@ -222,6 +222,26 @@ mod tests {
             utc("2026-10-10T16:00:00Z"),
             "Saturday 10/10 is worked"
         );
+    }
+
+    #[test]
+    fn working_days_left_count_the_days_after_today_up_to_the_deadline() {
+        let calendar = Calendar::parse(SHIPPED).unwrap();
+        // Filed Thursday 3 December 2026: ten working days end with Thursday 17 December.
+        let filed = utc("2026-12-03T02:00:00Z");
+        let by = calendar.after_working_days(filed, 10);
+        assert_eq!(by, utc("2026-12-17T16:00:00Z"));
+        assert_eq!(calendar.working_days_left(filed, by), 10);
+        // On Saturday the 5th, Monday 7 to Thursday 17 are left.
+        assert_eq!(
+            calendar.working_days_left(utc("2026-12-05T02:00:00Z"), by),
+            9
+        );
+        assert_eq!(
+            calendar.working_days_left(utc("2026-12-17T15:59:00Z"), by),
+            0
+        );
+        assert_eq!(calendar.working_days_left(by, by), -1);
     }
 
     #[test]

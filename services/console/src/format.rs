@@ -87,9 +87,10 @@ pub fn target(lang: Lang, words: &str) -> String {
     format!("{number}{unit}")
 }
 
-/// A temperature with one decimal: `19.0 ℃`.
+/// A temperature with one decimal: `19.0 °C` (not `℃`: WenQuanYi Micro Hei, the CJK font of
+/// many Linux desktops, draws that sign blank).
 pub fn celsius(value: f64) -> String {
-    format!("{value:.1} ℃")
+    format!("{value:.1} °C")
 }
 
 #[cfg(test)]

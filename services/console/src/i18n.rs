@@ -265,11 +265,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ticket.complaints", "关联投诉", "Complaints"),
     ("ticket.household", "住户", "Household"),
     ("ticket.measurements", "测温记录", "Measurements"),
-    ("ticket.celsius", "室温（℃）", "Room (℃)"),
+    ("ticket.celsius", "室温（°C）", "Room (°C)"),
     ("ticket.room", "房间", "Room"),
     ("ticket.device", "测温设备编号", "Device id"),
     ("ticket.measured_at", "测量时间", "Measured at"),
-    ("ticket.standard_met", "达标（≥18℃）", "Meets 18 ℃"),
+    ("ticket.standard_met", "达标（≥18°C）", "Meets 18 °C"),
     ("ticket.timeline", "处理经过", "Timeline"),
     ("ticket.actions", "操作", "Actions"),
     ("ticket.none", "无", "none"),
@@ -376,8 +376,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("hotline.description", "来电内容", "What the caller said"),
     (
         "hotline.temperature",
-        "来电人自测室温（℃，可选）",
-        "Caller's reading (℃, optional)",
+        "来电人自测室温（°C，可选）",
+        "Caller's reading (°C, optional)",
     ),
     ("hotline.submit", "受理", "File"),
     (
@@ -479,7 +479,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("targets.city", "全市", "City"),
     ("targets.districts", "区县", "Districts"),
     ("targets.suppliers", "供热单位", "Suppliers"),
-    ("targets.standard", "室温达标率（≥18℃）", "At or above 18 ℃"),
+    (
+        "targets.standard",
+        "室温达标率（≥18°C）",
+        "At or above 18 °C",
+    ),
     (
         "targets.satisfaction",
         "满意率（目标85%）",
@@ -529,7 +533,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     (
         "figure.below_standard",
         "室温不达标的工单",
-        "Tickets measured below 18 ℃",
+        "Tickets measured below 18 °C",
     ),
     (
         "figure.unsatisfied",
@@ -639,6 +643,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("decisions.left", "剩余", "left:"),
     ("decisions.working_days", "个工作日", "working days"),
     ("decisions.overdue", "已逾期", "overdue"),
+    ("decisions.today", "今天截止", "due today"),
     (
         "decisions.uphold",
         "申诉成立（撤销该扣分）",

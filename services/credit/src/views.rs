@@ -387,7 +387,8 @@ pub struct AppealView {
     pub decided_by: Option<String>,
     /// The end of the regulator's time to decide it.
     pub decide_by: Option<DateTime<Utc>>,
-    /// Working days left to decide it, today included; -1 once overdue (pending ones only).
+    /// Working days left to decide it after today (0 on the last day, -1 once overdue; pending
+    /// ones only).
     pub working_days_left: Option<i64>,
 }
 
@@ -404,7 +405,7 @@ pub async fn appeals(
              a.attachments, a.filed_at, a.status, a.reason, a.decided_at, \
              (SELECT r.entry_id FROM credit.entry r WHERE r.season = a.season \
               AND r.supplier_id = a.supplier_id AND r.reverses = a.entry_id LIMIT 1), \
-             (SELECT e.metadata->>'actor_id' FROM eventstore.event e \
+             (SELECT e.metadata->'actor'->>'id' FROM eventstore.event e \
               WHERE e.aggregate_type = 'supplier_credit' \
               AND e.aggregate_id = a.season || '/' || a.supplier_id \
               AND e.event_type = 'AppealDecided' \

@@ -497,10 +497,10 @@ pub(crate) async fn evidence(
         Err(refusal) => return refusal,
     };
     let t = session.tr();
-    let text = |key: &str| {
+    let actor = |key: &str| {
         found
             .metadata
-            .get(key)
+            .pointer(&format!("/actor/{key}"))
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned()
@@ -515,11 +515,7 @@ pub(crate) async fn evidence(
         ),
         ticket: (found.aggregate_type == "ticket").then(|| found.aggregate_id.clone()),
         recorded: format::moment_text(t.0, &found.recorded_at),
-        actor: format!(
-            "{} · {}",
-            t.code("role", &text("actor_role")),
-            text("actor_id")
-        ),
+        actor: format!("{} · {}", t.code("role", &actor("role")), actor("id")),
         fact: found.fact.clone().unwrap_or_else(|| "—".into()),
         entries: found
             .entries
@@ -630,6 +626,7 @@ async fn decisions_page(
             filed: format::moment_text(t.0, &a.filed_at),
             left: match a.working_days_left {
                 Some(n) if n < 0 => t.s("decisions.overdue").to_owned(),
+                Some(0) => t.s("decisions.today").to_owned(),
                 Some(n) => format!("{n} {}", t.s("decisions.working_days")),
                 None => String::new(),
             },
@@ -638,10 +635,11 @@ async fn decisions_page(
             attachments: a.attachments,
             decided: a.decided_at.as_ref().map(|at| {
                 format!(
-                    "{} · {} · {} · {}",
+                    "{} · {} · {} {} · {}",
                     t.code("appeal", &a.status),
                     format::moment_text(t.0, at),
-                    a.decided_by.clone().unwrap_or_default(),
+                    t.code("role", "regulator"),
+                    a.decided_by.as_deref().unwrap_or("—"),
                     a.reason.clone().unwrap_or_default()
                 )
             }),

@@ -454,3 +454,50 @@ pub(crate) async fn behind(
     };
     session.finish(html(actix_web::http::StatusCode::OK, &page))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    fn scope(satisfaction: Option<f64>) -> ScopeFigures {
+        let figures = Figures {
+            verdicts: 2,
+            satisfaction,
+            ..Figures::default()
+        };
+        ScopeFigures {
+            key: Some("nangang".into()),
+            name: None,
+            season: figures.clone(),
+            week: figures,
+        }
+    }
+
+    #[test]
+    fn only_satisfaction_below_its_target_is_marked_short() {
+        let t = Tr(Lang::Zh);
+        for (value, short) in [
+            (Some(1.0), false),
+            (Some(0.85), false),
+            (Some(0.5), true),
+            (None, false),
+        ] {
+            let cells = cells(t, 0.85, "2026-2027", "&district=nangang", &scope(value));
+            assert_eq!(cells[1].season_short, short, "{value:?}");
+            assert_eq!(cells[1].week_short, short, "{value:?}");
+            assert!(
+                cells
+                    .iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 1 || !c.season_short)
+            );
+        }
+        let cells = cells(t, 0.85, "2026-2027", "&district=nangang", &scope(Some(1.0)));
+        assert_eq!(cells[1].season, "100.0% (2)");
+        assert_eq!(
+            cells[1].week_href,
+            "/console/targets/tickets?season=2026-2027&figure=unsatisfied&district=nangang&week=true"
+        );
+    }
+}
