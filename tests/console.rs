@@ -47,6 +47,19 @@ async fn file_a_call(browser: &Browser) {
     browser.click("#filing button[type=submit]").await;
 }
 
+/// The first mainland mobile number (11 digits starting 13–19) in `text`, if any.
+fn regex_free_phone(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(10)).find_map(|i| {
+        let candidate = &bytes[i..i + 11];
+        let digits = candidate.iter().all(u8::is_ascii_digit);
+        let bounded = (i == 0 || !bytes[i - 1].is_ascii_digit())
+            && bytes.get(i + 11).is_none_or(|b| !b.is_ascii_digit());
+        (digits && bounded && candidate[0] == b'1' && (b'3'..=b'9').contains(&candidate[1]))
+            .then(|| &text[i..i + 11])
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     let db = testkit::TestDb::new().await;
@@ -508,6 +521,56 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     assert_eq!(rows, json!(3));
     assert_eq!(api(score_path).await["score"].as_f64().unwrap(), after);
     regulator.screenshot(&shot("regulator-what-if")).await;
+
+    // The public board: nothing provisional before the regulator publishes a closed month,
+    // then that month's grades; never a phone number or a resident's words.
+    let public = driver.browser(1366, 768).await;
+    public.open(&format!("{base}/board")).await;
+    public.wait_for_text("h1", "供热服务公开榜", 10).await;
+    public.wait_for_text("#no-grades", "尚未发布", 5).await;
+    regulator.open(&format!("{base}/console/ranking")).await;
+    let publishing = regulator.wait_for_text("#publish", "", 10).await;
+    // A month is closed once it has ended: from 1 December of a season on (CI also runs on
+    // other days, when none may be closed yet).
+    if publishing.contains("向社会发布") {
+        regulator.click("#publish button[type=submit]").await;
+        regulator
+            .wait_for_text("[role=status]", "已发布到公开榜", 10)
+            .await;
+        regulator.wait_for_text("table.ranking", "已发布", 5).await;
+        // Another address than the first visit's, which the browser may keep for a minute.
+        public.open(&format!("{base}/board?season={season}")).await;
+        let grades = public.wait_for_text("#grades", "月", 10).await;
+        assert_eq!(
+            public
+                .script(
+                    "return document.querySelectorAll('#grades tbody tr td .grade').length",
+                    json!([]),
+                )
+                .await,
+            json!(3),
+            "{grades}"
+        );
+    } else {
+        assert!(publishing.contains("没有待发布"), "{publishing}");
+        public.open(&format!("{base}/board?season={season}")).await;
+        public.wait_for_text("#no-grades", "尚未发布", 5).await;
+    }
+    let html = public
+        .script("return document.documentElement.outerHTML", json!([]))
+        .await;
+    let html = html.as_str().unwrap();
+    let phone = regex_free_phone(html);
+    assert!(
+        phone.is_none(),
+        "a phone number on the public board: {phone:?}"
+    );
+    assert!(
+        !html.contains("室内温度低"),
+        "a complaint's description on the public board"
+    );
+    public.screenshot(&shot("public-board")).await;
+    public.close().await;
 
     for browser in [dispatcher, operator, supplier, crew, regulator] {
         browser.close().await;

@@ -30,7 +30,7 @@ fn escape(text: &str) -> String {
 }
 
 /// The chart of `points` as an `<svg>` element; `title` names it for screen readers, `bars`
-/// and `line` name the two series in its legend.
+/// and `line` name the two series in its legend (no line in the legend when `line` is empty).
 pub fn trend(title: &str, bars: &str, line: &str, points: &[Point]) -> String {
     let mut svg = String::new();
     let _ = write!(
@@ -61,13 +61,15 @@ pub fn trend(title: &str, bars: &str, line: &str, points: &[Point]) -> String {
             LEFT - 6.0,
             y + 4.0
         );
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"c-axis\">{}%</text>",
-            LEFT + plot_w + 6.0,
-            y + 4.0,
-            25 * (4 - i)
-        );
+        if !line.is_empty() {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"c-axis\">{}%</text>",
+                LEFT + plot_w + 6.0,
+                y + 4.0,
+                25 * (4 - i)
+            );
+        }
     }
     let label_every = (points.len() / 10).max(1);
     for (i, p) in points.iter().enumerate() {
@@ -121,19 +123,24 @@ pub fn trend(title: &str, bars: &str, line: &str, points: &[Point]) -> String {
     let _ = write!(
         svg,
         "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"12\" height=\"10\" class=\"c-bar\"/>\
-         <text x=\"{:.1}\" y=\"{legend_y:.1}\" class=\"c-legend\">{}</text>\
-         <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" class=\"c-line\"/>\
          <text x=\"{:.1}\" y=\"{legend_y:.1}\" class=\"c-legend\">{}</text>",
         legend_y - 9.0,
         LEFT + 16.0,
         escape(bars),
-        LEFT + 220.0,
-        legend_y - 4.0,
-        LEFT + 240.0,
-        legend_y - 4.0,
-        LEFT + 246.0,
-        escape(line),
     );
+    if !line.is_empty() {
+        let _ = write!(
+            svg,
+            "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" class=\"c-line\"/>\
+             <text x=\"{:.1}\" y=\"{legend_y:.1}\" class=\"c-legend\">{}</text>",
+            LEFT + 220.0,
+            legend_y - 4.0,
+            LEFT + 240.0,
+            legend_y - 4.0,
+            LEFT + 246.0,
+            escape(line),
+        );
+    }
     svg.push_str("</svg>");
     svg
 }

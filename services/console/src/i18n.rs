@@ -674,4 +674,52 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("whatif.actual", "现行得分", "Actual"),
     ("whatif.other", "推演得分", "What-if"),
     ("whatif.changed", "变化的条目", "Entries that change"),
+    (
+        "public.title",
+        "供热服务公开榜",
+        "Heating service public board",
+    ),
+    (
+        "public.hint",
+        "等级由监管部门在月度结算后发布；未发布的月份不显示。",
+        "Grades appear once the regulator publishes a closed month; nothing provisional is shown.",
+    ),
+    ("public.as_of", "数据截至", "Figures as of"),
+    (
+        "public.grades",
+        "供热单位信用等级",
+        "Suppliers' credit grades",
+    ),
+    (
+        "public.none",
+        "本采暖季尚未发布等级。",
+        "No grade has been published this season yet.",
+    ),
+    (
+        "public.city",
+        "全市供热指标（本采暖季）",
+        "The city this season",
+    ),
+    ("public.complaints", "投诉量", "Complaints"),
+    ("public.restore", "修复时长中位数", "Median time to restore"),
+    ("public.by_district", "各区投诉量", "Complaints by district"),
+    (
+        "ranking.publish",
+        "发布月度等级",
+        "Publish a month's grades",
+    ),
+    ("ranking.period", "已结算月份", "Closed month"),
+    ("ranking.publish_submit", "向社会发布", "Publish"),
+    ("ranking.published", "已发布", "published"),
+    (
+        "ranking.published_now",
+        "等级已发布到公开榜。",
+        "The grades are on the public board.",
+    ),
+    (
+        "ranking.nothing_to_publish",
+        "没有待发布的已结算月份。",
+        "No closed month waits to be published.",
+    ),
+    ("nav.board", "公开榜", "Public board"),
 ];

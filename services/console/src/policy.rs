@@ -39,4 +39,6 @@ pub const POLICY: &[Operation] = &[
     Operation::public("GET", "/console/decisions"),
     Operation::public("POST", "/console/appeals/{id}/decide"),
     Operation::public("GET", "/console/what-if"),
+    Operation::public("POST", "/console/publications"),
+    Operation::public("GET", "/board"),
 ];

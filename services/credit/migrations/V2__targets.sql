@@ -63,3 +63,15 @@ CREATE TABLE credit.target_verdict (
     at          timestamptz NOT NULL
 );
 CREATE INDEX target_verdict_at ON credit.target_verdict (at);
+
+-- Grades the regulator published (closed periods only): what the public board shows.
+CREATE TABLE credit.publication (
+    season       text NOT NULL,
+    supplier_id  text NOT NULL,
+    period       text NOT NULL,
+    score        bigint NOT NULL,
+    grade        text NOT NULL,
+    vetoed       boolean NOT NULL,
+    published_at timestamptz NOT NULL,
+    PRIMARY KEY (season, supplier_id, period)
+);

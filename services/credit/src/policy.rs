@@ -37,6 +37,13 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/what-if", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/targets", REGULATORS),
     Operation::roles(
+        "POST",
+        "/api/v1/credit/seasons/{season}/publications",
+        REGULATORS,
+    ),
+    // Published grades and counts only: no personal data.
+    Operation::public("GET", "/api/v1/credit/public/seasons/{season}"),
+    Operation::roles(
         "GET",
         "/api/v1/credit/seasons/{season}/targets/tickets",
         REGULATORS,

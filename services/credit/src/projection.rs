@@ -107,6 +107,27 @@ pub async fn project(
                 )
                 .await?;
             }
+            CreditEvent::PeriodPublished {
+                period,
+                score,
+                vetoed,
+                at,
+            } => {
+                tx.execute(
+                    "INSERT INTO credit.publication (season, supplier_id, period, score, grade, \
+                     vetoed, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &season,
+                        &supplier,
+                        period,
+                        score,
+                        &Grade::of(*score, *vetoed).as_str(),
+                        vetoed,
+                        at,
+                    ],
+                )
+                .await?;
+            }
         }
     }
     let p = &credit.points;

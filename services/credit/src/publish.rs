@@ -153,6 +153,19 @@ impl Publish for SupplierCredit {
                     *at,
                 )]
             }
+            CreditEvent::PeriodPublished {
+                period,
+                score,
+                vetoed,
+                at,
+            } => vec![grade_changed(
+                "published",
+                period,
+                *score,
+                *vetoed,
+                Grade::of(*score, *vetoed),
+                *at,
+            )],
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Rebuilding credit's read model (entries, standings, appeals, closings) from the ledgers'
+//! Rebuilding credit's read model (entries, standings, appeals, closings, publications) from the ledgers'
 //! streams, while serving: one transaction that locks the tables against writes (readers go
 //! on seeing the old rows until the commit), empties them and projects every event again, each
 //! entry dated as it was recorded.
@@ -10,14 +10,15 @@ use crate::domain::credit::SupplierCredit;
 use crate::domain::parse_stream_id;
 use crate::projection::project;
 
-/// Rebuilds `credit.entry`, `standing`, `appeal` and `closing`; answers the ledgers and events
+/// Rebuilds `credit.entry`, `standing`, `appeal`, `closing` and `publication`; answers the ledgers and events
 /// projected.
 pub async fn ledger(store: &PgEventStore) -> Result<(usize, usize), StoreError> {
     let mut client = store.pool().get().await?;
     let tx = client.transaction().await?;
     tx.batch_execute(
-        "LOCK TABLE credit.entry, credit.standing, credit.appeal, credit.closing \
-         IN SHARE ROW EXCLUSIVE MODE;
+        "LOCK TABLE credit.entry, credit.standing, credit.appeal, credit.closing, \
+         credit.publication IN SHARE ROW EXCLUSIVE MODE;
+         DELETE FROM credit.publication;
          DELETE FROM credit.closing;
          DELETE FROM credit.appeal;
          DELETE FROM credit.entry;

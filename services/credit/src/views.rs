@@ -40,6 +40,8 @@ pub struct ClosingView {
     pub vetoed: bool,
     /// When the period ended.
     pub at: DateTime<Utc>,
+    /// When the regulator published it (absent: not public).
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 /// A supplier's score in a season.
@@ -141,8 +143,10 @@ pub async fn score(
     let score = total(sums.iter().sum());
     let closings: Vec<ClosingView> = client
         .query(
-            "SELECT period, is_final, score, grade, vetoed, at FROM credit.closing \
-             WHERE season = $1 AND supplier_id = $2 AND at <= $3 ORDER BY at, is_final",
+            "SELECT c.period, c.is_final, c.score, c.grade, c.vetoed, c.at, p.published_at \
+             FROM credit.closing c LEFT JOIN credit.publication p \
+               ON p.season = c.season AND p.supplier_id = c.supplier_id AND p.period = c.period \
+             WHERE c.season = $1 AND c.supplier_id = $2 AND c.at <= $3 ORDER BY c.at, c.is_final",
             &[&season_text, &supplier, &at],
         )
         .await?
@@ -154,6 +158,7 @@ pub async fn score(
             grade: r.get(3),
             vetoed: r.get(4),
             at: r.get(5),
+            published_at: r.get(6),
         })
         .collect();
     let status = if closings.iter().any(|c| c.is_final) {

@@ -1,5 +1,6 @@
 //! The console's pages; the route table is here.
 
+mod board;
 mod hotline;
 mod login;
 mod oversight;
@@ -68,7 +69,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
             "/console/appeals/{id}/decide",
             web::post().to(oversight::decide),
         )
-        .route("/console/what-if", web::get().to(oversight::what_if));
+        .route("/console/what-if", web::get().to(oversight::what_if))
+        .route("/console/publications", web::post().to(oversight::publish))
+        .route("/board", web::get().to(board::page));
 }
 
 /// The stylesheet and the script, built into the binary.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::queue::urlencode;
-use super::targets::{SeasonQuery, season_or_now};
+use super::targets::season_or_now;
 use super::{Chrome, Form, field, form_session, html, read, refused, see_other};
 use crate::Console;
 use crate::format;
@@ -41,6 +41,7 @@ struct Closing {
     is_final: bool,
     score: f64,
     grade: String,
+    published_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +73,10 @@ struct RankingView {
     season: String,
     dimensions: Vec<String>,
     rows: Vec<RankRow>,
+    /// Closed periods some supplier's grade of is not public yet: (period, label).
+    unpublished: Vec<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 /// `2026-12` → `2026年12月` (or as is in English); the season for the final grade.
@@ -91,19 +96,48 @@ fn points(value: f64) -> String {
     format!("{value:.2}")
 }
 
+/// A closed period's grade as the ranking shows it: `A 92.50`, and whether it is public.
+fn month(t: Tr, c: &Closing) -> (String, String) {
+    let public = if c.published_at.is_some() {
+        format!(" · {}", t.s("ranking.published"))
+    } else {
+        String::new()
+    };
+    (
+        period(t, c),
+        format!("{} {}{public}", c.grade, points(c.score)),
+    )
+}
+
 /// The season's ranking.
 pub(crate) async fn ranking(
     request: HttpRequest,
     console: web::Data<Console>,
-    query: web::Query<SeasonQuery>,
+    query: web::Query<SupplierQuery>,
 ) -> HttpResponse {
     let session = match Session::load(&request, &console).await {
         Ok(session) => session,
         Err(to_login) => return to_login,
     };
-    let season = query.season();
+    let season = season_or_now(query.season.clone());
+    let notice = query
+        .done
+        .as_deref()
+        .filter(|d| *d == "published")
+        .map(|_| session.tr().s("ranking.published_now").to_owned());
+    ranking_page(&console, &session, season, notice, None, StatusCode::OK).await
+}
+
+async fn ranking_page(
+    console: &Console,
+    session: &Session,
+    season: String,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
     let path = format!("/api/v1/credit/seasons/{season}/ranking");
-    let ranks: Vec<Rank> = match read(&console, &session, &path, "/console").await {
+    let ranks: Vec<Rank> = match read(console, session, &path, "/console").await {
         Ok(ranks) => ranks,
         Err(refusal) => return refusal,
     };
@@ -112,7 +146,7 @@ pub(crate) async fn ranking(
             "/api/v1/credit/seasons/{season}/suppliers/{}",
             urlencode(&r.supplier_id)
         );
-        let (console, token) = (&console, &session.token);
+        let token = &session.token;
         async move { console.api.get::<Score>(&path, Some(token)).await.ok() }
     }))
     .await;
@@ -128,6 +162,15 @@ pub(crate) async fn ranking(
                 .collect()
         })
         .unwrap_or_default();
+    let mut unpublished: Vec<(String, String)> = scores
+        .iter()
+        .flatten()
+        .flat_map(|s| s.closings.iter())
+        .filter(|c| c.published_at.is_none())
+        .map(|c| (c.period.clone(), period(t, c)))
+        .collect();
+    unpublished.sort();
+    unpublished.dedup();
     let rows = ranks
         .into_iter()
         .zip(scores)
@@ -144,22 +187,57 @@ pub(crate) async fn ranking(
                 .unwrap_or_default(),
             months: score
                 .as_ref()
-                .map(|s| {
-                    s.closings
-                        .iter()
-                        .map(|c| (period(t, c), format!("{} {}", c.grade, points(c.score))))
-                        .collect()
-                })
+                .map(|s| s.closings.iter().map(|c| month(t, c)).collect())
                 .unwrap_or_default(),
         })
         .collect();
     let page = RankingView {
-        chrome: Chrome::of(&session, "ranking.title", "/console/ranking"),
+        chrome: Chrome::of(session, "ranking.title", "/console/ranking"),
         season,
         dimensions,
         rows,
+        unpublished,
+        notice,
+        error,
     };
-    session.finish(html(StatusCode::OK, &page))
+    session.finish(html(status, &page))
+}
+
+/// Publishes a closed month's grades of every supplier.
+pub(crate) async fn publish(
+    request: HttpRequest,
+    console: web::Data<Console>,
+    form: Form,
+) -> HttpResponse {
+    let session = match form_session(&request, &console, &form).await {
+        Ok(session) => session,
+        Err(refusal) => return refusal,
+    };
+    let season = season_or_now(field(&form, "season"));
+    let body = json!({ "period": field(&form, "period") });
+    let path = format!("/api/v1/credit/seasons/{season}/publications");
+    match console
+        .api
+        .post::<Value>(&path, Some(&session.token), &body, None)
+        .await
+    {
+        Ok(_) => session.finish(see_other(&format!(
+            "/console/ranking?season={season}&done=published"
+        ))),
+        Err(failure) if failure.status == 401 => refused(&session, &failure, "/console"),
+        Err(failure) => {
+            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            ranking_page(
+                &console,
+                &session,
+                season,
+                None,
+                Some(failure.explained()),
+                status,
+            )
+            .await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,11 +368,7 @@ async fn supplier_page(
                 )
             })
             .collect(),
-        months: score
-            .closings
-            .iter()
-            .map(|c| (period(t, c), format!("{} {}", c.grade, points(c.score))))
-            .collect(),
+        months: score.closings.iter().map(|c| month(t, c)).collect(),
         entries: entry_rows(t, ledger.items),
         dimension_choices: SCORED
             .iter()

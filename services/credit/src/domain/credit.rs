@@ -1,7 +1,7 @@
 //! `SupplierCredit`: one supplier's ledger in one season. Entries are only ever added: a
 //! scorer's change, a regulator's adjustment or veto, a reversal after an upheld appeal.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -125,6 +125,17 @@ pub enum CreditEvent {
         /// When the period ended.
         at: DateTime<Utc>,
     },
+    /// A regulator published a closed period's grade: from now on the public sees it.
+    PeriodPublished {
+        /// The period closed.
+        period: String,
+        /// Its score at its end.
+        score: Centipoints,
+        /// Whether a veto stood then.
+        vetoed: bool,
+        /// When it was published.
+        at: DateTime<Utc>,
+    },
 }
 
 impl CreditEvent {
@@ -135,6 +146,7 @@ impl CreditEvent {
             CreditEvent::AppealFiled { .. } => "AppealFiled",
             CreditEvent::AppealDecided { .. } => "AppealDecided",
             CreditEvent::PeriodClosed { .. } => "PeriodClosed",
+            CreditEvent::PeriodPublished { .. } => "PeriodPublished",
         }
     }
 }
@@ -195,6 +207,13 @@ pub enum CreditCommand {
         /// Its end.
         at: DateTime<Utc>,
     },
+    /// Publish a closed period's grade.
+    Publish {
+        /// `2026-12`, or the season.
+        period: String,
+        /// Now.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Why a command was refused.
@@ -221,6 +240,12 @@ pub enum CreditError {
     /// Closed before.
     #[error("period {0} is already closed")]
     AlreadyClosed(String),
+    /// Only a closed period's grade is published: never a provisional one.
+    #[error("period {0} is not closed yet; only a closed period's grade is published")]
+    NotClosed(String),
+    /// Published before.
+    #[error("period {0} is already published")]
+    AlreadyPublished(String),
 }
 
 /// An appeal as the ledger keeps it.
@@ -247,8 +272,10 @@ pub struct SupplierCredit {
     pub appeals: HashMap<Uuid, AppealState>,
     /// Entries appealed.
     pub appealed: HashSet<Uuid>,
-    /// Periods closed.
-    pub closed: BTreeSet<String>,
+    /// Periods closed, with the score at their end and whether a veto stood.
+    pub closed: BTreeMap<String, (Centipoints, bool)>,
+    /// Periods published.
+    pub published: BTreeSet<String>,
     /// The provisional grade now, and before the last event.
     pub grade: Option<Grade>,
     /// The grade before the last event.
@@ -353,12 +380,26 @@ impl SupplierCredit {
                 vetoed,
                 at,
             } => {
-                if self.closed.contains(&period) {
+                if self.closed.contains_key(&period) {
                     return Err(CreditError::AlreadyClosed(period));
                 }
                 Ok(vec![CreditEvent::PeriodClosed {
                     period,
                     is_final,
+                    score,
+                    vetoed,
+                    at,
+                }])
+            }
+            CreditCommand::Publish { period, at } => {
+                let Some((score, vetoed)) = self.closed.get(&period).copied() else {
+                    return Err(CreditError::NotClosed(period));
+                };
+                if self.published.contains(&period) {
+                    return Err(CreditError::AlreadyPublished(period));
+                }
+                Ok(vec![CreditEvent::PeriodPublished {
+                    period,
                     score,
                     vetoed,
                     at,
@@ -422,8 +463,16 @@ impl Aggregate for SupplierCredit {
             } => {
                 self.appeals.entry(appeal_id).or_default().upheld = Some(upheld);
             }
-            CreditEvent::PeriodClosed { period, .. } => {
-                self.closed.insert(period);
+            CreditEvent::PeriodClosed {
+                period,
+                score,
+                vetoed,
+                ..
+            } => {
+                self.closed.insert(period, (score, vetoed));
+            }
+            CreditEvent::PeriodPublished { period, .. } => {
+                self.published.insert(period);
             }
         }
         self.grade = Some(self.current_grade());

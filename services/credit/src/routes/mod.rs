@@ -2,6 +2,7 @@
 
 mod appeals;
 mod audit;
+mod public;
 mod regulator;
 mod scores;
 mod targets;
@@ -12,6 +13,7 @@ use platform::error::ApiError;
 
 pub(crate) use appeals::*;
 pub(crate) use audit::*;
+pub(crate) use public::*;
 pub(crate) use regulator::*;
 pub(crate) use scores::*;
 pub(crate) use targets::*;
@@ -48,6 +50,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
         )
         .route(&season("/what-if"), web::get().to(regulator::what_if))
         .route(&season("/targets"), web::get().to(targets::targets))
+        .route(&season("/publications"), web::post().to(public::publish))
+        .route(
+            "/api/v1/credit/public/seasons/{season}",
+            web::get().to(public::board),
+        )
         .route(&season("/targets/tickets"), web::get().to(targets::behind))
         .route(&season("/appeals"), web::get().to(appeals::list))
         .route(
@@ -115,6 +122,10 @@ fn command_failure(error: CommandError) -> ApiError {
                 CreditError::WindowClosed(_) => ApiError::conflict("appeal_window_closed", message),
                 CreditError::AlreadyDecided => ApiError::conflict("already_decided", message),
                 CreditError::AlreadyClosed(_) => ApiError::conflict("already_closed", message),
+                CreditError::NotClosed(_) => ApiError::conflict("not_closed", message),
+                CreditError::AlreadyPublished(_) => {
+                    ApiError::conflict("already_published", message)
+                }
             }
         }
         CommandError::Contended => {
