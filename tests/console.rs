@@ -7,6 +7,8 @@ mod support;
 
 use std::path::PathBuf;
 
+use calamine::Reader;
+
 use serde_json::{Value, json};
 use support::Server;
 use support::browser::{Browser, Driver};
@@ -460,6 +462,63 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     regulator.screenshot(&shot("regulator-evidence")).await;
     regulator.click("a.button").await;
     regulator.wait_for_text("#timeline", "派单", 10).await;
+
+    // The ranking as an official takes it into a meeting: an XLSX a real reader opens.
+    let access = regulator.cookie("hl_access").await.expect("a session");
+    let workbook = http
+        .get(format!("{base}/console/exports/ranking.xlsx"))
+        .header("cookie", format!("hl_access={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(workbook.status(), 200);
+    assert!(
+        workbook.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = workbook.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = book.worksheet_range("信用排名").unwrap();
+    let ranking = api(format!("/api/v1/credit/seasons/{season}/ranking")).await;
+    let ranking = ranking.as_array().unwrap();
+    assert_eq!(
+        sheet.height(),
+        ranking.len() + 1,
+        "a heading row and a row per supplier"
+    );
+    assert_eq!(
+        sheet.get((0, 1)),
+        Some(&calamine::Data::String("供热单位编号".into()))
+    );
+    for (row, supplier) in ranking.iter().enumerate() {
+        assert_eq!(
+            sheet.get((row + 1, 1)),
+            Some(&calamine::Data::String(
+                supplier["supplier_id"].as_str().unwrap().into()
+            ))
+        );
+        assert_eq!(
+            sheet.get((row + 1, 3)),
+            Some(&calamine::Data::Float(supplier["score"].as_f64().unwrap()))
+        );
+    }
+    let csv = http
+        .get(format!("{base}/console/exports/retrofit.csv"))
+        .header("cookie", format!("hl_access={access}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}排名,楼栋"), "{csv}");
+    regulator.open(&format!("{base}/console/retrofit")).await;
+    regulator.wait_for_text("h1", "管网改造优先清单", 10).await;
+    regulator.wait_for_text("#retrofit", "1", 5).await;
+    regulator.screenshot(&shot("regulator-retrofit")).await;
 
     // The oldest pending appeal is upheld: its deduction is reversed and the score moves.
     regulator.open(&format!("{base}/console/decisions")).await;

@@ -40,5 +40,7 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/console/appeals/{id}/decide"),
     Operation::public("GET", "/console/what-if"),
     Operation::public("POST", "/console/publications"),
+    Operation::public("GET", "/console/retrofit"),
+    Operation::public("GET", "/console/exports/{file}"),
     Operation::public("GET", "/board"),
 ];

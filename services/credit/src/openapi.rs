@@ -6,7 +6,8 @@ use utoipa::OpenApi;
 
 use crate::routes;
 use crate::targets::board::{
-    Figures, ScopeFigures, TargetsBoard, TicketBehind, TicketsBehind, TrendPoint,
+    CauseCount, Figures, RetrofitBuilding, ScopeFigures, TargetsBoard, TicketBehind, TicketsBehind,
+    TrendPoint,
 };
 use crate::views::{
     AppealView, ClosingView, DimensionView, EntryView, LedgerPage, Link, RankView, ScoreView,
@@ -35,6 +36,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::what_if,
         routes::targets,
         routes::behind,
+        routes::retrofit,
         routes::publish,
         routes::board,
         routes::evidence,
@@ -79,6 +81,8 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         TrendPoint,
         TicketsBehind,
         TicketBehind,
+        RetrofitBuilding,
+        CauseCount,
         FieldError,
         routes::SealPage,
         routes::SealKeyView,

@@ -37,6 +37,11 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/what-if", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/targets", REGULATORS),
     Operation::roles(
+        "GET",
+        "/api/v1/credit/seasons/{season}/retrofit",
+        REGULATORS,
+    ),
+    Operation::roles(
         "POST",
         "/api/v1/credit/seasons/{season}/publications",
         REGULATORS,

@@ -136,7 +136,8 @@ async fn season(h: &Harness) {
             into_complaint_id: "c1".into(),
             category: intake::Category::LowTemperature.into(),
             source: intake::Source::HotlineOperator.into(),
-            household: "household-c4".into(),
+            // The same home calling again.
+            household: "household-c1".into(),
             filed_at_ms: at("2026-11-21T00:00:00Z"),
             ..Default::default()
         },
@@ -432,4 +433,45 @@ async fn the_tickets_behind_a_figure_worst_first() {
         )
         .await;
     assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn the_retrofit_list_ranks_buildings_by_complaints_with_their_causes() {
+    let h = Harness::start().await;
+    season(&h).await;
+    let reply = h
+        .api
+        .get("/api/v1/credit/seasons/2026-2027/retrofit", &h.regulator())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let list = reply.body.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let first = &list[0];
+    assert_eq!(first["rank"], 1);
+    assert_eq!(first["building_id"], "和平区-b1");
+    assert_eq!(first["complaints"], 3);
+    assert_eq!(first["households"], 2, "c4 was c1's home calling again");
+    assert_eq!(first["repeat_households"], 1);
+    assert_eq!(first["incidents"], 0);
+    assert_eq!(first["below_standard"], 2, "17.5 and 16.0");
+    assert_eq!(
+        first["causes"],
+        serde_json::json!([{"cause": "supplier", "tickets": 2}])
+    );
+    let second = &list[1];
+    assert_eq!(second["building_id"], "大东区-b1");
+    assert_eq!(
+        second["complaints"], 1,
+        "the refused complaint does not count"
+    );
+    assert_eq!(second["incidents"], 1);
+    assert_eq!(second["causes"], serde_json::json!([]));
+    let bad = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/retrofit?limit=0",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
 }

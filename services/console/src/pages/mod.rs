@@ -1,6 +1,7 @@
 //! The console's pages; the route table is here.
 
 mod board;
+mod exports;
 mod hotline;
 mod login;
 mod oversight;
@@ -71,6 +72,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
         )
         .route("/console/what-if", web::get().to(oversight::what_if))
         .route("/console/publications", web::post().to(oversight::publish))
+        .route("/console/retrofit", web::get().to(targets::retrofit))
+        .route("/console/exports/{file}", web::get().to(exports::export))
         .route("/board", web::get().to(board::page));
 }
 
@@ -127,6 +130,7 @@ impl Chrome {
                 ("/console/ranking", "nav.ranking"),
                 ("/console/decisions", "nav.decisions"),
                 ("/console/what-if", "nav.whatif"),
+                ("/console/retrofit", "nav.retrofit"),
                 ("/console/queue", "nav.queue"),
             ],
             "supplier_admin" => &[

@@ -56,6 +56,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
             web::get().to(public::board),
         )
         .route(&season("/targets/tickets"), web::get().to(targets::behind))
+        .route(&season("/retrofit"), web::get().to(targets::retrofit))
         .route(&season("/appeals"), web::get().to(appeals::list))
         .route(
             "/api/v1/credit/entries/{id}/appeals",

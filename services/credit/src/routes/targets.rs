@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::{client, db, season};
 use crate::Credit;
-use crate::targets::board::{self, Filter, TargetsBoard, TicketsBehind};
+use crate::targets::board::{self, Filter, RetrofitBuilding, TargetsBoard, TicketsBehind};
 
 /// Narrows the board to one district or supplier.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -122,4 +122,38 @@ pub(crate) async fn behind(
         Some(answer) => Ok(HttpResponse::Ok().json(answer)),
         None => Err(ApiError::not_found("no such figure")),
     }
+}
+
+/// How many buildings to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct RetrofitQuery {
+    /// 1–1,000, default 100.
+    limit: Option<i64>,
+}
+
+/// The retrofit list: buildings ranked by complaints this season, with their causes, repeat
+/// households and incidents, so that pipe renewal goes where the cold homes are.
+#[utoipa::path(get, path = "/api/v1/credit/seasons/{season}/retrofit", tag = "credit",
+    params(("season" = String, Path), RetrofitQuery),
+    responses((status = 200, body = Vec<RetrofitBuilding>),
+        (status = 422, description = "Bad limit"), (status = 404, description = "Bad season")),
+    security(("bearer" = [])))]
+pub(crate) async fn retrofit(
+    credit: web::Data<Credit>,
+    _: Principal,
+    path: web::Path<String>,
+    query: web::Query<RetrofitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let season = season(&path)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        let mut errors = FieldErrors::default();
+        errors.add("limit", "out_of_range", "from 1 to 1,000");
+        errors.into_result()?;
+    }
+    let client = client(&credit).await?;
+    let list = board::retrofit(&client, season, credit.clock.now(), limit)
+        .await
+        .map_err(db)?;
+    Ok(HttpResponse::Ok().json(list))
 }
