@@ -581,6 +581,71 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     assert_eq!(api(score_path).await["score"].as_f64().unwrap(), after);
     regulator.screenshot(&shot("regulator-what-if")).await;
 
+    // A cold wave comes: the regulator orders Nangang's supplier to raise the supply
+    // temperature; the board shows who has not acknowledged until Harbin Heat does.
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let local = |hours: i64| {
+        (chrono::Utc::now() + chrono::Duration::hours(hours))
+            .with_timezone(&china)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    regulator.open(&format!("{base}/console/orders")).await;
+    regulator.wait_for_text("h1", "寒潮保供指令", 10).await;
+    regulator.fill("#districts", "nangang").await;
+    regulator
+        .script(
+            "document.querySelector('#from').value = arguments[0]; \
+             document.querySelector('#until').value = arguments[1];",
+            json!([local(-1), local(48)]),
+        )
+        .await;
+    regulator
+        .fill(
+            "#instruction",
+            "寒潮来袭，今晚20时起一级网供水温度提高到95 °C",
+        )
+        .await;
+    regulator.click("#issue button[type=submit]").await;
+    regulator
+        .wait_for_text("[role=status]", "指令已下达", 10)
+        .await;
+    regulator.wait_for_text("article.order", "未确认", 5).await;
+    regulator.open(&format!("{base}/console/targets")).await;
+    regulator
+        .wait_for_text("#orders-in-force", "1 家未确认", 10)
+        .await;
+    let marked = regulator
+        .script(
+            "return document.querySelectorAll('svg.chart rect.c-marked').length",
+            json!([]),
+        )
+        .await;
+    assert!(
+        marked.as_u64().unwrap() >= 2,
+        "today is marked on both charts: {marked}"
+    );
+    supplier.open(&format!("{base}/console/orders")).await;
+    supplier
+        .wait_for_text("article.order", "供水温度", 10)
+        .await;
+    supplier
+        .fill("article.order textarea", "已通知换热站，20时前完成调温")
+        .await;
+    supplier
+        .click("article.order form button[type=submit]")
+        .await;
+    supplier
+        .wait_for_text("[role=status]", "已确认该指令", 10)
+        .await;
+    supplier.screenshot(&shot("supplier-order")).await;
+    regulator.open(&format!("{base}/console/orders")).await;
+    regulator
+        .wait_for_text("article.order", "已通知换热站", 10)
+        .await;
+    assert!(!regulator.text("article.order h3").await.contains("未确认"));
+    regulator.screenshot(&shot("regulator-orders")).await;
+
     // The public board: nothing provisional before the regulator publishes a closed month,
     // then that month's grades; never a phone number or a resident's words.
     let public = driver.browser(1366, 768).await;

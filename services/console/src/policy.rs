@@ -42,5 +42,8 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/console/publications"),
     Operation::public("GET", "/console/retrofit"),
     Operation::public("GET", "/console/exports/{file}"),
+    Operation::public("GET", "/console/orders"),
+    Operation::public("POST", "/console/orders"),
+    Operation::public("POST", "/console/orders/{id}/acknowledge"),
     Operation::public("GET", "/board"),
 ];

@@ -75,3 +75,24 @@ CREATE TABLE credit.publication (
     published_at timestamptz NOT NULL,
     PRIMARY KEY (season, supplier_id, period)
 );
+
+-- Cold-snap orders: what the regulator ordered, and which suppliers acknowledged.
+CREATE TABLE credit.cold_snap_order (
+    order_id    uuid PRIMARY KEY,
+    districts   text[] NOT NULL,
+    suppliers   text[] NOT NULL,
+    starts_at   timestamptz NOT NULL,
+    ends_at     timestamptz NOT NULL,
+    instruction text NOT NULL,
+    issued_at   timestamptz NOT NULL,
+    issued_by   text NOT NULL
+);
+CREATE INDEX cold_snap_order_starts ON credit.cold_snap_order (starts_at);
+CREATE TABLE credit.cold_snap_ack (
+    order_id        uuid NOT NULL,
+    supplier_id     text NOT NULL,
+    note            text NOT NULL,
+    acknowledged_at timestamptz NOT NULL,
+    acknowledged_by text NOT NULL,
+    PRIMARY KEY (order_id, supplier_id)
+);

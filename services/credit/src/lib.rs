@@ -15,6 +15,7 @@ pub mod domain;
 pub mod feed;
 pub mod ledger;
 pub mod openapi;
+pub mod orders;
 pub mod policy;
 mod projection;
 pub mod publish;

@@ -46,6 +46,13 @@ pub const POLICY: &[Operation] = &[
         "/api/v1/credit/seasons/{season}/publications",
         REGULATORS,
     ),
+    Operation::roles("POST", "/api/v1/credit/cold-snap-orders", REGULATORS),
+    Operation::roles("GET", "/api/v1/credit/cold-snap-orders", READERS),
+    Operation::roles(
+        "POST",
+        "/api/v1/credit/cold-snap-orders/{id}/acknowledgements",
+        &[(SupplierAdmin, OwnSupplier)],
+    ),
     // Published grades and counts only: no personal data.
     Operation::public("GET", "/api/v1/credit/public/seasons/{season}"),
     Operation::roles(

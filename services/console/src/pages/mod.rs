@@ -4,6 +4,7 @@ mod board;
 mod exports;
 mod hotline;
 mod login;
+mod orders;
 mod oversight;
 mod queue;
 mod supplier;
@@ -74,6 +75,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
         .route("/console/publications", web::post().to(oversight::publish))
         .route("/console/retrofit", web::get().to(targets::retrofit))
         .route("/console/exports/{file}", web::get().to(exports::export))
+        .route("/console/orders", web::get().to(orders::page))
+        .route("/console/orders", web::post().to(orders::issue))
+        .route(
+            "/console/orders/{id}/acknowledge",
+            web::post().to(orders::acknowledge),
+        )
         .route("/board", web::get().to(board::page));
 }
 
@@ -131,6 +138,7 @@ impl Chrome {
                 ("/console/decisions", "nav.decisions"),
                 ("/console/what-if", "nav.whatif"),
                 ("/console/retrofit", "nav.retrofit"),
+                ("/console/orders", "nav.orders"),
                 ("/console/queue", "nav.queue"),
             ],
             "supplier_admin" => &[
@@ -138,6 +146,7 @@ impl Chrome {
                 ("/console/crews", "nav.crews"),
                 ("/console/ledger", "nav.ledger"),
                 ("/console/appeals", "nav.appeals"),
+                ("/console/orders", "nav.orders"),
             ],
             "crew" => &[("/console/jobs", "nav.jobs")],
             _ => &[],

@@ -98,6 +98,9 @@ struct TargetsView {
     suppliers: Vec<Row>,
     daily: String,
     weekly: String,
+    /// Orders in force now, and suppliers that have not acknowledged them.
+    orders_in_force: usize,
+    unacknowledged: usize,
 }
 
 /// The board's season, from the query.
@@ -203,15 +206,39 @@ fn short_date(date: &str) -> String {
     date.get(5..).unwrap_or(date).replace('-', "/")
 }
 
-fn points(trend: &[TrendPoint]) -> Vec<Point> {
+/// The China dates an order is in force on, first and last.
+fn order_days(order: &super::orders::OrderView) -> Option<(String, String)> {
+    let day = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&format::china()).date_naive().to_string())
+    };
+    let last = chrono::DateTime::parse_from_rfc3339(&order.until)
+        .ok()?
+        .with_timezone(&format::china())
+        - chrono::Duration::seconds(1);
+    Some((day(&order.from)?, last.date_naive().to_string()))
+}
+
+/// The trend's points; `days` is how many days each covers (1, or 7 for weeks), and a point
+/// is marked when a cold-snap order was in force on any of its days.
+fn points(trend: &[TrendPoint], days: i64, orders: &[(String, String)]) -> Vec<Point> {
     trend
         .iter()
-        .map(|p| Point {
-            label: short_date(&p.from),
-            count: p.complaints,
-            share: (p.measurements > 0)
-                .then(|| p.at_or_above_standard as f64 / p.measurements as f64),
-            marked: false,
+        .map(|p| {
+            let first = chrono::NaiveDate::parse_from_str(&p.from, "%Y-%m-%d").ok();
+            let last = first.map(|f| (f + chrono::Duration::days(days - 1)).to_string());
+            Point {
+                label: short_date(&p.from),
+                count: p.complaints,
+                share: (p.measurements > 0)
+                    .then(|| p.at_or_above_standard as f64 / p.measurements as f64),
+                marked: last.is_some_and(|last| {
+                    orders
+                        .iter()
+                        .any(|(from, until)| from.as_str() <= last.as_str() && until >= &p.from)
+                }),
+            }
         })
         .collect()
 }
@@ -228,10 +255,24 @@ pub(crate) async fn page(
     };
     let season = query.season();
     let path = format!("/api/v1/credit/seasons/{season}/targets");
-    let board: Board = match read(&console, &session, &path, "/console").await {
-        Ok(board) => board,
-        Err(refusal) => return refusal,
+    let (board, orders) = futures_util::join!(
+        read::<Board>(&console, &session, &path, "/console"),
+        super::orders::read_orders(&console, &session),
+    );
+    let (board, orders) = match (board, orders) {
+        (Ok(board), Ok(orders)) => (board, orders),
+        (Err(refusal), _) | (_, Err(refusal)) => return refusal,
     };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let in_force: Vec<&super::orders::OrderView> = orders
+        .iter()
+        .filter(|o| {
+            let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+            let now = at(&now);
+            at(&o.from) <= now && now < at(&o.until)
+        })
+        .collect();
+    let marks: Vec<(String, String)> = orders.iter().filter_map(order_days).collect();
     let scopes: Vec<String> = std::iter::once(String::new())
         .chain(
             board
@@ -314,14 +355,16 @@ pub(crate) async fn page(
             t.s("targets.daily"),
             t.s("targets.complaints_bar"),
             t.s("targets.standard_line"),
-            &points(&board.days),
+            &points(&board.days, 1, &marks),
         ),
         weekly: chart::trend(
             t.s("targets.weekly"),
             t.s("targets.complaints_bar"),
             t.s("targets.standard_line"),
-            &points(&board.weeks),
+            &points(&board.weeks, 7, &marks),
         ),
+        orders_in_force: in_force.len(),
+        unacknowledged: in_force.iter().map(|o| o.unacknowledged).sum(),
     };
     session.finish(html(actix_web::http::StatusCode::OK, &page))
 }

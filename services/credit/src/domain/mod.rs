@@ -3,6 +3,7 @@
 
 pub mod credit;
 pub mod facts;
+pub mod order;
 pub mod rulebook;
 pub mod scorer;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod appeals;
 mod audit;
+mod orders;
 mod public;
 mod regulator;
 mod scores;
@@ -13,6 +14,7 @@ use platform::error::ApiError;
 
 pub(crate) use appeals::*;
 pub(crate) use audit::*;
+pub(crate) use orders::*;
 pub(crate) use public::*;
 pub(crate) use regulator::*;
 pub(crate) use scores::*;
@@ -51,6 +53,18 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
         .route(&season("/what-if"), web::get().to(regulator::what_if))
         .route(&season("/targets"), web::get().to(targets::targets))
         .route(&season("/publications"), web::post().to(public::publish))
+        .route(
+            "/api/v1/credit/cold-snap-orders",
+            web::post().to(orders::issue),
+        )
+        .route(
+            "/api/v1/credit/cold-snap-orders",
+            web::get().to(orders::list_orders),
+        )
+        .route(
+            "/api/v1/credit/cold-snap-orders/{id}/acknowledgements",
+            web::post().to(orders::acknowledge),
+        )
         .route(
             "/api/v1/credit/public/seasons/{season}",
             web::get().to(public::board),
