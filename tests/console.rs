@@ -520,6 +520,41 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     regulator.wait_for_text("#retrofit", "1", 5).await;
     regulator.screenshot(&shot("regulator-retrofit")).await;
 
+    // The network map: a cell per station, the district totals as the API counts them.
+    let map = api(format!("/api/v1/credit/seasons/{season}/map")).await;
+    let districts = map["districts"].as_array().unwrap();
+    assert!(!districts.is_empty(), "{map}");
+    let stations: usize = districts
+        .iter()
+        .map(|d| d["stations"].as_array().unwrap().len())
+        .sum();
+    regulator.open(&format!("{base}/console/map")).await;
+    regulator.wait_for_text("h1", "投诉与事件分布", 10).await;
+    let cells = regulator
+        .script(
+            "return document.querySelectorAll('svg.schematic a.s-station').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(cells.as_u64().unwrap() as usize, stations);
+    assert_eq!(
+        regulator
+            .text("#map-table tr.total td:nth-of-type(3)")
+            .await,
+        districts[0]["complaints"].to_string()
+    );
+    regulator.screenshot(&shot("regulator-map")).await;
+    // Districts have the registry's heated area, so complaints per 10,000 m² are known.
+    assert!(
+        board["districts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["season"]["complaints_per_10k_m2"].is_number()),
+        "{}",
+        board["districts"]
+    );
+
     // The oldest pending appeal is upheld: its deduction is reversed and the score moves.
     regulator.open(&format!("{base}/console/decisions")).await;
     regulator.wait_for_text("h1", "申诉裁决", 10).await;

@@ -64,9 +64,18 @@ impl Database {
 
     /// Identity on this database, on the system clock, with this process's master key.
     pub async fn identity(&self) -> anyhow::Result<std::sync::Arc<identity::Identity>> {
+        self.identity_at(std::sync::Arc::new(platform::clock::SystemClock))
+            .await
+    }
+
+    /// Identity on this database reading the time from `clock` (the demo's morning).
+    pub async fn identity_at(
+        &self,
+        clock: std::sync::Arc<dyn platform::clock::Clock>,
+    ) -> anyhow::Result<std::sync::Arc<identity::Identity>> {
         Ok(identity::Identity::open(
             eventstore::PgEventStore::new(&self.config),
-            std::sync::Arc::new(platform::clock::SystemClock),
+            clock,
             Default::default(),
             self.keyring.clone(),
         )

@@ -4,12 +4,14 @@
 //! building's outage declared an incident), tickets in every state, and a credit ranking.
 //! Then it prints the accounts to log in with and stops; `heatline serve` shows the rest.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use identity::NewStaff;
 use identity::domain::account::Scope;
 use platform::auth::Role;
+use platform::clock::ShiftedClock;
 use serde_json::{Value, json};
 
 use crate::database::Database;
@@ -146,7 +148,12 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let (buildings, suppliers) = registries();
     intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
     credit::registry::import(&pool, suppliers.as_bytes()).await?;
-    let identity = database.identity().await?;
+    crate::district_areas(&pool).await?;
+    // The morning is played as if it began hours ago (the first signing key and accounts
+    // included); then the clock catches up with now and dispatch's timer records the deadlines
+    // that passed meanwhile, as it would have.
+    let clock = ShiftedClock::behind(chrono::Duration::hours(MORNING_HOURS_AGO));
+    let identity = database.identity_at(Arc::new(clock.clone())).await?;
     identity
         .create_staff(NewStaff {
             username: "demo.admin".into(),
@@ -174,6 +181,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
         dispatch,
         credit,
         seal_every: std::time::Duration::from_secs(60),
+        clock: Arc::new(clock.clone()),
     };
     let running = start(database, plan).await?;
     let base = format!("http://{}", running.addrs[0]);
@@ -185,15 +193,63 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
             base,
         },
         options.complaints,
+        &clock,
     )
     .await;
+    if outcome.is_ok() {
+        clock.set_behind(chrono::Duration::zero());
+        let breaches = breaches_recorded(&pool).await?;
+        println!(
+            "The morning began {MORNING_HOURS_AGO} hours ago: {breaches} SLA deadlines passed \
+             since then (breach events recorded)."
+        );
+        println!(
+            "Accounts (password \"{PASSWORD}\"): demo.admin, demo.operator, demo.dispatcher, demo.regulator,"
+        );
+        println!(
+            "  demo.<supplier> (supplier admins), demo.crew.<supplier> (crew members); suppliers: harbin-heat, songbei-thermal, city-energy."
+        );
+        println!(
+            "Run `heatline serve` on the same database and open http://127.0.0.1:8080/console (the API: POST /api/v1/auth/login)."
+        );
+    }
     handle.stop(true).await;
     let _ = served.await;
     let _ = std::fs::remove_dir_all(&photos);
     outcome
 }
 
-async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
+/// One step of a ticket's morning: the API path, who calls it (a username), the body.
+type Step = (String, String, Value);
+
+/// How long ago the demo's morning began.
+const MORNING_HOURS_AGO: i64 = 3;
+/// Minutes between two rounds of the morning's work (at most 13 rounds: within the morning).
+const ROUND_MINUTES: i64 = 12;
+
+/// Waits for dispatch's timer (it sweeps every second) to record the breaches that fell due
+/// when the clock caught up; answers how many there are.
+async fn breaches_recorded(pool: &deadpool_postgres::Pool) -> anyhow::Result<i64> {
+    let client = pool.get().await?;
+    let mut last = -1;
+    loop {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let count: i64 = client
+            .query_one(
+                "SELECT count(*) FROM eventstore.event WHERE aggregate_type = 'ticket' \
+                 AND event_type = 'SlaBreached'",
+                &[],
+            )
+            .await?
+            .get(0);
+        if count == last {
+            return Ok(count);
+        }
+        last = count;
+    }
+}
+
+async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyhow::Result<()> {
     let admin = api.login("demo.admin").await?;
     let operator = api
         .staff(&admin, "demo.operator", "operator", json!({}))
@@ -206,8 +262,7 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
             json!({"city_wide": true}),
         )
         .await?;
-    let regulator = api
-        .staff(&admin, "demo.regulator", "regulator", json!({}))
+    api.staff(&admin, "demo.regulator", "regulator", json!({}))
         .await?;
     let mut suppliers = Vec::new();
     for (id, _, district) in SUPPLIERS {
@@ -294,12 +349,14 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
     filing.finish_and_clear();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    // Tickets in every state, by supplier.
-    let mut moved = 0;
-    let working = crate::progress::bar(tickets.len() as u64, "tickets worked");
+    // Tickets in every state, by supplier: each ticket's steps are planned, then played in
+    // rounds ROUND_MINUTES apart on the morning's clock, a ticket starting in one of its first
+    // four rounds (so some are signed within 30 minutes and some late).
+    let mut plans: Vec<(usize, Vec<Step>)> = Vec::new();
     for (i, (id, d)) in tickets.iter().enumerate() {
-        working.inc(1);
-        let (_, supplier, crew, member) = &suppliers[*d];
+        let (supplier_id, _, crew, _) = &suppliers[*d];
+        let supplier = format!("demo.{supplier_id}");
+        let member = format!("demo.crew.{supplier_id}");
         let act = |action: &str| format!("/api/v1/tickets/{id}/{action}");
         let ticket = api
             .call(&format!("/api/v1/tickets/{id}"), Some(&dispatcher), None)
@@ -308,34 +365,42 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
             continue;
         }
         let stage = i % 12;
-        let steps: Vec<(String, &str, Value)> = match stage {
+        let steps: Vec<Step> = match stage {
             0 | 1 => vec![],
             2 => vec![(
                 act("return"),
-                supplier,
+                supplier.clone(),
                 json!({"reason": "this building is another supplier's network"}),
             )],
             _ => {
-                let mut steps = vec![(act("sign"), supplier.as_str(), json!({}))];
+                let mut steps = vec![(act("sign"), supplier.clone(), json!({}))];
                 if stage >= 4 {
-                    steps.push((act("assign"), &dispatcher, json!({"crew_id": crew})));
+                    steps.push((
+                        act("assign"),
+                        "demo.dispatcher".into(),
+                        json!({"crew_id": crew}),
+                    ));
                 }
                 if stage >= 5 {
                     steps.push((
                         act("check-in"),
-                        member,
+                        member.clone(),
                         json!({"latitude": 45.75, "longitude": 126.63}),
                     ));
-                    steps.push((act("measurements"), member, json!({"celsius": 15.0 + (i % 20) as f64 / 10.0, "room": "bedroom", "device_id": "TM-DEMO-1"})));
+                    steps.push((act("measurements"), member.clone(), json!({"celsius": 15.0 + (i % 20) as f64 / 10.0, "room": "bedroom", "device_id": "TM-DEMO-1"})));
                 }
                 if stage == 6 {
-                    steps.push((act("pause"), member, json!({"reason": "resident_absent"})));
+                    steps.push((
+                        act("pause"),
+                        member.clone(),
+                        json!({"reason": "resident_absent"}),
+                    ));
                 }
                 if stage >= 7 {
                     let warm = 17.5 + (i % 30) as f64 / 10.0;
                     steps.push((
                         act("measurements"),
-                        member,
+                        member.clone(),
                         json!({"celsius": warm, "room": "bedroom", "device_id": "TM-DEMO-1"}),
                     ));
                     let cause = match i % 7 {
@@ -345,33 +410,76 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
                     };
                     steps.push((
                         act("resolve"),
-                        member,
+                        member.clone(),
                         json!({"cause": cause, "standard_met": warm >= 18.0}),
                     ));
                 }
                 if stage >= 9 {
                     let rating = ["satisfied", "basically_satisfied", "unsatisfied"][i % 3];
-                    steps.push((act("feedback"), &operator, json!({"rating": rating})));
+                    steps.push((
+                        act("feedback"),
+                        "demo.operator".into(),
+                        json!({"rating": rating}),
+                    ));
                 }
                 if stage == 11 {
                     steps.push((
                         act("supervise"),
-                        &regulator,
+                        "demo.regulator".into(),
                         json!({"note": "repeat cold complaints in this station"}),
                     ));
                 }
                 steps
             }
         };
-        for (path, token, body) in steps {
-            if let Err(error) = api.call(&path, Some(token), Some(body)).await {
-                tracing::warn!(%error, "a demo step was refused");
-                break;
+        plans.push((i % 4, steps));
+    }
+    let moved = plans.len();
+    let rounds = plans
+        .iter()
+        .map(|(start, steps)| start + steps.len())
+        .max()
+        .unwrap_or(0);
+    let working = crate::progress::bar(rounds as u64, "rounds of work");
+    let mut stopped = vec![false; plans.len()];
+    for round in 0..rounds {
+        working.inc(1);
+        let elapsed = chrono::Duration::minutes(ROUND_MINUTES * (round as i64 + 1));
+        clock.set_behind(chrono::Duration::hours(MORNING_HOURS_AGO) - elapsed);
+        // Access tokens last 15 minutes of the morning's clock: everyone logs in again.
+        let mut tokens = std::collections::HashMap::new();
+        for (_, steps) in &plans {
+            for (_, username, _) in steps {
+                if !tokens.contains_key(username) {
+                    tokens.insert(username.clone(), api.login(username).await?);
+                }
             }
         }
-        moved += 1;
+        for (n, (start, steps)) in plans.iter().enumerate() {
+            let Some((path, token, body)) = round.checked_sub(*start).and_then(|k| steps.get(k))
+            else {
+                continue;
+            };
+            if stopped[n] {
+                continue;
+            }
+            if let Err(error) = api
+                .call(path, Some(&tokens[token]), Some(body.clone()))
+                .await
+            {
+                tracing::warn!(%error, "a demo step was refused");
+                stopped[n] = true;
+            }
+        }
     }
     working.finish_and_clear();
+    let (dispatcher, regulator) = (
+        api.login("demo.dispatcher").await?,
+        api.login("demo.regulator").await?,
+    );
+    for supplier in suppliers.iter_mut() {
+        supplier.1 = api.login(&format!("demo.{}", supplier.0)).await?;
+    }
 
     // The credit feed scores what dispatch published.
     let season = credit::domain::values::Season::of(chrono::Utc::now());
@@ -411,15 +519,6 @@ async fn morning(api: &Client, complaints: usize) -> anyhow::Result<()> {
             row["grade"].as_str().unwrap_or_default()
         );
     }
-    println!(
-        "Accounts (password \"{PASSWORD}\"): demo.admin, demo.operator, demo.dispatcher, demo.regulator,"
-    );
-    println!(
-        "  demo.<supplier> (supplier admins), demo.crew.<supplier> (crew members); suppliers: harbin-heat, songbei-thermal, city-energy."
-    );
-    println!(
-        "Run `heatline serve` on the same database and open http://127.0.0.1:8080/console (the API: POST /api/v1/auth/login)."
-    );
     Ok(())
 }
 

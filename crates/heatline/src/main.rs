@@ -457,6 +457,7 @@ fn main() -> std::process::ExitCode {
                     dispatch,
                     credit,
                     seal_every: std::time::Duration::from_secs(seal_every_seconds),
+                    clock: std::sync::Arc::new(platform::clock::SystemClock),
                 };
                 let served = serve::run(&database, plan).await;
                 if let Some(sandbox) = sandbox {
@@ -475,7 +476,8 @@ fn main() -> std::process::ExitCode {
                 import_file(&database, &file, "buildings", |pool, text| async move {
                     intake::registry::import(&pool, &text, chrono::Utc::now()).await
                 })
-                .await
+                .await?;
+                district_areas(&database.config.pool()).await
             }
             Command::Import {
                 what: Import::Suppliers { file },
@@ -509,6 +511,17 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Gives credit the districts' heated areas from the building registry just imported.
+pub(crate) async fn district_areas(pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
+    let areas: Vec<(String, f64, i64)> = intake::registry::district_areas(pool)
+        .await?
+        .into_iter()
+        .map(|d| (d.district, d.heated_area_m2, d.buildings))
+        .collect();
+    credit::registry::set_district_areas(pool, &areas).await?;
+    Ok(())
 }
 
 /// Reads a registry file, migrates, and imports it with `import`; prints how many `what` it

@@ -13,7 +13,7 @@ use eventstore::PgEventStore;
 use identity::{Identity, IdentityConfig};
 use intake::{Intake, IntakeConfig};
 use platform::auth::Verifier;
-use platform::clock::SystemClock;
+use platform::clock::Clock;
 
 use crate::database::Database;
 
@@ -48,6 +48,8 @@ pub struct Plan {
     pub credit: CreditConfig,
     /// How often the process that runs credit seals the logs.
     pub seal_every: std::time::Duration,
+    /// The time every service reads (the system's, but for the demo's morning).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Plan {
@@ -112,7 +114,7 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
     let mut readiness = platform::health::Readiness::new(store.pool().clone());
-    let clock = Arc::new(SystemClock);
+    let clock = plan.clock.clone();
 
     let identity = if plan.runs(Service::Identity) {
         readiness =

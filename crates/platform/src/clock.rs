@@ -52,6 +52,34 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system's clock set back by an amount that can be changed while it runs: a scenario
+/// played as if it happened hours ago, then brought up to now so that what fell due since
+/// falls due.
+#[derive(Debug, Clone)]
+pub struct ShiftedClock {
+    behind: Arc<Mutex<Duration>>,
+}
+
+impl ShiftedClock {
+    /// The system's clock, `behind` in the past.
+    pub fn behind(behind: Duration) -> Self {
+        ShiftedClock {
+            behind: Arc::new(Mutex::new(behind)),
+        }
+    }
+
+    /// Sets how far behind the system's clock it runs.
+    pub fn set_behind(&self, behind: Duration) {
+        *self.behind.lock().expect("clock lock") = behind;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() - *self.behind.lock().expect("clock lock")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +94,15 @@ mod tests {
         assert_eq!(clock.now(), start);
         shared.advance(Duration::minutes(31));
         assert_eq!(clock.now(), start + Duration::minutes(31));
+    }
+
+    #[test]
+    fn a_shifted_clock_runs_behind_until_brought_up_to_now() {
+        let clock = ShiftedClock::behind(Duration::hours(4));
+        let shifted = clock.now();
+        let lag = Utc::now() - shifted;
+        assert!(lag >= Duration::hours(4) && lag < Duration::hours(4) + Duration::seconds(5));
+        clock.clone().set_behind(Duration::zero());
+        assert!((Utc::now() - clock.now()).abs() < Duration::seconds(5));
     }
 }

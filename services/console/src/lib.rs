@@ -13,6 +13,7 @@ pub mod format;
 pub mod i18n;
 mod pages;
 pub mod policy;
+pub mod schematic;
 pub mod session;
 
 use actix_web::web;

@@ -41,6 +41,7 @@ pub const POLICY: &[Operation] = &[
     Operation::public("GET", "/console/what-if"),
     Operation::public("POST", "/console/publications"),
     Operation::public("GET", "/console/retrofit"),
+    Operation::public("GET", "/console/map"),
     Operation::public("GET", "/console/exports/{file}"),
     Operation::public("GET", "/console/orders"),
     Operation::public("POST", "/console/orders"),

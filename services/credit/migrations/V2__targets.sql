@@ -38,7 +38,10 @@ CREATE TABLE credit.target_ticket (
     resolved_at   timestamptz,
     cause         text,
     reopened      integer NOT NULL DEFAULT 0,
-    closed_at     timestamptz
+    closed_at     timestamptz,
+    -- Seconds from opening to the first resolution, sorted by the board's percentiles.
+    restore_s     integer GENERATED ALWAYS AS
+                    (extract(epoch FROM resolved_at - opened_at)::integer) STORED
 );
 CREATE INDEX target_ticket_opened ON credit.target_ticket (opened_at);
 CREATE INDEX target_ticket_open_incidents ON credit.target_ticket (opened_at)
@@ -48,6 +51,8 @@ CREATE INDEX target_ticket_open_incidents ON credit.target_ticket (opened_at)
 CREATE TABLE credit.target_measurement (
     event_id    uuid PRIMARY KEY,
     ticket_id   text NOT NULL,
+    -- The ticket's district when the measurement was taken.
+    district    text,
     supplier_id text NOT NULL,
     tenths      integer NOT NULL,
     at          timestamptz NOT NULL
@@ -58,11 +63,92 @@ CREATE INDEX target_measurement_at ON credit.target_measurement (at);
 CREATE TABLE credit.target_verdict (
     event_id    uuid PRIMARY KEY,
     ticket_id   text NOT NULL,
+    -- The ticket's district when the verdict was given.
+    district    text,
     supplier_id text NOT NULL,
     rating      text NOT NULL CHECK (rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')),
     at          timestamptz NOT NULL
 );
 CREATE INDEX target_verdict_at ON credit.target_verdict (at);
+
+-- The complaints, measurements and verdicts above counted by China day, district and supplier
+-- ('' where not known yet), kept by the triggers below in the statement that changes a row, so
+-- the board reads whole days from here and only the current day from the rows themselves.
+CREATE TABLE credit.target_day (
+    day          date NOT NULL,
+    district     text NOT NULL,
+    supplier_id  text NOT NULL,
+    complaints   integer NOT NULL,
+    measurements integer NOT NULL,
+    at_or_above  integer NOT NULL,
+    verdicts     integer NOT NULL,
+    satisfied    integer NOT NULL,
+    PRIMARY KEY (day, district, supplier_id)
+);
+
+CREATE FUNCTION credit.target_day_add(at timestamptz, district text, supplier_id text,
+    complaints integer, measurements integer, at_or_above integer, verdicts integer,
+    satisfied integer) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO credit.target_day AS d VALUES ((at AT TIME ZONE 'Asia/Shanghai')::date,
+        coalesce(district, ''), coalesce(supplier_id, ''), complaints, measurements,
+        at_or_above, verdicts, satisfied)
+    ON CONFLICT (day, district, supplier_id) DO UPDATE SET
+        complaints = d.complaints + EXCLUDED.complaints,
+        measurements = d.measurements + EXCLUDED.measurements,
+        at_or_above = d.at_or_above + EXCLUDED.at_or_above,
+        verdicts = d.verdicts + EXCLUDED.verdicts,
+        satisfied = d.satisfied + EXCLUDED.satisfied
+$$;
+
+-- A complaint counts unless rejected, under its route once routed.
+CREATE FUNCTION credit.target_complaint_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND NOT OLD.rejected THEN
+        PERFORM credit.target_day_add(OLD.filed_at, OLD.district, OLD.supplier_id, -1, 0, 0, 0, 0);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NOT NEW.rejected THEN
+        PERFORM credit.target_day_add(NEW.filed_at, NEW.district, NEW.supplier_id, 1, 0, 0, 0, 0);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER target_complaint_day
+    AFTER INSERT OR DELETE OR UPDATE OF filed_at, district, supplier_id, rejected
+    ON credit.target_complaint FOR EACH ROW EXECUTE FUNCTION credit.target_complaint_day();
+
+CREATE FUNCTION credit.target_measurement_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM credit.target_day_add(OLD.at, OLD.district, OLD.supplier_id, 0, -1,
+            -(OLD.tenths >= 180)::integer, 0, 0);
+    ELSE
+        PERFORM credit.target_day_add(NEW.at, NEW.district, NEW.supplier_id, 0, 1,
+            (NEW.tenths >= 180)::integer, 0, 0);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER target_measurement_day AFTER INSERT OR DELETE ON credit.target_measurement
+    FOR EACH ROW EXECUTE FUNCTION credit.target_measurement_day();
+
+CREATE FUNCTION credit.target_verdict_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM credit.target_day_add(OLD.at, OLD.district, OLD.supplier_id, 0, 0, 0, -1,
+            -(OLD.rating <> 'unsatisfied')::integer);
+    ELSE
+        PERFORM credit.target_day_add(NEW.at, NEW.district, NEW.supplier_id, 0, 0, 0, 1,
+            (NEW.rating <> 'unsatisfied')::integer);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER target_verdict_day AFTER INSERT OR DELETE ON credit.target_verdict
+    FOR EACH ROW EXECUTE FUNCTION credit.target_verdict_day();
+
+-- Each district's heated area, from the building registry (copied at each import of it).
+CREATE TABLE credit.district (
+    district       text PRIMARY KEY,
+    heated_area_m2 double precision NOT NULL CHECK (heated_area_m2 > 0),
+    buildings      bigint NOT NULL
+);
 
 -- Grades the regulator published (closed periods only): what the public board shows.
 CREATE TABLE credit.publication (

@@ -9,6 +9,7 @@ use crate::targets::board::{
     CauseCount, Figures, RetrofitBuilding, ScopeFigures, TargetsBoard, TicketBehind, TicketsBehind,
     TrendPoint,
 };
+use crate::targets::map::{DistrictMap, NetworkMap, StationFigures};
 use crate::views::{
     AppealView, ClosingView, DimensionView, EntryView, LedgerPage, Link, RankView, ScoreView,
 };
@@ -37,6 +38,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::targets,
         routes::behind,
         routes::retrofit,
+        routes::network_map,
         routes::publish,
         routes::board,
         routes::issue,
@@ -90,6 +92,9 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         TicketBehind,
         RetrofitBuilding,
         CauseCount,
+        NetworkMap,
+        DistrictMap,
+        StationFigures,
         FieldError,
         routes::SealPage,
         routes::SealKeyView,

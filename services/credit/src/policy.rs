@@ -41,6 +41,7 @@ pub const POLICY: &[Operation] = &[
         "/api/v1/credit/seasons/{season}/retrofit",
         REGULATORS,
     ),
+    Operation::roles("GET", "/api/v1/credit/seasons/{season}/map", REGULATORS),
     Operation::roles(
         "POST",
         "/api/v1/credit/seasons/{season}/publications",

@@ -166,6 +166,27 @@ pub async fn import(pool: &Pool, csv_text: &[u8]) -> Result<usize, ImportError> 
     Ok(suppliers.len())
 }
 
+/// Replaces the districts' heated areas (what complaints per 10,000 m² divide by), in one
+/// transaction; answers how many districts there are.
+pub async fn set_district_areas(
+    pool: &Pool,
+    areas: &[(String, f64, i64)],
+) -> Result<usize, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("DELETE FROM credit.district", &[]).await?;
+    for (district, area, buildings) in areas {
+        tx.execute(
+            "INSERT INTO credit.district (district, heated_area_m2, buildings) \
+             VALUES ($1, $2, $3)",
+            &[district, area, buildings],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(areas.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

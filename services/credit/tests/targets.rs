@@ -268,6 +268,9 @@ fn close(value: &Value, expected: f64) {
 async fn every_figure_of_a_season_built_by_hand() {
     let h = Harness::start().await;
     season(&h).await;
+    credit::registry::set_district_areas(h.store.pool(), &[("和平区".into(), 150_000.0, 3)])
+        .await
+        .unwrap();
     let reply = h
         .api
         .get("/api/v1/credit/seasons/2026-2027/targets", &h.regulator())
@@ -314,7 +317,17 @@ async fn every_figure_of_a_season_built_by_hand() {
     assert_eq!(heping["season"]["measurements"], 4);
     assert_eq!(heping["season"]["open_tickets"], 1);
     assert_eq!(heping["season"]["incidents_open"], 0);
+    close(&heping["season"]["heated_area_m2"], 150_000.0);
+    close(
+        &heping["season"]["complaints_per_10k_m2"],
+        3.0 * 10_000.0 / 150_000.0,
+    );
     let dadong = scope(board, "districts", "大东区");
+    assert_eq!(
+        dadong["season"]["complaints_per_10k_m2"],
+        Value::Null,
+        "no heated area known for it"
+    );
     assert_eq!(dadong["season"]["complaints"], 1);
     assert_eq!(dadong["season"]["incidents_open"], 1);
     assert_eq!(dadong["season"]["dispatched"], 1);
@@ -474,4 +487,71 @@ async fn the_retrofit_list_ranks_buildings_by_complaints_with_their_causes() {
         )
         .await;
     assert_eq!(bad.status, 422);
+}
+
+#[tokio::test]
+async fn the_map_counts_complaints_and_open_incidents_by_district_and_station() {
+    let h = Harness::start().await;
+    season(&h).await;
+    // A second station in 和平区 with one complaint this season, routed to another building.
+    h.publish(
+        "c6",
+        &intake::ComplaintAccepted {
+            complaint_id: "c6".into(),
+            category: intake::Category::LowTemperature.into(),
+            source: intake::Source::App.into(),
+            household: "household-c6".into(),
+            route: Some(intake::Route {
+                routed: true,
+                building_id: "和平区-b9".into(),
+                station: "和平区-s2".into(),
+                district: "和平区".into(),
+                supplier_id: "north-heat".into(),
+            }),
+            filed_at_ms: at("2026-11-25T00:00:00Z"),
+            ..Default::default()
+        },
+    )
+    .await;
+    h.targets_caught_up().await;
+    let reply = h
+        .api
+        .get("/api/v1/credit/seasons/2026-2027/map", &h.regulator())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let districts = reply.body["districts"].as_array().unwrap();
+    let names: Vec<&str> = districts
+        .iter()
+        .map(|d| d["district"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["和平区", "大东区"]);
+    let heping = &districts[0];
+    assert_eq!(heping["complaints"], 4, "c1, merged c4, c2 and c6");
+    assert_eq!(heping["complaints_week"], 1, "c2");
+    assert_eq!(heping["open_tickets"], 1, "t2");
+    let stations = heping["stations"].as_array().unwrap();
+    assert_eq!(stations.len(), 2);
+    assert_eq!(
+        stations[0]["station"], "和平区-s1",
+        "the most complained of first"
+    );
+    assert_eq!(stations[0]["complaints"], 3);
+    assert_eq!(stations[0]["buildings"], 1);
+    assert_eq!(stations[0]["supplier_id"], "north-heat");
+    assert_eq!(stations[1]["station"], "和平区-s2");
+    assert_eq!(stations[1]["complaints"], 1);
+    assert_eq!(stations[1]["open_tickets"], 0);
+    let dadong = &districts[1];
+    assert_eq!(dadong["complaints"], 1, "the refused c5 is not one");
+    assert_eq!(dadong["open_tickets"], 2, "t3 and t4");
+    assert_eq!(dadong["incidents_open"], 1, "t3");
+
+    let refused = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/map",
+            &h.supplier("north-heat"),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
 }

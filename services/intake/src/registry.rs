@@ -173,6 +173,37 @@ pub async fn import(pool: &Pool, csv_text: &[u8], at: DateTime<Utc>) -> Result<u
     Ok(buildings.len())
 }
 
+/// A district's heated area as the registry holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistrictArea {
+    /// The district.
+    pub district: String,
+    /// The heated area of its buildings, m².
+    pub heated_area_m2: f64,
+    /// How many buildings.
+    pub buildings: i64,
+}
+
+/// Every district's heated area, summed over its buildings.
+pub async fn district_areas(pool: &Pool) -> Result<Vec<DistrictArea>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT district, sum(heated_area_m2), count(*) FROM intake.building \
+             GROUP BY district ORDER BY district",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DistrictArea {
+            district: r.get(0),
+            heated_area_m2: r.get(1),
+            buildings: r.get(2),
+        })
+        .collect())
+}
+
 /// The registry as routing reads it: every building's account prefix and address, in memory,
 /// re-read when an import changed the table.
 pub struct Registry {

@@ -7,6 +7,7 @@ mod dispatch;
 mod eventstore;
 mod intake;
 mod seal;
+mod targets;
 
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ pub enum Target {
     /// The console's queue page with many open tickets, beside the JSON queue and band
     /// counts it is made from.
     Console(console::Options),
+    /// The regulator's targets board over a season of a million events, beside counting the
+    /// same rows.
+    Targets(targets::Options),
     /// Sealing and verifying a log of a million events, and appends with the sealer running
     /// beside appends without it.
     Seal(seal::Options),
@@ -49,6 +53,7 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Credit(options) => credit::run(database, options).await,
         Target::Seal(options) => seal::run(database, options).await,
         Target::Console(options) => console::run(database, options).await,
+        Target::Targets(options) => targets::run(database, options).await,
     }
 }
 

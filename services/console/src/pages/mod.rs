@@ -4,6 +4,7 @@ mod board;
 mod exports;
 mod hotline;
 mod login;
+mod map;
 mod orders;
 mod oversight;
 mod queue;
@@ -74,6 +75,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
         .route("/console/what-if", web::get().to(oversight::what_if))
         .route("/console/publications", web::post().to(oversight::publish))
         .route("/console/retrofit", web::get().to(targets::retrofit))
+        .route("/console/map", web::get().to(map::page))
         .route("/console/exports/{file}", web::get().to(exports::export))
         .route("/console/orders", web::get().to(orders::page))
         .route("/console/orders", web::post().to(orders::issue))
@@ -137,6 +139,7 @@ impl Chrome {
                 ("/console/ranking", "nav.ranking"),
                 ("/console/decisions", "nav.decisions"),
                 ("/console/what-if", "nav.whatif"),
+                ("/console/map", "nav.map"),
                 ("/console/retrofit", "nav.retrofit"),
                 ("/console/orders", "nav.orders"),
                 ("/console/queue", "nav.queue"),

@@ -71,6 +71,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
         )
         .route(&season("/targets/tickets"), web::get().to(targets::behind))
         .route(&season("/retrofit"), web::get().to(targets::retrofit))
+        .route(&season("/map"), web::get().to(targets::network_map))
         .route(&season("/appeals"), web::get().to(appeals::list))
         .route(
             "/api/v1/credit/entries/{id}/appeals",

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::{client, db, season};
 use crate::Credit;
 use crate::targets::board::{self, Filter, RetrofitBuilding, TargetsBoard, TicketsBehind};
+use crate::targets::map::{self, NetworkMap};
 
 /// Narrows the board to one district or supplier.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,4 +157,23 @@ pub(crate) async fn retrofit(
         .await
         .map_err(db)?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// The network map: complaints this season and week, open tickets and open incidents by
+/// district and heat-exchange station, the stations most complained of first.
+#[utoipa::path(get, path = "/api/v1/credit/seasons/{season}/map", tag = "credit",
+    params(("season" = String, Path)),
+    responses((status = 200, body = NetworkMap), (status = 404, description = "Bad season")),
+    security(("bearer" = [])))]
+pub(crate) async fn network_map(
+    credit: web::Data<Credit>,
+    _: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let season = season(&path)?;
+    let client = client(&credit).await?;
+    let answer = map::map(&client, season, credit.clock.now())
+        .await
+        .map_err(db)?;
+    Ok(HttpResponse::Ok().json(answer))
 }

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
+use tokio_postgres::types::ToSql;
 use utoipa::ToSchema;
 
 use crate::domain::values::{Season, china};
@@ -55,6 +56,33 @@ impl Windows {
             season_from,
             week_from,
             to,
+        }
+    }
+}
+
+/// Where whole China days end in a window and its current day begins: the board reads whole
+/// days from `credit.target_day` and the rest from the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    /// The season's first day.
+    season_first: NaiveDate,
+    /// The week's first day.
+    week_first: NaiveDate,
+    /// The day the windows end in (the first not read from the daily counts).
+    today: NaiveDate,
+    /// 00:00 of `today`, not before the season's start.
+    today_from: DateTime<Utc>,
+}
+
+impl Windows {
+    fn split(&self) -> Split {
+        let day = |at: DateTime<Utc>| at.with_timezone(&china()).date_naive();
+        let today = day(self.to);
+        Split {
+            season_first: day(self.season_from),
+            week_first: day(self.week_from),
+            today,
+            today_from: midnight(today).max(self.season_from),
         }
     }
 }
@@ -192,14 +220,9 @@ const GROUPS: &str = "GROUPING SETS ((), (district), (supplier_id))";
 async fn grouped(
     client: &impl GenericClient,
     sql: &str,
-    windows: &Windows,
+    params: &[&(dyn ToSql + Sync)],
 ) -> Result<HashMap<Scope, Vec<Option<f64>>>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            sql,
-            &[&windows.season_from, &windows.week_from, &windows.to],
-        )
-        .await?;
+    let rows = client.query(sql, params).await?;
     let mut out = HashMap::new();
     for row in rows {
         let (by_district, by_supplier): (i32, i32) = (row.get(0), row.get(1));
@@ -236,27 +259,27 @@ pub async fn board(
 ) -> Result<TargetsBoard, tokio_postgres::Error> {
     let windows = Windows::of(season, now);
     let head = "SELECT grouping(district)::int, grouping(supplier_id)::int, district, supplier_id";
-    let complaints = format!(
-        "{head}, count(*)::float8, (count(*) FILTER (WHERE filed_at >= $2))::float8 \
-         FROM credit.target_complaint \
-         WHERE NOT rejected AND filed_at >= $1 AND filed_at < $3 GROUP BY {GROUPS}"
-    );
-    let measured = format!(
-        "{head}, count(*)::float8, (count(*) FILTER (WHERE tenths >= {STANDARD_TENTHS}))::float8, \
-         (count(*) FILTER (WHERE at >= $2))::float8, \
-         (count(*) FILTER (WHERE at >= $2 AND tenths >= {STANDARD_TENTHS}))::float8 \
-         FROM (SELECT t.district, m.supplier_id, m.tenths, m.at FROM credit.target_measurement m \
-               LEFT JOIN credit.target_ticket t ON t.ticket_id = m.ticket_id \
-               WHERE m.at >= $1 AND m.at < $3) x GROUP BY {GROUPS}"
-    );
-    let good = "rating IN ('satisfied', 'basically_satisfied')";
-    let verdicts = format!(
-        "{head}, count(*)::float8, (count(*) FILTER (WHERE {good}))::float8, \
-         (count(*) FILTER (WHERE at >= $2))::float8, \
-         (count(*) FILTER (WHERE at >= $2 AND {good}))::float8 \
-         FROM (SELECT t.district, v.supplier_id, v.rating, v.at FROM credit.target_verdict v \
-               LEFT JOIN credit.target_ticket t ON t.ticket_id = v.ticket_id \
-               WHERE v.at >= $1 AND v.at < $3) x GROUP BY {GROUPS}"
+    // Complaints, measurements and verdicts: whole days from the daily counts, the current
+    // day (from `$4`) from the rows themselves.
+    let daily = format!(
+        "{head}, {sums} FROM ( \
+           SELECT nullif(district, '') AS district, nullif(supplier_id, '') AS supplier_id, \
+                  day >= $2 AS week, complaints AS c, measurements AS m, at_or_above AS ok, \
+                  verdicts AS v, satisfied AS s \
+             FROM credit.target_day WHERE day >= $1 AND day < $3 \
+           UNION ALL \
+           SELECT district, supplier_id, filed_at >= $5, 1, 0, 0, 0, 0 \
+             FROM credit.target_complaint WHERE NOT rejected AND filed_at >= $4 AND filed_at < $6 \
+           UNION ALL \
+           SELECT district, supplier_id, at >= $5, 0, 1, (tenths >= {STANDARD_TENTHS})::int, 0, 0 \
+             FROM credit.target_measurement WHERE at >= $4 AND at < $6 \
+           UNION ALL \
+           SELECT district, supplier_id, at >= $5, 0, 0, 0, 1, (rating <> 'unsatisfied')::int \
+             FROM credit.target_verdict WHERE at >= $4 AND at < $6 \
+         ) x GROUP BY {GROUPS}",
+        sums = ["c", "m", "ok", "v", "s"]
+            .map(|c| format!("sum({c})::float8, (sum({c}) FILTER (WHERE week))::float8"))
+            .join(", ")
     );
     let in_time = format!(
         "signed_at IS NOT NULL AND signed_at < $3 \
@@ -273,18 +296,18 @@ pub async fn board(
          FROM credit.target_ticket \
          WHERE dispatched_at >= $1 AND dispatched_at < $3 AND ({decided}) GROUP BY {GROUPS}"
     );
-    let minutes = "extract(epoch FROM resolved_at - opened_at) / 60";
     let restoring = format!(
-        "{head}, count(*)::float8, \
-         percentile_disc(0.5) WITHIN GROUP (ORDER BY {minutes})::float8, \
-         percentile_disc(0.9) WITHIN GROUP (ORDER BY {minutes})::float8, \
-         (count(*) FILTER (WHERE resolved_at >= $2))::float8, \
-         (percentile_disc(0.5) WITHIN GROUP (ORDER BY {minutes}) \
-            FILTER (WHERE resolved_at >= $2))::float8, \
-         (percentile_disc(0.9) WITHIN GROUP (ORDER BY {minutes}) \
-            FILTER (WHERE resolved_at >= $2))::float8 \
-         FROM credit.target_ticket \
-         WHERE resolved_at >= $1 AND resolved_at < $3 GROUP BY {GROUPS}"
+        "SELECT g_d, g_s, district, supplier_id, n, p[1] / 60.0, p[2] / 60.0, \
+                n_week, p_week[1] / 60.0, p_week[2] / 60.0 FROM ( \
+           SELECT grouping(district)::int AS g_d, grouping(supplier_id)::int AS g_s, district, \
+                  supplier_id, count(*)::float8 AS n, \
+                  percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY restore_s)::float8[] \
+                    AS p, \
+                  (count(*) FILTER (WHERE resolved_at >= $2))::float8 AS n_week, \
+                  (percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY restore_s) \
+                     FILTER (WHERE resolved_at >= $2))::float8[] AS p_week \
+             FROM credit.target_ticket \
+            WHERE resolved_at >= $1 AND resolved_at < $3 GROUP BY {GROUPS}) q"
     );
     let open = format!(
         "{head}, count(*)::float8, (count(*) FILTER (WHERE incident))::float8 \
@@ -292,12 +315,24 @@ pub async fn board(
          WHERE opened_at >= $1 AND opened_at < $3 AND (closed_at IS NULL OR closed_at >= $3) \
          AND $2::timestamptz IS NOT NULL GROUP BY {GROUPS}"
     );
-    let complaints = grouped(client, &complaints, &windows).await?;
-    let measured = grouped(client, &measured, &windows).await?;
-    let verdicts = grouped(client, &verdicts, &windows).await?;
-    let signing = grouped(client, &signing, &windows).await?;
-    let restoring = grouped(client, &restoring, &windows).await?;
-    let open = grouped(client, &open, &windows).await?;
+    let split = windows.split();
+    let daily = grouped(
+        client,
+        &daily,
+        &[
+            &split.season_first,
+            &split.week_first,
+            &split.today,
+            &split.today_from,
+            &windows.week_from,
+            &windows.to,
+        ],
+    )
+    .await?;
+    let moments: [&(dyn ToSql + Sync); 3] = [&windows.season_from, &windows.week_from, &windows.to];
+    let signing = grouped(client, &signing, &moments).await?;
+    let restoring = grouped(client, &restoring, &moments).await?;
+    let open = grouped(client, &open, &moments).await?;
 
     let suppliers = client
         .query(
@@ -310,6 +345,12 @@ pub async fn board(
         .map(|r| (r.get(0), (r.get(1), r.get(2))))
         .collect();
     let city_area: f64 = names.values().map(|(_, area)| area).sum();
+    let district_areas: HashMap<String, f64> = client
+        .query("SELECT district, heated_area_m2 FROM credit.district", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
 
     let figures = |scope: &Scope, week: bool| -> Figures {
         let at = |map: &HashMap<Scope, Vec<Option<f64>>>, season_i: usize, week_i: usize| {
@@ -323,11 +364,11 @@ pub async fn board(
         let area = match scope {
             Scope::City => (city_area > 0.0).then_some(city_area),
             Scope::Supplier(s) => names.get(s).map(|(_, a)| *a),
-            Scope::District(_) => None,
+            Scope::District(d) => district_areas.get(d).copied(),
         };
-        let complaints_n = count(&complaints, 0, 1);
-        let (measurements, at_or_above) = (count(&measured, 0, 2), count(&measured, 1, 3));
-        let (verdicts_n, satisfied) = (count(&verdicts, 0, 2), count(&verdicts, 1, 3));
+        let complaints_n = count(&daily, 0, 1);
+        let (measurements, at_or_above) = (count(&daily, 2, 3), count(&daily, 4, 5));
+        let (verdicts_n, satisfied) = (count(&daily, 6, 7), count(&daily, 8, 9));
         let (dispatched, signed) = (count(&signing, 0, 2), count(&signing, 1, 3));
         Figures {
             complaints: complaints_n,
@@ -368,7 +409,7 @@ pub async fn board(
         }
     };
 
-    let mut district_keys: Vec<String> = [&complaints, &measured, &signing, &restoring, &open]
+    let mut district_keys: Vec<String> = [&daily, &signing, &restoring, &open]
         .iter()
         .flat_map(|m| m.keys())
         .filter_map(|s| match s {
@@ -379,14 +420,7 @@ pub async fn board(
     district_keys.sort();
     district_keys.dedup();
     let mut supplier_keys: Vec<String> = names.keys().cloned().collect();
-    for map in [
-        &complaints,
-        &measured,
-        &verdicts,
-        &signing,
-        &restoring,
-        &open,
-    ] {
+    for map in [&daily, &signing, &restoring, &open] {
         for scope in map.keys() {
             if let Scope::Supplier(s) = scope {
                 supplier_keys.push(s.clone());
@@ -429,11 +463,12 @@ pub async fn board(
     })
 }
 
-/// The condition that narrows a trend query to the filter (`$4` district, `$5` supplier).
+/// The condition that narrows a trend query to the filter (`$5` district, `$6` supplier).
 const NARROW: &str =
-    "($4::text IS NULL OR district = $4) AND ($5::text IS NULL OR supplier_id = $5)";
+    "($5::text IS NULL OR district = $5) AND ($6::text IS NULL OR supplier_id = $6)";
 
-/// Complaints, measurements and verdicts by China day from the first day with any to the end.
+/// Complaints, measurements and verdicts by China day from the first day with any to the end:
+/// whole days from the daily counts, the current one from the rows.
 async fn trend(
     client: &impl GenericClient,
     windows: &Windows,
@@ -443,32 +478,30 @@ async fn trend(
     let sql = format!(
         "SELECT d, sum(c)::bigint, sum(m)::bigint, sum(ok)::bigint, sum(v)::bigint, \
          sum(s)::bigint FROM ( \
-           SELECT {cd} AS d, 1 AS c, 0 AS m, 0 AS ok, 0 AS v, 0 AS s \
-             FROM credit.target_complaint \
-             WHERE NOT rejected AND filed_at >= $1 AND filed_at < $3 AND {NARROW} \
+           SELECT day AS d, complaints AS c, measurements AS m, at_or_above AS ok, \
+                  verdicts AS v, satisfied AS s \
+             FROM credit.target_day WHERE day >= $1 AND day < $2 AND {NARROW} \
+           UNION ALL \
+           SELECT {cd}, 1, 0, 0, 0, 0 FROM credit.target_complaint \
+             WHERE NOT rejected AND filed_at >= $3 AND filed_at < $4 AND {NARROW} \
            UNION ALL \
            SELECT {md}, 0, 1, (tenths >= {STANDARD_TENTHS})::int, 0, 0 \
-             FROM (SELECT t.district, m.supplier_id, m.tenths, m.at \
-                   FROM credit.target_measurement m \
-                   LEFT JOIN credit.target_ticket t ON t.ticket_id = m.ticket_id) x \
-             WHERE at >= $1 AND at < $3 AND {NARROW} \
+             FROM credit.target_measurement WHERE at >= $3 AND at < $4 AND {NARROW} \
            UNION ALL \
-           SELECT {md}, 0, 0, 0, 1, \
-                  (rating IN ('satisfied', 'basically_satisfied'))::int \
-             FROM (SELECT t.district, v.supplier_id, v.rating, v.at \
-                   FROM credit.target_verdict v \
-                   LEFT JOIN credit.target_ticket t ON t.ticket_id = v.ticket_id) x \
-             WHERE at >= $1 AND at < $3 AND {NARROW} \
-         ) u WHERE $2::timestamptz IS NOT NULL GROUP BY d ORDER BY d",
+           SELECT {md}, 0, 0, 0, 1, (rating <> 'unsatisfied')::int \
+             FROM credit.target_verdict WHERE at >= $3 AND at < $4 AND {NARROW} \
+         ) u GROUP BY d HAVING sum(c) + sum(m) + sum(v) > 0 ORDER BY d",
         cd = day("filed_at"),
         md = day("at"),
     );
+    let split = windows.split();
     let rows = client
         .query(
             &sql,
             &[
-                &windows.season_from,
-                &windows.week_from,
+                &split.season_first,
+                &split.today,
+                &split.today_from,
                 &windows.to,
                 &filter.district,
                 &filter.supplier,

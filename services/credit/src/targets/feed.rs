@@ -170,8 +170,10 @@ async fn apply(
     } else if is::<dispatch::TemperatureMeasured>(event) {
         let m: dispatch::TemperatureMeasured = event.decode()?;
         tx.execute(
-            "INSERT INTO credit.target_measurement (event_id, ticket_id, supplier_id, tenths, at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO credit.target_measurement (event_id, ticket_id, district, supplier_id, \
+             tenths, at) VALUES ($1, $2, \
+             (SELECT district FROM credit.target_ticket WHERE ticket_id = $2), $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
             &[
                 &event.event_id,
                 &m.ticket_id,
@@ -242,8 +244,9 @@ async fn verdict(
         return Ok(());
     };
     tx.execute(
-        "INSERT INTO credit.target_verdict (event_id, ticket_id, supplier_id, rating, at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        "INSERT INTO credit.target_verdict (event_id, ticket_id, district, supplier_id, rating, \
+         at) VALUES ($1, $2, (SELECT district FROM credit.target_ticket WHERE ticket_id = $2), \
+         $3, $4, $5) ON CONFLICT DO NOTHING",
         &[&event.event_id, &ticket, &supplier, &rating, &at(at_ms)],
     )
     .await?;

@@ -3,3 +3,4 @@
 
 pub mod board;
 pub mod feed;
+pub mod map;
