@@ -22,7 +22,8 @@ const RIGHT: f64 = 48.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 40.0;
 
-fn escape(text: &str) -> String {
+/// `text` made safe inside SVG text and attribute values.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

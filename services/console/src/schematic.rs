@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::chart::escape;
+
 /// A station's cell.
 pub struct Station {
     /// Its name.
@@ -38,13 +40,6 @@ const PAD: f64 = 10.0;
 /// Shades from no complaints to the most complained-of station; each shade is named in the
 /// legend, so the map reads in greys too.
 pub const SHADES: [&str; 5] = ["#f3f4f6", "#fde68a", "#fbbf24", "#f97316", "#b91c1c"];
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// The shade of `complaints` where `most` is the most of any station: none is the first, the
 /// others split the range into four equal steps.
