@@ -445,7 +445,7 @@ pub async fn board(
         .map(|s| scoped(Scope::Supplier(s), &names))
         .collect();
 
-    let days = trend(client, &windows, filter).await?;
+    let days = trend(client, &windows, &split, filter).await?;
     let weeks = by_week(&days);
     Ok(TargetsBoard {
         season: season.to_string(),
@@ -472,6 +472,7 @@ const NARROW: &str =
 async fn trend(
     client: &impl GenericClient,
     windows: &Windows,
+    split: &Split,
     filter: &Filter,
 ) -> Result<Vec<TrendPoint>, tokio_postgres::Error> {
     let day = |column: &str| format!("(({column}) AT TIME ZONE 'Asia/Shanghai')::date");
@@ -494,7 +495,6 @@ async fn trend(
         cd = day("filed_at"),
         md = day("at"),
     );
-    let split = windows.split();
     let rows = client
         .query(
             &sql,
