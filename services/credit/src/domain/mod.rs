@@ -1,9 +1,12 @@
-//! Credit's domain: the rulebook, the scorer that turns facts into entries, and the supplier
-//! credit ledger. No I/O here.
+//! Credit's domain: the rulebook, the scorer that turns facts into entries, the supplier
+//! credit ledger, and the refund rules that turn the same facts into refunded days. No I/O
+//! here.
 
 pub mod credit;
 pub mod facts;
 pub mod order;
+pub mod refund_rules;
+pub mod refunds;
 pub mod rulebook;
 pub mod scorer;
 #[cfg(test)]
