@@ -182,6 +182,13 @@ struct CreditSettings {
     /// Working days a supplier has to appeal a ledger entry.
     #[arg(long, env = "HEATLINE_APPEAL_WORKING_DAYS", default_value_t = 10)]
     appeal_working_days: u32,
+    /// A JSON refund rulebook of versions per city with effective dates (default: the shipped
+    /// `services/credit/refunds.json`).
+    #[arg(long, env = "HEATLINE_REFUND_RULEBOOK")]
+    refund_rulebook: Option<PathBuf>,
+    /// The city whose refund rules apply (a city of the refund rulebook: `xian`, `harbin`).
+    #[arg(long, env = "HEATLINE_REFUND_CITY", default_value = "xian")]
+    refund_city: String,
 }
 
 impl CreditSettings {
@@ -201,6 +208,19 @@ impl CreditSettings {
             anyhow::bail!("HEATLINE_APPEAL_WORKING_DAYS must be 1 to 60");
         }
         config.appeal_working_days = self.appeal_working_days;
+        if let Some(path) = &self.refund_rulebook {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            config.refunds = credit::domain::refund_rules::RefundRulebook::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        }
+        if !config.refunds.has_city(&self.refund_city) {
+            anyhow::bail!(
+                "HEATLINE_REFUND_CITY: the refund rulebook has no versions for {}",
+                self.refund_city
+            );
+        }
+        config.refund_city = self.refund_city;
         config.calendar = calendar.clone();
         Ok(config)
     }
@@ -331,6 +351,14 @@ enum Import {
         /// complaints route, but credit cannot score that supplier until it is imported.
         #[arg(long)]
         allow_unknown_suppliers: bool,
+    },
+    /// Add or replace households' fee basis (for refunds) from a CSV file with the header
+    /// `account_no,building_id,heated_area_m2,price_yuan_per_m2` (the price of a m² for the
+    /// whole season). Buildings must be imported first; account numbers are not kept, only
+    /// their household keys.
+    Households {
+        /// The CSV file.
+        file: PathBuf,
     },
     /// Add or update suppliers from a CSV file with the header
     /// `supplier_id,name,districts,heated_area_m2,contact` (districts separated by `;`).
@@ -487,6 +515,9 @@ fn main() -> std::process::ExitCode {
                 })
                 .await
             }
+            Command::Import {
+                what: Import::Households { file },
+            } => households(&database, &file).await,
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");
@@ -521,6 +552,33 @@ pub(crate) async fn district_areas(pool: &deadpool_postgres::Pool) -> anyhow::Re
         .map(|d| (d.district, d.heated_area_m2, d.buildings))
         .collect();
     credit::registry::set_district_areas(pool, &areas).await?;
+    Ok(())
+}
+
+/// Imports a household file: intake reads it whole and keys each account as its events do,
+/// credit keeps the fee basis.
+async fn households(database: &database::Database, file: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let pseudonyms = intake::privacy::pseudonyms(&pool, &database.keyring).await?;
+    let fees = intake::households::read(&pool, &pseudonyms, &text)
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+    let rows: Vec<credit::refunds::households::Household> = fees
+        .into_iter()
+        .map(|f| credit::refunds::households::Household {
+            household: f.household,
+            building_id: f.building_id,
+            district: f.district,
+            supplier_id: f.supplier_id,
+            area_centi_m2: f.area_centi_m2,
+            price_fen_per_m2: f.price_fen_per_m2,
+        })
+        .collect();
+    let count = credit::refunds::households::import(&pool, &rows, chrono::Utc::now()).await?;
+    println!("{count} households imported");
     Ok(())
 }
 

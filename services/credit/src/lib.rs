@@ -5,7 +5,8 @@
 //! events behind it. Suppliers appeal entries; regulators decide appeals, adjust by hand with
 //! a justification, veto, read the score as of any moment, and replay a season under another
 //! rulebook without changing anything. Months and seasons are closed with their grades. A
-//! second subscription keeps the figures of the city's heating targets (the targets board).
+//! second subscription keeps the figures of the city's heating targets (the targets board);
+//! two more count households' refunds for late or insufficient heating.
 
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod policy;
 mod projection;
 pub mod publish;
 pub mod rebuild;
+pub mod refunds;
 pub mod registry;
 mod routes;
 pub mod targets;
@@ -36,6 +38,7 @@ use platform::calendar::Calendar;
 use platform::clock::Clock;
 
 use crate::attachments::Attachments;
+use crate::domain::refund_rules::RefundRulebook;
 use crate::domain::rulebook::Rulebook;
 use crate::ledger::Ledger;
 
@@ -71,10 +74,14 @@ pub struct CreditConfig {
     pub file_store: String,
     /// How often the closer looks for ended months.
     pub close_every: Duration,
+    /// The refund rulebook.
+    pub refunds: RefundRulebook,
+    /// The city whose refund rules apply.
+    pub refund_city: String,
 }
 
 impl CreditConfig {
-    /// The shipped rulebook and calendar, 10 working days to appeal and 10 to decide, attachments under
+    /// The shipped rulebooks (refunds under Xi'an's rules) and calendar, 10 working days to appeal and 10 to decide, attachments under
     /// `file_store`, closings looked for every minute.
     pub fn new(file_store: impl Into<String>) -> Self {
         CreditConfig {
@@ -85,6 +92,8 @@ impl CreditConfig {
             decide_working_days: 10,
             file_store: file_store.into(),
             close_every: Duration::from_secs(60),
+            refunds: RefundRulebook::shipped(),
+            refund_city: domain::refund_rules::DEFAULT_CITY.into(),
         }
     }
 }
@@ -93,6 +102,7 @@ impl CreditConfig {
 pub struct Credit {
     ledger: Ledger,
     rulebook: Arc<Rulebook>,
+    refund_rules: Arc<RefundRulebook>,
     attachments: Attachments,
     clock: Arc<dyn Clock>,
     config: CreditConfig,
@@ -106,6 +116,10 @@ pub struct Background {
     pub targets: SubscriptionHandle,
     /// The closer of months and seasons.
     pub closer: BackgroundTask,
+    /// The subscription that keeps the refunds' facts.
+    pub refund_facts: SubscriptionHandle,
+    /// The subscription that accrues refunds.
+    pub refund_accruals: SubscriptionHandle,
 }
 
 impl Credit {
@@ -118,6 +132,7 @@ impl Credit {
         Ok(Arc::new(Credit {
             ledger: Ledger::new(store, clock.clone()),
             rulebook: Arc::new(config.rulebook.clone()),
+            refund_rules: Arc::new(config.refunds.clone()),
             attachments: Attachments::open(&config.file_store)?,
             clock,
             config,
@@ -147,16 +162,30 @@ impl Credit {
             self.clock.clone(),
             self.config.close_every,
         );
+        let refund_facts = refunds::facts::spawn(self.ledger.store())?;
+        let refund_accruals = refunds::accrual::spawn(
+            self.ledger.store(),
+            self.refund_rules.clone(),
+            self.config.refund_city.clone(),
+            self.clock.clone(),
+        )?;
         Ok(Background {
             feed,
             targets,
             closer,
+            refund_facts,
+            refund_accruals,
         })
     }
 
     /// The subscriptions [`Self::start`] runs, as `schema.name`.
     pub fn subscriptions(&self) -> Vec<&'static str> {
-        vec!["credit.ledger_feed", "credit.targets_feed"]
+        vec![
+            "credit.ledger_feed",
+            "credit.targets_feed",
+            "credit.refund_facts",
+            "credit.refund_accruals",
+        ]
     }
 
     /// Mounts credit's routes.

@@ -23,7 +23,8 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         description = "Supplier credit: scores by dimension under a versioned rulebook, a \
             ledger whose every entry names its rule, points and evidence events, grades A to D, \
             appeals, regulators' adjustments and vetoes, scores as of a past moment, what-if \
-            replays and CSV exports. Points are out of 100."
+            replays and CSV exports. Points are out of 100. Also households' refunds for late \
+            or insufficient heating, in fen, under a versioned refund rulebook."
     ),
     paths(
         routes::rulebook,
@@ -48,6 +49,12 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::list,
         routes::file,
         routes::decide,
+        routes::refund_rulebook,
+        routes::my_refunds,
+        routes::household,
+        routes::refund_what_if,
+        routes::refund_totals,
+        routes::refund_export,
         routes::seals,
         routes::seal_document,
         routes::seal_keys,
@@ -96,6 +103,14 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         DistrictMap,
         StationFigures,
         FieldError,
+        routes::RefundRulebookView,
+        routes::MyRefunds,
+        crate::domain::refund_rules::RefundVersion,
+        crate::domain::refund_rules::Tier,
+        crate::refunds::statement::RefundStatement,
+        crate::refunds::statement::RefundDayView,
+        crate::refunds::statement::RefundWhatIf,
+        crate::refunds::statement::SupplierRefunds,
         routes::SealPage,
         routes::SealKeyView,
         eventstore::seal::SealSummary,
@@ -106,6 +121,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
     )),
     modifiers(&BearerScheme),
     tags((name = "credit", description = "Supplier credit evaluation"),
+        (name = "refunds", description = "Fee refunds for late or insufficient heating"),
         (name = "audit", description = "Seals of the event logs and proofs of inclusion")),
 )]
 pub struct CreditApi;

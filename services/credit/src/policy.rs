@@ -1,5 +1,5 @@
 //! Who may call credit's operations (see `platform::policy`): the regulator reads and decides
-//! for the city, a supplier reads its own and appeals.
+//! for the city, a supplier reads its own and appeals, a resident reads their own refunds.
 
 use platform::auth::Role::{self, *};
 use platform::policy::Operation;
@@ -70,6 +70,25 @@ pub const POLICY: &[Operation] = &[
     .limit(crate::routes::APPEAL_LIMIT),
     Operation::roles("POST", "/api/v1/credit/appeals/{id}/decision", REGULATORS),
     Operation::roles("GET", "/api/v1/credit/seasons/{season}/appeals", READERS),
+    // The city's published refund rules.
+    Operation::public("GET", "/api/v1/refunds/rulebook"),
+    Operation::roles("GET", "/api/v1/me/refunds", &[(Resident, Itself)]),
+    Operation::roles(
+        "GET",
+        "/api/v1/refunds/seasons/{season}/households/{household}",
+        READERS,
+    ),
+    Operation::roles(
+        "GET",
+        "/api/v1/refunds/seasons/{season}/households/{household}/what-if",
+        REGULATORS,
+    ),
+    Operation::roles("GET", "/api/v1/refunds/seasons/{season}/suppliers", READERS),
+    Operation::roles(
+        "GET",
+        "/api/v1/refunds/seasons/{season}/refunds.csv",
+        READERS,
+    ),
     // Seals hold hashes, counts and signatures only; a supplier proves the events behind its
     // own entries.
     Operation::roles("GET", "/api/v1/audit/seals", READERS),

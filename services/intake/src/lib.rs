@@ -12,6 +12,7 @@
 pub mod complaints;
 pub mod domain;
 pub mod hotline;
+pub mod households;
 pub mod incidents;
 pub mod input;
 pub mod news;

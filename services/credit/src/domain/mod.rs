@@ -5,6 +5,7 @@
 pub mod credit;
 pub mod facts;
 pub mod order;
+pub mod refund_account;
 pub mod refund_rules;
 pub mod refunds;
 pub mod rulebook;

@@ -165,6 +165,14 @@ fn days_between(from: DateTime<Utc>, until: DateTime<Utc>) -> impl Iterator<Item
     first.iter_days().take_while(move |d| *d <= last)
 }
 
+/// A time during which one reading below the standard was the one in force.
+struct InForce {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    tenths: i32,
+    reading: Uuid,
+}
+
 struct Refunds<'a> {
     version: &'a RefundVersion,
     basis: FeeBasis,
@@ -256,9 +264,8 @@ impl Refunds<'_> {
         let standard = self.version.standard_tenths();
         let mut readings = cycle.readings.clone();
         readings.sort_by_key(|r| (r.at, r.event_id));
-        // Each spell: the intervals (from, until, tenths, event) in which a reading below the
-        // standard was the one in force.
-        let mut spells: Vec<Vec<(DateTime<Utc>, DateTime<Utc>, i32, Uuid)>> = Vec::new();
+        // Each spell: the intervals in which a reading below the standard was the one in force.
+        let mut spells: Vec<Vec<InForce>> = Vec::new();
         let mut open = false;
         for (i, reading) in readings.iter().enumerate() {
             if reading.tenths >= standard {
@@ -273,12 +280,12 @@ impl Refunds<'_> {
                 open = true;
             }
             if let Some(spell) = spells.last_mut() {
-                spell.push((
-                    reading.at,
-                    until.max(reading.at),
-                    reading.tenths,
-                    reading.event_id,
-                ));
+                spell.push(InForce {
+                    from: reading.at,
+                    until: until.max(reading.at),
+                    tenths: reading.tenths,
+                    reading: reading.event_id,
+                });
             }
         }
         let needed = Duration::hours(i64::from(self.version.after_hours_below));
@@ -286,15 +293,15 @@ impl Refunds<'_> {
             let (Some(first), Some(last)) = (spell.first(), spell.last()) else {
                 continue;
             };
-            if last.1 - first.0 < needed {
+            if last.until - first.from < needed {
                 continue;
             }
             let mut lowest: BTreeMap<NaiveDate, (i32, Vec<Uuid>)> = BTreeMap::new();
-            for (from, until, tenths, event) in &spell {
-                for day in days_between(*from, *until) {
-                    let slot = lowest.entry(day).or_insert((*tenths, Vec::new()));
-                    slot.0 = slot.0.min(*tenths);
-                    slot.1.push(*event);
+            for interval in &spell {
+                for day in days_between(interval.from, interval.until) {
+                    let slot = lowest.entry(day).or_insert((interval.tenths, Vec::new()));
+                    slot.0 = slot.0.min(interval.tenths);
+                    slot.1.push(interval.reading);
                 }
             }
             for (day, (tenths, mut evidence)) in lowest {

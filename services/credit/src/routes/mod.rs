@@ -4,6 +4,7 @@ mod appeals;
 mod audit;
 mod orders;
 mod public;
+mod refunds;
 mod regulator;
 mod scores;
 mod targets;
@@ -16,6 +17,7 @@ pub(crate) use appeals::*;
 pub(crate) use audit::*;
 pub(crate) use orders::*;
 pub(crate) use public::*;
+pub(crate) use refunds::*;
 pub(crate) use regulator::*;
 pub(crate) use scores::*;
 pub(crate) use targets::*;
@@ -84,6 +86,27 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
         .route(
             "/api/v1/credit/evidence/{id}",
             web::get().to(regulator::evidence),
+        )
+        .route(
+            "/api/v1/refunds/rulebook",
+            web::get().to(refunds::refund_rulebook),
+        )
+        .route("/api/v1/me/refunds", web::get().to(refunds::my_refunds))
+        .route(
+            "/api/v1/refunds/seasons/{season}/households/{household}",
+            web::get().to(refunds::household),
+        )
+        .route(
+            "/api/v1/refunds/seasons/{season}/households/{household}/what-if",
+            web::get().to(refunds::refund_what_if),
+        )
+        .route(
+            "/api/v1/refunds/seasons/{season}/suppliers",
+            web::get().to(refunds::refund_totals),
+        )
+        .route(
+            "/api/v1/refunds/seasons/{season}/refunds.csv",
+            web::get().to(refunds::refund_export),
         )
         .route("/api/v1/audit/seals", web::get().to(audit::seals))
         .route(
