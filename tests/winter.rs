@@ -4,7 +4,7 @@
 //! which the 12345 platform also pushes; a dispatcher registers and assigns a crew; the crew
 //! measures 16 ℃, repairs, measures 19 ℃ and resolves; the resident rates it; the 12345
 //! platform gets its status pushes; the supplier's credit ledger shows the entries with the
-//! events behind them.
+//! events behind them; the resident's refund statement shows the cold day at its tier.
 
 mod support;
 
@@ -18,6 +18,17 @@ use testkit::fakes::{FakeHotline, FakeWechat};
 
 const SECRET: &str = "shared-with-12345";
 const ADDRESS: &str = "南岗区学府路100号1栋2单元301";
+
+/// A refund rulebook whose heating season is the whole accounting year, so that today is a
+/// heating day whenever the tests run.
+const REFUND_RULES: &str = r#"{"versions": [{
+  "version": "all-year.1", "city": "testville", "effective_from": "2020-06-30T16:00:00Z",
+  "summary": "Xi'an's tiers over the whole year", "standard_celsius": 18.0,
+  "heating_starts": "07-01", "heating_ends": "06-30",
+  "tiers": [{"from_celsius": 16.0, "share_pct": 20}, {"from_celsius": 14.0, "share_pct": 50},
+            {"from_celsius": null, "share_pct": 100}],
+  "after_hours_below": 0, "late_start_within_days": 7, "outage_min_hours": 12,
+  "whole_day_share_pct": 100}]}"#;
 
 /// What both topologies share: a database with the registries and the first admin, and the
 /// outside parties.
@@ -41,6 +52,22 @@ impl World {
              harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
             "a long first password",
         );
+        // The home's fee basis, keyed by its address as its complaints are: 80 m² at 23.40
+        // yuan a season.
+        let households = dir.join("households.csv");
+        std::fs::write(
+            &households,
+            format!(
+                "address,building_id,heated_area_m2,price_yuan_per_m2\n{ADDRESS},NG-0101,80,23.40\n"
+            ),
+        )
+        .unwrap();
+        let printed = support::heatline(
+            db.url(),
+            &["import", "households", households.to_str().unwrap()],
+        );
+        assert_eq!(printed.trim(), "1 households imported");
+        std::fs::write(dir.join("refunds.json"), REFUND_RULES).unwrap();
         World {
             db,
             dir,
@@ -62,6 +89,11 @@ impl World {
             ),
             ("HEATLINE_HOTLINE_SECRET", SECRET.into()),
             ("HEATLINE_HOTLINE_URL", self.hotline.url()),
+            (
+                "HEATLINE_REFUND_RULEBOOK",
+                self.dir.join("refunds.json").display().to_string(),
+            ),
+            ("HEATLINE_REFUND_CITY", "testville".into()),
         ]
     }
 
@@ -358,6 +390,36 @@ async fn story(world: &World, public: &str) {
     )
     .await;
     assert_eq!(ranking[0]["supplier_id"], "harbin-heat");
+
+    // The resident's refund: 16 ℃ was in force today until the repair, the 16–18 ℃ tier: a
+    // fifth of a day's fee (80 m² × 23.40 yuan over the season's days), in fen.
+    let statement = |reply: Reply| reply.body["statements"][0].clone();
+    eventually("the resident's refund is accrued", || async {
+        statement(api.get("/api/v1/me/refunds", &resident).await)["total_fen"]
+            .as_i64()
+            .is_some_and(|fen| fen > 0)
+    })
+    .await;
+    let mine = statement(api.get("/api/v1/me/refunds", &resident).await);
+    let first: i32 = season[..4].parse().unwrap();
+    let days = (chrono::NaiveDate::from_ymd_opt(first + 1, 7, 1).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(first, 7, 1).unwrap())
+    .num_days();
+    let fifth = (8_000 * 2_340 * 20 + 10_000 * days / 2) / (10_000 * days);
+    assert_eq!(mine["days"].as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(mine["days"][0]["tier"], "16.0–18.0 ℃", "{mine}");
+    assert_eq!(mine["days"][0]["amount_fen"], fifth, "{mine}");
+    assert_eq!(mine["days"][0]["tickets"][0], id.as_str());
+    let owed = ok(
+        api.get(
+            &format!("/api/v1/refunds/seasons/{season}/suppliers"),
+            &supplier,
+        )
+        .await,
+        "refunds owed",
+    )
+    .await;
+    assert_eq!(owed[0]["amount_fen"], fifth, "{owed}");
 }
 
 #[tokio::test]

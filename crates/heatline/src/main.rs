@@ -353,9 +353,10 @@ enum Import {
         allow_unknown_suppliers: bool,
     },
     /// Add or replace households' fee basis (for refunds) from a CSV file with the header
-    /// `account_no,building_id,heated_area_m2,price_yuan_per_m2` (the price of a m² for the
-    /// whole season). Buildings must be imported first; account numbers are not kept, only
-    /// their household keys.
+    /// `account_no,address,building_id,heated_area_m2,price_yuan_per_m2` (the price of a m²
+    /// for the whole season; a home is keyed by its account, else its address, as its
+    /// complaints are). Buildings must be imported first; accounts and addresses are not
+    /// kept, only the household keys.
     Households {
         /// The CSV file.
         file: PathBuf,

@@ -8,20 +8,21 @@ use deadpool_postgres::Pool;
 use eventstore::StoreError;
 use serde::Deserialize;
 
-use crate::domain::values::{HeatingAccountNo, Pseudonyms};
+use crate::domain::values::{Address, HeatingAccountNo, Pseudonyms};
 use crate::registry::ImportError;
 
-/// The columns of a household file.
-pub const COLUMNS: &[&str] = &[
-    "account_no",
-    "building_id",
-    "heated_area_m2",
-    "price_yuan_per_m2",
-];
+/// The columns every household file has.
+pub const COLUMNS: &[&str] = &["building_id", "heated_area_m2", "price_yuan_per_m2"];
+
+/// The columns that name the home: at least one on each line.
+pub const KEYS: &[&str] = &["account_no", "address"];
 
 #[derive(Debug, Deserialize)]
 struct Row {
-    account_no: String,
+    #[serde(default)]
+    account_no: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
     building_id: String,
     heated_area_m2: f64,
     price_yuan_per_m2: f64,
@@ -44,17 +45,19 @@ pub struct HouseholdFee {
     pub price_fen_per_m2: i64,
 }
 
-/// Reads a household file with the header `account_no,building_id,heated_area_m2,
-/// price_yuan_per_m2` (the price of a m² for the whole season, in yuan): every account must
-/// be valid and appear once, every building must be in the building registry, the area 0 to
-/// 10,000 m² and the price 0 to 1,000 yuan. Nothing is returned unless every line is right.
+/// Reads a household file with the header `account_no,address,building_id,heated_area_m2,
+/// price_yuan_per_m2` (the price of a m² for the whole season, in yuan). Each home is keyed as
+/// its complaints are: by its heating account when the line gives one, else by its full
+/// address. Every home must appear once, every building must be in the building registry, the
+/// area 0 to 10,000 m² and the price 0 to 1,000 yuan. Nothing is returned unless every line
+/// is right.
 pub async fn read(
     pool: &Pool,
     pseudonyms: &Pseudonyms,
     csv_text: &[u8],
 ) -> Result<Vec<HouseholdFee>, ImportError> {
     let rows: Vec<(u64, Row)> =
-        platform::table::read(csv_text, COLUMNS, &[]).map_err(|e| ImportError::Invalid {
+        platform::table::read(csv_text, COLUMNS, KEYS).map_err(|e| ImportError::Invalid {
             line: e.line,
             reason: e.reason,
         })?;
@@ -79,12 +82,26 @@ pub async fn read(
     let mut out = Vec::with_capacity(rows.len());
     for (line, row) in rows {
         let invalid = |reason: String| ImportError::Invalid { line, reason };
-        let account = HeatingAccountNo::parse(&row.account_no)
-            .ok_or_else(|| invalid("account_no must be 6 to 20 letters and digits".into()))?;
-        if let Some(first) = seen.insert(account.as_str().to_owned(), line) {
+        let given = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
+        let household = match (given(&row.account_no), given(&row.address)) {
+            (Some(account), _) => {
+                pseudonyms.of_account(&HeatingAccountNo::parse(&account).ok_or_else(|| {
+                    invalid("account_no must be 6 to 20 letters and digits".into())
+                })?)
+            }
+            (None, Some(address)) => pseudonyms.of_address(
+                &Address::parse(&address)
+                    .ok_or_else(|| invalid("address must be 4 to 200 characters".into()))?,
+            ),
+            (None, None) => {
+                return Err(invalid(
+                    "each line needs an account_no or an address".into(),
+                ));
+            }
+        };
+        if let Some(first) = seen.insert(household.as_str().to_owned(), line) {
             return Err(invalid(format!(
-                "account {} appears twice (first on line {first})",
-                account.as_str()
+                "this home appears twice (first on line {first})"
             )));
         }
         let (district, supplier_id) =
@@ -107,7 +124,7 @@ pub async fn read(
             ));
         }
         out.push(HouseholdFee {
-            household: pseudonyms.of_account(&account).as_str().to_owned(),
+            household: household.as_str().to_owned(),
             building_id: row.building_id,
             district,
             supplier_id,
