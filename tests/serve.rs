@@ -171,6 +171,73 @@ async fn the_first_admin_created_from_the_command_line_logs_in_through_the_serve
 }
 
 #[tokio::test]
+async fn a_household_file_is_refused_whole_naming_its_bad_line() {
+    let db = testkit::TestDb::new().await;
+    let dir = data_dir("households");
+    support::registries_and_admin(
+        db.url(),
+        &dir,
+        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+         NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
+        "supplier_id,name,districts,heated_area_m2,contact\n\
+         harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
+        "a long first password",
+    );
+    let header = "account_no,address,building_id,heated_area_m2,price_yuan_per_m2\n";
+    let good = "NG0101-0001,,NG-0101,80,23.40\n,南岗区学府路100号1栋1单元101,NG-0101,64.5,23.40\n";
+    let file = dir.join("households.csv");
+    let import = |rows: &str| {
+        std::fs::write(&file, format!("{header}{rows}")).unwrap();
+        support::heatline_output(db.url(), &["import", "households", file.to_str().unwrap()])
+    };
+    for (rows, reason) in [
+        (
+            format!("{good}NG0101-0002,,NG-0999,80,23.40\n"),
+            "line 4: building NG-0999 is not in the building registry",
+        ),
+        (
+            format!("{good}ng0101 0001,,NG-0101,70,23.40\n"),
+            "line 4: this home appears twice (first on line 2)",
+        ),
+        (
+            format!("{good},,NG-0101,70,23.40\n"),
+            "line 4: each line needs an account_no or an address",
+        ),
+        (
+            format!("{good}NG0101-0003,,NG-0101,0,23.40\n"),
+            "line 4: heated_area_m2 must be above 0",
+        ),
+        (format!("{good}NG0101-0003,,NG-0101,80,free\n"), "line 4"),
+    ] {
+        let refused = import(&rows);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{rows}");
+        assert!(stderr.contains(reason), "{reason}: {stderr}");
+    }
+    let client = db.connect().await;
+    let count = |client: tokio_postgres::Client| async move {
+        client
+            .query_one("SELECT count(*) FROM credit.refund_household", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    assert_eq!(count(client).await, 0, "a refused file stores nothing");
+    let imported = import(good);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&imported.stdout).trim(),
+        "2 households imported"
+    );
+    assert_eq!(count(db.connect().await).await, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn keys_rotate_adds_a_published_key_beside_the_current_one() {
     let db = testkit::TestDb::new().await;
     let heatline = |args: &[&str]| {

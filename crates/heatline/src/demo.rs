@@ -98,6 +98,39 @@ impl Client {
     }
 }
 
+/// The home of the demo's `n`-th call: its district's index, its building's id and its
+/// address. The first calls of the first district come from one building (an incident).
+fn home(n: usize) -> (usize, String, String) {
+    let (d, (district, name, street)) = (n % 3, DISTRICTS[n % 3]);
+    let (building, flat) = if n < 36 && d == 0 {
+        (11, 101 + n)
+    } else {
+        (
+            (n / 3 % 20 + 1) * 10 + n / 60 % 5 + 1,
+            101 + n / 300 * 100 + n % 7,
+        )
+    };
+    (
+        d,
+        format!("{}-{building}", &district[..2].to_uppercase()),
+        format!("{name}{street}{building}号{}单元{flat}", flat % 3 + 1),
+    )
+}
+
+/// The fee basis of every home that calls (keyed by address, as the calls are): 60 to 119
+/// m² at 23.20 yuan a m² for the season.
+fn households(complaints: usize) -> String {
+    let mut file = String::from("address,building_id,heated_area_m2,price_yuan_per_m2\n");
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..complaints {
+        let (_, building, place) = home(n);
+        if seen.insert(place.clone()) {
+            file.push_str(&format!("{place},{building},{},23.20\n", 60 + n * 7 % 60));
+        }
+    }
+    file
+}
+
 fn registries() -> (String, String) {
     let mut buildings = String::from(
         "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n",
@@ -149,6 +182,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
     credit::registry::import(&pool, suppliers.as_bytes()).await?;
     crate::district_areas(&pool).await?;
+    crate::import_households(database, households(options.complaints).as_bytes()).await?;
     // The morning is played as if it began hours ago (the first signing key and accounts
     // included); then the clock catches up with now and dispatch's timer records the deadlines
     // that passed meanwhile, as it would have.
@@ -203,6 +237,13 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
             "The morning began {MORNING_HOURS_AGO} hours ago: {breaches} SLA deadlines passed \
              since then (breach events recorded)."
         );
+        let (homes, fen) = refunds_accrued(&pool).await?;
+        println!(
+            "Refunds for the cold hours (under {}'s refund rules): {homes} households, {}.{:02} yuan in all.",
+            credit::domain::refund_rules::DEFAULT_CITY,
+            fen / 100,
+            fen % 100
+        );
         println!(
             "Accounts (password \"{PASSWORD}\"): demo.admin, demo.operator, demo.dispatcher, demo.regulator,"
         );
@@ -246,6 +287,28 @@ async fn breaches_recorded(pool: &deadpool_postgres::Pool) -> anyhow::Result<i64
             return Ok(count);
         }
         last = count;
+    }
+}
+
+/// Waits for the refunds of the morning's repairs to be accrued; answers how many households
+/// have one and their sum in fen.
+async fn refunds_accrued(pool: &deadpool_postgres::Pool) -> anyhow::Result<(i64, i64)> {
+    let client = pool.get().await?;
+    let mut last = (-1, -1);
+    loop {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let row = client
+            .query_one(
+                "SELECT count(DISTINCT household), coalesce(sum(amount_fen), 0)::bigint \
+                 FROM credit.refund_day",
+                &[],
+            )
+            .await?;
+        let now = (row.get(0), row.get(1));
+        if now == last {
+            return Ok(now);
+        }
+        last = now;
     }
 }
 
@@ -297,19 +360,8 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
     // twelve homes of one building within minutes (an incident).
     let mut tickets: Vec<(String, usize)> = Vec::new();
     let address = |n: usize| {
-        let (d, (_, name, street)) = (n % 3, DISTRICTS[n % 3]);
-        let (building, flat) = if n < 36 && d == 0 {
-            (11, 101 + n)
-        } else {
-            (
-                (n / 3 % 20 + 1) * 10 + n / 60 % 5 + 1,
-                101 + n / 300 * 100 + n % 7,
-            )
-        };
-        (
-            d,
-            format!("{name}{street}{building}号{}单元{flat}", flat % 3 + 1),
-        )
+        let (d, _, place) = home(n);
+        (d, place)
     };
     let filing = crate::progress::bar(complaints as u64, "hotline calls");
     for n in 0..complaints {

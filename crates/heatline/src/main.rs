@@ -556,17 +556,27 @@ pub(crate) async fn district_areas(pool: &deadpool_postgres::Pool) -> anyhow::Re
     Ok(())
 }
 
-/// Imports a household file: intake reads it whole and keys each account as its events do,
+/// Imports a household file: intake reads it whole and keys each home as its events do,
 /// credit keeps the fee basis.
 async fn households(database: &database::Database, file: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     database.migrate().await?;
-    let pool = database.config.pool();
-    let pseudonyms = intake::privacy::pseudonyms(&pool, &database.keyring).await?;
-    let fees = intake::households::read(&pool, &pseudonyms, &text)
+    let count = import_households(database, &text)
         .await
         .with_context(|| format!("importing {}", file.display()))?;
+    println!("{count} households imported");
+    Ok(())
+}
+
+/// Imports the households of a household file's text; answers how many.
+pub(crate) async fn import_households(
+    database: &database::Database,
+    text: &[u8],
+) -> anyhow::Result<usize> {
+    let pool = database.config.pool();
+    let pseudonyms = intake::privacy::pseudonyms(&pool, &database.keyring).await?;
+    let fees = intake::households::read(&pool, &pseudonyms, text).await?;
     let rows: Vec<credit::refunds::households::Household> = fees
         .into_iter()
         .map(|f| credit::refunds::households::Household {
@@ -578,9 +588,7 @@ async fn households(database: &database::Database, file: &std::path::Path) -> an
             price_fen_per_m2: f.price_fen_per_m2,
         })
         .collect();
-    let count = credit::refunds::households::import(&pool, &rows, chrono::Utc::now()).await?;
-    println!("{count} households imported");
-    Ok(())
+    Ok(credit::refunds::households::import(&pool, &rows, chrono::Utc::now()).await?)
 }
 
 /// Reads a registry file, migrates, and imports it with `import`; prints how many `what` it
