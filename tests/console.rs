@@ -544,6 +544,33 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
         districts[0]["complaints"].to_string()
     );
     regulator.screenshot(&shot("regulator-map")).await;
+
+    // Refunds: what each supplier owes for the morning's cold rooms, as the API counts it, and
+    // one household's days with the repair and the events behind them.
+    let owed = api(format!("/api/v1/refunds/seasons/{season}/suppliers")).await;
+    let owed = owed.as_array().unwrap();
+    regulator.open(&format!("{base}/console/refunds")).await;
+    regulator.wait_for_text("h1", "热费退费台账", 10).await;
+    if owed.is_empty() {
+        // Outside the official heating days (the tests run on a later date too) nothing is
+        // refunded, and the page says so.
+        regulator.wait_for_text("main", "本采暖季尚无退费", 5).await;
+    } else {
+        let rows = regulator
+            .script(
+                "return document.querySelectorAll('#refund-totals tbody tr').length",
+                json!([]),
+            )
+            .await;
+        assert_eq!(rows.as_u64().unwrap() as usize, owed.len());
+        regulator.screenshot(&shot("regulator-refunds")).await;
+        regulator.click("#refund-households tbody tr th a").await;
+        regulator.wait_for_text("h1", "住户退费明细", 10).await;
+        regulator
+            .wait_for_text("#refund-days", "室温不达标", 5)
+            .await;
+        regulator.screenshot(&shot("regulator-refund")).await;
+    }
     // Districts have the registry's heated area, so complaints per 10,000 m² are known.
     assert!(
         board["districts"]

@@ -93,6 +93,13 @@ pub fn celsius(value: f64) -> String {
     format!("{value:.1} °C")
 }
 
+/// An amount in fen as yuan with two decimals and thousands separators: `¥1,547.00`.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}¥{}.{:02}", count((fen / 100) as i64), fen % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +134,12 @@ mod tests {
         assert_eq!(count(100_000), "100,000");
         assert_eq!(count(999), "999");
         assert_eq!(count(-1234), "-1,234");
+    }
+
+    #[test]
+    fn amounts_in_fen_read_as_yuan() {
+        assert_eq!(yuan(154_700), "¥1,547.00");
+        assert_eq!(yuan(309), "¥3.09");
+        assert_eq!(yuan(-1_895), "-¥18.95");
     }
 }

@@ -46,5 +46,7 @@ pub const POLICY: &[Operation] = &[
     Operation::public("GET", "/console/orders"),
     Operation::public("POST", "/console/orders"),
     Operation::public("POST", "/console/orders/{id}/acknowledge"),
+    Operation::public("GET", "/console/refunds"),
+    Operation::public("GET", "/console/refunds/{household}"),
     Operation::public("GET", "/board"),
 ];

@@ -86,6 +86,11 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("GET", "/api/v1/refunds/seasons/{season}/suppliers", READERS),
     Operation::roles(
         "GET",
+        "/api/v1/refunds/seasons/{season}/households",
+        READERS,
+    ),
+    Operation::roles(
+        "GET",
         "/api/v1/refunds/seasons/{season}/refunds.csv",
         READERS,
     ),

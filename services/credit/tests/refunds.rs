@@ -309,6 +309,39 @@ async fn a_season_of_repairs_accrues_each_household_s_refund_once() {
         )
         .await;
     assert_eq!(theirs.body, serde_json::json!([]));
+    let homes = h
+        .api
+        .get(
+            "/api/v1/refunds/seasons/2026-2027/households",
+            &h.supplier("north-heat"),
+        )
+        .await;
+    assert_eq!(homes.status, 200, "{}", homes.body);
+    let homes: Vec<(String, i64, i64)> = homes
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["household"].as_str().unwrap().to_owned(),
+                r["days"].as_i64().unwrap(),
+                r["amount_fen"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        homes,
+        vec![("hh-1".into(), 6, 6_498), ("hh-2".into(), 2, 3_094)]
+    );
+    let bad = h
+        .api
+        .get(
+            "/api/v1/refunds/seasons/2026-2027/households?limit=0",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
     let export = h
         .api
         .get(

@@ -122,6 +122,7 @@ pub(crate) async fn export(
         "ledger" => ledger(&console, &session, &season).await,
         "targets" => targets(&console, &session, &season).await,
         "retrofit" => retrofit(&console, &session, &season).await,
+        "refunds" => refunds(&console, &session, &season).await,
         _ => return refused(&session, &not_found(), "/console"),
     };
     let table = match table {
@@ -155,6 +156,41 @@ pub(crate) async fn export(
             HttpResponse::InternalServerError().body("the export could not be written")
         }
     }
+}
+
+/// The households with a refund, largest first, each with its supplier, days and sum.
+async fn refunds(
+    console: &Console,
+    session: &Session,
+    season: &str,
+) -> Result<Table, HttpResponse> {
+    let (_, homes) = super::refunds::read_refunds(console, session, season, None).await?;
+    Ok(Table {
+        sheet: "退费台账",
+        headers: vec![
+            "供热单位",
+            "住户编号",
+            "区县",
+            "楼栋",
+            "退费天数",
+            "退费金额（元）",
+            "最近退费日",
+        ],
+        rows: homes
+            .into_iter()
+            .map(|h| {
+                vec![
+                    Cell::Text(h.supplier_id),
+                    Cell::Text(h.household),
+                    Cell::Text(h.district.unwrap_or_default()),
+                    Cell::Text(h.building_id.unwrap_or_default()),
+                    Cell::Number(h.days as f64),
+                    Cell::Number(h.amount_fen as f64 / 100.0),
+                    Cell::Text(h.last_day),
+                ]
+            })
+            .collect(),
+    })
 }
 
 fn not_found() -> Failure {

@@ -8,6 +8,7 @@ mod map;
 mod orders;
 mod oversight;
 mod queue;
+mod refunds;
 mod supplier;
 mod targets;
 mod ticket;
@@ -83,6 +84,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<Console
             "/console/orders/{id}/acknowledge",
             web::post().to(orders::acknowledge),
         )
+        .route("/console/refunds", web::get().to(refunds::page))
+        .route(
+            "/console/refunds/{household}",
+            web::get().to(refunds::household),
+        )
         .route("/board", web::get().to(board::page));
 }
 
@@ -142,6 +148,7 @@ impl Chrome {
                 ("/console/map", "nav.map"),
                 ("/console/retrofit", "nav.retrofit"),
                 ("/console/orders", "nav.orders"),
+                ("/console/refunds", "nav.refunds"),
                 ("/console/queue", "nav.queue"),
             ],
             "supplier_admin" => &[
@@ -150,6 +157,7 @@ impl Chrome {
                 ("/console/ledger", "nav.ledger"),
                 ("/console/appeals", "nav.appeals"),
                 ("/console/orders", "nav.orders"),
+                ("/console/refunds", "nav.refunds"),
             ],
             "crew" => &[("/console/jobs", "nav.jobs")],
             _ => &[],

@@ -288,3 +288,56 @@ pub async fn csv(
     }
     Ok(out.into_inner()?)
 }
+
+/// A household's refunds in a season, in short.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HouseholdRefunds {
+    /// The household.
+    pub household: String,
+    /// The supplier that owes it.
+    pub supplier_id: String,
+    /// Its building, when registered.
+    pub building_id: Option<String>,
+    /// Its district, when registered.
+    pub district: Option<String>,
+    /// Refunded days.
+    pub days: i64,
+    /// Their sum, in fen.
+    pub amount_fen: i64,
+    /// The latest refunded day.
+    #[schema(value_type = String, example = "2026-12-01")]
+    pub last_day: NaiveDate,
+}
+
+/// The households with a refund in `season` (only `supplier`'s when given), the largest
+/// refund first, at most `limit`.
+pub async fn households(
+    client: &impl GenericClient,
+    season: Season,
+    supplier: Option<&str>,
+    limit: i64,
+) -> Result<Vec<HouseholdRefunds>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT d.household, d.supplier_id, h.building_id, h.district, count(*), \
+             sum(d.amount_fen)::bigint, max(d.day) \
+             FROM credit.refund_day d LEFT JOIN credit.refund_household h USING (household) \
+             WHERE d.season = $1 AND ($2::text IS NULL OR d.supplier_id = $2) \
+             GROUP BY d.household, d.supplier_id, h.building_id, h.district \
+             ORDER BY sum(d.amount_fen) DESC, d.household LIMIT $3",
+            &[&season.to_string(), &supplier, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| HouseholdRefunds {
+            household: r.get(0),
+            supplier_id: r.get(1),
+            building_id: r.get(2),
+            district: r.get(3),
+            days: r.get(4),
+            amount_fen: r.get(5),
+            last_day: r.get(6),
+        })
+        .collect())
+}

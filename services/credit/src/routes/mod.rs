@@ -101,6 +101,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
             web::get().to(refunds::refund_what_if),
         )
         .route(
+            "/api/v1/refunds/seasons/{season}/households",
+            web::get().to(refunds::refund_households),
+        )
+        .route(
             "/api/v1/refunds/seasons/{season}/suppliers",
             web::get().to(refunds::refund_totals),
         )

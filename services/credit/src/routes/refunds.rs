@@ -260,3 +260,42 @@ pub(crate) async fn refund_export(
         ))
         .body(body))
 }
+
+/// Which households.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct HouseholdsQuery {
+    /// One supplier (a supplier admin always gets its own).
+    #[param(max_length = 100)]
+    supplier_id: Option<String>,
+    /// At most this many (1–500, default 100).
+    limit: Option<i64>,
+}
+
+/// The households with a refund in a season, the largest refund first: days, sum and latest
+/// day (a supplier admin sees its own).
+#[utoipa::path(get, path = "/api/v1/refunds/seasons/{season}/households", tag = "refunds",
+    params(("season" = String, Path), HouseholdsQuery),
+    responses((status = 200, body = Vec<statement::HouseholdRefunds>),
+        (status = 422, description = "Bad limit"),
+        (status = 404, description = "Bad season")),
+    security(("bearer" = [])))]
+pub(crate) async fn refund_households(
+    credit: web::Data<Credit>,
+    principal: Principal,
+    path: web::Path<String>,
+    query: web::Query<HouseholdsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let season = season(&path)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        let mut errors = platform::fields::FieldErrors::default();
+        errors.add("limit", "out_of_range", "from 1 to 500");
+        errors.into_result()?;
+    }
+    let supplier = narrowed(&principal, query.supplier_id.as_deref())?;
+    let client = client(&credit).await?;
+    let list = statement::households(&client, season, supplier, limit)
+        .await
+        .map_err(db)?;
+    Ok(HttpResponse::Ok().json(list))
+}
