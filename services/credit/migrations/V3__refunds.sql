@@ -9,7 +9,10 @@ CREATE TABLE credit.refund_household (
     supplier_id      text NOT NULL,
     area_centi_m2    bigint NOT NULL CHECK (area_centi_m2 > 0),
     price_fen_per_m2 bigint NOT NULL CHECK (price_fen_per_m2 > 0),
-    imported_at      timestamptz NOT NULL
+    imported_at      timestamptz NOT NULL,
+    -- The import whose household the recount sweep has counted (repairs resolved before it
+    -- was registered): null until then.
+    counted_at       timestamptz
 );
 CREATE INDEX refund_household_building ON credit.refund_household (building_id);
 CREATE INDEX refund_household_supplier ON credit.refund_household (supplier_id);

@@ -78,11 +78,13 @@ pub struct CreditConfig {
     pub refunds: RefundRulebook,
     /// The city whose refund rules apply.
     pub refund_city: String,
+    /// How often households registered since their last count are counted.
+    pub recount_every: Duration,
 }
 
 impl CreditConfig {
     /// The shipped rulebooks (refunds under Xi'an's rules) and calendar, 10 working days to appeal and 10 to decide, attachments under
-    /// `file_store`, closings looked for every minute.
+    /// `file_store`, closings and newly registered households looked for every minute.
     pub fn new(file_store: impl Into<String>) -> Self {
         CreditConfig {
             rulebook: Rulebook::shipped(),
@@ -94,6 +96,7 @@ impl CreditConfig {
             close_every: Duration::from_secs(60),
             refunds: RefundRulebook::shipped(),
             refund_city: domain::refund_rules::DEFAULT_CITY.into(),
+            recount_every: Duration::from_secs(60),
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct Background {
     pub refund_facts: SubscriptionHandle,
     /// The subscription that accrues refunds.
     pub refund_accruals: SubscriptionHandle,
+    /// The sweep that counts households registered after their repairs.
+    pub refund_recount: BackgroundTask,
 }
 
 impl Credit {
@@ -169,12 +174,20 @@ impl Credit {
             self.config.refund_city.clone(),
             self.clock.clone(),
         )?;
+        let refund_recount = refunds::recount::spawn(
+            self.ledger.store().clone(),
+            self.refund_rules.clone(),
+            self.config.refund_city.clone(),
+            self.clock.clone(),
+            self.config.recount_every,
+        );
         Ok(Background {
             feed,
             targets,
             closer,
             refund_facts,
             refund_accruals,
+            refund_recount,
         })
     }
 

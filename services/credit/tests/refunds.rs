@@ -129,6 +129,24 @@ async fn accrued(h: &Harness) {
     );
 }
 
+/// Waits until the recount sweep has counted every registered household.
+async fn swept(h: &Harness) {
+    testkit::api::eventually("the recount swept the registry", || async {
+        let client = h.store.pool().get().await.unwrap();
+        let due: i64 = client
+            .query_one(
+                "SELECT count(*) FROM credit.refund_household \
+                 WHERE counted_at IS DISTINCT FROM imported_at",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        due == 0
+    })
+    .await;
+}
+
 async fn accrual_events(h: &Harness) -> i64 {
     let client = h.store.pool().get().await.unwrap();
     client
@@ -183,6 +201,8 @@ async fn season(h: &Harness) {
     )
     .await
     .unwrap();
+    // Counted at once (nothing yet): from now on the accruals count them.
+    swept(h).await;
     h.publish(
         "c1",
         &intake::ComplaintAccepted {
@@ -439,6 +459,47 @@ async fn a_season_of_repairs_accrues_each_household_s_refund_once() {
         )
         .await;
     assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+}
+
+#[tokio::test]
+async fn a_household_registered_after_its_repair_is_counted_once() {
+    let h = Harness::start().await;
+    opened(&h, "t5", false, false, &["hh-5"], dec(2, 8)).await;
+    measured(&h, "t5", 1, dec(2, 9), 150).await;
+    resolved(
+        &h,
+        "t5",
+        1,
+        dec(2, 17),
+        dispatch::Cause::Supplier,
+        &["hh-5"],
+    )
+    .await;
+    accrued(&h).await;
+    assert_eq!(accrual_events(&h).await, 0, "nobody was registered");
+    credit::refunds::households::import(h.store.pool(), &[home("hh-5", "b2")], Utc::now())
+        .await
+        .unwrap();
+    swept(&h).await;
+    let path = "/api/v1/refunds/seasons/2026-2027/households/hh-5";
+    let statement = h.api.get(path, &h.regulator()).await;
+    assert_eq!(
+        days(&statement.body),
+        vec![(
+            "2026-12-02".to_owned(),
+            "refund.temperature".to_owned(),
+            50,
+            774
+        )]
+    );
+    assert_eq!(accrual_events(&h).await, 1);
+    // Imported again (the same basis): counted again, nothing more accrued.
+    credit::refunds::households::import(h.store.pool(), &[home("hh-5", "b2")], Utc::now())
+        .await
+        .unwrap();
+    swept(&h).await;
+    assert_eq!(accrual_events(&h).await, 1);
+    assert_eq!(h.api.get(path, &h.regulator()).await.body["total_fen"], 774);
 }
 
 #[tokio::test]

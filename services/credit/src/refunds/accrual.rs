@@ -24,7 +24,7 @@ use platform::clock::Clock;
 use super::facts::position;
 use super::read;
 use crate::domain::refund_account::{RefundAccount, RefundCommand, RefundEvent};
-use crate::domain::refund_rules::RefundRulebook;
+use crate::domain::refund_rules::{RefundRulebook, RefundVersion};
 use crate::domain::refunds::refund_days;
 use crate::domain::values::Season;
 
@@ -125,13 +125,51 @@ async fn facts_passed(
 }
 
 /// One accrual to project once every append of the batch is done.
-struct Accrued {
-    season: Season,
-    household: String,
-    events: Vec<RefundEvent>,
+pub(crate) struct Accrued {
+    pub season: Season,
+    pub household: String,
+    pub events: Vec<RefundEvent>,
 }
 
-async fn project(
+/// The metadata of an accrual's events: the system's, caused by `cause` when an event caused it.
+pub(crate) fn metadata(cause: Option<&PublishedEvent>) -> EventMetadata {
+    let metadata = EventMetadata::new(Actor::system(), Channel::System);
+    match cause {
+        Some(event) => metadata
+            .caused_by(event.event_id)
+            .correlated_with(event.metadata.correlation_id),
+        None => metadata,
+    }
+}
+
+/// What `home` is owed in `season` under `version`, from the facts as they stood at `upto`,
+/// as the command that records it.
+pub(crate) async fn count(
+    client: &impl deadpool_postgres::GenericClient,
+    version: &RefundVersion,
+    season: Season,
+    home: &read::Registered,
+    upto: (i64, i64),
+    at: DateTime<Utc>,
+) -> Result<RefundCommand, tokio_postgres::Error> {
+    let cycles = read::cycles(
+        client,
+        &home.household,
+        Some(&home.building_id),
+        season,
+        upto,
+    )
+    .await?;
+    Ok(RefundCommand::Accrue {
+        supplier: home.supplier_id.clone(),
+        version: version.version.clone(),
+        days: refund_days(version, season, home.basis, &cycles),
+        at,
+    })
+}
+
+/// Writes an accrual's days into the ledger's rows.
+pub(crate) async fn project(
     tx: &deadpool_postgres::Transaction<'_>,
     accrued: &Accrued,
 ) -> Result<(), tokio_postgres::Error> {
@@ -195,27 +233,12 @@ impl Accruals {
         let upto = position(event);
         let households = read::reached(batch.tx(), &resolved.ticket_id, upto).await?;
         let registered = read::registered(batch.tx(), &households).await?;
-        let metadata = EventMetadata::new(Actor::system(), Channel::System)
-            .caused_by(event.event_id)
-            .correlated_with(event.metadata.correlation_id);
+        let metadata = metadata(Some(event));
         for home in registered {
-            let cycles = read::cycles(
-                batch.tx(),
-                &home.household,
-                Some(&home.building_id),
-                season,
-                upto,
-            )
-            .await?;
-            let days = refund_days(version, season, home.basis, &cycles);
+            let command = count(batch.tx(), version, season, &home, upto, self.clock.now()).await?;
             let stream = stream_id(season, &home.household);
             let context = batch.load::<RefundAccount>(&stream).await?;
-            let events = context.state().decide(RefundCommand::Accrue {
-                supplier: home.supplier_id.clone(),
-                version: version.version.clone(),
-                days,
-                at: self.clock.now(),
-            });
+            let events = context.state().decide(command);
             if events.is_empty() {
                 continue;
             }

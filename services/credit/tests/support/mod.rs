@@ -45,6 +45,7 @@ pub fn config() -> CreditConfig {
     let files = std::env::temp_dir().join(format!("heatline-credit-test-{}", Uuid::new_v4()));
     let mut config = CreditConfig::new(files.display().to_string());
     config.close_every = Duration::from_millis(100);
+    config.recount_every = Duration::from_millis(100);
     config
 }
 
