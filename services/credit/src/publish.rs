@@ -16,8 +16,14 @@ fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-fn at(ms: i64) -> DateTime<Utc> {
+/// A moment of a published message (milliseconds since the epoch).
+pub(crate) fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Whether `event` holds a message of type `M`.
+pub(crate) fn is<M: contracts::Name>(event: &PublishedEvent) -> bool {
+    event.message_type == M::full_name()
 }
 
 impl From<Dimension> for proto::Dimension {

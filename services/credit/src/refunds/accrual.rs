@@ -27,6 +27,7 @@ use crate::domain::refund_account::{RefundAccount, RefundCommand, RefundEvent};
 use crate::domain::refund_rules::{RefundRulebook, RefundVersion};
 use crate::domain::refunds::refund_days;
 use crate::domain::values::Season;
+use crate::publish::at;
 
 /// The subscription's name in the `credit` schema.
 pub const NAME: &str = "refund_accruals";
@@ -210,10 +211,6 @@ pub(crate) async fn project(
         }
     }
     Ok(())
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 impl Accruals {

@@ -4,9 +4,8 @@
 //! a cycle, an event id), so replaying an event changes nothing, and carries the log position
 //! of the event that wrote it.
 
+use crate::publish::{at, is};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
@@ -22,14 +21,6 @@ struct Facts;
 /// Starts the subscription.
 pub fn spawn(store: &PgEventStore) -> Result<SubscriptionHandle, StoreError> {
     eventstore::subscription::spawn(store, SubscriptionConfig::new("credit", NAME), Facts)
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-fn is<M: Name>(event: &PublishedEvent) -> bool {
-    event.message_type == M::full_name()
 }
 
 /// The log position of `event` as the rows keep it.

@@ -152,6 +152,33 @@ fn own_supplier(principal: &Principal) -> Result<Option<&str>, ApiError> {
     Ok(None)
 }
 
+/// The supplier a read is narrowed to: a supplier admin's own (asking for another is refused),
+/// else the one asked for, if any.
+fn narrowed<'a>(
+    principal: &'a Principal,
+    asked: Option<&'a str>,
+) -> Result<Option<&'a str>, ApiError> {
+    match (own_supplier(principal)?, asked) {
+        (Some(own), Some(asked)) if own != asked => {
+            Err(ApiError::forbidden("only your own supplier's records"))
+        }
+        (Some(own), _) => Ok(Some(own)),
+        (None, asked) => Ok(asked),
+    }
+}
+
+/// A CSV file to download as `name`.
+fn csv_file(body: Vec<u8>, name: &str) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
 /// A command's failure as the API answers it.
 fn command_failure(error: CommandError) -> ApiError {
     match error {

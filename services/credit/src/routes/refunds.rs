@@ -1,14 +1,13 @@
 //! Refunds over HTTP: a resident's own statements, a household's statement and what-if, what
 //! each supplier owes, the billing export, and the refund rulebook.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use platform::auth::Principal;
 use platform::error::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{client, db, own_supplier, season};
+use super::{client, csv_file, db, narrowed, own_supplier, season};
 use crate::Credit;
 use crate::domain::refund_rules::RefundVersion;
 use crate::domain::values::Season;
@@ -200,19 +199,6 @@ pub(crate) struct SupplierQuery {
     supplier_id: Option<String>,
 }
 
-fn narrowed<'a>(
-    principal: &'a Principal,
-    asked: Option<&'a str>,
-) -> Result<Option<&'a str>, ApiError> {
-    match (own_supplier(principal)?, asked) {
-        (Some(own), Some(asked)) if own != asked => {
-            Err(ApiError::forbidden("only your own supplier's refunds"))
-        }
-        (Some(own), _) => Ok(Some(own)),
-        (None, asked) => Ok(asked),
-    }
-}
-
 /// What each supplier owes in refunds for a season: households, days and the sum in fen (a
 /// supplier admin sees its own).
 #[utoipa::path(get, path = "/api/v1/refunds/seasons/{season}/suppliers", tag = "refunds",
@@ -252,13 +238,7 @@ pub(crate) async fn refund_export(
     let body = statement::csv(&client, season, supplier)
         .await
         .map_err(|e| ApiError::internal(&*e))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"refunds-{season}.csv\""),
-        ))
-        .body(body))
+    Ok(csv_file(body, &format!("refunds-{season}.csv")))
 }
 
 /// Which households.

@@ -1,7 +1,6 @@
 //! Reading credit: the rulebook, the registry, scores (now or as of a moment), ledgers,
 //! rankings and the CSV export.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use platform::auth::Principal;
@@ -10,7 +9,7 @@ use platform::pagination::Cursor;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{client, db, may_read, own_supplier, season};
+use super::{client, csv_file, db, may_read, narrowed, own_supplier, season};
 use crate::Credit;
 use crate::domain::rulebook::Version;
 use crate::views::{self, LedgerPage, RankView, ScoreView};
@@ -203,24 +202,11 @@ pub(crate) async fn export(
     path: web::Path<String>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let only = own_supplier(&principal)?;
     let season = season(&path)?;
-    let supplier = match (only, query.supplier_id.as_deref()) {
-        (Some(own), Some(asked)) if own != asked => {
-            return Err(ApiError::forbidden("only your own supplier's credit"));
-        }
-        (Some(own), _) => Some(own),
-        (None, asked) => asked,
-    };
+    let supplier = narrowed(&principal, query.supplier_id.as_deref())?;
     let client = client(&credit).await?;
     let body = views::ledger_csv(&client, season, supplier)
         .await
         .map_err(|e| ApiError::internal(&*e))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"credit-ledger-{season}.csv\""),
-        ))
-        .body(body))
+    Ok(csv_file(body, &format!("credit-ledger-{season}.csv")))
 }

@@ -3,9 +3,8 @@
 //! (a complaint, a ticket, an event id), so replaying an event changes nothing; and it runs in
 //! the transaction that moves the checkpoint.
 
+use crate::publish::{at, is};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
@@ -21,10 +20,6 @@ struct Feed;
 /// Starts the feed.
 pub fn spawn(store: &PgEventStore) -> Result<SubscriptionHandle, StoreError> {
     eventstore::subscription::spawn(store, SubscriptionConfig::new("credit", NAME), Feed)
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 /// `NO_HEAT` → `no_heat`.
@@ -66,10 +61,6 @@ fn cause(cause: dispatch::Cause) -> &'static str {
         dispatch::Cause::Upstream => "upstream",
         dispatch::Cause::Unspecified => "unspecified",
     }
-}
-
-fn is<M: Name>(event: &PublishedEvent) -> bool {
-    event.message_type == M::full_name()
 }
 
 /// Applies one published event to the board's tables.
