@@ -472,14 +472,19 @@ async fn the_same_winter_story_runs_against_one_process() {
                       rule, points, evidence::text, at) FROM credit.entry ORDER BY entry_id";
     let queue_sql = "SELECT concat_ws('|', ticket_id, status, supplier_id, crew_id, version) \
                      FROM dispatch.ticket ORDER BY ticket_id";
+    let refunds_sql = "SELECT concat_ws('|', season, household, day, supplier_id, rule, tier, \
+                       share_pct, amount_fen, version, evidence::text, accrued_at) \
+                       FROM credit.refund_day ORDER BY season, household, day";
     let (ledger, queue) = (snapshot(ledger_sql).await, snapshot(queue_sql).await);
-    assert!(!ledger.is_empty() && !queue.is_empty());
-    for name in ["credit.ledger", "dispatch.queue"] {
+    let refunds = snapshot(refunds_sql).await;
+    assert!(!ledger.is_empty() && !queue.is_empty() && !refunds.is_empty());
+    for name in ["credit.ledger", "dispatch.queue", "credit.refunds"] {
         let printed = support::heatline(world.db.url(), &["projections", "rebuild", name]);
         assert!(printed.contains("rebuilt"), "{printed}");
     }
     assert_eq!(snapshot(ledger_sql).await, ledger);
     assert_eq!(snapshot(queue_sql).await, queue);
+    assert_eq!(snapshot(refunds_sql).await, refunds);
     let unknown = Command::new(env!("CARGO_BIN_EXE_heatline"))
         .args(["projections", "rebuild", "intake.everything"])
         .env("DATABASE_URL", world.db.url())

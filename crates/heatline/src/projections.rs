@@ -8,7 +8,7 @@ use eventstore::PgEventStore;
 use crate::database::Database;
 
 /// The read models `rebuild` knows, with what they hold.
-const KNOWN: [(&str, &str); 3] = [
+const KNOWN: [(&str, &str); 4] = [
     (
         "intake.complaints",
         "the complaints as staff and residents read them, and the log of contact reveals (erased personal data stays erased)",
@@ -21,6 +21,10 @@ const KNOWN: [(&str, &str); 3] = [
         "credit.ledger",
         "the ledger entries, standings, appeals and closings of every supplier and season",
     ),
+    (
+        "credit.refunds",
+        "every household's refunded days of every season, as accrued",
+    ),
 ];
 
 #[derive(Subcommand)]
@@ -30,7 +34,7 @@ pub enum ProjectionsCommand {
     /// Rebuild a read model from the event streams, while serving: writes to it wait for the
     /// rebuild's one transaction, reads go on seeing the old rows until it commits.
     Rebuild {
-        /// `intake.complaints`, `dispatch.queue` or `credit.ledger`.
+        /// `intake.complaints`, `dispatch.queue`, `credit.ledger` or `credit.refunds`.
         name: String,
     },
 }
@@ -76,6 +80,10 @@ pub async fn run(database: &Database, command: ProjectionsCommand) -> anyhow::Re
                     .await
                     .context("rebuilding dispatch.queue")
                     .map(|r| format!("{} tickets, {} crews", r.tickets, r.crews)),
+                "credit.refunds" => credit::rebuild::refunds(&store)
+                    .await
+                    .context("rebuilding credit.refunds")
+                    .map(|(accounts, events)| format!("{accounts} accounts, {events} events")),
                 _ => credit::rebuild::ledger(&store)
                     .await
                     .context("rebuilding credit.ledger")

@@ -1,5 +1,5 @@
-//! Rebuilding credit's read model (entries, standings, appeals, closings, publications) from the ledgers'
-//! streams, while serving: one transaction that locks the tables against writes (readers go
+//! Rebuilding credit's read models (entries, standings, appeals, closings, publications; the
+//! refund ledger's days) from their streams, while serving: one transaction that locks the tables against writes (readers go
 //! on seeing the old rows until the commit), empties them and projects every event again, each
 //! entry dated as it was recorded.
 
@@ -49,4 +49,38 @@ pub async fn ledger(store: &PgEventStore) -> Result<(usize, usize), StoreError> 
     }
     tx.commit().await?;
     Ok((ledgers, events))
+}
+
+/// Rebuilds the refund ledger's rows (`credit.refund_day`) from the households' refund accounts,
+/// in the same way; answers the accounts and events projected.
+pub async fn refunds(store: &PgEventStore) -> Result<(usize, usize), StoreError> {
+    use crate::domain::refund_account::RefundAccount;
+    use crate::refunds::accrual::{Accrued, project};
+    let mut client = store.pool().get().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "LOCK TABLE credit.refund_day IN SHARE ROW EXCLUSIVE MODE;
+         DELETE FROM credit.refund_day;",
+    )
+    .await?;
+    let (mut accounts, mut events) = (0, 0);
+    for id in store.stream_ids::<RefundAccount>().await? {
+        let Some((season, household)) = id
+            .split_once('/')
+            .and_then(|(s, h)| Some((crate::domain::values::Season::parse(s)?, h)))
+        else {
+            continue;
+        };
+        let recorded = store.stream::<RefundAccount>(&id).await?;
+        events += recorded.len();
+        let accrued = Accrued {
+            season,
+            household: household.to_owned(),
+            events: recorded.into_iter().map(|r| r.payload).collect(),
+        };
+        project(&tx, &accrued).await?;
+        accounts += 1;
+    }
+    tx.commit().await?;
+    Ok((accounts, events))
 }
