@@ -335,7 +335,12 @@ async fn an_erased_resident_and_household_leave_no_trace_and_the_scores_and_seal
     // Let the sealer cover the erasures before stopping.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(server.terminate().success());
-    for model in ["intake.complaints", "dispatch.queue", "credit.ledger"] {
+    for model in [
+        "intake.complaints",
+        "dispatch.queue",
+        "credit.ledger",
+        "credit.refunds",
+    ] {
         let said = heatline(db.url(), &["projections", "rebuild", model]);
         assert!(said.contains("rebuilt"), "{said}");
     }
