@@ -17,6 +17,10 @@ use serde_json::{Value, json};
 use crate::database::Database;
 use crate::serve::{Plan, Service, start};
 
+mod city;
+
+use city::{SUPPLIERS, home, households, registries};
+
 #[derive(clap::Args)]
 pub struct Options {
     /// Calls to the hotline.
@@ -24,16 +28,6 @@ pub struct Options {
     complaints: usize,
 }
 
-const DISTRICTS: [(&str, &str, &str); 3] = [
-    ("nangang", "南岗区", "学府路"),
-    ("daoli", "道里区", "中央大街"),
-    ("xiangfang", "香坊区", "红旗大街"),
-];
-const SUPPLIERS: [(&str, &str, &str); 3] = [
-    ("harbin-heat", "Harbin Heat Co.", "nangang"),
-    ("songbei-thermal", "Songbei Thermal", "daoli"),
-    ("city-energy", "City Energy Group", "xiangfang"),
-];
 const PASSWORD: &str = "a cold morning";
 
 struct Client {
@@ -98,68 +92,6 @@ impl Client {
     }
 }
 
-/// The home of the demo's `n`-th call: its district's index, its building's id and its
-/// address. The first calls of the first district come from one building (an incident).
-fn home(n: usize) -> (usize, String, String) {
-    let (d, (district, name, street)) = (n % 3, DISTRICTS[n % 3]);
-    let (building, flat) = if n < 36 && d == 0 {
-        (11, 101 + n)
-    } else {
-        (
-            (n / 3 % 20 + 1) * 10 + n / 60 % 5 + 1,
-            101 + n / 300 * 100 + n % 7,
-        )
-    };
-    (
-        d,
-        format!("{}-{building}", &district[..2].to_uppercase()),
-        format!("{name}{street}{building}号{}单元{flat}", flat % 3 + 1),
-    )
-}
-
-/// The fee basis of every home that calls (keyed by address, as the calls are): 60 to 119
-/// m² at 23.20 yuan a m² for the season.
-fn households(complaints: usize) -> String {
-    let mut file = String::from("address,building_id,heated_area_m2,price_yuan_per_m2\n");
-    let mut seen = std::collections::HashSet::new();
-    for n in 0..complaints {
-        let (_, building, place) = home(n);
-        if seen.insert(place.clone()) {
-            file.push_str(&format!("{place},{building},{},23.20\n", 60 + n * 7 % 60));
-        }
-    }
-    file
-}
-
-fn registries() -> (String, String) {
-    let mut buildings = String::from(
-        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n",
-    );
-    for (d, (district, name, street)) in DISTRICTS.iter().enumerate() {
-        let supplier = SUPPLIERS[d].0;
-        for station in 1..=20 {
-            for building in 1..=5 {
-                let number = station * 10 + building;
-                buildings.push_str(&format!(
-                    "{}-{number},{district},{}-S{station},{supplier},{name}{street}{number}号,{}{number},{}\n",
-                    &district[..2].to_uppercase(),
-                    &district[..2].to_uppercase(),
-                    &district[..2].to_uppercase(),
-                    4000 + (number * 37) % 5000,
-                ));
-            }
-        }
-    }
-    let mut suppliers = String::from("supplier_id,name,districts,heated_area_m2,contact\n");
-    for (n, (id, name, district)) in SUPPLIERS.iter().enumerate() {
-        suppliers.push_str(&format!(
-            "{id},{name},{district},{},0451-8{n}00-0000\n",
-            1_800_000 + n * 700_000
-        ));
-    }
-    (buildings, suppliers)
-}
-
 pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     if !(20..=5_000).contains(&options.complaints) {
         bail!("--complaints must be 20 to 5,000");
@@ -181,8 +113,9 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let (buildings, suppliers) = registries();
     intake::registry::import(&pool, buildings.as_bytes(), chrono::Utc::now()).await?;
     credit::registry::import(&pool, suppliers.as_bytes()).await?;
-    crate::district_areas(&pool).await?;
-    crate::import_households(database, households(options.complaints).as_bytes()).await?;
+    crate::registries::district_areas(&pool).await?;
+    crate::registries::import_households(database, households(options.complaints).as_bytes())
+        .await?;
     // The morning is played as if it began hours ago (the first signing key and accounts
     // included); then the clock catches up with now and dispatch's timer records the deadlines
     // that passed meanwhile, as it would have.
