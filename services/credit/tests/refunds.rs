@@ -305,6 +305,9 @@ async fn a_season_of_repairs_accrues_each_household_s_refund_once() {
     assert_eq!(statements.len(), 1);
     assert_eq!(statements[0]["household"], "hh-1");
     assert_eq!(statements[0]["total_fen"], 6_498);
+    let bad = h.api.get("/api/v1/me/refunds?season=2026", &resident).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(bad.body["details"][0]["field"], "season", "{}", bad.body);
     let stranger = h.token(Role::Resident, "resident-2", Scope::default());
     let none = h.api.get("/api/v1/me/refunds", &stranger).await;
     assert_eq!(none.body["statements"], serde_json::json!([]));

@@ -63,7 +63,7 @@ pub(crate) struct MyRefunds {
 /// amount in fen and the repairs behind it.
 #[utoipa::path(get, path = "/api/v1/me/refunds", tag = "refunds",
     params(SeasonQuery),
-    responses((status = 200, body = MyRefunds), (status = 404, description = "Bad season")),
+    responses((status = 200, body = MyRefunds), (status = 422, description = "Bad season")),
     security(("bearer" = [])))]
 pub(crate) async fn my_refunds(
     credit: web::Data<Credit>,
@@ -71,7 +71,15 @@ pub(crate) async fn my_refunds(
     query: web::Query<SeasonQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let season = match query.season.as_deref() {
-        Some(raw) => season(raw)?,
+        Some(raw) => Season::parse(raw).ok_or_else(|| {
+            let mut errors = platform::fields::FieldErrors::default();
+            errors.add(
+                "season",
+                "invalid",
+                "a season is named by its two years, e.g. 2026-2027",
+            );
+            errors.into_result().expect_err("one error was added")
+        })?,
         None => Season::of(credit.clock.now()),
     };
     let client = client(&credit).await?;
