@@ -453,9 +453,14 @@ fn main() -> std::process::ExitCode {
                     dispatch,
                     credit,
                 } = *args;
-                let intake = intake.config(&cli.data_dir)?;
-                let dispatch = dispatch.config()?;
+                let mut intake = intake.config(&cli.data_dir)?;
+                let mut dispatch = dispatch.config()?;
                 let credit = credit.config(intake.photo_store.clone(), dispatch.sla.calendar())?;
+                // The city's stop-heating terms come with its refund rules.
+                if let Some(terms) = credit.refunds.city_terms(&credit.refund_city) {
+                    intake.stop_heating = terms;
+                    dispatch.stop_heating = terms;
+                }
                 let mut identity = outside.identity_config();
                 let sandbox = if sandbox {
                     if !addr.ip().is_loopback() {

@@ -49,7 +49,11 @@ pub(crate) async fn import_households(
             price_fen_per_m2: f.price_fen_per_m2,
         })
         .collect();
-    Ok(credit::refunds::households::import(&pool, &rows, chrono::Utc::now()).await?)
+    let count = credit::refunds::households::import(&pool, &rows, chrono::Utc::now()).await?;
+    // Dispatch counts each building's registered households for the cap on stopping heating.
+    let buildings = credit::refunds::households::per_building(&pool).await?;
+    dispatch::stop_heating::set_building_households(&pool, &buildings).await?;
+    Ok(count)
 }
 
 /// Reads a registry file, migrates, and imports it with `import`; prints how many `what` it

@@ -109,6 +109,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         crate::domain::refund_rules::RefundVersion,
         crate::domain::refund_rules::Tier,
         crate::refunds::statement::RefundStatement,
+        crate::refunds::statement::HeatingStoppedView,
         crate::refunds::statement::RefundDayView,
         crate::refunds::statement::RefundWhatIf,
         crate::refunds::statement::SupplierRefunds,

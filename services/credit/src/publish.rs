@@ -236,6 +236,7 @@ fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventsto
             dispatch::Clock::Restore => Clock::Restore,
             dispatch::Clock::HotlineFinish => Clock::HotlineFinish,
             dispatch::Clock::Callback => Clock::Callback,
+            dispatch::Clock::StopHeatingReply => Clock::StopHeatingReply,
             dispatch::Clock::Unspecified => return Ok(None),
         };
         (

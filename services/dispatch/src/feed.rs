@@ -16,19 +16,23 @@ use eventstore::{
     SubscriptionConfig, SubscriptionHandle,
 };
 use platform::clock::Clock;
+use platform::stop_heating::StopHeatingTerms;
 use uuid::Uuid;
 
 use crate::domain::publish::{category_code, channel_code, priority_code};
 use crate::domain::sla::Sla;
+use crate::domain::stop_heating::{CaseCommand, CaseError, Filed, Kind, StopHeatingCase};
 use crate::domain::ticket::{Member, Subject, Ticket, TicketCommand, TicketError};
 use crate::domain::values::Place;
 use crate::projection::project;
+use crate::stop_heating;
 
 /// The subscription's name in the `dispatch` schema.
 pub const NAME: &str = "intake_feed";
 
 struct Feed {
     sla: Arc<Sla>,
+    terms: StopHeatingTerms,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,12 +44,13 @@ fn at(ms: i64) -> DateTime<Utc> {
 pub fn spawn(
     store: &PgEventStore,
     sla: Arc<Sla>,
+    terms: StopHeatingTerms,
     clock: Arc<dyn Clock>,
 ) -> Result<SubscriptionHandle, StoreError> {
     eventstore::subscription::spawn(
         store,
         SubscriptionConfig::new("dispatch", NAME),
-        Feed { sla, clock },
+        Feed { sla, terms, clock },
     )
 }
 
@@ -201,6 +206,9 @@ impl Feed {
             let id: Uuid = complaint_id.parse()?;
             let cancel = TicketCommand::Cancel { reason, at: now };
             self.run(batch, id, cancel, &metadata).await?;
+        } else if event.is::<intake::StopHeatingApplied>() {
+            let applied: intake::StopHeatingApplied = event.decode()?;
+            self.open_case(batch, applied, &metadata).await?;
         } else if event.is::<intake::IncidentDeclared>() {
             let declared: intake::IncidentDeclared = event.decode()?;
             self.declare(batch, declared, &metadata).await?;
@@ -220,6 +228,51 @@ impl Feed {
                 self.run(batch, joined.complaint_id.parse()?, merge, &metadata)
                     .await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Puts a stop-heating application on its supplier's desk, the reply due the city's
+    /// working days after it was filed.
+    async fn open_case(
+        &self,
+        batch: &mut Batch<'_>,
+        applied: intake::StopHeatingApplied,
+        metadata: &EventMetadata,
+    ) -> Result<(), HandlerError> {
+        let id: Uuid = applied.application_id.parse()?;
+        let route = applied.route.clone().unwrap_or_default();
+        let applied_at = at(applied.applied_at_ms);
+        let days = self.terms.reply_working_days;
+        let filed = Filed {
+            kind: match applied.kind() {
+                intake::StopHeatingKind::Restore => Kind::Restore,
+                _ => Kind::Stop,
+            },
+            season: applied.season,
+            household: applied.household,
+            building_id: route.building_id,
+            district: route.district,
+            supplier_id: route.supplier_id,
+            reason: applied.reason,
+            filed_by: applied.filed_by,
+            applied_at,
+            reply_by: self.sla.calendar().after_working_days(applied_at, days),
+            reply_target: format!("{days} working days"),
+        };
+        let context = batch.load::<StopHeatingCase>(&id.to_string()).await?;
+        let events = match context.state().decide(CaseCommand::Open { filed }) {
+            Ok(events) => events,
+            // A redelivered application.
+            Err(CaseError::AlreadyOpened) => return Ok(()),
+            Err(refusal) => return Err(refusal.into()),
+        };
+        let appended = batch.append(&context, &events, metadata).await?;
+        let mut case = context.state().clone();
+        for event in &events {
+            cqrs_es::Aggregate::apply(&mut case, event.clone());
+            stop_heating::project(batch.tx(), id, event, &case, appended.last_sequence as i64)
+                .await?;
         }
         Ok(())
     }

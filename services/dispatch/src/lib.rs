@@ -16,6 +16,7 @@ pub mod policy;
 mod projection;
 pub mod rebuild;
 mod routes;
+pub mod stop_heating;
 pub mod tickets;
 pub mod timer;
 pub mod views;
@@ -56,6 +57,8 @@ pub struct DispatchConfig {
     pub sla: Sla,
     /// How often the timer looks for passed deadlines.
     pub timer_every: Duration,
+    /// The city's terms for stop-heating applications.
+    pub stop_heating: platform::stop_heating::CityTerms,
 }
 
 impl Default for DispatchConfig {
@@ -64,6 +67,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             sla: Sla::shipped(),
             timer_every: Duration::from_secs(1),
+            stop_heating: platform::stop_heating::CityTerms::default(),
         }
     }
 }
@@ -108,6 +112,7 @@ impl Dispatch {
         let feed = feed::spawn(
             self.tickets.store(),
             self.tickets.sla().clone(),
+            self.config.stop_heating.terms,
             self.clock.clone(),
         )?;
         let timer = timer::spawn(

@@ -44,6 +44,11 @@ use crate::views::{
         routes::close,
         routes::register,
         routes::list,
+        routes::stop_heating::list,
+        routes::stop_heating::show,
+        routes::stop_heating::reply,
+        routes::stop_heating::valve_work,
+        routes::stop_heating::photo,
     ),
     components(schemas(
         routes::CommandReply,
@@ -73,11 +78,14 @@ use crate::views::{
         Rating,
         PauseReason,
         FieldError,
+        routes::stop_heating::Reply,
+        crate::stop_heating::CaseView,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "tickets", description = "Repair tickets: the queue, one ticket, its commands"),
         (name = "crews", description = "The crew register and crews' jobs"),
+        (name = "stop-heating", description = "Stop-heating and restore applications: the supplier's reply and the crew's valve work"),
     )
 )]
 pub struct DispatchApi;

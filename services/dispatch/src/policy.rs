@@ -18,6 +18,13 @@ const QUEUE_READERS: &[(Role, Reach)] = &[
     (Crew, OwnCrew),
 ];
 
+const CASE_READERS: &[(Role, Reach)] = &[
+    (SupplierAdmin, OwnSupplier),
+    (Crew, OwnCrew),
+    (Dispatcher, OwnDistrict),
+    (Regulator, City),
+];
+
 /// Dispatch's operations.
 pub const POLICY: &[Operation] = &[
     Operation::roles("GET", "/api/v1/tickets", QUEUE_READERS),
@@ -97,6 +104,28 @@ pub const POLICY: &[Operation] = &[
         ],
     ),
     Operation::roles("POST", "/api/v1/tickets/{id}/close", DISPATCHERS),
+    Operation::roles("GET", "/api/v1/stop-heating/applications", CASE_READERS),
+    Operation::roles(
+        "GET",
+        "/api/v1/stop-heating/applications/{id}",
+        CASE_READERS,
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/stop-heating/applications/{id}/reply",
+        SUPPLIERS,
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/stop-heating/applications/{id}/valve-work",
+        CREWS,
+    )
+    .limit(crate::routes::stop_heating::MAX_PHOTO_BYTES),
+    Operation::roles(
+        "GET",
+        "/api/v1/stop-heating/applications/{id}/photo",
+        CASE_READERS,
+    ),
 ];
 
 /// The policy of a process that serves dispatch alone, holding every field to the size dispatch's

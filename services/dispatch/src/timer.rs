@@ -13,7 +13,9 @@ use platform::clock::Clock;
 use uuid::Uuid;
 
 use crate::domain::clock::ClockKind;
+use crate::domain::stop_heating::{CaseCommand, CaseError};
 use crate::domain::ticket::{TicketCommand, TicketError};
+use crate::stop_heating::{self, CaseFailure};
 use crate::tickets::{CommandError, Tickets};
 
 /// The most deadlines handled in one look.
@@ -57,6 +59,39 @@ pub async fn sweep(tickets: &Tickets, now: DateTime<Utc>) -> Result<usize, Comma
             // Another instance recorded it first; the projection has dropped the row.
             Err(CommandError::Refused(TicketError::NothingToBreach)) => {}
             Err(error) => return Err(error),
+        }
+    }
+    Ok(recorded + replies_overdue(tickets, now, &metadata).await?)
+}
+
+/// Records the breach of every stop-heating application whose reply is overdue at `now`.
+async fn replies_overdue(
+    tickets: &Tickets,
+    now: DateTime<Utc>,
+    metadata: &EventMetadata,
+) -> Result<usize, CommandError> {
+    let store = tickets.store();
+    let due = {
+        let client = store
+            .pool()
+            .get()
+            .await
+            .map_err(eventstore::StoreError::from)?;
+        stop_heating::overdue(&client, now, BATCH).await?
+    };
+    let mut recorded = 0;
+    for id in due {
+        let command = CaseCommand::RecordBreach { at: now };
+        match stop_heating::execute(store, id, command, &|_| Ok(()), None, metadata).await {
+            Ok(_) => {
+                recorded += 1;
+                platform::metrics::count(SLA_BREACHES, &[("clock", "stop_heating_reply")]);
+            }
+            // Another instance recorded it, or the supplier replied, meanwhile.
+            Err(CaseFailure::Refused(CaseError::NothingToBreach) | CaseFailure::Contended) => {}
+            Err(CaseFailure::Store(e)) => return Err(CommandError::Store(e)),
+            Err(CaseFailure::Append(e)) => return Err(CommandError::Append(e)),
+            Err(other) => tracing::warn!(application.id = %id, %other, "reply breach not recorded"),
         }
     }
     Ok(recorded)

@@ -24,6 +24,7 @@ pub mod privacy;
 mod projection;
 pub mod registry;
 mod routes;
+pub mod stop_heating;
 pub mod views;
 
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub struct IntakeConfig {
     /// How long a complaint's personal data is kept after it closed
     /// ([`privacy::DEFAULT_RETENTION`] unless configured).
     pub retention: Duration,
+    /// When stop-heating applications close.
+    pub stop_heating: platform::stop_heating::CityTerms,
 }
 
 impl IntakeConfig {
@@ -99,6 +102,7 @@ impl IntakeConfig {
             hotline: None,
             open311_keys: Vec::new(),
             retention: privacy::DEFAULT_RETENTION,
+            stop_heating: platform::stop_heating::CityTerms::default(),
         }
     }
 }

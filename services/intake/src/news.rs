@@ -58,6 +58,7 @@ fn clock_name(clock: i32) -> &'static str {
         dispatch::Clock::Restore => "restore",
         dispatch::Clock::HotlineFinish => "hotline",
         dispatch::Clock::Callback => "callback",
+        dispatch::Clock::StopHeatingReply => "stop-heating reply",
         dispatch::Clock::Unspecified => "service",
     }
 }
@@ -170,6 +171,10 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         (e.ticket_id, "reopened", note, e.reopened_at_ms)
     } else if event.is::<dispatch::SlaBreached>() {
         let e: dispatch::SlaBreached = event.decode()?;
+        if e.clock() == dispatch::Clock::StopHeatingReply {
+            // An application, not a repair: shown on the application itself.
+            return Ok(None);
+        }
         let note = format!(
             "the supplier missed the {} deadline ({}); the case is escalated",
             clock_name(e.clock),
@@ -229,11 +234,102 @@ impl eventstore::Handler for News {
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
         let mut steps = Vec::new();
+        let mut applications = Vec::new();
         for event in events {
             if let Some(step) = step(event)? {
                 steps.push(step);
+            } else if let Some(change) = application_change(event)? {
+                applications.push(change);
             }
         }
+        self.repairs(batch, steps).await?;
+        for change in applications {
+            change.write(batch).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What dispatch did with a stop-heating application.
+enum ApplicationChange {
+    Replied {
+        id: Uuid,
+        approved: bool,
+        refusal: String,
+        note: String,
+        at: DateTime<Utc>,
+    },
+    Done {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+}
+
+fn application_change(event: &PublishedEvent) -> Result<Option<ApplicationChange>, HandlerError> {
+    Ok(if event.is::<dispatch::StopHeatingReplied>() {
+        let e: dispatch::StopHeatingReplied = event.decode()?;
+        Some(ApplicationChange::Replied {
+            id: e.application_id.parse()?,
+            approved: e.approved,
+            refusal: e.refusal,
+            note: e.note,
+            at: at(e.replied_at_ms),
+        })
+    } else if event.is::<dispatch::HeatingStopped>() {
+        let e: dispatch::HeatingStopped = event.decode()?;
+        Some(ApplicationChange::Done {
+            id: e.application_id.parse()?,
+            at: at(e.done_at_ms),
+        })
+    } else if event.is::<dispatch::HeatingRestored>() {
+        let e: dispatch::HeatingRestored = event.decode()?;
+        Some(ApplicationChange::Done {
+            id: e.application_id.parse()?,
+            at: at(e.done_at_ms),
+        })
+    } else {
+        None
+    })
+}
+
+impl ApplicationChange {
+    /// Moves the resident's view of the application on; a redelivery writes the same.
+    async fn write(&self, batch: &Batch<'_>) -> Result<(), HandlerError> {
+        match self {
+            ApplicationChange::Replied {
+                id,
+                approved,
+                refusal,
+                note,
+                at,
+            } => {
+                let status = if *approved { "approved" } else { "refused" };
+                let refusal = (!approved).then_some(refusal);
+                batch
+                    .tx()
+                    .execute(
+                        "UPDATE intake.stop_heating SET status = $2, refusal = $3, note = $4,                          replied_at = $5 WHERE application_id = $1 AND status = 'applied'",
+                        &[id, &status, &refusal, note, at],
+                    )
+                    .await?;
+            }
+            ApplicationChange::Done { id, at } => {
+                batch
+                    .tx()
+                    .execute(
+                        "UPDATE intake.stop_heating SET status = 'done', done_at = $2                          WHERE application_id = $1",
+                        &[id, at],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl News {
+    /// Shows the repair steps in the complaints' timelines.
+    async fn repairs(&self, batch: &mut Batch<'_>, steps: Vec<Step>) -> Result<(), HandlerError> {
         if steps.is_empty() {
             return Ok(());
         }

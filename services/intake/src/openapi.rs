@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::input::FieldError;
 use crate::open311;
-use crate::routes::{complaints, contact, erasure, filing, photos, platform12345};
+use crate::routes::{complaints, contact, erasure, filing, photos, platform12345, stop_heating};
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
 /// The document.
@@ -35,6 +35,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         platform12345::push,
         photos::upload,
         photos::download,
+        stop_heating::apply,
+        stop_heating::mine,
         open311::services,
         open311::definition,
         open311::requests,
@@ -63,6 +65,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         RevealPage,
         RevealView,
         FieldError,
+        stop_heating::NewApplication,
+        crate::stop_heating::ApplicationView,
     )),
     modifiers(&BearerScheme),
     tags(
@@ -70,6 +74,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         (name = "12345", description = "The city hotline platform's pushes"),
         (name = "photos", description = "Complaint photos"),
         (name = "privacy", description = "Erasure of personal data"),
+        (name = "stop-heating", description = "Applying online to stop heating a home for a season, or to restore it"),
         (name = "open311", description = "Open311 GeoReport v2 for civic-reporting apps (JSON or XML by the path's extension)"),
     )
 )]

@@ -12,6 +12,17 @@ pub const POLICY: &[Operation] = &[
     Operation::roles("POST", "/api/v1/complaints", &[(Resident, OwnFilings)]).limit(JSON_LIMIT),
     Operation::roles("GET", "/api/v1/complaints", &[(Resident, OwnFilings)]),
     Operation::roles(
+        "POST",
+        "/api/v1/me/stop-heating-applications",
+        &[(Resident, OwnFilings)],
+    )
+    .limit(JSON_LIMIT),
+    Operation::roles(
+        "GET",
+        "/api/v1/me/stop-heating-applications",
+        &[(Resident, OwnFilings)],
+    ),
+    Operation::roles(
         "GET",
         "/api/v1/complaints/search",
         &[

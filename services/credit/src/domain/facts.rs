@@ -21,18 +21,27 @@ pub enum Clock {
     HotlineFinish,
     /// Resolved → callback done.
     Callback,
+    /// A stop-heating application filed → the supplier's reply, in working days.
+    StopHeatingReply,
 }
 
 impl Clock {
     /// Every clock, in tally order.
-    pub const ALL: [Clock; 6] = [
+    pub const ALL: [Clock; 7] = [
         Clock::Resident,
         Clock::Sign,
         Clock::OnSite,
         Clock::Restore,
         Clock::HotlineFinish,
         Clock::Callback,
+        Clock::StopHeatingReply,
     ];
+
+    /// Whether its breach counts at once: it belongs to no repair, so there is no
+    /// supplier-side resolution to wait for.
+    pub fn counts_at_once(self) -> bool {
+        self == Clock::StopHeatingReply
+    }
 
     /// Its index in the tally.
     pub fn index(self) -> usize {
@@ -48,6 +57,7 @@ impl Clock {
             Clock::Restore => "restore",
             Clock::HotlineFinish => "hotline finish",
             Clock::Callback => "callback",
+            Clock::StopHeatingReply => "stop-heating reply",
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct RefundVersion {
     pub outage_min_hours: u32,
     /// The share of a late-start or outage day refunded, in percent.
     pub whole_day_share_pct: u32,
+    /// The city's terms for stopping heating online (Xi'an's when left out).
+    #[serde(default)]
+    pub stop_heating: platform::stop_heating::StopHeatingTerms,
 }
 
 fn month_day(text: &str) -> Option<(u32, u32)> {
@@ -70,6 +73,11 @@ fn date(year: i32, (month, day): (u32, u32)) -> NaiveDate {
 }
 
 impl RefundVersion {
+    /// The official start of heating as (month, day).
+    pub fn starts_month_day(&self) -> (u32, u32) {
+        month_day(&self.heating_starts).expect("checked when read")
+    }
+
     /// The standard in tenths of a degree.
     pub fn standard_tenths(&self) -> i32 {
         (self.standard_celsius * 10.0).round() as i32
@@ -183,6 +191,9 @@ impl RefundVersion {
                 "version {v}: after_hours_below and outage_min_hours must be at most 720"
             ));
         }
+        self.stop_heating
+            .check()
+            .map_err(|e| format!("version {v}: {e}"))?;
         if self.late_start_within_days > 60 {
             return Err(format!(
                 "version {v}: late_start_within_days must be at most 60"
@@ -252,6 +263,15 @@ impl RefundRulebook {
         self.versions.iter().any(|v| v.city == city)
     }
 
+    /// The stop-heating terms of `city`'s latest version, with its official start of heating.
+    pub fn city_terms(&self, city: &str) -> Option<platform::stop_heating::CityTerms> {
+        let latest = self.versions.iter().rev().find(|v| v.city == city)?;
+        Some(platform::stop_heating::CityTerms {
+            heating_starts: latest.starts_month_day(),
+            terms: latest.stop_heating,
+        })
+    }
+
     /// The version `city`'s season follows: the latest of the city's in effect at the
     /// season's start (its oldest when none is yet).
     pub fn for_season(&self, city: &str, season: Season) -> Option<&RefundVersion> {
@@ -293,6 +313,9 @@ mod tests {
         assert_eq!(harbin.tier(159), Some((1, 100)));
         assert_eq!(harbin.tier_name(1), "below 16.0 ℃");
         assert!(book.for_season("dalian", season()).is_none());
+        assert_eq!(xian.stop_heating.apply_days_before_start, 15);
+        assert_eq!(harbin.stop_heating.apply_days_before_start, 30);
+        assert_eq!(harbin.stop_heating.reply_working_days, 10);
     }
 
     #[test]
@@ -314,5 +337,9 @@ mod tests {
         assert!(with(&|v| v["whole_day_share_pct"] = 0.into()).contains("whole_day"));
         assert!(with(&|v| v["version"] = "harbin-2024.1".into()).contains("listed twice"));
         assert!(with(&|v| v["surprise"] = 1.into()).contains("unknown field"));
+        assert!(
+            with(&|v| v["stop_heating"]["building_cap_pct"] = 0.into())
+                .contains("version xian-2024.1: stop_heating.building_cap_pct")
+        );
     }
 }

@@ -32,6 +32,10 @@ pub struct PerBreach {
     pub hotline_finish: f64,
     /// Resolved → callback done.
     pub callback: f64,
+    /// A stop-heating application filed → the supplier's reply (0 when a version leaves it
+    /// out).
+    #[serde(default)]
+    pub stop_heating_reply: f64,
 }
 
 /// A dimension with a weight only.
@@ -115,8 +119,9 @@ pub struct Tally {
     pub measurements: u64,
     /// Of which at or above the standard.
     pub measurements_met: u64,
-    /// Breaches by clock: resident, sign, on site, restore, hotline finish, callback.
-    pub breaches: [u64; 6],
+    /// Breaches by clock: resident, sign, on site, restore, hotline finish, callback,
+    /// stop-heating reply.
+    pub breaches: [u64; 7],
     /// Complaints on tickets resolved with a supplier-side cause.
     pub complaints: u64,
     /// Verdicts counted, and of them satisfied and basically satisfied.
@@ -184,6 +189,7 @@ impl Version {
                     per.restore,
                     per.hotline_finish,
                     per.callback,
+                    per.stop_heating_reply,
                 ];
                 let lost: Centipoints = costs
                     .iter()
@@ -283,6 +289,7 @@ impl Version {
             self.sla_performance.per_breach.restore,
             self.sla_performance.per_breach.hotline_finish,
             self.sla_performance.per_breach.callback,
+            self.sla_performance.per_breach.stop_heating_reply,
             self.outages.per_household_hour,
         ];
         if numbers.iter().any(|n| !n.is_finite() || *n < 0.0) {
@@ -406,7 +413,7 @@ mod tests {
         let tally = Tally {
             measurements: 4,
             measurements_met: 3,
-            breaches: [0, 1, 1, 1, 0, 0],
+            breaches: [0, 1, 1, 1, 0, 0, 0],
             complaints: 10,
             verdicts: 4,
             satisfied: 2,

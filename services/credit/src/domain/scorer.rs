@@ -291,6 +291,23 @@ impl Scorer {
             FactKind::Breached {
                 ticket,
                 supplier,
+                clock,
+                ..
+            } if clock.counts_at_once() => {
+                let season = Season::of(fact.at);
+                self.count(Counting {
+                    trigger: fact.event_id,
+                    at: fact.at,
+                    supplier,
+                    season,
+                    ticket,
+                    items: vec![(fact.event_id, Contribution::Breach(*clock))],
+                    also: Vec::new(),
+                })
+            }
+            FactKind::Breached {
+                ticket,
+                supplier,
                 cycle,
                 clock,
             } => self.late_or_pending(fact, ticket, supplier, *cycle, Waiting::Breached(*clock)),

@@ -293,3 +293,19 @@ fn an_upheld_appeal_leaves_the_evidence_out_and_records_the_difference() {
     assert!(reversal[0].evidence.contains(&season.restore_breach));
     assert!(scorer.apply(&decision).is_empty());
 }
+
+#[test]
+fn a_missed_stop_heating_reply_counts_at_once_where_the_rules_price_it() {
+    let mut s = Story::new();
+    let breach = s.breached("application-1", 120, Clock::StopHeatingReply);
+    // The 2024.1 rules do not price it: nothing is drafted.
+    assert!(run(&mut scorer(None), &s.facts).is_empty());
+    // 2027.1 costs a point, with no repair to wait for.
+    let drafts = run(&mut scorer(Some("2027.1")), &s.facts);
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].dimension, Dimension::SlaPerformance);
+    assert_eq!(drafts[0].points, -100);
+    assert_eq!(drafts[0].evidence, vec![breach]);
+    assert_eq!(drafts[0].tickets, ["application-1"]);
+    assert_eq!(drafts[0].detail, "breaches: stop-heating reply 1");
+}

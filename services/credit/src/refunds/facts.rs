@@ -140,6 +140,52 @@ async fn apply(
             ],
         )
         .await?;
+    } else if is::<dispatch::HeatingStopped>(event) || is::<dispatch::HeatingRestored>(event) {
+        let (household, season, application, share, done_at, stopped) =
+            if is::<dispatch::HeatingStopped>(event) {
+                let m: dispatch::HeatingStopped = event.decode()?;
+                let share = m.base_fee_share_pct as i32;
+                (
+                    m.household,
+                    m.season,
+                    m.application_id,
+                    share,
+                    m.done_at_ms,
+                    true,
+                )
+            } else {
+                let m: dispatch::HeatingRestored = event.decode()?;
+                (
+                    m.household,
+                    m.season,
+                    m.application_id,
+                    100,
+                    m.done_at_ms,
+                    false,
+                )
+            };
+        let application: uuid::Uuid = application.parse()?;
+        tx.execute(
+            "INSERT INTO credit.refund_stopped (household, season, stopped, base_fee_share_pct, \
+             application_id, at, event_id, log_tx, log_pos) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (household, season) DO UPDATE SET stopped = $3, \
+             base_fee_share_pct = $4, application_id = $5, at = $6, event_id = $7, log_tx = $8, \
+             log_pos = $9 \
+             WHERE (credit.refund_stopped.log_tx, credit.refund_stopped.log_pos) < ($8, $9)",
+            &[
+                &household,
+                &season,
+                &stopped,
+                &share,
+                &application,
+                &at(done_at),
+                &event.event_id,
+                &log_tx,
+                &log_pos,
+            ],
+        )
+        .await?;
     } else if is::<dispatch::TicketResolved>(event) {
         let m: dispatch::TicketResolved = event.decode()?;
         let cause = m.cause();

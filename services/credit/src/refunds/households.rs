@@ -55,3 +55,18 @@ pub async fn import(
     tx.commit().await?;
     Ok(households.len())
 }
+
+/// How many households each building has in the registry.
+pub async fn per_building(pool: &Pool) -> Result<Vec<(String, i64)>, StoreError> {
+    let client = pool.get().await?;
+    Ok(client
+        .query(
+            "SELECT building_id, count(*) FROM credit.refund_household GROUP BY building_id \
+             ORDER BY building_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

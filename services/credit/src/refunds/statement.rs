@@ -73,6 +73,29 @@ pub struct RefundStatement {
     pub total_fen: i64,
     /// Repairs of the household not resolved yet: their days count once they are.
     pub repairs_open: i64,
+    /// Set when the household's heating is stopped for the season (停暖): it pays the base
+    /// fee share of its fee instead of the whole.
+    pub heating_stopped: Option<HeatingStoppedView>,
+}
+
+/// A household stopped for the season.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HeatingStoppedView {
+    /// The approved application.
+    pub application_id: Uuid,
+    /// When the crew sealed the valve.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// The share of the season's fee still paid, in percent.
+    pub base_fee_share_pct: u32,
+    /// That base fee in fen, when the fee basis is registered.
+    pub base_fee_fen: Option<i64>,
+    /// The published event that stopped it.
+    pub evidence: Uuid,
+}
+
+/// The base fee of a season fee at `share_pct`, in fen, rounded half up.
+pub fn base_fee(season_fee_fen: i64, share_pct: u32) -> i64 {
+    (season_fee_fen * i64::from(share_pct) + 50) / 100
 }
 
 /// A household's registration, if any.
@@ -138,6 +161,24 @@ pub async fn statement(
         .as_ref()
         .map(|r| r.supplier_id.clone())
         .or_else(|| rows.first().map(|r| r.get(9)));
+    let season_fee_fen = registered.as_ref().map(|r| r.basis.season_fee_fen());
+    let heating_stopped = client
+        .query_opt(
+            "SELECT application_id, at, base_fee_share_pct, event_id FROM credit.refund_stopped \
+             WHERE household = $1 AND season = $2 AND stopped",
+            &[&household, &season.to_string()],
+        )
+        .await?
+        .map(|r| {
+            let share = r.get::<_, i32>(2) as u32;
+            HeatingStoppedView {
+                application_id: r.get(0),
+                since: r.get(1),
+                base_fee_share_pct: share,
+                base_fee_fen: season_fee_fen.map(|fee| base_fee(fee, share)),
+                evidence: r.get(3),
+            }
+        });
     Ok(RefundStatement {
         household: household.into(),
         season: season.to_string(),
@@ -146,10 +187,11 @@ pub async fn statement(
         area_m2: registered
             .as_ref()
             .map(|r| r.basis.area_centi_m2 as f64 / 100.0),
-        season_fee_fen: registered.as_ref().map(|r| r.basis.season_fee_fen()),
+        season_fee_fen,
         total_fen: days.iter().map(|d| d.amount_fen).sum(),
         days,
         repairs_open: open.get(0),
+        heating_stopped,
     })
 }
 

@@ -8,5 +8,6 @@ pub mod crew;
 mod decide;
 pub mod publish;
 pub mod sla;
+pub mod stop_heating;
 pub mod ticket;
 pub mod values;

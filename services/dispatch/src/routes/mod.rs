@@ -2,6 +2,7 @@
 
 mod actions;
 mod crews;
+pub(crate) mod stop_heating;
 mod tickets;
 
 use actix_web::http::header;
@@ -37,6 +38,27 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, dispatch: web::Data<Dispat
         .route(
             "/api/v1/suppliers/{id}/tickets",
             web::get().to(tickets::supplier_tickets),
+        )
+        .route(
+            "/api/v1/stop-heating/applications",
+            web::get().to(stop_heating::list),
+        )
+        .route(
+            "/api/v1/stop-heating/applications/{id}",
+            web::get().to(stop_heating::show),
+        )
+        .route(
+            "/api/v1/stop-heating/applications/{id}/reply",
+            web::post().to(stop_heating::reply),
+        )
+        .route(
+            "/api/v1/stop-heating/applications/{id}/photo",
+            web::get().to(stop_heating::photo),
+        )
+        .service(
+            web::resource("/api/v1/stop-heating/applications/{id}/valve-work")
+                .app_data(stop_heating::payload_config())
+                .route(web::post().to(stop_heating::valve_work)),
         );
     for (path, to) in [
         action("dispatch", web::post().to(actions::dispatch)),

@@ -4,4 +4,5 @@
 pub mod complaint;
 pub mod erasure;
 pub mod incident;
+pub mod stop_heating;
 pub mod values;

@@ -6,6 +6,7 @@ pub(crate) mod erasure;
 pub(crate) mod filing;
 pub(crate) mod photos;
 pub(crate) mod platform12345;
+pub(crate) mod stop_heating;
 
 use actix_web::web;
 use platform::error::ApiError;
@@ -49,6 +50,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         )
         .route("/api/v1/contact-reveals", web::get().to(contact::reveals))
         .route("/api/v1/buildings", web::get().to(complaints::buildings))
+        .route(
+            "/api/v1/me/stop-heating-applications",
+            web::post().to(stop_heating::apply),
+        )
+        .route(
+            "/api/v1/me/stop-heating-applications",
+            web::get().to(stop_heating::mine),
+        )
         .route("/api/v1/privacy/erasures", web::post().to(erasure::erase))
         .route("/api/v1/privacy/erasures", web::get().to(erasure::list))
         .route(
