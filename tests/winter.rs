@@ -4,7 +4,8 @@
 //! which the 12345 platform also pushes; a dispatcher registers and assigns a crew; the crew
 //! measures 16 ℃, repairs, measures 19 ℃ and resolves; the resident rates it; the 12345
 //! platform gets its status pushes; the supplier's credit ledger shows the entries with the
-//! events behind them; the resident's refund statement shows the cold day at its tier.
+//! events behind them; the resident's refund statement shows the cold day at its tier; the
+//! resident applies to stop heating next winter and the crew seals the valve.
 
 mod support;
 
@@ -420,6 +421,55 @@ async fn story(world: &World, public: &str) {
     )
     .await;
     assert_eq!(owed[0]["amount_fen"], fifth, "{owed}");
+
+    // The resident will be away next winter and applies to stop heating; the supplier
+    // approves with its crew, which seals the valve and photographs it.
+    let next = format!("{}-{}", first + 1, first + 2);
+    let applied = ok(
+        api.post(
+            "/api/v1/me/stop-heating-applications",
+            &resident,
+            &json!({"kind": "stop", "season": next, "reason": "away", "address": ADDRESS}),
+        )
+        .await,
+        "stop-heating application",
+    )
+    .await;
+    let application = applied["application_id"].as_str().unwrap().to_owned();
+    let case = format!("/api/v1/stop-heating/applications/{application}");
+    eventually("the application reaches the supplier", || async {
+        api.get(&case, &supplier).await.status == 200
+    })
+    .await;
+    ok(
+        api.post(
+            &format!("{case}/reply"),
+            &supplier,
+            &json!({"decision": "approve", "crew_id": crew_id, "note": "we seal it in October"}),
+        )
+        .await,
+        "approval",
+    )
+    .await;
+    let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    photo.extend_from_slice(b"a sealed valve");
+    let sealed = api
+        .send(
+            reqwest::Method::POST,
+            &format!("{case}/valve-work"),
+            Some(&member),
+            Some(photo.into()),
+            &[("content-type", "image/jpeg")],
+        )
+        .await;
+    assert_eq!(ok(sealed, "valve work").await["status"], "done");
+    eventually("the resident sees the home stopped", || async {
+        let mine = api
+            .get("/api/v1/me/stop-heating-applications", &resident)
+            .await;
+        mine.body[0]["status"] == "done"
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -506,6 +506,58 @@ async fn a_household_registered_after_its_repair_is_counted_once() {
 }
 
 #[tokio::test]
+async fn a_household_stopped_for_the_season_pays_the_base_fee_until_restored() {
+    let h = Harness::start().await;
+    credit::refunds::households::import(h.store.pool(), &[home("hh-6", "b1")], Utc::now())
+        .await
+        .unwrap();
+    let stopped = dispatch::HeatingStopped {
+        application_id: "0190a5c4-0000-7000-8000-000000000006".into(),
+        supplier_id: "north-heat".into(),
+        household: "hh-6".into(),
+        building_id: "b1".into(),
+        season: "2026-2027".into(),
+        base_fee_share_pct: 30,
+        crew_id: "crew-1".into(),
+        photo_sha256: "ab".repeat(32),
+        done_at_ms: dec(1, 10),
+    };
+    h.publish("0190a5c4-0000-7000-8000-000000000006", &stopped)
+        .await;
+    let path = "/api/v1/refunds/seasons/2026-2027/households/hh-6";
+    testkit::api::eventually("the household shows stopped", || async {
+        h.api.get(path, &h.regulator()).await.body["heating_stopped"].is_object()
+    })
+    .await;
+    let statement = h.api.get(path, &h.regulator()).await.body;
+    // 80 m² × 23.40 yuan = 187,200 fen a season; 30 % of it.
+    assert_eq!(statement["season_fee_fen"], 187_200);
+    assert_eq!(statement["heating_stopped"]["base_fee_share_pct"], 30);
+    assert_eq!(statement["heating_stopped"]["base_fee_fen"], 56_160);
+    // Redelivered, then restored: the latest stands.
+    h.publish("0190a5c4-0000-7000-8000-000000000006", &stopped)
+        .await;
+    h.publish(
+        "0190a5c4-0000-7000-8000-000000000007",
+        &dispatch::HeatingRestored {
+            application_id: "0190a5c4-0000-7000-8000-000000000007".into(),
+            supplier_id: "north-heat".into(),
+            household: "hh-6".into(),
+            building_id: "b1".into(),
+            season: "2026-2027".into(),
+            crew_id: "crew-1".into(),
+            photo_sha256: "cd".repeat(32),
+            done_at_ms: dec(20, 10),
+        },
+    )
+    .await;
+    testkit::api::eventually("the household shows heated again", || async {
+        h.api.get(path, &h.regulator()).await.body["heating_stopped"].is_null()
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_refund_rulebook_is_public() {
     let h = Harness::start().await;
     let reply = h
