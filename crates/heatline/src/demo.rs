@@ -18,6 +18,7 @@ use crate::database::Database;
 use crate::serve::{Plan, Service, start};
 
 mod city;
+mod stop_heating;
 
 use city::{SUPPLIERS, home, households, registries};
 
@@ -138,12 +139,14 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     intake.incidents.households = 10;
     let dispatch = dispatch::DispatchConfig::default();
     let credit = credit::CreditConfig::new(photos.display().to_string());
+    // Residents log in through the sandbox's stand-in for WeChat.
+    let sandbox = crate::sandbox::start()?;
     let plan = Plan {
         addr: "127.0.0.1:0".parse()?,
         only: None::<Service>,
         jwks_url: None,
         api_url: None,
-        identity: Default::default(),
+        identity: crate::sandbox::identity_config(&sandbox.url),
         intake,
         dispatch,
         credit,
@@ -189,6 +192,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     }
     handle.stop(true).await;
     let _ = served.await;
+    sandbox.handle.stop(true).await;
     let _ = std::fs::remove_dir_all(&photos);
     outcome
 }
@@ -486,6 +490,9 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let appeals = appeal(api, &suppliers, &regulator, season).await?;
+    let first: i32 = season.to_string()[..4].parse()?;
+    let next = format!("{}-{}", first + 1, first + 2);
+    let applied = stop_heating::applications(api, &suppliers, &next).await?;
     let queue = api
         .call("/api/v1/tickets?limit=100", Some(&dispatcher), None)
         .await?;
@@ -494,6 +501,19 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
         "A cold morning: {complaints} calls to the hotline, {} tickets ({moved} worked on, {open}+ still open).",
         tickets.len()
     );
+    println!(
+        "Stop-heating applications for {next}: {} (residents demo.resident.1 to .4: `heatline serve --sandbox`, WeChat code sandbox-demo.resident.N):",
+        applied.len()
+    );
+    for (i, a) in applied.iter().enumerate() {
+        let outcome = match a["status"].as_str().unwrap_or_default() {
+            "done" => "the crew sealed the valve: the home pays the base fee share".to_owned(),
+            "refused" => format!("refused ({})", a["refusal"].as_str().unwrap_or_default()),
+            "approved" => "approved; the crew has yet to come".to_owned(),
+            _ => "waiting for the supplier's reply".to_owned(),
+        };
+        println!("  demo.resident.{}: {outcome}", i + 1);
+    }
     println!("Credit ranking {season} ({appeals} appeals filed, one decided):");
     for row in ranking.as_array().into_iter().flatten() {
         println!(

@@ -187,7 +187,8 @@ struct CreditSettings {
     /// `services/credit/refunds.json`).
     #[arg(long, env = "HEATLINE_REFUND_RULEBOOK")]
     refund_rulebook: Option<PathBuf>,
-    /// The city whose refund rules apply (a city of the refund rulebook: `xian`, `harbin`).
+    /// The city whose refund rules and stop-heating terms apply (a city of the refund
+    /// rulebook: `xian`, `harbin`).
     #[arg(long, env = "HEATLINE_REFUND_CITY", default_value = "xian")]
     refund_city: String,
 }
