@@ -76,9 +76,14 @@ struct Outside {
     /// The mini-program's app secret.
     #[arg(long, env = "HEATLINE_WECHAT_SECRET", hide_env_values = true)]
     wechat_secret: Option<String>,
-    /// The SMS gateway's URL (SMS login is off without it).
+    /// The SMS gateway's URL (SMS login and SMS notices are off without it).
     #[arg(long, env = "HEATLINE_SMS_URL")]
     sms_url: Option<String>,
+    /// The mini-program's subscribe-message templates for notices, as `family=template_id`
+    /// pairs separated by commas (families: repair, refund, stop_heating); notices of a family
+    /// without one go by SMS.
+    #[arg(long, env = "HEATLINE_WECHAT_TEMPLATES")]
+    wechat_templates: Option<String>,
 }
 
 /// Intake's settings.
@@ -229,7 +234,11 @@ impl CreditSettings {
 }
 
 impl Outside {
-    fn identity_config(self) -> identity::IdentityConfig {
+    fn identity_config(self) -> anyhow::Result<identity::IdentityConfig> {
+        let templates = identity::notify::NotifyConfig::parse_templates(
+            self.wechat_templates.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| anyhow::anyhow!("HEATLINE_WECHAT_TEMPLATES: {e}"))?;
         let wechat = match (self.wechat_appid, self.wechat_secret) {
             (Some(appid), Some(secret)) => Some(identity::wechat::WechatConfig {
                 base_url: self.wechat_base_url.trim_end_matches('/').to_owned(),
@@ -238,10 +247,14 @@ impl Outside {
             }),
             _ => None,
         };
-        identity::IdentityConfig {
+        Ok(identity::IdentityConfig {
             wechat,
             sms_url: self.sms_url,
-        }
+            notify: identity::notify::NotifyConfig {
+                templates,
+                ..Default::default()
+            },
+        })
     }
 }
 
@@ -462,7 +475,7 @@ fn main() -> std::process::ExitCode {
                     intake.stop_heating = terms;
                     dispatch.stop_heating = terms;
                 }
-                let mut identity = outside.identity_config();
+                let mut identity = outside.identity_config()?;
                 let sandbox = if sandbox {
                     if !addr.ip().is_loopback() {
                         anyhow::bail!(

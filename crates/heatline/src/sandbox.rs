@@ -75,12 +75,23 @@ async fn phone_number(body: web::Json<PhoneCode>) -> HttpResponse {
 #[derive(Deserialize)]
 struct Sms {
     phone: String,
-    code: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
 }
 
-/// The SMS gateway: the code goes to the log.
+/// The SMS gateway: a login code or a notice goes to the log.
 async fn sms(body: web::Json<Sms>) -> HttpResponse {
-    tracing::info!(phone = %body.phone, code = %body.code, "sandbox SMS: the login code");
+    match (&body.code, &body.text) {
+        (Some(code), _) => {
+            tracing::info!(phone = %body.phone, %code, "sandbox SMS: the login code");
+        }
+        (None, Some(text)) => tracing::info!(phone = %body.phone, %text, "sandbox SMS: a notice"),
+        (None, None) => {
+            return HttpResponse::BadRequest().json(json!({"error": "a code or a text"}));
+        }
+    }
     HttpResponse::Ok().json(json!({"accepted": true}))
 }
 
@@ -118,6 +129,7 @@ pub fn identity_config(url: &str) -> identity::IdentityConfig {
             secret: "sandbox".into(),
         }),
         sms_url: Some(format!("{url}/sms")),
+        notify: Default::default(),
     }
 }
 

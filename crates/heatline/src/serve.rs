@@ -116,6 +116,7 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     let mut readiness = platform::health::Readiness::new(store.pool().clone());
     let clock = plan.clock.clone();
 
+    let mut identity_background = None;
     let identity = if plan.runs(Service::Identity) {
         readiness =
             readiness.with_migrations(identity::MIGRATION_TABLE, identity::known_migrations());
@@ -138,6 +139,11 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
                 }
             }
         });
+        identity_background = Some(
+            identity
+                .start_notifications()
+                .context("starting identity's notifications")?,
+        );
         Some(identity)
     } else {
         None
@@ -213,6 +219,9 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     };
 
     let mut subscribers = Vec::new();
+    if let Some(identity) = &identity {
+        subscribers.extend(identity.subscriptions());
+    }
     if let Some(intake) = &intake {
         subscribers.extend(intake.subscriptions());
     }
@@ -314,7 +323,12 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     Ok(Running {
         addrs,
         server: server.run(),
-        background: Box::new((intake_background, dispatch_background, credit_background)),
+        background: Box::new((
+            identity_background,
+            intake_background,
+            dispatch_background,
+            credit_background,
+        )),
         pool: store.pool().clone(),
     })
 }

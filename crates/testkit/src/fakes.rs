@@ -79,12 +79,20 @@ struct WechatState {
     phone_codes: HashMap<String, String>,
     /// Calls received, by path.
     calls: Vec<String>,
+    /// Subscribe messages accepted, as sent.
+    messages: Vec<Value>,
+    /// The errcodes the next subscribe messages are answered with, in turn (then 0).
+    answers: std::collections::VecDeque<i64>,
+    /// Whether subscribe messages are answered HTTP 503.
+    down: bool,
 }
 
 /// A fake of WeChat's server API.
 ///
 /// Codes registered with [`FakeWechat::code`] exchange once for their openid. These codes
 /// answer WeChat's errors: `invalid` 40029, `limited` 45011, `risky` 40226, `busy` -1.
+/// Subscribe messages are accepted and kept ([`FakeWechat::messages`]) unless an errcode was
+/// queued with [`FakeWechat::answer_next`] or the fake was taken down.
 pub struct FakeWechat {
     running: Running,
     state: Arc<Mutex<WechatState>>,
@@ -135,8 +143,31 @@ impl FakeWechat {
                     "/wxa/business/getuserphonenumber",
                     web::post().to(phone_number),
                 )
+                .route(
+                    "/cgi-bin/message/subscribe/send",
+                    web::post().to(subscribe_send),
+                )
         });
         FakeWechat { running, state }
+    }
+
+    /// The subscribe messages accepted so far, as sent.
+    pub fn messages(&self) -> Vec<Value> {
+        self.state.lock().expect("fake state").messages.clone()
+    }
+
+    /// Answers the next subscribe messages with these errcodes, in turn.
+    pub fn answer_next(&self, codes: &[i64]) {
+        self.state
+            .lock()
+            .expect("fake state")
+            .answers
+            .extend(codes.iter().copied());
+    }
+
+    /// Makes subscribe messages answer HTTP 503 (or recover).
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().expect("fake state").down = down;
     }
 
     /// The base URL to configure as WeChat's.
@@ -228,13 +259,47 @@ async fn phone_number(
     }
 }
 
-/// A message the fake SMS gateway was asked to send.
+async fn subscribe_send(
+    state: web::Data<Mutex<WechatState>>,
+    query: web::Query<PhoneQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let mut state = state.lock().expect("fake state");
+    state.calls.push("/cgi-bin/message/subscribe/send".into());
+    if state.down {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    if query.access_token != ACCESS_TOKEN {
+        return wechat_error(40001, "invalid credential, access_token is invalid");
+    }
+    match state.answers.pop_front() {
+        Some(0) | None => {}
+        Some(code) => return wechat_error(code, "scripted by the test"),
+    }
+    let complete = ["touser", "template_id", "page", "data"]
+        .iter()
+        .all(|field| body.get(*field).is_some());
+    if !complete {
+        return wechat_error(47003, "argument invalid! data.thing1.value is empty");
+    }
+    state.messages.push(body.into_inner());
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "msgid": 1 }))
+}
+
+/// A message the fake SMS gateway was asked to send: a login code, or a notice's text.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Sms {
     /// To whom.
     pub phone: String,
-    /// The one-time code.
+    /// The one-time code (empty for a notice).
+    #[serde(default)]
     pub code: String,
+    /// The template named.
+    #[serde(default)]
+    pub template: String,
+    /// A notice's text (empty for a code).
+    #[serde(default)]
+    pub text: String,
 }
 
 #[derive(Default)]
@@ -288,7 +353,7 @@ impl FakeSms {
         self.sent()
             .into_iter()
             .rev()
-            .find(|s| s.phone == phone)
+            .find(|s| s.phone == phone && !s.code.is_empty())
             .map(|s| s.code)
     }
 

@@ -8,6 +8,7 @@
 
 pub mod domain;
 pub mod keys;
+pub mod notify;
 pub mod openapi;
 pub mod passwords;
 pub mod policy;
@@ -44,6 +45,8 @@ pub struct IdentityConfig {
     pub wechat: Option<WechatConfig>,
     /// The SMS gateway's URL; without it, SMS logins answer 503 `sms_not_configured`.
     pub sms_url: Option<String>,
+    /// How residents are told what happens.
+    pub notify: notify::NotifyConfig,
 }
 
 mod embedded {
@@ -89,8 +92,9 @@ pub struct Identity {
     accounts: Commands<Account>,
     sessions: Commands<Session>,
     phones: Commands<Phone>,
-    wechat: Option<Wechat>,
-    sms: Option<SmsGateway>,
+    wechat: Option<Arc<Wechat>>,
+    sms: Option<Arc<SmsGateway>>,
+    notify: notify::NotifyConfig,
     store: PgEventStore,
     keys: KeyRing,
     vault: Vault,
@@ -169,8 +173,9 @@ impl Identity {
             accounts: Commands::new(store.clone(), ()),
             sessions: Commands::new(store.clone(), ()),
             phones: Commands::new(store.clone(), ()),
-            wechat: config.wechat.map(Wechat::new),
-            sms: config.sms_url.map(SmsGateway::new),
+            wechat: config.wechat.map(|c| Arc::new(Wechat::new(c))),
+            sms: config.sms_url.map(|url| Arc::new(SmsGateway::new(url))),
+            notify: config.notify,
             store,
             keys,
             vault,
@@ -373,6 +378,45 @@ impl Identity {
 
     fn now(&self) -> chrono::DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Starts telling residents what happens: the notifications subscription and the worker
+    /// that delivers its outbox. Dropping the answer stops both.
+    pub fn start_notifications(&self) -> Result<notify::Background, StoreError> {
+        platform::metrics::declare(notify::NOTIFICATIONS);
+        let feed = notify::feed::spawn(&self.store, self.clock.clone())?;
+        let delivery = notify::delivery::spawn(notify::delivery::Delivery {
+            pool: self.store.pool().clone(),
+            vault: self.vault.clone(),
+            wechat: self.wechat.clone(),
+            sms: self.sms.clone(),
+            config: self.notify.clone(),
+            clock: self.clock.clone(),
+        });
+        Ok(notify::Background { feed, delivery })
+    }
+
+    /// The subscriptions [`Self::start_notifications`] runs, as `schema.name`.
+    pub fn subscriptions(&self) -> Vec<&'static str> {
+        vec!["identity.notifications"]
+    }
+
+    /// Remembers how to reach a resident (sealed); a failure is logged, not the login's.
+    async fn remember_contact(
+        &self,
+        account: &str,
+        openid: Option<&Personal<String>>,
+        phone: Option<&Personal<String>>,
+    ) {
+        let remembered = match self.store.pool().get().await {
+            Ok(client) => notify::prefs::remember(&client, account, openid, phone, self.now())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = remembered {
+            tracing::warn!(%error, "a resident's contact was not remembered for notices");
+        }
     }
 
     /// The key that signs tokens at `now`; none is a server fault (a 500).

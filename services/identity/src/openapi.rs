@@ -22,6 +22,9 @@ use crate::tokens::TokenPair;
         routes::staff::create,
         routes::staff::list,
         routes::jwks::jwks,
+        routes::notifications::show,
+        routes::notifications::channels,
+        routes::notifications::subscriptions,
     ),
     components(schemas(
         TokenPair,
@@ -34,6 +37,10 @@ use crate::tokens::TokenPair;
         routes::WechatPhone,
         routes::SmsCodeRequest,
         routes::SmsLogin,
+        routes::notifications::Channels,
+        routes::notifications::Grant,
+        crate::notify::prefs::Settings,
+        crate::notify::prefs::NoticeView,
     )),
     modifiers(&BearerScheme),
     tags((name = "identity", description = "Accounts, logins and tokens"))

@@ -29,6 +29,17 @@ pub const POLICY: &[Operation] = &[
     Operation::public("POST", "/api/v1/auth/wechat"),
     Operation::roles("POST", "/api/v1/auth/wechat/phone", &[(Resident, Itself)]),
     Operation::roles("POST", "/api/v1/staff", &[(Admin, City)]),
+    Operation::roles("GET", "/api/v1/me/notifications", &[(Resident, Itself)]),
+    Operation::roles(
+        "POST",
+        "/api/v1/me/notifications/channels",
+        &[(Resident, Itself)],
+    ),
+    Operation::roles(
+        "POST",
+        "/api/v1/me/notifications/subscriptions",
+        &[(Resident, Itself)],
+    ),
     Operation::roles(
         "GET",
         "/api/v1/staff",

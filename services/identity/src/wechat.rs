@@ -1,6 +1,7 @@
 //! WeChat's server API as identity uses it: `jscode2session` to turn a mini-program's
-//! `wx.login` code into an openid, and `getuserphonenumber` to turn a `getPhoneNumber` code into
-//! the user's phone number (with the app's access token, cached until it expires).
+//! `wx.login` code into an openid, `getuserphonenumber` to turn a `getPhoneNumber` code into
+//! the user's phone number, and `message/subscribe/send` to send a subscribe message (both
+//! with the app's access token, cached until shortly before it expires).
 
 use std::time::{Duration, Instant};
 
@@ -170,5 +171,93 @@ impl Wechat {
             .phone_info
             .map(|info| info.pure_phone_number)
             .ok_or_else(|| WechatError::Unavailable("no phone_info in the answer".into()))
+    }
+}
+
+/// Why a subscribe message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// 43101: the user has no subscription left for the template (or refused it).
+    #[error("the user has not subscribed to this template (43101)")]
+    NotSubscribed,
+    /// 47003: the template's data was refused.
+    #[error("WeChat refused the message's data (47003): {0}")]
+    BadData(String),
+    /// 40001, 42001, 40014: the access token is invalid or expired.
+    #[error("the access token was refused ({0})")]
+    Token(i64),
+    /// -1, 45009 and the like, a 5xx, a timeout: try again later.
+    #[error("WeChat could not take the message now: {0}")]
+    Unavailable(String),
+    /// Anything else (a template id that is not the app's, a blocked user).
+    #[error("WeChat answered error {code}: {message}")]
+    Other {
+        /// errcode.
+        code: i64,
+        /// errmsg.
+        message: String,
+    },
+}
+
+impl Wechat {
+    /// Forgets the cached access token (WeChat said it is no longer valid).
+    pub async fn forget_token(&self) {
+        *self.access_token.lock().await = None;
+    }
+
+    /// Sends a subscribe message of `template` to `openid`, opening mini-program `page`, with
+    /// the template's `data` (`{"thing1": {"value": "…"}, …}`).
+    pub async fn subscribe_send(
+        &self,
+        openid: &str,
+        template: &str,
+        page: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), SendError> {
+        let token = self.access_token().await.map_err(|e| match e {
+            WechatError::Other { code, message } => SendError::Other { code, message },
+            other => SendError::Unavailable(other.to_string()),
+        })?;
+        let response = self
+            .http
+            .post(format!(
+                "{}/cgi-bin/message/subscribe/send",
+                self.config.base_url
+            ))
+            .query(&[("access_token", token.as_str())])
+            .json(&serde_json::json!({
+                "touser": openid,
+                "template_id": template,
+                "page": page,
+                "data": data,
+                "miniprogram_state": "formal",
+                "lang": "zh_CN",
+            }))
+            .send()
+            .await
+            .map_err(|e| SendError::Unavailable(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(SendError::Unavailable(format!(
+                "HTTP {}",
+                response.status()
+            )));
+        }
+        let answer: Answer = response.json().await.map_err(|e| {
+            SendError::Unavailable(format!("unreadable answer: {}", e.without_url()))
+        })?;
+        match answer.errcode {
+            0 => Ok(()),
+            43101 => Err(SendError::NotSubscribed),
+            47003 => Err(SendError::BadData(answer.errmsg)),
+            code @ (40001 | 42001 | 40014) => Err(SendError::Token(code)),
+            -1 | 45009 | 45047 => Err(SendError::Unavailable(format!(
+                "WeChat is busy ({}): {}",
+                answer.errcode, answer.errmsg
+            ))),
+            code => Err(SendError::Other {
+                code,
+                message: answer.errmsg,
+            }),
+        }
     }
 }

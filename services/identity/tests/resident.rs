@@ -25,6 +25,7 @@ async fn start() -> Residents {
             secret: WECHAT_SECRET.into(),
         }),
         sms_url: Some(sms.url()),
+        notify: Default::default(),
     };
     Residents {
         h: Harness::start_with(config).await,
@@ -147,6 +148,7 @@ async fn an_unreachable_wechat_is_a_503_with_retry_after() {
             secret: WECHAT_SECRET.into(),
         }),
         sms_url: None,
+        notify: Default::default(),
     };
     let h = Harness::start_with(config).await;
     let response = h

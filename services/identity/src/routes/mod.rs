@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod jwks;
+pub(crate) mod notifications;
 pub(crate) mod resident;
 pub(crate) mod staff;
 
@@ -42,7 +43,19 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, identity: web::Data<Identi
             web::post().to(resident::sms_login),
         )
         .route("/api/v1/staff", web::post().to(staff::create))
-        .route("/api/v1/staff", web::get().to(staff::list));
+        .route("/api/v1/staff", web::get().to(staff::list))
+        .route(
+            "/api/v1/me/notifications",
+            web::get().to(notifications::show),
+        )
+        .route(
+            "/api/v1/me/notifications/channels",
+            web::post().to(notifications::channels),
+        )
+        .route(
+            "/api/v1/me/notifications/subscriptions",
+            web::post().to(notifications::subscriptions),
+        );
 }
 
 /// The actor an account is in the events it causes.

@@ -171,6 +171,9 @@ pub(crate) async fn wechat_login(
         .seal_for(&account_id, openid)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    identity
+        .remember_contact(&account_id, Some(&openid), None)
+        .await;
     let pair = resident_session(
         &identity,
         &request,
@@ -227,6 +230,9 @@ pub(crate) async fn wechat_phone(
         .seal_for(&principal.subject, phone.as_str().to_owned())
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    identity
+        .remember_contact(&principal.subject, None, Some(&sealed))
+        .await;
     let bind = AccountCommand::BindPhone {
         phone: sealed,
         at: now,
@@ -390,12 +396,14 @@ pub(crate) async fn sms_login(
         Err(other) => return Err(store_failure(other)),
     }
     let account_id = linked.unwrap_or_else(|| identity.resident_id("phone", phone.as_str()));
-    let via = ResidentVia::Phone {
-        phone: identity
-            .seal_for(&account_id, phone.as_str().to_owned())
-            .await
-            .map_err(|e| ApiError::internal(&e))?,
-    };
+    let sealed = identity
+        .seal_for(&account_id, phone.as_str().to_owned())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    identity
+        .remember_contact(&account_id, None, Some(&sealed))
+        .await;
+    let via = ResidentVia::Phone { phone: sealed };
     let pair = resident_session(&identity, &request, &account_id, via, Channel::App).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
