@@ -95,6 +95,10 @@ impl World {
                 self.dir.join("refunds.json").display().to_string(),
             ),
             ("HEATLINE_REFUND_CITY", "testville".into()),
+            (
+                "HEATLINE_WECHAT_TEMPLATES",
+                "repair=TPL-REPAIR,stop_heating=TPL-STOP".into(),
+            ),
         ]
     }
 
@@ -187,6 +191,18 @@ async fn story(world: &World, public: &str) {
     )
     .await;
     let resident = session["access_token"].as_str().unwrap().to_owned();
+    // The mini-program asked before filing, and the resident allowed four repair messages.
+    let allowed = ok(
+        api.post(
+            "/api/v1/me/notifications/subscriptions",
+            &resident,
+            &json!({"family": "repair", "accepted": 4}),
+        )
+        .await,
+        "subscribe",
+    )
+    .await;
+    assert_eq!(allowed["subscriptions"]["repair"], 4, "{allowed}");
     let filed = ok(
         api.post(
             "/api/v1/complaints",
@@ -302,7 +318,29 @@ async fn story(world: &World, public: &str) {
     )
     .await;
 
-    // The resident rates it.
+    // The resident was told each step in WeChat; the last message asks whether it is warm
+    // now and opens the ticket's verdict, and the tap lands as feedback.
+    let verdict = |m: &Value| {
+        m["page"]
+            .as_str()
+            .is_some_and(|p| p.contains("verdict=ask"))
+    };
+    eventually("the resident is told the repair is done", || async {
+        world.wechat.messages().iter().any(verdict)
+    })
+    .await;
+    let resolved = world.wechat.messages().into_iter().find(verdict).unwrap();
+    assert_eq!(resolved["touser"], "openid-resident-1", "{resolved}");
+    assert_eq!(resolved["template_id"], "TPL-REPAIR", "{resolved}");
+    let page = resolved["page"].as_str().unwrap();
+    assert!(page.contains(&format!("id={id}")), "{page}");
+    let told: Vec<Value> = world.wechat.messages();
+    let steps: Vec<&str> = told
+        .iter()
+        .filter(|m| m["touser"] == "openid-resident-1")
+        .filter_map(|m| m["data"]["phrase1"]["value"].as_str())
+        .collect();
+    assert_eq!(steps, ["已受理", "已派工", "已到场", "已修复"], "{told:?}");
     ok(
         api.post(&act("feedback"), &resident, &json!({"rating": "satisfied"}))
             .await,

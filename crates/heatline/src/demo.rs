@@ -513,6 +513,14 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
             _ => "waiting for the supplier's reply".to_owned(),
         };
         println!("  demo.resident.{}: {outcome}", i + 1);
+        let notice = &a["notice"];
+        if notice["status"] == "sent" {
+            println!(
+                "    told by {}: {}",
+                notice["channel"].as_str().unwrap_or_default(),
+                notice["text"].as_str().unwrap_or_default()
+            );
+        }
     }
     println!("Credit ranking {season} ({appeals} appeals filed, one decided):");
     for row in ranking.as_array().into_iter().flatten() {

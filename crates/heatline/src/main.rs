@@ -293,7 +293,8 @@ struct ServeArgs {
     #[arg(long, env = "HEATLINE_JWKS_URL")]
     jwks_url: Option<String>,
     /// Resident logins to try on this machine: stand-ins for WeChat (a code `sandbox-NAME`
-    /// logs in resident sandbox-NAME) and the SMS gateway (codes go to the log). Only on a
+    /// logs in resident sandbox-NAME; subscribe messages go to the log) and the SMS gateway
+    /// (codes and notices go to the log). Only on a
     /// loopback address, and not with WeChat or SMS settings.
     #[arg(long, env = "HEATLINE_SANDBOX")]
     sandbox: bool,
@@ -489,7 +490,7 @@ fn main() -> std::process::ExitCode {
                     }
                     let sandbox = sandbox::start()?;
                     tracing::warn!(
-                        "sandbox: WeChat code sandbox-NAME logs in resident sandbox-NAME; SMS codes are logged, not sent"
+                        "sandbox: WeChat code sandbox-NAME logs in resident sandbox-NAME; SMS codes and notices to residents are logged, not sent"
                     );
                     identity = sandbox::identity_config(&sandbox.url);
                     Some(sandbox)

@@ -1,9 +1,9 @@
 //! `heatline serve --sandbox`: resident logins to try on one machine, without WeChat or an SMS
 //! gateway. It serves stand-ins for both on a loopback port, and identity calls them over HTTP
 //! exactly as it calls the real ones: a WeChat login code `sandbox-<name>` logs in the resident
-//! `sandbox-<name>`, a phone code `sandbox-<digits>` binds that number, and an SMS login code
-//! is written to the log instead of being sent. Refused unless the server itself listens on a
-//! loopback address: a sandbox must never face the public.
+//! `sandbox-<name>`, a phone code `sandbox-<digits>` binds that number, and an SMS login code,
+//! a subscribe message or an SMS notice is written to the log instead of being sent. Refused
+//! unless the server itself listens on a loopback address: a sandbox must never face the public.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde::Deserialize;
@@ -73,6 +73,26 @@ async fn phone_number(body: web::Json<PhoneCode>) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
+struct SubscribeMessage {
+    touser: String,
+    template_id: String,
+    page: String,
+    data: serde_json::Value,
+}
+
+/// `message/subscribe/send`: the message goes to the log.
+async fn subscribe_send(body: web::Json<SubscribeMessage>) -> HttpResponse {
+    tracing::info!(
+        touser = %body.touser,
+        template = %body.template_id,
+        page = %body.page,
+        data = %body.data,
+        "sandbox WeChat: a subscribe message"
+    );
+    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
+#[derive(Deserialize)]
 struct Sms {
     phone: String,
     #[serde(default)]
@@ -105,6 +125,10 @@ pub fn start() -> anyhow::Result<Sandbox> {
                 "/wxa/business/getuserphonenumber",
                 web::post().to(phone_number),
             )
+            .route(
+                "/cgi-bin/message/subscribe/send",
+                web::post().to(subscribe_send),
+            )
             .route("/sms", web::post().to(sms))
     })
     .workers(1)
@@ -120,8 +144,13 @@ pub fn start() -> anyhow::Result<Sandbox> {
     })
 }
 
-/// The identity settings that send WeChat and SMS logins to the stand-ins at `url`.
+/// The identity settings that send WeChat and SMS logins, subscribe messages (a template per
+/// family, named `sandbox-<family>`) and SMS notices to the stand-ins at `url`.
 pub fn identity_config(url: &str) -> identity::IdentityConfig {
+    let templates = identity::notify::FAMILIES
+        .iter()
+        .map(|f| ((*f).to_owned(), format!("sandbox-{f}")))
+        .collect();
     identity::IdentityConfig {
         wechat: Some(identity::wechat::WechatConfig {
             base_url: url.to_owned(),
@@ -129,7 +158,10 @@ pub fn identity_config(url: &str) -> identity::IdentityConfig {
             secret: "sandbox".into(),
         }),
         sms_url: Some(format!("{url}/sms")),
-        notify: Default::default(),
+        notify: identity::notify::NotifyConfig {
+            templates,
+            ..Default::default()
+        },
     }
 }
 

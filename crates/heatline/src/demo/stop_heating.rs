@@ -1,7 +1,8 @@
 //! The demo's stop-heating applications for next winter, one of each outcome: residents log
 //! in through the sandbox's WeChat stand-in and apply; one supplier approves and its crew
 //! seals the valve with a photo, one refuses for arrears, one approves and its crew has yet
-//! to come, and one application still waits for its reply.
+//! to come, and one application still waits for its reply. Each resident allows one WeChat
+//! subscribe message about it, and the three decided are told through the stand-in.
 
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -46,6 +47,13 @@ pub(super) async fn applications(
     for (i, n) in [3_usize, 4, 5, 6].into_iter().enumerate() {
         let (district, _, address) = home(n);
         let token = resident(api, &format!("demo.resident.{}", i + 1)).await?;
+        // The mini-program asked, and the resident allowed one message about the decision.
+        api.call(
+            "/api/v1/me/notifications/subscriptions",
+            Some(&token),
+            Some(json!({ "family": "stop_heating", "accepted": 1 })),
+        )
+        .await?;
         let reason = ["away", "vacant"][i % 2];
         let application = api
             .call(
@@ -117,20 +125,31 @@ pub(super) async fn applications(
         json!({"decision": "approve", "crew_id": crew, "note": "将安排班组上门"}),
     )
     .await?;
-    // The residents see the replies once intake has read dispatch's news.
+    // The residents see the replies once intake has read dispatch's news, and are told of
+    // a decision once identity's worker has sent it.
     let wanted = ["done", "refused", "approved", "applied"];
     for _ in 0..100 {
         let mut seen = Vec::new();
         for (_, _, token) in &filed {
-            let mine = api
+            let mut mine = api
                 .call("/api/v1/me/stop-heating-applications", Some(token), None)
+                .await?[0]
+                .clone();
+            let told = api
+                .call("/api/v1/me/notifications", Some(token), None)
                 .await?;
-            seen.push(mine[0].clone());
+            mine["notice"] = told["recent"][0].clone();
+            seen.push(mine);
         }
-        if seen.iter().zip(wanted).all(|(a, w)| a["status"] == w) {
+        let replied = |a: &Value| a["status"] != "applied";
+        if seen
+            .iter()
+            .zip(wanted)
+            .all(|(a, w)| a["status"] == w && (!replied(a) || a["notice"]["status"] == "sent"))
+        {
             return Ok(seen);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    anyhow::bail!("the residents did not see the replies to their applications")
+    anyhow::bail!("the residents did not see or were not told the replies to their applications")
 }
