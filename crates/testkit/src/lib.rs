@@ -1,7 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
 //! [`fakes`] are outside parties (WeChat, an SMS gateway, the 12345 platform) as real HTTP
-//! servers; [`tokens`] mints access tokens on a harness's clock. [`assert_openapi_current`] compares a service's checked-in OpenAPI document.
+//! servers; [`log`] appends what other services would publish; [`tokens`] mints access tokens on a harness's clock. [`assert_openapi_current`] compares a service's checked-in OpenAPI document.
 //!
 //! [`TestDb::new`] gives each test its own database, cloned from a template that already has
 //! every migration applied, so tests run in parallel without seeing each other's data. The
@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cluster;
 pub mod fakes;
+pub mod log;
 pub mod tokens;
 
 /// The master key of the test harnesses (as a deployment's processes, they share one).

@@ -11,7 +11,6 @@ use std::time::Duration;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use contracts::{Message, Name};
-use eventstore::{Actor, Channel, EventMetadata};
 use identity::IdentityConfig;
 use identity::notify::NotifyConfig;
 use identity::wechat::WechatConfig;
@@ -62,35 +61,7 @@ impl World {
 
     /// Appends a message to the public log, as another service's commit would.
     async fn publish<M: Message + Name>(&self, stream: &str, message: &M) -> Uuid {
-        let event_id = Uuid::now_v7();
-        let metadata =
-            serde_json::to_value(EventMetadata::new(Actor::system(), Channel::System)).unwrap();
-        let client = self.h.store.pool().get().await.unwrap();
-        let sequence: i64 = client
-            .query_one(
-                "SELECT count(*) + 1 FROM eventstore.published_event WHERE aggregate_id = $1",
-                &[&stream],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        client
-            .execute(
-                "INSERT INTO eventstore.published_event (event_id, message_type, payload, \
-                 aggregate_type, aggregate_id, sequence, metadata) \
-                 VALUES ($1, $2, $3, 'test', $4, $5, $6)",
-                &[
-                    &event_id,
-                    &M::full_name(),
-                    &message.encode_to_vec(),
-                    &stream,
-                    &sequence,
-                    &metadata,
-                ],
-            )
-            .await
-            .unwrap();
-        event_id
+        testkit::log::publish(&self.h.store, "test", stream, message).await
     }
 
     async fn get(&self, token: &str) -> Value {

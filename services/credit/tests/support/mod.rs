@@ -14,7 +14,7 @@ use actix_web::App;
 use chrono::{DateTime, Utc};
 use contracts::dispatch::v1 as dispatch;
 use credit::{Credit, CreditConfig};
-use eventstore::{Actor, Channel, EventMetadata, PgEventStore};
+use eventstore::PgEventStore;
 use identity::domain::account::Scope;
 use identity::keys::KeyRing;
 use platform::auth::Role;
@@ -37,7 +37,6 @@ pub struct Harness {
     pub credit: Arc<Credit>,
     pub background: Option<credit::Background>,
     keys: KeyRing,
-    published: std::sync::atomic::AtomicI64,
     pub _db: TestDb,
 }
 
@@ -85,7 +84,6 @@ impl Harness {
             credit,
             background: Some(background),
             keys,
-            published: std::sync::atomic::AtomicI64::new(0),
             _db: db,
         }
     }
@@ -113,32 +111,7 @@ impl Harness {
         ticket: &str,
         message: &M,
     ) -> Uuid {
-        let event_id = Uuid::now_v7();
-        let sequence = self
-            .published
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        let metadata =
-            serde_json::to_value(EventMetadata::new(Actor::system(), Channel::System)).unwrap();
-        let client = self.store.pool().get().await.unwrap();
-        client
-            .execute(
-                "INSERT INTO eventstore.published_event (event_id, message_type, payload, \
-                 aggregate_type, aggregate_id, sequence, metadata) \
-                 VALUES ($1, $2, $3, 'ticket', $4, $5, $6)",
-                &[
-                    &event_id,
-                    &M::full_name(),
-                    &message.encode_to_vec(),
-                    &ticket,
-                    &sequence,
-                    &metadata,
-                ],
-            )
-            .await
-            .unwrap();
-        self.store.notify_appended();
-        event_id
+        testkit::log::publish(&self.store, "ticket", ticket, message).await
     }
 
     /// Waits until the ledger feed has handled everything published so far.

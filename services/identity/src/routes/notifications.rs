@@ -39,13 +39,17 @@ pub(crate) struct Grant {
     accepted: i64,
 }
 
-async fn answer(identity: &Identity, account: &str) -> Result<HttpResponse, ApiError> {
-    let client = identity
+async fn connection(identity: &Identity) -> Result<deadpool_postgres::Object, ApiError> {
+    identity
         .store
         .pool()
         .get()
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::internal(&e))
+}
+
+async fn answer(identity: &Identity, account: &str) -> Result<HttpResponse, ApiError> {
+    let client = connection(identity).await?;
     let settings = prefs::settings(&client, account)
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -78,12 +82,7 @@ pub(crate) async fn channels(
     let wechat = errors.boolean(&body, "wechat");
     let sms = errors.boolean(&body, "sms");
     errors.into_result()?;
-    let client = identity
-        .store
-        .pool()
-        .get()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let client = connection(&identity).await?;
     prefs::set_channels(&client, &principal.subject, wechat, sms, identity.now())
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -119,12 +118,7 @@ pub(crate) async fn subscriptions(
     let (Some(family), Some(accepted)) = (family, accepted) else {
         return Err(ApiError::internal(&std::fmt::Error));
     };
-    let client = identity
-        .store
-        .pool()
-        .get()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let client = connection(&identity).await?;
     prefs::grant(&client, &principal.subject, family, accepted)
         .await
         .map_err(|e| ApiError::internal(&e))?;
