@@ -11,14 +11,12 @@ use std::time::Duration;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use contracts::{Message, Name};
-use identity::IdentityConfig;
 use identity::notify::NotifyConfig;
-use identity::wechat::WechatConfig;
 use platform::clock::Clock;
 use serde_json::{Value, json};
 use support::Harness;
 use testkit::api::eventually;
-use testkit::fakes::{FakeSms, FakeWechat, WECHAT_APPID, WECHAT_SECRET};
+use testkit::fakes::{FakeSms, FakeWechat};
 use uuid::Uuid;
 
 struct World {
@@ -31,19 +29,15 @@ struct World {
 async fn start() -> World {
     let wechat = FakeWechat::start();
     let sms = FakeSms::start();
-    let config = IdentityConfig {
-        wechat: Some(WechatConfig {
-            base_url: wechat.base_url().to_owned(),
-            appid: WECHAT_APPID.into(),
-            secret: WECHAT_SECRET.into(),
-        }),
-        sms_url: Some(sms.url()),
-        notify: NotifyConfig {
+    let config = support::outside(
+        &wechat,
+        &sms,
+        NotifyConfig {
             templates: BTreeMap::from([("repair".to_owned(), "TPL-REPAIR".to_owned())]),
             every: Duration::from_millis(50),
             ..NotifyConfig::default()
         },
-    };
+    );
     let h = Harness::start_with(config).await;
     let background = h.identity.start_notifications().unwrap();
     World {

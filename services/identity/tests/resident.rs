@@ -18,15 +18,7 @@ struct Residents {
 async fn start() -> Residents {
     let wechat = FakeWechat::start();
     let sms = FakeSms::start();
-    let config = IdentityConfig {
-        wechat: Some(WechatConfig {
-            base_url: wechat.base_url().to_owned(),
-            appid: WECHAT_APPID.into(),
-            secret: WECHAT_SECRET.into(),
-        }),
-        sms_url: Some(sms.url()),
-        notify: Default::default(),
-    };
+    let config = support::outside(&wechat, &sms, Default::default());
     Residents {
         h: Harness::start_with(config).await,
         wechat,

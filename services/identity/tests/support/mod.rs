@@ -17,6 +17,23 @@ use platform::clock::ManualClock;
 use serde_json::{Value, json};
 use testkit::TestDb;
 
+/// Identity's settings that reach WeChat and the SMS gateway through these fakes.
+pub fn outside(
+    wechat: &testkit::fakes::FakeWechat,
+    sms: &testkit::fakes::FakeSms,
+    notify: identity::notify::NotifyConfig,
+) -> identity::IdentityConfig {
+    identity::IdentityConfig {
+        wechat: Some(identity::wechat::WechatConfig {
+            base_url: wechat.base_url().to_owned(),
+            appid: testkit::fakes::WECHAT_APPID.into(),
+            secret: testkit::fakes::WECHAT_SECRET.into(),
+        }),
+        sms_url: Some(sms.url()),
+        notify,
+    }
+}
+
 pub struct Harness {
     pub base: String,
     pub http: reqwest::Client,
