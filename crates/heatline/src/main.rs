@@ -377,6 +377,16 @@ enum Import {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Add or replace sensors from a CSV file with the header
+    /// `sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on`:
+    /// kind `room` (a thermometer in a home: its account or address, and its building),
+    /// `building` (one standing for its building) or `station` (a heat-exchange station's
+    /// telemetry: its station only). Buildings must be imported first; accounts and addresses
+    /// are not kept, only the household keys.
+    Sensors {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Add or update suppliers from a CSV file with the header
     /// `supplier_id,name,districts,heated_area_m2,contact` (districts separated by `;`).
     Suppliers {
@@ -540,6 +550,9 @@ fn main() -> std::process::ExitCode {
             Command::Import {
                 what: Import::Households { file },
             } => registries::households(&database, &file).await,
+            Command::Import {
+                what: Import::Sensors { file },
+            } => registries::sensors(&database, &file).await,
             Command::Migrate => {
                 database.migrate().await?;
                 println!("migrations applied");

@@ -30,6 +30,27 @@ pub(crate) async fn households(
     Ok(())
 }
 
+/// Imports a sensor file: intake checks it whole against the building registry and keys each
+/// home as its events do.
+pub(crate) async fn sensors(
+    database: &database::Database,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let pseudonyms = intake::privacy::pseudonyms(&pool, &database.keyring).await?;
+    let now = chrono::Utc::now();
+    let today = platform::calendar::Calendar::today(now);
+    let sensors = intake::sensors::read(&pool, &pseudonyms, &text, today)
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+    let count = intake::sensors::import(&pool, &sensors, now).await?;
+    println!("{count} sensors imported");
+    Ok(())
+}
+
 /// Imports the households of a household file's text; answers how many.
 pub(crate) async fn import_households(
     database: &database::Database,

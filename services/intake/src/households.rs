@@ -8,7 +8,7 @@ use deadpool_postgres::Pool;
 use eventstore::StoreError;
 use serde::Deserialize;
 
-use crate::domain::values::{Address, HeatingAccountNo, Pseudonyms};
+use crate::domain::values::{Address, HeatingAccountNo, Household, Pseudonyms};
 use crate::registry::ImportError;
 
 /// The columns every household file has.
@@ -43,6 +43,26 @@ pub struct HouseholdFee {
     pub area_centi_m2: i64,
     /// The season's price per m², in fen.
     pub price_fen_per_m2: i64,
+}
+
+/// The household key a registry line names, as its complaints are keyed: by its heating
+/// account when given, else by its full address; `None` when it names neither, the reason when
+/// the one given is malformed.
+pub fn household_key(
+    pseudonyms: &Pseudonyms,
+    account_no: &Option<String>,
+    address: &Option<String>,
+) -> Result<Option<Household>, &'static str> {
+    let given = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
+    Ok(Some(match (given(account_no), given(address)) {
+        (Some(account), _) => pseudonyms.of_account(
+            &HeatingAccountNo::parse(&account)
+                .ok_or("account_no must be 6 to 20 letters and digits")?,
+        ),
+        (None, Some(address)) => pseudonyms
+            .of_address(&Address::parse(&address).ok_or("address must be 4 to 200 characters")?),
+        (None, None) => return Ok(None),
+    }))
 }
 
 /// Reads a household file with the header `account_no,address,building_id,heated_area_m2,
@@ -82,23 +102,9 @@ pub async fn read(
     let mut out = Vec::with_capacity(rows.len());
     for (line, row) in rows {
         let invalid = |reason: String| ImportError::Invalid { line, reason };
-        let given = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
-        let household = match (given(&row.account_no), given(&row.address)) {
-            (Some(account), _) => {
-                pseudonyms.of_account(&HeatingAccountNo::parse(&account).ok_or_else(|| {
-                    invalid("account_no must be 6 to 20 letters and digits".into())
-                })?)
-            }
-            (None, Some(address)) => pseudonyms.of_address(
-                &Address::parse(&address)
-                    .ok_or_else(|| invalid("address must be 4 to 200 characters".into()))?,
-            ),
-            (None, None) => {
-                return Err(invalid(
-                    "each line needs an account_no or an address".into(),
-                ));
-            }
-        };
+        let household = household_key(pseudonyms, &row.account_no, &row.address)
+            .map_err(|reason| invalid(reason.into()))?
+            .ok_or_else(|| invalid("each line needs an account_no or an address".into()))?;
         if let Some(first) = seen.insert(household.as_str().to_owned(), line) {
             return Err(invalid(format!(
                 "this home appears twice (first on line {first})"

@@ -24,6 +24,7 @@ pub mod privacy;
 mod projection;
 pub mod registry;
 mod routes;
+pub mod sensors;
 pub mod stop_heating;
 pub mod views;
 
