@@ -105,6 +105,7 @@ impl World {
                 ("HEATLINE_WECHAT_SECRET", testkit::fakes::WECHAT_SECRET),
                 ("HEATLINE_OPEN311_KEYS", "civic-app:open311-civic-app-key"),
                 ("HEATLINE_HOTLINE_SECRET", "shared-with-12345"),
+                ("HEATLINE_SENSOR_SECRET", "shared-with-the-sensor-platform"),
             ],
         );
         let api = Api::new(server.base.clone());

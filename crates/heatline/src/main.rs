@@ -119,6 +119,14 @@ struct IntakeSettings {
     #[arg(long, env = "HEATLINE_RETENTION_DAYS", default_value_t = 365,
           value_parser = clap::value_parser!(i64).range(1..=3650))]
     retention_days: i64,
+    /// The secret shared with sensor platforms that push readings in bulk
+    /// (`POST /api/v1/sensors/readings`; off without it).
+    #[arg(long, env = "HEATLINE_SENSOR_SECRET", hide_env_values = true)]
+    sensor_secret: Option<String>,
+    /// Days raw sensor readings are kept (their hourly roll-ups stay).
+    #[arg(long, env = "HEATLINE_READING_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(2..=3650))]
+    reading_retention_days: u32,
 }
 
 impl IntakeSettings {
@@ -138,6 +146,8 @@ impl IntakeSettings {
                 self.hotline_url.map(|u| u.trim_end_matches('/').to_owned()),
             )
         });
+        config.readings.secret = self.sensor_secret;
+        config.readings.retention_days = self.reading_retention_days;
         config.open311_keys =
             intake::open311::parse_keys(self.open311_keys.as_deref().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("HEATLINE_OPEN311_KEYS: {e}"))?;

@@ -72,12 +72,17 @@ pub fn declare(counter: Counter) {
 
 /// Adds one to `counter` with `labels`.
 pub fn count(counter: Counter, pairs: &[(&str, &str)]) {
+    count_by(counter, pairs, 1);
+}
+
+/// Adds `n` to `counter` with `labels`.
+pub fn count_by(counter: Counter, pairs: &[(&str, &str)], n: u64) {
     let mut registry = registry().lock().expect("metrics lock");
     let (_, series) = registry
         .counters
         .entry(counter.name)
         .or_insert_with(|| (counter.help, BTreeMap::new()));
-    *series.entry(labels(pairs)).or_default() += 1;
+    *series.entry(labels(pairs)).or_default() += n;
 }
 
 fn observe(method: &str, route: &str, status: u16, seconds: f64) {

@@ -58,7 +58,7 @@ impl HotlineConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     /// A header is missing or unreadable.
-    #[error("the X-12345-Timestamp and X-12345-Signature headers are required")]
+    #[error("the timestamp and signature headers are required")]
     Missing,
     /// The timestamp is too far from our clock (a replay, or a skewed clock).
     #[error("the timestamp is more than the allowed skew away from our clock")]

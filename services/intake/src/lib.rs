@@ -22,6 +22,7 @@ pub mod photos;
 pub mod policy;
 pub mod privacy;
 mod projection;
+pub mod readings;
 pub mod registry;
 mod routes;
 pub mod sensors;
@@ -88,6 +89,8 @@ pub struct IntakeConfig {
     pub retention: Duration,
     /// When stop-heating applications close.
     pub stop_heating: platform::stop_heating::CityTerms,
+    /// Sensor readings: the bulk push's secret and how long raw readings are kept.
+    pub readings: readings::ReadingsConfig,
 }
 
 impl IntakeConfig {
@@ -104,6 +107,7 @@ impl IntakeConfig {
             open311_keys: Vec::new(),
             retention: privacy::DEFAULT_RETENTION,
             stop_heating: platform::stop_heating::CityTerms::default(),
+            readings: readings::ReadingsConfig::default(),
         }
     }
 }
@@ -117,6 +121,7 @@ pub struct Intake {
     photos: PhotoStore,
     vault: Vault,
     pseudonyms: Pseudonyms,
+    readings: readings::Readings,
     config: IntakeConfig,
 }
 
@@ -135,7 +140,8 @@ pub struct Background {
     pub hotline_outbox: Option<SubscriptionHandle>,
     /// The 12345 delivery worker.
     pub hotline_delivery: Option<BackgroundTask>,
-    /// Erases the personal data of complaints closed longer ago than the retention period.
+    /// Hourly: erases the personal data of complaints closed longer ago than the retention
+    /// period, creates the coming days' reading partitions and drops expired ones.
     pub retention: BackgroundTask,
 }
 
@@ -155,7 +161,10 @@ impl Intake {
         let registry = Registry::load(store.pool())
             .await
             .map_err(|e| format!("reading the building registry: {e}"))?;
+        let readings =
+            readings::Readings::new(store.pool().clone(), config.readings.retention_days);
         Ok(Arc::new(Intake {
+            readings,
             registry,
             complaints: Complaints::new(store.clone(), config.limits),
             store,
@@ -176,6 +185,7 @@ impl Intake {
     /// 10 seconds when an import (`heatline import buildings`) changed it.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
         platform::metrics::declare(COMPLAINTS);
+        platform::metrics::declare(readings::READINGS);
         let refreshing = Arc::downgrade(self);
         let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -222,6 +232,13 @@ impl Intake {
                     Err(error) => {
                         tracing::warn!(%error, "personal data past its retention not erased")
                     }
+                }
+                match readings::maintain(&intake.readings, intake.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(days = n, "sensor readings past their retention dropped")
+                    }
+                    Err(error) => tracing::warn!(%error, "sensor reading partitions not kept"),
                 }
             }
         });

@@ -5,7 +5,9 @@ use utoipa::OpenApi;
 
 use crate::input::FieldError;
 use crate::open311;
-use crate::routes::{complaints, contact, erasure, filing, photos, platform12345, stop_heating};
+use crate::routes::{
+    complaints, contact, erasure, filing, photos, platform12345, readings, stop_heating,
+};
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
 /// The document.
@@ -37,6 +39,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         photos::download,
         stop_heating::apply,
         stop_heating::mine,
+        readings::push,
         open311::services,
         open311::definition,
         open311::requests,
@@ -67,6 +70,8 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         FieldError,
         stop_heating::NewApplication,
         crate::stop_heating::ApplicationView,
+        readings::Push,
+        crate::readings::Outcome,
     )),
     modifiers(&BearerScheme),
     tags(
@@ -75,6 +80,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         (name = "photos", description = "Complaint photos"),
         (name = "privacy", description = "Erasure of personal data"),
         (name = "stop-heating", description = "Applying online to stop heating a home for a season, or to restore it"),
+        (name = "sensors", description = "Readings pushed in bulk by sensor platforms (HMAC-signed)"),
         (name = "open311", description = "Open311 GeoReport v2 for civic-reporting apps (JSON or XML by the path's extension)"),
     )
 )]

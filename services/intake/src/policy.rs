@@ -93,6 +93,12 @@ pub const POLICY: &[Operation] = &[
         "the 12345 platform's HMAC signature",
     )
     .limit(JSON_LIMIT),
+    Operation::signed(
+        "POST",
+        "/api/v1/sensors/readings",
+        "a sensor platform's HMAC signature",
+    )
+    .limit(crate::routes::readings::READINGS_LIMIT),
     Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]).limit(MAX_PHOTO_BYTES),
     Operation::roles(
         "GET",

@@ -6,6 +6,7 @@ pub(crate) mod erasure;
 pub(crate) mod filing;
 pub(crate) mod photos;
 pub(crate) mod platform12345;
+pub(crate) mod readings;
 pub(crate) mod stop_heating;
 
 use actix_web::web;
@@ -67,6 +68,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         .route(
             "/api/v1/hotline/12345/work-orders",
             web::post().to(platform12345::push),
+        )
+        .service(
+            web::resource("/api/v1/sensors/readings")
+                .app_data(readings::payload_config())
+                .route(web::post().to(readings::push)),
         )
         .service(
             web::resource("/api/v1/photos")

@@ -1,0 +1,271 @@
+//! Sensor readings pushed in bulk over HTTP: signed as the 12345 pushes are, each reading
+//! stored once in its day's partition and rolled up by hour, every bad kind dropped and
+//! counted under its reason, in the answer and in `/metrics`.
+
+mod support;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use intake::domain::values::Pseudonyms;
+use intake::hotline::sign;
+use platform::clock::Clock;
+use serde_json::{Value, json};
+use support::{Harness, Reply};
+
+const SECRET: &str = "shared-with-the-sensor-platform";
+
+const SENSORS: &str = "\
+sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on
+T-0001,room,HP-001,HL01-0001,,,卧室,true,2026-10-20
+T-0002,room,HP-002,HL02-0002,,,客厅,false,2026-10-20
+S-HP-S1,station,,,,HP-S1,,,2024-09-30
+";
+
+async fn start() -> Harness {
+    let h = Harness::start_with(|c| c.readings.secret = Some(SECRET.into())).await;
+    let today = h.clock.now().date_naive();
+    let sensors = intake::sensors::read(
+        h.store.pool(),
+        &Pseudonyms::new([3; 32]),
+        SENSORS.as_bytes(),
+        today,
+    )
+    .await
+    .unwrap();
+    intake::sensors::import(h.store.pool(), &sensors, h.clock.now())
+        .await
+        .unwrap();
+    h
+}
+
+fn at(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn push_signed(h: &Harness, body: &[u8], timestamp: i64, signature: &str) -> Reply {
+    h.send(
+        reqwest::Method::POST,
+        "/api/v1/sensors/readings",
+        None,
+        Some(body.to_vec().into()),
+        &[
+            ("content-type", "application/json"),
+            ("x-heatline-timestamp", &timestamp.to_string()),
+            ("x-heatline-signature", signature),
+        ],
+    )
+    .await
+}
+
+async fn push(h: &Harness, readings: Vec<Value>) -> Reply {
+    let raw = serde_json::to_vec(&json!({ "readings": readings })).unwrap();
+    let now = h.clock.now().timestamp();
+    push_signed(h, &raw, now, &sign(SECRET, now, &raw)).await
+}
+
+async fn count(h: &Harness, sql: &str) -> i64 {
+    let client = h.store.pool().get().await.unwrap();
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// The `heatline_sensor_readings_total` series of `outcome`, as `/metrics` renders it.
+fn counted(outcome: &str) -> u64 {
+    let wanted = format!("heatline_sensor_readings_total{{outcome=\"{outcome}\"}} ");
+    platform::metrics::render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&wanted).and_then(|n| n.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn good_readings_are_stored_once_and_rolled_up_by_hour() {
+    let h = start().await;
+    let now = h.clock.now();
+    let hour = now - Duration::minutes(50);
+    let room = |min: i64, c: f64| json!({"sensor_id": "T-0001", "at": at(hour + Duration::minutes(min)), "celsius": c});
+    let station = json!({"sensor_id": "S-HP-S1", "at": at(hour), "supply_c": 82.5,
+        "return_c": 44.0, "pressure_kpa": 510, "flow_m3h": 120.0});
+    let first = push(&h, vec![room(0, 17.0), room(15, 16.0), station.clone()]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body, json!({"accepted": 3, "dropped": {}}));
+    // The platform retries the whole push, and adds one reading: only that one is new.
+    let again = push(
+        &h,
+        vec![room(0, 17.0), room(15, 16.0), station, room(30, 15.5)],
+    )
+    .await;
+    assert_eq!(
+        again.body,
+        json!({"accepted": 1, "dropped": {"duplicate": 3}})
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 4);
+    let day = format!("reading_p{}", now.format("%Y%m%d"));
+    assert_eq!(
+        count(&h, &format!("SELECT count(*) FROM intake.{day}")).await,
+        4,
+        "the day's partition holds them"
+    );
+    let client = h.store.pool().get().await.unwrap();
+    let rolled = client
+        .query_one(
+            "SELECT readings, celsius_min, celsius_max, (celsius_sum / readings)::real \
+             FROM intake.reading_hourly WHERE sensor_id = 'T-0001'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (n, low, high, mean): (i32, f32, f32, f32) =
+        (rolled.get(0), rolled.get(1), rolled.get(2), rolled.get(3));
+    assert_eq!((n, low, high), (3, 15.5, 17.0));
+    assert!((mean - 16.166_666).abs() < 1e-3, "{mean}");
+    let pressure: f32 = client
+        .query_one(
+            "SELECT pressure_kpa_min FROM intake.reading_hourly WHERE sensor_id = 'S-HP-S1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pressure, 510.0);
+}
+
+#[actix_web::test]
+async fn every_bad_reading_is_dropped_and_counted_under_its_reason() {
+    let h = start().await;
+    let now = h.clock.now();
+    let recent = at(now - Duration::minutes(10));
+    let before: Vec<u64> = [
+        "malformed",
+        "unknown_sensor",
+        "wrong_kind",
+        "out_of_range",
+        "future",
+        "stale",
+        "duplicate",
+        "accepted",
+    ]
+    .iter()
+    .map(|o| counted(o))
+    .collect();
+    let reply = push(
+        &h,
+        vec![
+            json!({"sensor_id": "T-0002", "at": recent, "celsius": 18.5}),
+            json!("T-0002;18.5"),
+            json!({"sensor_id": "T-0002", "at": "last night", "celsius": 18.5}),
+            json!({"sensor_id": "T-9999", "at": recent, "celsius": 18.5}),
+            json!({"sensor_id": "S-HP-S1", "at": recent, "celsius": 18.5}),
+            json!({"sensor_id": "T-0002", "at": at(now - Duration::minutes(9)), "supply_c": 80, "return_c": 40,
+                "pressure_kpa": 500, "flow_m3h": 100}),
+            json!({"sensor_id": "T-0002", "at": at(now - Duration::minutes(5)), "celsius": 61}),
+            json!({"sensor_id": "T-0002", "at": at(now + Duration::minutes(30)), "celsius": 18.5}),
+            json!({"sensor_id": "T-0002", "at": at(now - Duration::hours(25)), "celsius": 18.5}),
+            json!({"sensor_id": "T-0002", "at": recent, "celsius": 18.5}),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        json!({"accepted": 1, "dropped": {"malformed": 2, "unknown_sensor": 1, "wrong_kind": 2,
+            "out_of_range": 1, "future": 1, "stale": 1, "duplicate": 1}})
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 1);
+    // Tests in this process count too: at least this push's figures were added.
+    let after: Vec<u64> = [
+        "malformed",
+        "unknown_sensor",
+        "wrong_kind",
+        "out_of_range",
+        "future",
+        "stale",
+        "duplicate",
+        "accepted",
+    ]
+    .iter()
+    .map(|o| counted(o))
+    .collect();
+    for ((b, a), n) in before.iter().zip(&after).zip([2, 1, 2, 1, 1, 1, 1, 1]) {
+        assert!(a - b >= n, "{before:?} → {after:?}");
+    }
+}
+
+#[actix_web::test]
+async fn a_push_must_be_signed_well_formed_and_at_most_ten_thousand() {
+    let h = start().await;
+    let now = h.clock.now().timestamp();
+    let raw = serde_json::to_vec(&json!({"readings": []})).unwrap();
+    let forged = push_signed(&h, &raw, now, &sign("a guess", now, &raw)).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(forged.body["code"], "signature_invalid");
+    let old = now - 3600;
+    let replayed = push_signed(&h, &raw, old, &sign(SECRET, old, &raw)).await;
+    assert_eq!(replayed.body["code"], "signature_expired");
+    let not_json = b"readings=1".to_vec();
+    let reply = push_signed(&h, &not_json, now, &sign(SECRET, now, &not_json)).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let no_array = br#"{"reading": []}"#.to_vec();
+    let reply = push_signed(&h, &no_array, now, &sign(SECRET, now, &no_array)).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (422, Some("invalid_body"))
+    );
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"sensor_id": "T-0001", "at": i.to_string(), "celsius": 1}))
+        .collect();
+    let reply = push(&h, many).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (422, Some("invalid_fields"))
+    );
+    assert_eq!(
+        reply.body["details"][0]["field"], "readings",
+        "{}",
+        reply.body
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 0);
+
+    let off = Harness::start().await;
+    let reply = push_signed(&off, &raw, now, &sign(SECRET, now, &raw)).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (503, Some("sensors_not_configured"))
+    );
+}
+
+#[actix_web::test]
+async fn partitions_past_the_retention_are_dropped_with_their_readings() {
+    let h = start().await;
+    let now = h.clock.now();
+    push(
+        &h,
+        vec![json!({"sensor_id": "T-0001", "at": at(now), "celsius": 19.0})],
+    )
+    .await;
+    let readings = intake::readings::Readings::new(h.store.pool().clone(), 2);
+    // Two days on, the first day's partition is within the retention; three days on it is not.
+    assert_eq!(
+        readings
+            .drop_expired(now + Duration::days(2))
+            .await
+            .unwrap(),
+        1,
+        "yesterday's"
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 1);
+    assert!(
+        readings
+            .drop_expired(now + Duration::days(3))
+            .await
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 0);
+    assert_eq!(
+        count(&h, "SELECT count(*) FROM intake.reading_hourly").await,
+        1,
+        "the hourly roll-up stays"
+    );
+}
