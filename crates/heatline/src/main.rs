@@ -127,6 +127,29 @@ struct IntakeSettings {
     #[arg(long, env = "HEATLINE_READING_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(2..=3650))]
     reading_retention_days: u32,
+    /// The MQTT broker sensors publish readings to: `mqtt://[user:password@]host[:port]`, or
+    /// `mqtts://…` for TLS (no subscriber without it).
+    #[arg(long, env = "HEATLINE_MQTT_URL", hide_env_values = true)]
+    mqtt_url: Option<String>,
+    /// The MQTT client id; the broker keeps its session (and what arrives meanwhile) while
+    /// intake is away. Each instance needs its own.
+    #[arg(
+        long,
+        env = "HEATLINE_MQTT_CLIENT_ID",
+        default_value = "heatline-intake"
+    )]
+    mqtt_client_id: String,
+    /// Readings arrive on `PREFIX/SENSOR_ID`.
+    #[arg(
+        long,
+        env = "HEATLINE_MQTT_TOPIC_PREFIX",
+        default_value = "heatline/sensors"
+    )]
+    mqtt_topic_prefix: String,
+    /// A PEM file of the CA that signed the broker's certificate, for `mqtts://` (the
+    /// system's roots without it).
+    #[arg(long, env = "HEATLINE_MQTT_CA_FILE")]
+    mqtt_ca_file: Option<PathBuf>,
 }
 
 impl IntakeSettings {
@@ -148,6 +171,12 @@ impl IntakeSettings {
         });
         config.readings.secret = self.sensor_secret;
         config.readings.retention_days = self.reading_retention_days;
+        config.mqtt = self.mqtt_url.map(|url| intake::mqtt::MqttConfig {
+            url,
+            client_id: self.mqtt_client_id,
+            prefix: self.mqtt_topic_prefix.trim_end_matches('/').to_owned(),
+            ca_file: self.mqtt_ca_file,
+        });
         config.open311_keys =
             intake::open311::parse_keys(self.open311_keys.as_deref().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("HEATLINE_OPEN311_KEYS: {e}"))?;

@@ -15,6 +15,7 @@ pub mod hotline;
 pub mod households;
 pub mod incidents;
 pub mod input;
+pub mod mqtt;
 pub mod news;
 pub mod open311;
 pub mod openapi;
@@ -91,6 +92,8 @@ pub struct IntakeConfig {
     pub stop_heating: platform::stop_heating::CityTerms,
     /// Sensor readings: the bulk push's secret and how long raw readings are kept.
     pub readings: readings::ReadingsConfig,
+    /// The MQTT broker that sensors publish readings to; none, no subscriber.
+    pub mqtt: Option<mqtt::MqttConfig>,
 }
 
 impl IntakeConfig {
@@ -108,6 +111,7 @@ impl IntakeConfig {
             retention: privacy::DEFAULT_RETENTION,
             stop_heating: platform::stop_heating::CityTerms::default(),
             readings: readings::ReadingsConfig::default(),
+            mqtt: None,
         }
     }
 }
@@ -121,7 +125,9 @@ pub struct Intake {
     photos: PhotoStore,
     vault: Vault,
     pseudonyms: Pseudonyms,
-    readings: readings::Readings,
+    readings: Arc<readings::Readings>,
+    /// The broker's connection options and the topic prefix, checked at opening.
+    mqtt: Option<(rumqttc::MqttOptions, String)>,
     config: IntakeConfig,
 }
 
@@ -140,6 +146,8 @@ pub struct Background {
     pub hotline_outbox: Option<SubscriptionHandle>,
     /// The 12345 delivery worker.
     pub hotline_delivery: Option<BackgroundTask>,
+    /// The MQTT subscriber, when a broker is configured.
+    pub mqtt: Option<BackgroundTask>,
     /// Hourly: erases the personal data of complaints closed longer ago than the retention
     /// period, creates the coming days' reading partitions and drops expired ones.
     pub retention: BackgroundTask,
@@ -161,10 +169,17 @@ impl Intake {
         let registry = Registry::load(store.pool())
             .await
             .map_err(|e| format!("reading the building registry: {e}"))?;
-        let readings =
-            readings::Readings::new(store.pool().clone(), config.readings.retention_days);
+        let readings = Arc::new(readings::Readings::new(
+            store.pool().clone(),
+            config.readings.retention_days,
+        ));
+        let mqtt = match &config.mqtt {
+            Some(m) => Some((mqtt::options(m)?, m.prefix.clone())),
+            None => None,
+        };
         Ok(Arc::new(Intake {
             readings,
+            mqtt,
             registry,
             complaints: Complaints::new(store.clone(), config.limits),
             store,
@@ -216,6 +231,14 @@ impl Intake {
             }
             None => (None, None),
         };
+        let mqtt = self.mqtt.as_ref().map(|(options, prefix)| {
+            mqtt::spawn(
+                options.clone(),
+                prefix.clone(),
+                self.readings.clone(),
+                self.clock.clone(),
+            )
+        });
         let retaining = Arc::downgrade(self);
         let retention = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -248,6 +271,7 @@ impl Intake {
             dispatch_news,
             hotline_outbox,
             hotline_delivery,
+            mqtt,
             retention,
         })
     }
