@@ -150,6 +150,22 @@ struct IntakeSettings {
     /// system's roots without it).
     #[arg(long, env = "HEATLINE_MQTT_CA_FILE")]
     mqtt_ca_file: Option<PathBuf>,
+    /// The room standard in ℃: a home's hour below it, by its room sensors' mean, is cold.
+    #[arg(long, env = "HEATLINE_ROOM_STANDARD_CELSIUS", default_value_t = 18.0,
+          value_parser = standard_celsius)]
+    room_standard_celsius: f64,
+    /// Whole cold hours in a row that open a low-temperature episode (and its complaint).
+    #[arg(long, env = "HEATLINE_LOW_TEMPERATURE_HOURS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=72))]
+    low_temperature_hours: u32,
+}
+
+/// A room standard: 10 to 26 ℃.
+fn standard_celsius(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|c| (10.0..=26.0).contains(c))
+        .ok_or_else(|| "a temperature from 10 to 26 (℃)".to_owned())
 }
 
 impl IntakeSettings {
@@ -171,6 +187,10 @@ impl IntakeSettings {
         });
         config.readings.secret = self.sensor_secret;
         config.readings.retention_days = self.reading_retention_days;
+        config.episodes = intake::episodes::EpisodeRules {
+            standard: self.room_standard_celsius,
+            hours: self.low_temperature_hours,
+        };
         config.mqtt = self.mqtt_url.map(|url| intake::mqtt::MqttConfig {
             url,
             client_id: self.mqtt_client_id,

@@ -193,6 +193,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("channel.hotline", "热线坐席", "Hotline"),
     ("channel.12345", "12345平台", "12345 platform"),
     ("channel.open311", "Open311", "Open311"),
+    ("channel.sensor", "室温监测", "Room sensors"),
     ("origin.complaint", "投诉", "Complaint"),
     ("origin.incident", "片区故障", "Incident"),
     ("clock.resident", "居民等待", "Resident's wait"),

@@ -67,8 +67,8 @@ pub struct QueueItem {
     pub filed_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-    /// The channel of its first complaint (`app`, `wechat`, `hotline`, `12345`, `open311`);
-    /// absent for incidents.
+    /// The channel of its first complaint (`app`, `wechat`, `hotline`, `12345`, `open311`,
+    /// `sensor`); absent for incidents.
     pub channel: Option<String>,
     /// Its band now: `breached` (a deadline passed), `paused`, `at_risk` (a quarter of the
     /// nearest clock's target or less left) or `on_time`.

@@ -11,6 +11,7 @@
 
 pub mod complaints;
 pub mod domain;
+pub mod episodes;
 pub mod hotline;
 pub mod households;
 pub mod incidents;
@@ -94,6 +95,8 @@ pub struct IntakeConfig {
     pub readings: readings::ReadingsConfig,
     /// The MQTT broker that sensors publish readings to; none, no subscriber.
     pub mqtt: Option<mqtt::MqttConfig>,
+    /// When room sensors' readings open a low-temperature episode.
+    pub episodes: episodes::EpisodeRules,
 }
 
 impl IntakeConfig {
@@ -112,6 +115,7 @@ impl IntakeConfig {
             stop_heating: platform::stop_heating::CityTerms::default(),
             readings: readings::ReadingsConfig::default(),
             mqtt: None,
+            episodes: episodes::EpisodeRules::default(),
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct Background {
     pub hotline_delivery: Option<BackgroundTask>,
     /// The MQTT subscriber, when a broker is configured.
     pub mqtt: Option<BackgroundTask>,
+    /// Every minute: room sensors' cold hours open low-temperature episodes.
+    pub episodes: BackgroundTask,
     /// Hourly: erases the personal data of complaints closed longer ago than the retention
     /// period, creates the coming days' reading partitions and drops expired ones.
     pub retention: BackgroundTask,
@@ -201,6 +207,7 @@ impl Intake {
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
         platform::metrics::declare(COMPLAINTS);
         platform::metrics::declare(readings::READINGS);
+        platform::metrics::declare(episodes::EPISODES);
         let refreshing = Arc::downgrade(self);
         let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -239,6 +246,7 @@ impl Intake {
                 self.clock.clone(),
             )
         });
+        let episodes = episodes::spawn(Arc::downgrade(self));
         let retaining = Arc::downgrade(self);
         let retention = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -272,6 +280,7 @@ impl Intake {
             hotline_outbox,
             hotline_delivery,
             mqtt,
+            episodes,
             retention,
         })
     }

@@ -183,6 +183,7 @@ pub fn source_code(source: crate::domain::values::Source) -> &'static str {
         Source::HotlineOperator => "hotline_operator",
         Source::HotlinePlatform => "hotline_platform",
         Source::Open311 => "open311",
+        Source::Sensor => "sensor",
     }
 }
 

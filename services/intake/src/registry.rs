@@ -214,6 +214,7 @@ pub struct Registry {
 struct Index {
     accounts: HashMap<String, Route>,
     addresses: HashMap<String, Route>,
+    buildings: HashMap<String, Route>,
     stamp: (i64, Option<DateTime<Utc>>),
 }
 
@@ -235,7 +236,10 @@ async fn read_index(client: &impl GenericClient) -> Result<Index, StoreError> {
         if let Some(prefix) = row.get::<_, Option<String>>("account_prefix") {
             index.accounts.insert(prefix, route.clone());
         }
-        index.addresses.insert(row.get("address_key"), route);
+        index
+            .addresses
+            .insert(row.get("address_key"), route.clone());
+        index.buildings.insert(row.get("building_id"), route);
         let imported: DateTime<Utc> = row.get("imported_at");
         index.stamp.1 = index.stamp.1.max(Some(imported));
     }
@@ -272,6 +276,15 @@ impl Registry {
 
     fn current(&self) -> Arc<Index> {
         self.index.read().expect("registry lock").clone()
+    }
+
+    /// The route of a registered building; unresolved (empty) for an unknown one.
+    pub fn route_of_building(&self, building_id: &str) -> Route {
+        self.current()
+            .buildings
+            .get(building_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Routes by heating account (the longest registered prefix of it), else by address (the

@@ -20,7 +20,7 @@ pub struct ComplaintView {
     pub category: String,
     /// `normal` or `urgent`.
     pub priority: String,
-    /// `app`, `wechat`, `hotline_operator`, `hotline_platform` or `open311`.
+    /// `app`, `wechat`, `hotline_operator`, `hotline_platform`, `open311` or `sensor`.
     pub source: String,
     /// Whether the registry (or a dispatcher) placed it.
     pub routed: bool,

@@ -9,9 +9,7 @@ use intake::domain::values::Pseudonyms;
 use intake::hotline::sign;
 use platform::clock::Clock;
 use serde_json::{Value, json};
-use support::{Harness, Reply};
-
-const SECRET: &str = "shared-with-the-sensor-platform";
+use support::{Harness, SENSOR_SECRET as SECRET};
 
 const SENSORS: &str = "\
 sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on
@@ -41,27 +39,6 @@ fn at(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn push_signed(h: &Harness, body: &[u8], timestamp: i64, signature: &str) -> Reply {
-    h.send(
-        reqwest::Method::POST,
-        "/api/v1/sensors/readings",
-        None,
-        Some(body.to_vec().into()),
-        &[
-            ("content-type", "application/json"),
-            ("x-heatline-timestamp", &timestamp.to_string()),
-            ("x-heatline-signature", signature),
-        ],
-    )
-    .await
-}
-
-async fn push(h: &Harness, readings: Vec<Value>) -> Reply {
-    let raw = serde_json::to_vec(&json!({ "readings": readings })).unwrap();
-    let now = h.clock.now().timestamp();
-    push_signed(h, &raw, now, &sign(SECRET, now, &raw)).await
-}
-
 async fn count(h: &Harness, sql: &str) -> i64 {
     let client = h.store.pool().get().await.unwrap();
     client.query_one(sql, &[]).await.unwrap().get(0)
@@ -84,15 +61,15 @@ async fn good_readings_are_stored_once_and_rolled_up_by_hour() {
     let room = |min: i64, c: f64| json!({"sensor_id": "T-0001", "at": at(hour + Duration::minutes(min)), "celsius": c});
     let station = json!({"sensor_id": "S-HP-S1", "at": at(hour), "supply_c": 82.5,
         "return_c": 44.0, "pressure_kpa": 510, "flow_m3h": 120.0});
-    let first = push(&h, vec![room(0, 17.0), room(15, 16.0), station.clone()]).await;
+    let first = h
+        .push_readings(vec![room(0, 17.0), room(15, 16.0), station.clone()])
+        .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.body, json!({"accepted": 3, "dropped": {}}));
     // The platform retries the whole push, and adds one reading: only that one is new.
-    let again = push(
-        &h,
-        vec![room(0, 17.0), room(15, 16.0), station, room(30, 15.5)],
-    )
-    .await;
+    let again = h
+        .push_readings(vec![room(0, 17.0), room(15, 16.0), station, room(30, 15.5)])
+        .await;
     assert_eq!(
         again.body,
         json!({"accepted": 1, "dropped": {"duplicate": 3}})
@@ -146,9 +123,7 @@ async fn every_bad_reading_is_dropped_and_counted_under_its_reason() {
     .iter()
     .map(|o| counted(o))
     .collect();
-    let reply = push(
-        &h,
-        vec![
+    let reply = h.push_readings(vec![
             json!({"sensor_id": "T-0002", "at": recent, "celsius": 18.5}),
             json!("T-0002;18.5"),
             json!({"sensor_id": "T-0002", "at": "last night", "celsius": 18.5}),
@@ -194,20 +169,28 @@ async fn a_push_must_be_signed_well_formed_and_at_most_ten_thousand() {
     let h = start().await;
     let now = h.clock.now().timestamp();
     let raw = serde_json::to_vec(&json!({"readings": []})).unwrap();
-    let forged = push_signed(&h, &raw, now, &sign("a guess", now, &raw)).await;
+    let forged = h
+        .push_readings_signed(&raw, now, &sign("a guess", now, &raw))
+        .await;
     assert_eq!(forged.status, 401);
     assert_eq!(forged.body["code"], "signature_invalid");
     let old = now - 3600;
-    let replayed = push_signed(&h, &raw, old, &sign(SECRET, old, &raw)).await;
+    let replayed = h
+        .push_readings_signed(&raw, old, &sign(SECRET, old, &raw))
+        .await;
     assert_eq!(replayed.body["code"], "signature_expired");
     let not_json = b"readings=1".to_vec();
-    let reply = push_signed(&h, &not_json, now, &sign(SECRET, now, &not_json)).await;
+    let reply = h
+        .push_readings_signed(&not_json, now, &sign(SECRET, now, &not_json))
+        .await;
     assert_eq!(
         (reply.status, reply.body["code"].as_str()),
         (400, Some("malformed_json"))
     );
     let no_array = br#"{"reading": []}"#.to_vec();
-    let reply = push_signed(&h, &no_array, now, &sign(SECRET, now, &no_array)).await;
+    let reply = h
+        .push_readings_signed(&no_array, now, &sign(SECRET, now, &no_array))
+        .await;
     assert_eq!(
         (reply.status, reply.body["code"].as_str()),
         (422, Some("invalid_body"))
@@ -215,7 +198,7 @@ async fn a_push_must_be_signed_well_formed_and_at_most_ten_thousand() {
     let many: Vec<Value> = (0..10_001)
         .map(|i| json!({"sensor_id": "T-0001", "at": i.to_string(), "celsius": 1}))
         .collect();
-    let reply = push(&h, many).await;
+    let reply = h.push_readings(many).await;
     assert_eq!(
         (reply.status, reply.body["code"].as_str()),
         (422, Some("invalid_fields"))
@@ -228,7 +211,9 @@ async fn a_push_must_be_signed_well_formed_and_at_most_ten_thousand() {
     assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 0);
 
     let off = Harness::start().await;
-    let reply = push_signed(&off, &raw, now, &sign(SECRET, now, &raw)).await;
+    let reply = off
+        .push_readings_signed(&raw, now, &sign(SECRET, now, &raw))
+        .await;
     assert_eq!(
         (reply.status, reply.body["code"].as_str()),
         (503, Some("sensors_not_configured"))
@@ -239,10 +224,9 @@ async fn a_push_must_be_signed_well_formed_and_at_most_ten_thousand() {
 async fn partitions_past_the_retention_are_dropped_with_their_readings() {
     let h = start().await;
     let now = h.clock.now();
-    push(
-        &h,
-        vec![json!({"sensor_id": "T-0001", "at": at(now), "celsius": 19.0})],
-    )
+    h.push_readings(vec![
+        json!({"sensor_id": "T-0001", "at": at(now), "celsius": 19.0}),
+    ])
     .await;
     let readings = intake::readings::Readings::new(h.store.pool().clone(), 2);
     // Two days on, the first day's partition is within the retention; three days on it is not.

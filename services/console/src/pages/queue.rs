@@ -213,7 +213,7 @@ const STATUSES: [&str; 7] = [
     "resolved",
 ];
 const BANDS: [&str; 4] = ["breached", "at_risk", "paused", "on_time"];
-const CHANNELS: [&str; 5] = ["app", "wechat", "hotline", "12345", "open311"];
+const CHANNELS: [&str; 6] = ["app", "wechat", "hotline", "12345", "open311", "sensor"];
 
 #[derive(Template)]
 #[template(path = "queue.html")]

@@ -75,19 +75,20 @@ pub fn priority_code(priority: i32) -> String {
 }
 
 /// The channel a complaint came through, as the queue filters it (`app`, `wechat`, `hotline`,
-/// `12345`, `open311`).
+/// `12345`, `open311`, `sensor`).
 pub fn channel_code(source: intake::Source) -> &'static str {
     match source {
         intake::Source::Wechat => "wechat",
         intake::Source::HotlineOperator => "hotline",
         intake::Source::HotlinePlatform => "12345",
         intake::Source::Open311 => "open311",
+        intake::Source::Sensor => "sensor",
         intake::Source::App | intake::Source::Unspecified => "app",
     }
 }
 
 /// The channels [`channel_code`] names.
-pub const CHANNELS: [&str; 5] = ["app", "wechat", "hotline", "12345", "open311"];
+pub const CHANNELS: [&str; 6] = ["app", "wechat", "hotline", "12345", "open311", "sensor"];
 
 fn category_of(code: &str) -> intake::Category {
     intake::Category::from_str_name(&code.to_ascii_uppercase())

@@ -33,7 +33,7 @@ pub(crate) struct QueueQuery {
     #[param(max_length = 32)]
     priority: Option<String>,
     /// Only tickets whose first complaint came through this channel (`app`, `wechat`,
-    /// `hotline`, `12345`, `open311`).
+    /// `hotline`, `12345`, `open311`, `sensor`).
     #[param(max_length = 32)]
     channel: Option<String>,
     /// Only this band (`breached`, `at_risk`, `paused`, `on_time`).

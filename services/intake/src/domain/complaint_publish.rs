@@ -44,6 +44,7 @@ impl From<Source> for proto::Source {
             Source::Wechat => proto::Source::Wechat,
             Source::HotlineOperator => proto::Source::HotlineOperator,
             Source::HotlinePlatform => proto::Source::HotlinePlatform,
+            Source::Sensor => proto::Source::Sensor,
             Source::Open311 => proto::Source::Open311,
         }
     }

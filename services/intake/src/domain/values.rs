@@ -110,6 +110,8 @@ pub enum Source {
     HotlinePlatform,
     /// A civic-reporting app through Open311 GeoReport v2.
     Open311,
+    /// Heatline itself: the home's room sensors read below the standard for hours.
+    Sensor,
 }
 
 /// A room temperature, in tenths of a degree Celsius, within what a room can read.
@@ -274,6 +276,11 @@ impl Pseudonyms {
 }
 
 impl Household {
+    /// A key as stored beside a home's records (the sensor registry's, say).
+    pub fn from_key(key: String) -> Household {
+        Household(key)
+    }
+
     /// The key.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -28,6 +28,9 @@ HP-003,heping,HP-S1,sup-north,和平区南京路100号3栋,,5100
 SH-001,shenhe,SH-S1,sup-east,沈河区北站路8号,SH8,9000
 ";
 
+/// The secret of sensor pushes in tests that set `readings.secret` to it.
+pub const SENSOR_SECRET: &str = "shared-with-the-sensor-platform";
+
 /// A cold-room complaint of the household with heating account `account`.
 pub fn cold(account: &str) -> Value {
     json!({
@@ -149,6 +152,35 @@ impl Harness {
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.api.get(path, token).await
+    }
+
+    /// Pushes `body` to the sensor readings endpoint with the given signature headers.
+    pub async fn push_readings_signed(
+        &self,
+        body: &[u8],
+        timestamp: i64,
+        signature: &str,
+    ) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            "/api/v1/sensors/readings",
+            None,
+            Some(body.to_vec().into()),
+            &[
+                ("content-type", "application/json"),
+                ("x-heatline-timestamp", &timestamp.to_string()),
+                ("x-heatline-signature", signature),
+            ],
+        )
+        .await
+    }
+
+    /// Pushes `readings`, signed under [`SENSOR_SECRET`] at the harness's time.
+    pub async fn push_readings(&self, readings: Vec<Value>) -> Reply {
+        let raw = serde_json::to_vec(&json!({ "readings": readings })).unwrap();
+        let now = self.clock.now().timestamp();
+        let signature = intake::hotline::sign(SENSOR_SECRET, now, &raw);
+        self.push_readings_signed(&raw, now, &signature).await
     }
 
     /// Waits (up to 10 s) until `probe` holds.

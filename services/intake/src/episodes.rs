@@ -1,0 +1,380 @@
+//! Repairs before complaints: a home whose room sensors read below the standard for whole hours
+//! on end opens a low-temperature episode, and the episode files a complaint of its own (source
+//! `sensor`) with the hours behind it, so that a ticket exists before anyone calls. A resident
+//! who calls later files into that open complaint as into any other (the household's merge
+//! window). The episode closes when a whole hour reads at the standard again.
+//!
+//! Each home's hour is the mean of its room sensors' readings in that hour, taken from the
+//! hourly roll-ups (`intake.reading_hourly`), never from single readings. Only whole hours
+//! count: an episode opens in the first minutes of the hour after the last one that completed
+//! it. Opening is idempotent: the episode's id and its complaint's id follow from the home and
+//! the episode's first hour, and a complaint not yet filed (the database went away between the
+//! two writes) is filed on the next pass.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use eventstore::personal::{Owner, Personal};
+use eventstore::{Actor, Channel, EventMetadata, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::Intake;
+use crate::complaints::{CommandError, NewFiling};
+use crate::domain::complaint::{ComplaintDetails, Contact};
+use crate::domain::values::{Category, Celsius, Household, Source};
+
+/// Ids of episodes and of the complaints they file.
+const EPISODE_NAMESPACE: Uuid = Uuid::from_u128(0x3b7e_90c2_5a1d_4e86_b2f4_71c0_9d3a_6e58);
+
+/// Episodes opened and recovered, in `/metrics`.
+pub const EPISODES: platform::metrics::Counter = platform::metrics::Counter {
+    name: "heatline_low_temperature_episodes_total",
+    help: "Low-temperature episodes found by room sensors, by outcome (opened, recovered).",
+};
+
+/// When a home's readings make an episode.
+#[derive(Debug, Clone, Copy)]
+pub struct EpisodeRules {
+    /// The room standard (18 ℃ by default): an hour whose mean is below it is a cold hour.
+    pub standard: f64,
+    /// Whole cold hours in a row that open an episode (4 by default).
+    pub hours: u32,
+}
+
+impl Default for EpisodeRules {
+    fn default() -> Self {
+        EpisodeRules {
+            standard: 18.0,
+            hours: 4,
+        }
+    }
+}
+
+/// One of a home's hours behind an episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdHour {
+    /// The hour's start.
+    pub hour: DateTime<Utc>,
+    /// The mean of its readings, ℃.
+    pub mean: f64,
+    /// The lowest reading, ℃.
+    pub lowest: f64,
+    /// Readings in the hour.
+    pub readings: i64,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Episodes opened, each with its complaint filed (or merged into the home's open one).
+    pub opened: Vec<Uuid>,
+    /// Episodes whose home read at the standard again.
+    pub recovered: Vec<Uuid>,
+}
+
+struct Found {
+    household: String,
+    building: Option<String>,
+    sensors: Vec<String>,
+    hours: Vec<ColdHour>,
+}
+
+impl Intake {
+    /// Looks at the last whole hours of every home with room sensors: opens an episode (and
+    /// files its complaint) where each of the last `hours` hours was cold, and closes open
+    /// episodes whose last whole hour was not.
+    pub async fn watch_room_temperatures(&self) -> Result<Pass, CommandError> {
+        let rules = self.config.episodes;
+        let now = self.now();
+        let this_hour = now
+            .duration_trunc(Duration::hours(1))
+            .expect("an hour divides a timestamp");
+        let first = this_hour - Duration::hours(i64::from(rules.hours));
+        let client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let rows = client
+            .query(
+                "WITH hours AS (
+                    SELECT s.household, h.hour,
+                           sum(h.celsius_sum) / sum(h.readings) AS mean,
+                           min(h.celsius_min)::float8 AS lowest,
+                           sum(h.readings)::int8 AS readings,
+                           min(s.building_id) AS building
+                      FROM intake.reading_hourly h
+                      JOIN intake.sensor s ON s.sensor_id = h.sensor_id AND s.kind = 'room'
+                     WHERE h.hour >= $1 AND h.hour < $2 AND h.celsius_sum IS NOT NULL
+                     GROUP BY s.household, h.hour
+                 )
+                 SELECT household, min(building) AS building,
+                        array_agg(hour ORDER BY hour) AS hours,
+                        array_agg(mean ORDER BY hour) AS means,
+                        array_agg(lowest ORDER BY hour) AS lowests,
+                        array_agg(readings ORDER BY hour) AS counts,
+                        (SELECT array_agg(s.sensor_id ORDER BY s.sensor_id)
+                           FROM intake.sensor s
+                          WHERE s.household = o.household AND s.kind = 'room') AS sensors
+                   FROM hours o
+                  WHERE NOT EXISTS (SELECT 1 FROM intake.sensor_episode e
+                                     WHERE e.household = o.household AND e.recovered_at IS NULL)
+                  GROUP BY household
+                 HAVING count(*) = $3 AND bool_and(mean < $4)",
+                &[&first, &this_hour, &i64::from(rules.hours), &rules.standard],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let found: Vec<Found> = rows
+            .iter()
+            .map(|row| {
+                let hours: Vec<DateTime<Utc>> = row.get("hours");
+                let means: Vec<f64> = row.get("means");
+                let lowests: Vec<f64> = row.get("lowests");
+                let counts: Vec<i64> = row.get("counts");
+                Found {
+                    household: row.get("household"),
+                    building: row.get("building"),
+                    sensors: row.get("sensors"),
+                    hours: hours
+                        .into_iter()
+                        .zip(means)
+                        .zip(lowests)
+                        .zip(counts)
+                        .map(|(((hour, mean), lowest), readings)| ColdHour {
+                            hour,
+                            mean,
+                            lowest,
+                            readings,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let mut pass = Pass::default();
+        for episode in found {
+            let id = Uuid::new_v5(
+                &EPISODE_NAMESPACE,
+                format!("{}\u{1f}{}", episode.household, episode.hours[0].hour).as_bytes(),
+            );
+            let inserted = client
+                .execute(
+                    "INSERT INTO intake.sensor_episode
+                         (episode_id, household, building_id, sensors, opened_at, since, hours)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &id,
+                        &episode.household,
+                        &episode.building,
+                        &episode.sensors,
+                        &now,
+                        &episode.hours[0].hour,
+                        &serde_json::to_value(&episode.hours).unwrap_or_default(),
+                    ],
+                )
+                .await
+                .map_err(StoreError::from)?;
+            if inserted == 0 {
+                continue;
+            }
+            tracing::info!(episode = %id, household = %episode.household,
+                "a home's room sensors read below the standard: episode opened");
+            platform::metrics::count(EPISODES, &[("outcome", "opened")]);
+            pass.opened.push(id);
+        }
+        // Episodes opened now, and any whose complaint was not filed on an earlier pass.
+        let unfiled = client
+            .query(
+                "SELECT episode_id, household, building_id, sensors, since, hours
+                   FROM intake.sensor_episode WHERE complaint_id IS NULL",
+                &[],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        for row in &unfiled {
+            let id: Uuid = row.get("episode_id");
+            let hours: Vec<ColdHour> = serde_json::from_value(row.get("hours")).unwrap_or_default();
+            let complaint = self
+                .file_episode(
+                    id,
+                    row.get("household"),
+                    row.get::<_, Option<String>>("building_id"),
+                    &row.get::<_, Vec<String>>("sensors"),
+                    &hours,
+                )
+                .await?;
+            client
+                .execute(
+                    "UPDATE intake.sensor_episode SET complaint_id = $2 WHERE episode_id = $1",
+                    &[&id, &complaint],
+                )
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let last = this_hour - Duration::hours(1);
+        let recovered = client
+            .query(
+                "UPDATE intake.sensor_episode e SET recovered_at = $1 + interval '1 hour'
+                  WHERE e.recovered_at IS NULL AND e.complaint_id IS NOT NULL AND e.since < $1
+                    AND (SELECT sum(h.celsius_sum) / sum(h.readings)
+                           FROM intake.reading_hourly h
+                           JOIN intake.sensor s ON s.sensor_id = h.sensor_id AND s.kind = 'room'
+                          WHERE s.household = e.household AND h.hour = $1
+                            AND h.celsius_sum IS NOT NULL) >= $2
+                 RETURNING episode_id",
+                &[&last, &rules.standard],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        for row in &recovered {
+            let id: Uuid = row.get(0);
+            tracing::info!(episode = %id, "a home's room sensors read at the standard again: episode closed");
+            platform::metrics::count(EPISODES, &[("outcome", "recovered")]);
+            pass.recovered.push(id);
+        }
+        Ok(pass)
+    }
+
+    /// Files the complaint of episode `id`: the home's open complaint takes it when it has
+    /// one. Answers the complaint that holds it.
+    async fn file_episode(
+        &self,
+        id: Uuid,
+        household: String,
+        building: Option<String>,
+        sensors: &[String],
+        hours: &[ColdHour],
+    ) -> Result<Uuid, CommandError> {
+        let household = Household::from_key(household);
+        let route = building
+            .as_deref()
+            .map(|b| self.registry.route_of_building(b))
+            .unwrap_or_default();
+        let lowest = hours.iter().map(|h| h.lowest).fold(f64::INFINITY, f64::min);
+        let standard = self.config.episodes.standard;
+        let mut description = format!(
+            "室温监测：{} 连续 {} 小时平均低于 {standard:.1} ℃，最低 {lowest:.1} ℃。逐时平均：",
+            sensors.join("、"),
+            hours.len(),
+        );
+        for (n, hour) in hours.iter().enumerate() {
+            let local = hour.hour + Duration::hours(8);
+            description.push_str(&format!(
+                "{}{} 时 {:.1} ℃",
+                if n == 0 { "" } else { "；" },
+                local.format("%m-%d %H"),
+                hour.mean
+            ));
+        }
+        description.push('。');
+        let (key, data_key) = self.vault.new_key(Owner {
+            subject: crate::privacy::subject(id),
+            resident: None,
+            household: Some(household.as_str().to_owned()),
+        });
+        let contact = Contact {
+            description,
+            ..Contact::default()
+        };
+        let fingerprint = hex::encode(Sha256::digest(format!("sensor-episode {id}").as_bytes()));
+        let filing = NewFiling {
+            id,
+            fresh: false,
+            details: ComplaintDetails {
+                category: Category::LowTemperature,
+                priority: Category::LowTemperature.priority(),
+                source: Source::Sensor,
+                household,
+                route,
+                reading: Celsius::parse(lowest),
+                personal: Personal::seal(key.id(), &data_key, contact),
+                filer: "system:sensors".into(),
+                hotline_work_order: None,
+            },
+            key,
+            fingerprint,
+            at: self.now(),
+            rate_limited: false,
+        };
+        let metadata = EventMetadata::new(
+            Actor {
+                id: "sensors".into(),
+                role: "system".into(),
+            },
+            Channel::System,
+        );
+        let receipt = self.complaints.file(&filing, &metadata).await?;
+        if !receipt.replayed {
+            platform::metrics::count(
+                crate::COMPLAINTS,
+                &[
+                    ("channel", "sensor"),
+                    (
+                        "outcome",
+                        if receipt.merged { "merged" } else { "accepted" },
+                    ),
+                ],
+            );
+        }
+        Ok(receipt.complaint_id)
+    }
+
+    /// The low-temperature episodes of a home, newest first (at most 50).
+    pub async fn episodes_of(&self, household: &str) -> Result<Vec<EpisodeView>, StoreError> {
+        let client = self.store.pool().get().await?;
+        let rows = client
+            .query(
+                "SELECT episode_id, sensors, since, opened_at, recovered_at, complaint_id, hours
+                   FROM intake.sensor_episode WHERE household = $1
+                  ORDER BY since DESC LIMIT 50",
+                &[&household],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| EpisodeView {
+                episode_id: row.get("episode_id"),
+                sensors: row.get("sensors"),
+                since: row.get("since"),
+                opened_at: row.get("opened_at"),
+                recovered_at: row.get("recovered_at"),
+                complaint_id: row.get("complaint_id"),
+                hours: row.get("hours"),
+            })
+            .collect())
+    }
+}
+
+/// An episode as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpisodeView {
+    /// Its id (also its complaint's filing id).
+    pub episode_id: Uuid,
+    /// The home's room sensors that read in its hours.
+    pub sensors: Vec<String>,
+    /// The first cold hour.
+    pub since: DateTime<Utc>,
+    /// When it was found.
+    pub opened_at: DateTime<Utc>,
+    /// The end of the first whole hour at the standard again.
+    pub recovered_at: Option<DateTime<Utc>>,
+    /// The complaint that holds it, once filed.
+    pub complaint_id: Option<Uuid>,
+    /// The cold hours behind it: `[{hour, mean, lowest, readings}]`.
+    pub hours: serde_json::Value,
+}
+
+/// Runs [`Intake::watch_room_temperatures`] every minute while `intake` lives.
+pub fn spawn(intake: std::sync::Weak<Intake>) -> platform::background::BackgroundTask {
+    platform::background::BackgroundTask::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let Some(intake): Option<Arc<Intake>> = intake.upgrade() else {
+                return;
+            };
+            if let Err(error) = intake.watch_room_temperatures().await {
+                tracing::warn!(%error, "room temperatures not watched; next pass in a minute");
+            }
+        }
+    })
+}

@@ -1,0 +1,156 @@
+//! Repairs before complaints: a home whose room sensor reads 15 ℃ for the configured hours
+//! opens a complaint of source `sensor` with the hours behind it, once however often the
+//! watcher looks; a resident who calls later joins it; a home cold for fewer hours opens
+//! nothing; a whole hour at the standard closes the episode.
+
+mod support;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use platform::auth::Role;
+use platform::clock::Clock;
+use serde_json::{Value, json};
+use support::{Harness, SENSOR_SECRET, cold};
+
+const SENSORS: &str = "\
+sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on
+T-0001,room,HP-001,HL01-0001,,,卧室,true,2026-10-20
+T-0002,room,HP-002,HL02-0002,,,客厅,false,2026-10-20
+";
+
+async fn start() -> Harness {
+    let h = Harness::start_with(|c| {
+        c.readings.secret = Some(SENSOR_SECRET.into());
+        c.episodes.hours = 4;
+    })
+    .await;
+    // Sensors are keyed by the deployment's pseudonyms, as `heatline import sensors` does.
+    let pseudonyms = intake::privacy::pseudonyms(h.store.pool(), &testkit::master_key())
+        .await
+        .unwrap();
+    let sensors = intake::sensors::read(
+        h.store.pool(),
+        &pseudonyms,
+        SENSORS.as_bytes(),
+        h.clock.now().date_naive(),
+    )
+    .await
+    .unwrap();
+    intake::sensors::import(h.store.pool(), &sensors, h.clock.now())
+        .await
+        .unwrap();
+    h
+}
+
+/// A reading every 15 minutes of `sensor` from `from` until before `to`, at `celsius`.
+fn readings(sensor: &str, from: DateTime<Utc>, to: DateTime<Utc>, celsius: f64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while at < to {
+        out.push(json!({
+            "sensor_id": sensor,
+            "at": at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "celsius": celsius,
+        }));
+        at += Duration::minutes(15);
+    }
+    out
+}
+
+async fn sensor_complaints(h: &Harness) -> Vec<(uuid::Uuid, String, Option<String>, String)> {
+    let client = h.store.pool().get().await.unwrap();
+    client
+        .query(
+            "SELECT complaint_id, household, building_id, description FROM intake.complaint
+              WHERE source = 'sensor' ORDER BY filed_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_call_joins() {
+    let h = start().await;
+    let now = h.clock.now();
+    // T-0001's home: 15 ℃ for five hours. T-0002's: warm, then cold for the last three only.
+    let mut pushed = readings("T-0001", now - Duration::hours(5), now, 15.0);
+    pushed.extend(readings(
+        "T-0002",
+        now - Duration::hours(5),
+        now - Duration::hours(3),
+        20.0,
+    ));
+    pushed.extend(readings("T-0002", now - Duration::hours(3), now, 15.0));
+    let reply = h.push_readings(pushed).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["accepted"], 40);
+
+    let pass = h.intake.watch_room_temperatures().await.unwrap();
+    assert_eq!(pass.opened.len(), 1, "{pass:?}");
+    let found = sensor_complaints(&h).await;
+    assert_eq!(found.len(), 1);
+    let (complaint, household, building, description) = &found[0];
+    assert_eq!(
+        building.as_deref(),
+        Some("HP-001"),
+        "routed by the sensor's building"
+    );
+    assert!(description.contains("T-0001"), "{description}");
+    assert!(description.contains("连续 4 小时"), "{description}");
+    assert!(description.contains("15.0 ℃"), "{description}");
+    let episodes = h.intake.episodes_of(household).await.unwrap();
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].complaint_id, Some(*complaint));
+    assert_eq!(episodes[0].hours.as_array().unwrap().len(), 4);
+    assert_eq!(episodes[0].hours[0]["readings"], 4);
+
+    // Looking again changes nothing: the episode is open and its complaint filed.
+    let again = h.intake.watch_room_temperatures().await.unwrap();
+    assert!(
+        again.opened.is_empty() && again.recovered.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(sensor_complaints(&h).await.len(), 1);
+
+    // The resident calls later: the filing joins the sensor's complaint.
+    let filed = h
+        .post("/api/v1/complaints", &h.resident(1), &cold("HL01-0001"))
+        .await;
+    assert_eq!(filed.status, 200, "{}", filed.body);
+    assert_eq!(filed.body["outcome"], "merged");
+    assert_eq!(filed.body["complaint_id"], complaint.to_string());
+    let client = h.store.pool().get().await.unwrap();
+    let merged: i64 = client
+        .query_one(
+            "SELECT count(*) FROM intake.complaint WHERE merged_into = $1 AND source = 'app'",
+            &[complaint],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(merged, 1);
+    let dispatcher = h.token(Role::Dispatcher, "dispatcher-1");
+    let shown = h
+        .get(&format!("/api/v1/complaints/{complaint}"), &dispatcher)
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(
+        shown.body["complaint"]["source"], "sensor",
+        "{}",
+        shown.body
+    );
+
+    // Two hours later T-0001's home is warm again for a whole hour: the episode closes.
+    h.clock.advance(Duration::hours(2));
+    let later = h.clock.now();
+    let warm = readings("T-0001", later - Duration::hours(2), later, 19.5);
+    assert_eq!(h.push_readings(warm).await.status, 200);
+    let pass = h.intake.watch_room_temperatures().await.unwrap();
+    assert_eq!(pass.recovered, vec![episodes[0].episode_id]);
+    assert!(pass.opened.is_empty(), "{pass:?}");
+    let closed = h.intake.episodes_of(household).await.unwrap();
+    assert_eq!(closed[0].recovered_at, Some(later));
+}
