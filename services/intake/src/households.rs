@@ -76,17 +76,7 @@ pub async fn read(
     pseudonyms: &Pseudonyms,
     csv_text: &[u8],
 ) -> Result<Vec<HouseholdFee>, ImportError> {
-    let rows: Vec<(u64, Row)> =
-        platform::table::read(csv_text, COLUMNS, KEYS).map_err(|e| ImportError::Invalid {
-            line: e.line,
-            reason: e.reason,
-        })?;
-    if rows.is_empty() {
-        return Err(ImportError::Invalid {
-            line: 1,
-            reason: "the file has no households".into(),
-        });
-    }
+    let rows: Vec<(u64, Row)> = crate::registry::rows(csv_text, COLUMNS, KEYS, "households")?;
     let client = pool.get().await.map_err(StoreError::from)?;
     let buildings: HashMap<String, (String, String)> = client
         .query(

@@ -42,6 +42,28 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// The rows of a registry file with the `required` and `optional` columns, each with its
+/// line; a file without rows is refused as having no `what`.
+pub(crate) fn rows<T: serde::de::DeserializeOwned>(
+    csv_text: &[u8],
+    required: &[&str],
+    optional: &[&str],
+    what: &str,
+) -> Result<Vec<(u64, T)>, ImportError> {
+    let rows =
+        platform::table::read(csv_text, required, optional).map_err(|e| ImportError::Invalid {
+            line: e.line,
+            reason: e.reason,
+        })?;
+    if rows.is_empty() {
+        return Err(ImportError::Invalid {
+            line: 1,
+            reason: format!("the file has no {what}"),
+        });
+    }
+    Ok(rows)
+}
+
 struct Building {
     id: String,
     district: String,

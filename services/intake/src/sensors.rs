@@ -131,17 +131,7 @@ pub async fn read(
     csv_text: &[u8],
     today: NaiveDate,
 ) -> Result<Vec<Sensor>, ImportError> {
-    let rows: Vec<(u64, Row)> =
-        platform::table::read(csv_text, COLUMNS, OPTIONAL).map_err(|e| ImportError::Invalid {
-            line: e.line,
-            reason: e.reason,
-        })?;
-    if rows.is_empty() {
-        return Err(ImportError::Invalid {
-            line: 1,
-            reason: "the file has no sensors".into(),
-        });
-    }
+    let rows: Vec<(u64, Row)> = crate::registry::rows(csv_text, COLUMNS, OPTIONAL, "sensors")?;
     let client = pool.get().await.map_err(StoreError::from)?;
     let buildings: HashMap<String, String> = client
         .query("SELECT building_id, station FROM intake.building", &[])

@@ -105,24 +105,24 @@ async fn good_readings_are_stored_once_and_rolled_up_by_hour() {
     assert_eq!(pressure, 510.0);
 }
 
+/// Every outcome of a reading, in the order the test below counts them.
+const OUTCOMES: [&str; 8] = [
+    "malformed",
+    "unknown_sensor",
+    "wrong_kind",
+    "out_of_range",
+    "future",
+    "stale",
+    "duplicate",
+    "accepted",
+];
+
 #[actix_web::test]
 async fn every_bad_reading_is_dropped_and_counted_under_its_reason() {
     let h = start().await;
     let now = h.clock.now();
     let recent = at(now - Duration::minutes(10));
-    let before: Vec<u64> = [
-        "malformed",
-        "unknown_sensor",
-        "wrong_kind",
-        "out_of_range",
-        "future",
-        "stale",
-        "duplicate",
-        "accepted",
-    ]
-    .iter()
-    .map(|o| counted(o))
-    .collect();
+    let before: Vec<u64> = OUTCOMES.iter().map(|o| counted(o)).collect();
     let reply = h.push_readings(vec![
             json!({"sensor_id": "T-0002", "at": recent, "celsius": 18.5}),
             json!("T-0002;18.5"),
@@ -146,19 +146,7 @@ async fn every_bad_reading_is_dropped_and_counted_under_its_reason() {
     );
     assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 1);
     // Tests in this process count too: at least this push's figures were added.
-    let after: Vec<u64> = [
-        "malformed",
-        "unknown_sensor",
-        "wrong_kind",
-        "out_of_range",
-        "future",
-        "stale",
-        "duplicate",
-        "accepted",
-    ]
-    .iter()
-    .map(|o| counted(o))
-    .collect();
+    let after: Vec<u64> = OUTCOMES.iter().map(|o| counted(o)).collect();
     for ((b, a), n) in before.iter().zip(&after).zip([2, 1, 2, 1, 1, 1, 1, 1]) {
         assert!(a - b >= n, "{before:?} → {after:?}");
     }

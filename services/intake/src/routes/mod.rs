@@ -16,6 +16,41 @@ use crate::Intake;
 use crate::complaints::CommandError;
 use crate::domain::complaint::ComplaintError;
 
+/// A platform's signed push, read: the HMAC of the timestamp and body under `secret` checked
+/// from the headers `names` (timestamp, signature) within `max_skew` of now, then the body
+/// parsed as JSON. Each failure is its stable error (`signature_missing`, `signature_expired`,
+/// `signature_invalid`, `malformed_json`).
+pub(crate) fn signed_json(
+    request: &actix_web::HttpRequest,
+    body: &[u8],
+    secret: &str,
+    names: (&str, &str),
+    now: chrono::DateTime<chrono::Utc>,
+    max_skew: chrono::Duration,
+) -> Result<serde_json::Value, ApiError> {
+    use crate::hotline::{SignatureError, verify};
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    verify(
+        secret,
+        header(names.0),
+        header(names.1),
+        body,
+        now,
+        max_skew,
+    )
+    .map_err(|error| {
+        let code = match error {
+            SignatureError::Missing => "signature_missing",
+            SignatureError::Expired => "signature_expired",
+            SignatureError::Invalid => "signature_invalid",
+        };
+        ApiError::unauthorized(error.to_string()).with_code(code)
+    })?;
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })
+}
+
 /// The largest JSON body of a complaint (a description is at most 2,000 characters).
 pub(crate) const JSON_LIMIT: usize = 64 * 1024;
 

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use super::filing::{Submission, respond};
 use crate::Intake;
 use crate::domain::values::Source;
-use crate::hotline::{SignatureError, verify};
 use crate::input::{self, FieldErrors};
 
 /// A work order pushed by the platform.
@@ -102,26 +101,14 @@ pub(crate) async fn push(
             3600,
         ));
     };
-    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    verify(
-        &config.secret,
-        header("x-12345-timestamp"),
-        header("x-12345-signature"),
+    let parsed = super::signed_json(
+        &request,
         &body,
+        &config.secret,
+        ("x-12345-timestamp", "x-12345-signature"),
         intake.now(),
         config.max_skew,
-    )
-    .map_err(|error| {
-        let code = match error {
-            SignatureError::Missing => "signature_missing",
-            SignatureError::Expired => "signature_expired",
-            SignatureError::Invalid => "signature_invalid",
-        };
-        ApiError::unauthorized(error.to_string()).with_code(code)
-    })?;
-    let parsed: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    )?;
     let Value::Object(fields) = parsed else {
         return Err(ApiError::unprocessable(
             "invalid_body",

@@ -7,7 +7,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::Intake;
-use crate::hotline::{SignatureError, verify};
 use crate::readings::{Outcome, parse};
 
 /// The largest push: 10,000 station readings with room to spare.
@@ -62,26 +61,14 @@ pub(crate) async fn push(
             3600,
         ));
     };
-    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    verify(
-        secret,
-        header("x-heatline-timestamp"),
-        header("x-heatline-signature"),
+    let parsed = super::signed_json(
+        &request,
         &body,
+        secret,
+        ("x-heatline-timestamp", "x-heatline-signature"),
         intake.now(),
         config.max_skew,
-    )
-    .map_err(|error| {
-        let code = match error {
-            SignatureError::Missing => "signature_missing",
-            SignatureError::Expired => "signature_expired",
-            SignatureError::Invalid => "signature_invalid",
-        };
-        ApiError::unauthorized(error.to_string()).with_code(code)
-    })?;
-    let parsed: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    )?;
     let Some(items) = parsed.get("readings").and_then(Value::as_array) else {
         return Err(ApiError::unprocessable(
             "invalid_body",
