@@ -23,21 +23,7 @@ async fn start() -> Harness {
         c.episodes.hours = 4;
     })
     .await;
-    // Sensors are keyed by the deployment's pseudonyms, as `heatline import sensors` does.
-    let pseudonyms = intake::privacy::pseudonyms(h.store.pool(), &testkit::master_key())
-        .await
-        .unwrap();
-    let sensors = intake::sensors::read(
-        h.store.pool(),
-        &pseudonyms,
-        SENSORS.as_bytes(),
-        h.clock.now().date_naive(),
-    )
-    .await
-    .unwrap();
-    intake::sensors::import(h.store.pool(), &sensors, h.clock.now())
-        .await
-        .unwrap();
+    h.import_sensors(SENSORS).await;
     h
 }
 

@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use intake::domain::values::Pseudonyms;
 use intake::mqtt::MqttConfig;
 use platform::clock::Clock;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
@@ -35,17 +34,7 @@ async fn start(url: &str, prefix: &str) -> Harness {
         ca_file: None,
     };
     let h = Harness::start_with(move |c| c.mqtt = Some(config)).await;
-    let sensors = intake::sensors::read(
-        h.store.pool(),
-        &Pseudonyms::new([5; 32]),
-        SENSORS.as_bytes(),
-        h.clock.now().date_naive(),
-    )
-    .await
-    .unwrap();
-    intake::sensors::import(h.store.pool(), &sensors, h.clock.now())
-        .await
-        .unwrap();
+    h.import_sensors(SENSORS).await;
     h
 }
 

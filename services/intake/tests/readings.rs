@@ -5,7 +5,6 @@
 mod support;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use intake::domain::values::Pseudonyms;
 use intake::hotline::sign;
 use platform::clock::Clock;
 use serde_json::{Value, json};
@@ -20,18 +19,7 @@ S-HP-S1,station,,,,HP-S1,,,2024-09-30
 
 async fn start() -> Harness {
     let h = Harness::start_with(|c| c.readings.secret = Some(SECRET.into())).await;
-    let today = h.clock.now().date_naive();
-    let sensors = intake::sensors::read(
-        h.store.pool(),
-        &Pseudonyms::new([3; 32]),
-        SENSORS.as_bytes(),
-        today,
-    )
-    .await
-    .unwrap();
-    intake::sensors::import(h.store.pool(), &sensors, h.clock.now())
-        .await
-        .unwrap();
+    h.import_sensors(SENSORS).await;
     h
 }
 

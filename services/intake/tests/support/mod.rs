@@ -154,6 +154,21 @@ impl Harness {
         self.api.get(path, token).await
     }
 
+    /// Imports the sensor file `csv`, keyed by the deployment's pseudonyms as
+    /// `heatline import sensors` keys it.
+    pub async fn import_sensors(&self, csv: &str) {
+        let pseudonyms = intake::privacy::pseudonyms(self.store.pool(), &testkit::master_key())
+            .await
+            .unwrap();
+        let today = self.clock.now().date_naive();
+        let sensors = intake::sensors::read(self.store.pool(), &pseudonyms, csv.as_bytes(), today)
+            .await
+            .unwrap();
+        intake::sensors::import(self.store.pool(), &sensors, self.clock.now())
+            .await
+            .unwrap();
+    }
+
     /// Pushes `body` to the sensor readings endpoint with the given signature headers.
     pub async fn push_readings_signed(
         &self,
