@@ -200,8 +200,36 @@ impl Complaints {
     /// Filings that arrive together are decided in one transaction (one commit for many, in
     /// arrival order, each seeing the ones before it); if that transaction fails as a whole,
     /// each of its filings is run again on its own.
+    /// A filing that landed (not a retry) is logged and counted in
+    /// `heatline_complaints_total{channel,outcome}`.
     #[tracing::instrument(skip_all, fields(complaint.id = %filing.id))]
     pub async fn file(
+        &self,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+    ) -> Result<FilingReceipt, CommandError> {
+        let receipt = self.decide(filing, metadata).await?;
+        if !receipt.replayed {
+            let channel = crate::projection::source_code(filing.details.source);
+            tracing::info!(
+                complaint.id = %receipt.complaint_id,
+                filed.id = %receipt.filed_id,
+                merged = receipt.merged,
+                routed = receipt.routed,
+                source = channel,
+                "complaint filed"
+            );
+            let outcome = if receipt.merged { "merged" } else { "accepted" };
+            platform::metrics::count(
+                crate::COMPLAINTS,
+                &[("channel", channel), ("outcome", outcome)],
+            );
+        }
+        Ok(receipt)
+    }
+
+    /// Decides a filing in a batch with others when the workers run, else on its own.
+    async fn decide(
         &self,
         filing: &NewFiling,
         metadata: &EventMetadata,

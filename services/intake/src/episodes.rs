@@ -11,8 +11,6 @@
 //! the episode's first hour, and a complaint not yet filed (the database went away between the
 //! two writes) is filed on the next pass.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use eventstore::personal::{Owner, Personal};
 use eventstore::{Actor, Channel, EventMetadata, StoreError};
@@ -303,18 +301,6 @@ impl Intake {
             Channel::System,
         );
         let receipt = self.complaints.file(&filing, &metadata).await?;
-        if !receipt.replayed {
-            platform::metrics::count(
-                crate::COMPLAINTS,
-                &[
-                    ("channel", "sensor"),
-                    (
-                        "outcome",
-                        if receipt.merged { "merged" } else { "accepted" },
-                    ),
-                ],
-            );
-        }
         Ok(receipt.complaint_id)
     }
 
@@ -369,7 +355,7 @@ pub fn spawn(intake: std::sync::Weak<Intake>) -> platform::background::Backgroun
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every.tick().await;
-            let Some(intake): Option<Arc<Intake>> = intake.upgrade() else {
+            let Some(intake) = intake.upgrade() else {
                 return;
             };
             if let Err(error) = intake.watch_room_temperatures().await {

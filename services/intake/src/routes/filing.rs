@@ -180,35 +180,10 @@ impl Intake {
             at: self.now(),
             rate_limited: s.rate_limited,
         };
-        let receipt = self
-            .complaints
+        self.complaints
             .file(&filing, &s.metadata)
             .await
-            .map_err(command_failure)?;
-        if !receipt.replayed {
-            tracing::info!(
-                complaint.id = %receipt.complaint_id,
-                filed.id = %receipt.filed_id,
-                merged = receipt.merged,
-                routed = receipt.routed,
-                source = crate::projection::source_code(filing.details.source),
-                "complaint filed"
-            );
-            platform::metrics::count(
-                crate::COMPLAINTS,
-                &[
-                    (
-                        "channel",
-                        crate::projection::source_code(filing.details.source),
-                    ),
-                    (
-                        "outcome",
-                        if receipt.merged { "merged" } else { "accepted" },
-                    ),
-                ],
-            );
-        }
-        Ok(receipt)
+            .map_err(command_failure)
     }
 }
 
