@@ -158,6 +158,27 @@ struct IntakeSettings {
     #[arg(long, env = "HEATLINE_LOW_TEMPERATURE_HOURS", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=72))]
     low_temperature_hours: u32,
+    /// Hours without a reading that make a registered sensor silent.
+    #[arg(long, env = "HEATLINE_SENSOR_SILENT_HOURS", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(1..=168))]
+    sensor_silent_hours: u32,
+    /// The least fall of a station's mean pressure over its last minutes against the hour
+    /// before that, with the flow's rise, suggests a leak in its network (%).
+    #[arg(long, env = "HEATLINE_LEAK_PRESSURE_DROP_PERCENT", default_value_t = 10.0,
+          value_parser = percent)]
+    leak_pressure_drop_percent: f64,
+    /// The least rise of the station's mean flow that goes with the pressure's fall (%).
+    #[arg(long, env = "HEATLINE_LEAK_FLOW_RISE_PERCENT", default_value_t = 10.0,
+          value_parser = percent)]
+    leak_flow_rise_percent: f64,
+}
+
+/// A share: above 0 and at most 100 %.
+fn percent(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|p| *p > 0.0 && *p <= 100.0)
+        .ok_or_else(|| "a percentage above 0 and at most 100".to_owned())
 }
 
 /// A room standard: 10 to 26 ℃.
@@ -190,7 +211,10 @@ impl IntakeSettings {
         config.episodes = intake::episodes::EpisodeRules {
             standard: self.room_standard_celsius,
             hours: self.low_temperature_hours,
+            silent_hours: self.sensor_silent_hours,
         };
+        config.network.pressure_drop_percent = self.leak_pressure_drop_percent;
+        config.network.flow_rise_percent = self.leak_flow_rise_percent;
         config.mqtt = self.mqtt_url.map(|url| intake::mqtt::MqttConfig {
             url,
             client_id: self.mqtt_client_id,

@@ -13,14 +13,15 @@
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use eventstore::personal::{Owner, Personal};
-use eventstore::{Actor, Channel, EventMetadata, StoreError};
-use serde::{Deserialize, Serialize};
+use eventstore::{Actor, AppendError, Channel, EventMetadata, Publish, StoreError};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::Intake;
 use crate::complaints::{CommandError, NewFiling};
 use crate::domain::complaint::{ComplaintDetails, Contact};
+use crate::domain::sensing::{Episode, EpisodeCommand, HourMean};
 use crate::domain::values::{Category, Celsius, Household, Source};
 
 /// Ids of episodes and of the complaints they file.
@@ -32,13 +33,15 @@ pub const EPISODES: platform::metrics::Counter = platform::metrics::Counter {
     help: "Low-temperature episodes found by room sensors, by outcome (opened, recovered).",
 };
 
-/// When a home's readings make an episode.
+/// When a home's readings make an episode, and a sensor's absence makes it silent.
 #[derive(Debug, Clone, Copy)]
 pub struct EpisodeRules {
     /// The room standard (18 ℃ by default): an hour whose mean is below it is a cold hour.
     pub standard: f64,
     /// Whole cold hours in a row that open an episode (4 by default).
     pub hours: u32,
+    /// Hours without a reading that make a sensor silent (6 by default).
+    pub silent_hours: u32,
 }
 
 impl Default for EpisodeRules {
@@ -46,21 +49,9 @@ impl Default for EpisodeRules {
         EpisodeRules {
             standard: 18.0,
             hours: 4,
+            silent_hours: 6,
         }
     }
-}
-
-/// One of a home's hours behind an episode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ColdHour {
-    /// The hour's start.
-    pub hour: DateTime<Utc>,
-    /// The mean of its readings, ℃.
-    pub mean: f64,
-    /// The lowest reading, ℃.
-    pub lowest: f64,
-    /// Readings in the hour.
-    pub readings: i64,
 }
 
 /// What one pass did.
@@ -76,7 +67,8 @@ struct Found {
     household: String,
     building: Option<String>,
     sensors: Vec<String>,
-    hours: Vec<ColdHour>,
+    certified: bool,
+    hours: Vec<HourMean>,
 }
 
 impl Intake {
@@ -111,7 +103,9 @@ impl Intake {
                         array_agg(readings ORDER BY hour) AS counts,
                         (SELECT array_agg(s.sensor_id ORDER BY s.sensor_id)
                            FROM intake.sensor s
-                          WHERE s.household = o.household AND s.kind = 'room') AS sensors
+                          WHERE s.household = o.household AND s.kind = 'room') AS sensors,
+                        (SELECT bool_and(s.certified) FROM intake.sensor s
+                          WHERE s.household = o.household AND s.kind = 'room') AS certified
                    FROM hours o
                   WHERE NOT EXISTS (SELECT 1 FROM intake.sensor_episode e
                                      WHERE e.household = o.household AND e.recovered_at IS NULL)
@@ -132,12 +126,13 @@ impl Intake {
                     household: row.get("household"),
                     building: row.get("building"),
                     sensors: row.get("sensors"),
+                    certified: row.get::<_, Option<bool>>("certified").unwrap_or(false),
                     hours: hours
                         .into_iter()
                         .zip(means)
                         .zip(lowests)
                         .zip(counts)
-                        .map(|(((hour, mean), lowest), readings)| ColdHour {
+                        .map(|(((hour, mean), lowest), readings)| HourMean {
                             hour,
                             mean,
                             lowest,
@@ -153,29 +148,9 @@ impl Intake {
                 &EPISODE_NAMESPACE,
                 format!("{}\u{1f}{}", episode.household, episode.hours[0].hour).as_bytes(),
             );
-            let inserted = client
-                .execute(
-                    "INSERT INTO intake.sensor_episode
-                         (episode_id, household, building_id, sensors, opened_at, since, hours)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        &id,
-                        &episode.household,
-                        &episode.building,
-                        &episode.sensors,
-                        &now,
-                        &episode.hours[0].hour,
-                        &serde_json::to_value(&episode.hours).unwrap_or_default(),
-                    ],
-                )
-                .await
-                .map_err(StoreError::from)?;
-            if inserted == 0 {
+            if !self.detect(id, episode, now).await? {
                 continue;
             }
-            tracing::info!(episode = %id, household = %episode.household,
-                "a home's room sensors read below the standard: episode opened");
             platform::metrics::count(EPISODES, &[("outcome", "opened")]);
             pass.opened.push(id);
         }
@@ -190,7 +165,7 @@ impl Intake {
             .map_err(StoreError::from)?;
         for row in &unfiled {
             let id: Uuid = row.get("episode_id");
-            let hours: Vec<ColdHour> = serde_json::from_value(row.get("hours")).unwrap_or_default();
+            let hours: Vec<HourMean> = serde_json::from_value(row.get("hours")).unwrap_or_default();
             let complaint = self
                 .file_episode(
                     id,
@@ -209,27 +184,140 @@ impl Intake {
                 .map_err(StoreError::from)?;
         }
         let last = this_hour - Duration::hours(1);
-        let recovered = client
+        let warm = client
             .query(
-                "UPDATE intake.sensor_episode e SET recovered_at = $1 + interval '1 hour'
+                "SELECT e.episode_id, h.hour, h.mean, h.lowest, h.readings
+                   FROM intake.sensor_episode e
+                   CROSS JOIN LATERAL (
+                       SELECT $1::timestamptz AS hour,
+                              sum(h.celsius_sum) / sum(h.readings) AS mean,
+                              min(h.celsius_min)::float8 AS lowest,
+                              sum(h.readings)::int8 AS readings
+                         FROM intake.reading_hourly h
+                         JOIN intake.sensor s ON s.sensor_id = h.sensor_id AND s.kind = 'room'
+                        WHERE s.household = e.household AND h.hour = $1
+                          AND h.celsius_sum IS NOT NULL) h
                   WHERE e.recovered_at IS NULL AND e.complaint_id IS NOT NULL AND e.since < $1
-                    AND (SELECT sum(h.celsius_sum) / sum(h.readings)
-                           FROM intake.reading_hourly h
-                           JOIN intake.sensor s ON s.sensor_id = h.sensor_id AND s.kind = 'room'
-                          WHERE s.household = e.household AND h.hour = $1
-                            AND h.celsius_sum IS NOT NULL) >= $2
-                 RETURNING episode_id",
+                    AND h.mean >= $2",
                 &[&last, &rules.standard],
             )
             .await
             .map_err(StoreError::from)?;
-        for row in &recovered {
-            let id: Uuid = row.get(0);
+        for row in &warm {
+            let id: Uuid = row.get("episode_id");
+            let hour = HourMean {
+                hour: row.get("hour"),
+                mean: row.get("mean"),
+                lowest: row.get("lowest"),
+                readings: row.get("readings"),
+            };
+            if !self.recover(id, hour, now).await? {
+                continue;
+            }
             tracing::info!(episode = %id, "a home's room sensors read at the standard again: episode closed");
             platform::metrics::count(EPISODES, &[("outcome", "recovered")]);
             pass.recovered.push(id);
         }
         Ok(pass)
+    }
+
+    /// Records episode `id` as an event and as the watcher's row, in one transaction. Answers
+    /// false when another pass recorded it first.
+    async fn detect(
+        &self,
+        id: Uuid,
+        episode: Found,
+        now: DateTime<Utc>,
+    ) -> Result<bool, CommandError> {
+        let route = episode
+            .building
+            .as_deref()
+            .map(|b| self.registry.route_of_building(b))
+            .unwrap_or_default();
+        let hours = serde_json::to_value(&episode.hours).unwrap_or_default();
+        let since = episode.hours[0].hour;
+        let command = EpisodeCommand::Detect {
+            household: episode.household.clone(),
+            route,
+            sensors: episode.sensors.clone(),
+            certified: episode.certified,
+            standard: self.config.episodes.standard,
+            hours: episode.hours,
+            at: now,
+        };
+        let recorded = self
+            .record::<Episode>(
+                &id.to_string(),
+                command,
+                |e, c| e.decide(c).ok(),
+                "INSERT INTO intake.sensor_episode
+                     (episode_id, household, building_id, sensors, opened_at, since, hours)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &id,
+                    &episode.household,
+                    &episode.building,
+                    &episode.sensors,
+                    &now,
+                    &since,
+                    &hours,
+                ],
+            )
+            .await?;
+        if recorded {
+            tracing::info!(episode = %id, "a home's room sensors read below the standard: episode opened");
+        }
+        Ok(recorded)
+    }
+
+    /// Records the recovery of episode `id` on its warm `hour`.
+    async fn recover(
+        &self,
+        id: Uuid,
+        hour: HourMean,
+        now: DateTime<Utc>,
+    ) -> Result<bool, CommandError> {
+        let until = hour.hour + Duration::hours(1);
+        self.record::<Episode>(
+            &id.to_string(),
+            EpisodeCommand::Recover { hour, at: now },
+            |e, c| e.decide(c).ok(),
+            "UPDATE intake.sensor_episode SET recovered_at = $2 WHERE episode_id = $1",
+            &[&id, &until],
+        )
+        .await
+    }
+
+    /// Appends what `command` decides to stream `id` of `A` and runs `sql` on the watcher's
+    /// row in the same transaction (the append first). False when the aggregate refused or
+    /// another writer got there first: the other pass did the work.
+    pub(crate) async fn record<A: Publish>(
+        &self,
+        id: &str,
+        command: A::Command,
+        decide: impl FnOnce(&A, A::Command) -> Option<A::Event>,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool, CommandError> {
+        let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let context = self.store.load_in::<A>(&tx, id).await?;
+        let Some(event) = decide(context.state(), command) else {
+            return Ok(false);
+        };
+        match self
+            .store
+            .append_in(&tx, &context, &[event], &sensors_metadata())
+            .await
+        {
+            Ok(_) => {}
+            Err(AppendError::Conflict) => return Ok(false),
+            Err(other) => return Err(other.into()),
+        }
+        tx.execute(sql, params).await.map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.store.notify_appended();
+        Ok(true)
     }
 
     /// Files the complaint of episode `id`: the home's open complaint takes it when it has
@@ -240,7 +328,7 @@ impl Intake {
         household: String,
         building: Option<String>,
         sensors: &[String],
-        hours: &[ColdHour],
+        hours: &[HourMean],
     ) -> Result<Uuid, CommandError> {
         let household = Household::from_key(household);
         let route = building
@@ -293,14 +381,7 @@ impl Intake {
             at: self.now(),
             rate_limited: false,
         };
-        let metadata = EventMetadata::new(
-            Actor {
-                id: "sensors".into(),
-                role: "system".into(),
-            },
-            Channel::System,
-        );
-        let receipt = self.complaints.file(&filing, &metadata).await?;
+        let receipt = self.complaints.file(&filing, &sensors_metadata()).await?;
         Ok(receipt.complaint_id)
     }
 
@@ -330,6 +411,17 @@ impl Intake {
     }
 }
 
+/// What the sensors' watchers write: the system, acting as `sensors`.
+pub(crate) fn sensors_metadata() -> EventMetadata {
+    EventMetadata::new(
+        Actor {
+            id: "sensors".into(),
+            role: "system".into(),
+        },
+        Channel::System,
+    )
+}
+
 /// An episode as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct EpisodeView {
@@ -349,17 +441,30 @@ pub struct EpisodeView {
     pub hours: serde_json::Value,
 }
 
-/// Runs [`Intake::watch_room_temperatures`] every minute while `intake` lives.
+/// Runs [`Intake::watch_room_temperatures`] and [`Intake::watch_network`] every minute, and
+/// [`Intake::watch_sensor_silence`] every ten (the first of each a minute after start), while
+/// `intake` lives.
 pub fn spawn(intake: std::sync::Weak<Intake>) -> platform::background::BackgroundTask {
     platform::background::BackgroundTask::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
+        // The first pass a minute after start, as every later one: readings have arrived by
+        // then, and a test that calls the watchers itself does not race this loop.
+        let minute = std::time::Duration::from_secs(60);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
+        for minute in 0u64.. {
             every.tick().await;
             let Some(intake) = intake.upgrade() else {
                 return;
             };
             if let Err(error) = intake.watch_room_temperatures().await {
                 tracing::warn!(%error, "room temperatures not watched; next pass in a minute");
+            }
+            if let Err(error) = intake.watch_network().await {
+                tracing::warn!(%error, "station telemetry not watched; next pass in a minute");
+            }
+            if minute % 10 == 0
+                && let Err(error) = intake.watch_sensor_silence().await
+            {
+                tracing::warn!(%error, "silent sensors not looked for; next pass in ten minutes");
             }
         }
     })

@@ -1,6 +1,8 @@
 //! The incident watcher: a subscription to intake's own published acceptances that declares
 //! an incident when enough households of one building (or, failing that, one heat-exchange
-//! station) report a cold home within a window, and adds later ones to it.
+//! station) report a cold home within a window, and adds later ones to it. A suspected leak in
+//! a station's network (an urgent leak complaint the station's telemetry filed) is an incident
+//! of the station at once: the households it feeds who call within the window join it.
 //!
 //! A batch is decided in memory first (reads only), then its appends are made, then its
 //! bookkeeping rows written: an append must be its transaction's first write.
@@ -53,6 +55,7 @@ enum Action {
         scope: Scope,
         route: Route,
         members: Vec<Member>,
+        threshold: u32,
         at: DateTime<Utc>,
         cause: Uuid,
     },
@@ -94,6 +97,13 @@ impl Watcher {
         accepted: proto::ComplaintAccepted,
     ) -> Result<(), HandlerError> {
         let route = accepted.route.as_ref().map(Route::from).unwrap_or_default();
+        let network = accepted.source() == proto::Source::Sensor
+            && accepted.category() == proto::Category::Leak;
+        if let (true, Some(station)) = (network, route.station.clone()) {
+            return self
+                .network_leak(tx, plan, event, &accepted, route, station)
+                .await;
+        }
         let heating = proto::Category::try_from(accepted.category)
             .ok()
             .and_then(|c| Category::try_from(c).ok())
@@ -222,12 +232,79 @@ impl Watcher {
                 scope,
                 route: route.clone(),
                 members,
+                threshold: self.rules.households,
                 at: candidate.filed_at,
                 cause: event.event_id,
             });
             break;
         }
         plan.fresh.push(candidate);
+        Ok(())
+    }
+}
+
+impl Watcher {
+    /// A suspected network leak: joins the station's open incident, or declares one over it
+    /// alone.
+    async fn network_leak(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        plan: &mut Plan,
+        event: &PublishedEvent,
+        accepted: &proto::ComplaintAccepted,
+        route: Route,
+        station: String,
+    ) -> Result<(), HandlerError> {
+        let at = DateTime::from_timestamp_millis(accepted.filed_at_ms).unwrap_or_default();
+        let member = Member {
+            complaint_id: accepted.complaint_id.clone(),
+            household: accepted.household.clone(),
+        };
+        let key = (Scope::Station, station.clone());
+        let open = match plan.open.get(&key) {
+            Some(open) => Some(*open),
+            None => tx
+                .query_opt(
+                    "SELECT incident_id, last_at FROM intake.open_incident \
+                     WHERE scope = 'station' AND key = $1",
+                    &[&station],
+                )
+                .await?
+                .map(|row| Open {
+                    incident: row.get(0),
+                    last_at: row.get(1),
+                }),
+        };
+        let action = match open.filter(|o| at.signed_duration_since(o.last_at) <= self.rules.window)
+        {
+            Some(open) => Action::Join {
+                incident: open.incident,
+                member,
+                at,
+                cause: event.event_id,
+            },
+            None => Action::Declare {
+                incident: Uuid::now_v7(),
+                scope: Scope::Station,
+                route,
+                members: vec![member],
+                threshold: 1,
+                at,
+                cause: event.event_id,
+            },
+        };
+        let incident = match &action {
+            Action::Join { incident, .. } | Action::Declare { incident, .. } => *incident,
+        };
+        plan.open.insert(
+            key.clone(),
+            Open {
+                incident,
+                last_at: at,
+            },
+        );
+        plan.opened.push(key);
+        plan.actions.push(action);
         Ok(())
     }
 }
@@ -258,6 +335,7 @@ impl eventstore::Handler for Watcher {
                     scope,
                     route,
                     members,
+                    threshold,
                     at,
                     cause,
                 } => (
@@ -266,7 +344,7 @@ impl eventstore::Handler for Watcher {
                         scope: *scope,
                         route: route.clone(),
                         members: members.clone(),
-                        threshold: self.rules.households,
+                        threshold: *threshold,
                         window: self.rules.window,
                         at: *at,
                     },

@@ -17,6 +17,7 @@ pub mod households;
 pub mod incidents;
 pub mod input;
 pub mod mqtt;
+pub mod network;
 pub mod news;
 pub mod open311;
 pub mod openapi;
@@ -28,6 +29,7 @@ pub mod readings;
 pub mod registry;
 mod routes;
 pub mod sensors;
+pub mod silence;
 pub mod stop_heating;
 pub mod views;
 
@@ -95,8 +97,10 @@ pub struct IntakeConfig {
     pub readings: readings::ReadingsConfig,
     /// The MQTT broker that sensors publish readings to; none, no subscriber.
     pub mqtt: Option<mqtt::MqttConfig>,
-    /// When room sensors' readings open a low-temperature episode.
+    /// When room sensors' readings open a low-temperature episode, and when a sensor is silent.
     pub episodes: episodes::EpisodeRules,
+    /// When a station's telemetry shows a leak in its network.
+    pub network: network::NetworkRules,
 }
 
 impl IntakeConfig {
@@ -116,6 +120,7 @@ impl IntakeConfig {
             readings: readings::ReadingsConfig::default(),
             mqtt: None,
             episodes: episodes::EpisodeRules::default(),
+            network: network::NetworkRules::default(),
         }
     }
 }
@@ -152,7 +157,8 @@ pub struct Background {
     pub hotline_delivery: Option<BackgroundTask>,
     /// The MQTT subscriber, when a broker is configured.
     pub mqtt: Option<BackgroundTask>,
-    /// Every minute: room sensors' cold hours open low-temperature episodes.
+    /// Every minute: room sensors' cold hours open low-temperature episodes and stations'
+    /// drops open network anomalies; every ten, silent sensors are looked for.
     pub episodes: BackgroundTask,
     /// Hourly: erases the personal data of complaints closed longer ago than the retention
     /// period, creates the coming days' reading partitions and drops expired ones.
@@ -208,6 +214,8 @@ impl Intake {
         platform::metrics::declare(COMPLAINTS);
         platform::metrics::declare(readings::READINGS);
         platform::metrics::declare(episodes::EPISODES);
+        platform::metrics::declare(silence::SILENCES);
+        platform::metrics::declare(network::DROPS);
         let refreshing = Arc::downgrade(self);
         let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));

@@ -40,6 +40,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         stop_heating::apply,
         stop_heating::mine,
         readings::push,
+        readings::silent,
         open311::services,
         open311::definition,
         open311::requests,
@@ -72,6 +73,7 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         crate::stop_heating::ApplicationView,
         readings::Push,
         crate::readings::Outcome,
+        crate::silence::SilentSensor,
     )),
     modifiers(&BearerScheme),
     tags(

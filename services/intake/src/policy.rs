@@ -99,6 +99,15 @@ pub const POLICY: &[Operation] = &[
         "a sensor platform's HMAC signature",
     )
     .limit(crate::routes::readings::READINGS_LIMIT),
+    Operation::roles(
+        "GET",
+        "/api/v1/sensors/silent",
+        &[
+            (Dispatcher, OwnDistrict),
+            (SupplierAdmin, OwnSupplier),
+            (Regulator, City),
+        ],
+    ),
     Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]).limit(MAX_PHOTO_BYTES),
     Operation::roles(
         "GET",

@@ -309,6 +309,21 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// The route of a heat-exchange station: its district and supplier as its buildings name
+    /// them (the first by id), without a building; unresolved for a station no building names.
+    pub fn route_of_station(&self, station: &str) -> Route {
+        self.current()
+            .buildings
+            .iter()
+            .filter(|(_, route)| route.station.as_deref() == Some(station))
+            .min_by(|a, b| a.0.cmp(b.0))
+            .map(|(_, route)| Route {
+                building_id: None,
+                ..route.clone()
+            })
+            .unwrap_or_default()
+    }
+
     /// Routes by heating account (the longest registered prefix of it), else by address (the
     /// longest registered building address it starts with). Unresolved is an empty route.
     pub fn resolve(&self, account: Option<&HeatingAccountNo>, address: Option<&Address>) -> Route {

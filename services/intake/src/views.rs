@@ -298,7 +298,7 @@ pub async fn unrouted(
     limit: i64,
 ) -> Result<Vec<ComplaintView>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM intake.complaint WHERE building_id IS NULL AND status = 'open' \
+        "SELECT {COLUMNS} FROM intake.complaint WHERE supplier_id IS NULL AND status = 'open' \
          ORDER BY filed_at LIMIT $1"
     );
     let rows = client.query(&sql, &[&limit]).await?;

@@ -1,11 +1,15 @@
 //! Repairs before complaints: a home whose room sensor reads 15 ℃ for the configured hours
 //! opens a complaint of source `sensor` with the hours behind it, once however often the
-//! watcher looks; a resident who calls later joins it; a home cold for fewer hours opens
-//! nothing; a whole hour at the standard closes the episode.
+//! watcher looks, and publishes `LowTemperatureDetected`; a resident who calls later joins it;
+//! a home cold for fewer hours opens nothing; a whole hour at the standard closes the episode
+//! (`TemperatureRecovered`). A sensor that sends nothing for the silent hours is listed and
+//! published as silent until it reports again.
 
 mod support;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use contracts::intake::v1 as proto;
+use identity::domain::account::Scope;
 use platform::auth::Role;
 use platform::clock::Clock;
 use serde_json::{Value, json};
@@ -92,6 +96,28 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
     assert_eq!(episodes[0].complaint_id, Some(*complaint));
     assert_eq!(episodes[0].hours.as_array().unwrap().len(), 4);
     assert_eq!(episodes[0].hours[0]["readings"], 4);
+    let detected: Vec<proto::LowTemperatureDetected> = h.published().await;
+    assert_eq!(detected.len(), 1);
+    assert_eq!(detected[0].episode_id, episodes[0].episode_id.to_string());
+    assert_eq!(&detected[0].household, household);
+    assert_eq!(detected[0].sensor_ids, ["T-0001"]);
+    assert!(detected[0].certified);
+    assert_eq!(detected[0].standard_tenths_celsius, 180);
+    assert_eq!(detected[0].route.as_ref().unwrap().supplier_id, "sup-north");
+    let means: Vec<i32> = detected[0]
+        .hours
+        .iter()
+        .map(|hour| hour.mean_tenths_celsius)
+        .collect();
+    assert_eq!(means, [150, 150, 150, 150]);
+    let accepted: Vec<proto::ComplaintAccepted> = h.published().await;
+    assert!(
+        accepted
+            .iter()
+            .any(|a| a.complaint_id == detected[0].episode_id
+                && a.source == proto::Source::Sensor as i32),
+        "the episode's complaint carries its id"
+    );
 
     // Looking again changes nothing: the episode is open and its complaint filed.
     let again = h.intake.watch_room_temperatures().await.unwrap();
@@ -139,4 +165,84 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
     assert!(pass.opened.is_empty(), "{pass:?}");
     let closed = h.intake.episodes_of(household).await.unwrap();
     assert_eq!(closed[0].recovered_at, Some(later));
+    let recovered: Vec<proto::TemperatureRecovered> = h.published().await;
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0].episode_id, detected[0].episode_id);
+    assert_eq!(recovered[0].hour.as_ref().unwrap().mean_tenths_celsius, 195);
+    assert_eq!(
+        h.intake.watch_room_temperatures().await.unwrap(),
+        Default::default(),
+        "a closed episode closes once"
+    );
+    assert_eq!(h.published::<proto::TemperatureRecovered>().await.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_sensor_that_sends_nothing_for_the_silent_hours_is_silent_until_it_reports() {
+    let h = Harness::start_with(|c| {
+        c.readings.secret = Some(SENSOR_SECRET.into());
+        c.episodes.silent_hours = 6;
+    })
+    .await;
+    h.import_sensors(SENSORS).await;
+    // Newly imported sensors have the silent hours to report first.
+    h.clock.advance(Duration::hours(5));
+    let pass = h.intake.watch_sensor_silence().await.unwrap();
+    assert!(pass.silent.is_empty(), "{pass:?}");
+
+    // T-0001 reports every 15 minutes; T-0002 never does.
+    h.clock.advance(Duration::hours(2));
+    let now = h.clock.now();
+    let pushed = readings("T-0001", now - Duration::hours(2), now, 20.0);
+    assert_eq!(h.push_readings(pushed).await.status, 200);
+    let pass = h.intake.watch_sensor_silence().await.unwrap();
+    assert_eq!(pass.silent, ["T-0002"]);
+    assert_eq!(
+        h.intake.watch_sensor_silence().await.unwrap(),
+        Default::default(),
+        "a silent sensor is found silent once"
+    );
+    let silent: Vec<proto::SensorSilent> = h.published().await;
+    assert_eq!(silent.len(), 1);
+    assert_eq!(silent[0].sensor_id, "T-0002");
+    assert_eq!(silent[0].kind, "room");
+    assert_eq!(silent[0].last_reading_at_ms, 0, "it never reported");
+    assert_eq!(silent[0].route.as_ref().unwrap().building_id, "HP-002");
+
+    let dispatcher = h.token(Role::Dispatcher, "dispatcher-1");
+    let listed = h.get("/api/v1/sensors/silent", &dispatcher).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body[0]["sensor_id"], "T-0002");
+    assert_eq!(listed.body[0]["supplier_id"], "sup-north");
+    let other = h.token_scoped(
+        Role::SupplierAdmin,
+        "east-admin",
+        Scope {
+            supplier: Some("sup-east".into()),
+            ..Scope::default()
+        },
+    );
+    let theirs = h.get("/api/v1/sensors/silent", &other).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert_eq!(
+        theirs.body,
+        json!([]),
+        "another supplier's sensors are not theirs"
+    );
+    let resident = h.get("/api/v1/sensors/silent", &h.resident(1)).await;
+    assert_eq!(resident.status, 403, "{}", resident.body);
+
+    // T-0002 reports again.
+    h.clock.advance(Duration::minutes(20));
+    let now = h.clock.now();
+    let back = readings("T-0002", now - Duration::minutes(10), now, 19.0);
+    assert_eq!(h.push_readings(back).await.status, 200);
+    let pass = h.intake.watch_sensor_silence().await.unwrap();
+    assert_eq!(pass.resumed, ["T-0002"]);
+    assert!(pass.silent.is_empty(), "{pass:?}");
+    let resumed: Vec<proto::SensorResumed> = h.published().await;
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].sensor_id, "T-0002");
+    let listed = h.get("/api/v1/sensors/silent", &dispatcher).await;
+    assert_eq!(listed.body, json!([]));
 }

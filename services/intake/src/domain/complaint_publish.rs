@@ -75,7 +75,7 @@ impl From<&proto::Route> for Route {
     fn from(r: &proto::Route) -> Self {
         let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         Route {
-            building_id: if r.routed { some(&r.building_id) } else { None },
+            building_id: some(&r.building_id),
             station: some(&r.station),
             district: some(&r.district),
             supplier_id: some(&r.supplier_id),

@@ -307,9 +307,10 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether the registry resolved the complaint.
+    /// Whether the complaint has a supplier to go to: the registry resolved its building, or
+    /// it concerns a station's network as a whole.
     pub fn is_routed(&self) -> bool {
-        self.building_id.is_some()
+        self.supplier_id.is_some()
     }
 }
 

@@ -109,6 +109,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
                 .app_data(readings::payload_config())
                 .route(web::post().to(readings::push)),
         )
+        .route("/api/v1/sensors/silent", web::get().to(readings::silent))
         .service(
             web::resource("/api/v1/photos")
                 .app_data(photos::payload_config())

@@ -83,3 +83,22 @@ pub(crate) async fn push(
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(outcome))
 }
+
+/// The sensors that sent nothing for the silent hours (`HEATLINE_SENSOR_SILENT_HOURS`), longest
+/// silent first, at most 500: a home or station behind one of them is not watched. A district
+/// dispatcher sees their district's, a supplier's staff their supplier's.
+#[utoipa::path(
+    get, path = "/api/v1/sensors/silent", tag = "sensors",
+    responses((status = 200, body = [crate::silence::SilentSensor])),
+    security(("bearer" = []))
+)]
+pub(crate) async fn silent(
+    intake: web::Data<Intake>,
+    principal: platform::auth::Principal,
+) -> Result<HttpResponse, ApiError> {
+    let found = intake
+        .silent_sensors(principal.district.as_deref(), principal.supplier.as_deref())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(found))
+}

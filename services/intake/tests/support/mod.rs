@@ -207,6 +207,18 @@ impl Harness {
         testkit::api::eventually(what, probe).await
     }
 
+    /// The published events of type `M` (of the first thousand), in log order.
+    pub async fn published<M: prost::Message + prost::Name + Default>(&self) -> Vec<M> {
+        self.store
+            .read_published(Default::default(), 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.is::<M>())
+            .map(|e| e.decode().unwrap())
+            .collect()
+    }
+
     /// How many complaints exist in the read model.
     pub async fn complaint_rows(&self) -> i64 {
         let client = self.store.pool().get().await.unwrap();
