@@ -3,6 +3,7 @@
 
 mod support;
 
+use platform::clock::Clock;
 use serde_json::json;
 use support::Harness;
 use testkit::api::eventually;
@@ -174,4 +175,97 @@ async fn redelivered_intake_events_open_no_second_ticket() {
         .unwrap()
         .get(0);
     assert_eq!(count, 3);
+}
+
+#[tokio::test]
+async fn a_stations_network_leak_is_one_urgent_ticket_with_the_leak_on_site_target() {
+    const SECRET: &str = "shared-with-the-sensor-platform";
+    let h = Harness::start_with(|c| c.readings.secret = Some(SECRET.into())).await;
+    let pseudonyms = intake::privacy::pseudonyms(h.store.pool(), &testkit::master_key())
+        .await
+        .unwrap();
+    let now = h.clock.now();
+    let sensors = intake::sensors::read(
+        h.store.pool(),
+        &pseudonyms,
+        "sensor_id,kind,station,installed_on\nS-HP-S1,station,HP-S1,2026-10-20\n".as_bytes(),
+        now.date_naive(),
+    )
+    .await
+    .unwrap();
+    intake::sensors::import(h.store.pool(), &sensors, now)
+        .await
+        .unwrap();
+    // An hour at 500 kPa and 100 m³/h, then five minutes at 400 kPa and 130 m³/h.
+    let readings: Vec<serde_json::Value> = (-60..=0)
+        .map(|minute| {
+            let at = now + chrono::Duration::minutes(minute);
+            let dropped = minute > -5;
+            json!({
+                "sensor_id": "S-HP-S1",
+                "at": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "supply_c": 80.0, "return_c": 45.0,
+                "pressure_kpa": if dropped { 400.0 } else { 500.0 },
+                "flow_m3h": if dropped { 130.0 } else { 100.0 },
+            })
+        })
+        .collect();
+    let raw = serde_json::to_vec(&json!({ "readings": readings })).unwrap();
+    let signature = intake::hotline::sign(SECRET, now.timestamp(), &raw);
+    let pushed = h
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/sensors/readings",
+            None,
+            Some(raw.into()),
+            &[
+                ("content-type", "application/json"),
+                ("x-heatline-timestamp", &now.timestamp().to_string()),
+                ("x-heatline-signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.body);
+    let pass = h.intake.watch_network().await.unwrap();
+    assert_eq!(pass.opened.len(), 1, "{pass:?}");
+    let complaint = pass.opened[0].to_string();
+
+    let client = h.store.pool().get().await.unwrap();
+    let open_tickets = || async {
+        client
+            .query(
+                "SELECT ticket_id::text, origin FROM dispatch.ticket WHERE is_open",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+            .collect::<Vec<_>>()
+    };
+    eventually("one open ticket: the station's incident", || async {
+        let open = open_tickets().await;
+        open.len() == 1 && open[0].1 == "incident"
+    })
+    .await;
+    let (incident, _) = open_tickets().await.remove(0);
+    let ticket = h.ticket(&incident).await;
+    assert_eq!(ticket["category"], "leak", "{ticket}");
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["supplier_id"], "sup-north");
+    assert_eq!(ticket["complaints"][0]["complaint_id"], complaint);
+    let supplier = h.supplier("sup-north");
+    let signed = h.act(&incident, "sign", &supplier, json!({})).await;
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    let ticket = h.ticket(&incident).await;
+    let on_site = support::clock(&ticket, "on_site", 1);
+    let deadline = chrono::DateTime::parse_from_rfc3339(on_site["deadline"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    assert_eq!(
+        deadline - h.clock.now(),
+        chrono::Duration::minutes(30),
+        "the leak SLA: on site within 30 minutes of signing"
+    );
 }
