@@ -118,19 +118,9 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         ),
         (500.0, 400.0)
     );
-    let store = h.store.clone();
-    h.eventually("the station's incident is declared", || {
-        let store = store.clone();
-        async move {
-            let events = store
-                .read_published(Default::default(), 1000)
-                .await
-                .unwrap();
-            events.iter().any(|e| e.is::<proto::IncidentDeclared>())
-        }
-    })
-    .await;
-    let declared: Vec<proto::IncidentDeclared> = h.published().await;
+    let declared: Vec<proto::IncidentDeclared> = h
+        .until_published("the station's incident is declared")
+        .await;
     assert_eq!(declared.len(), 1);
     assert_eq!(declared[0].scope, "station");
     assert_eq!(declared[0].complaint_ids, [drop_id.to_string()]);
@@ -180,19 +170,7 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         .await;
     assert_eq!(filed.status, 201, "{}", filed.body);
     let complaint = filed.body["complaint_id"].as_str().unwrap().to_owned();
-    let store = h.store.clone();
-    h.eventually("the call joins the incident", || {
-        let store = store.clone();
-        async move {
-            let events = store
-                .read_published(Default::default(), 1000)
-                .await
-                .unwrap();
-            events.iter().any(|e| e.is::<proto::IncidentJoined>())
-        }
-    })
-    .await;
-    let joined: Vec<proto::IncidentJoined> = h.published().await;
+    let joined: Vec<proto::IncidentJoined> = h.until_published("the call joins the incident").await;
     assert_eq!(joined.len(), 1);
     assert_eq!(joined[0].complaint_id, complaint);
     assert_eq!(joined[0].incident_id, declared[0].incident_id);

@@ -11,6 +11,45 @@ use serde::{Deserialize, Serialize};
 
 use super::values::Route;
 
+/// The cqrs-es side of an aggregate of this module: a command is decided by its pure `decide`,
+/// an event applied by its `absorb`, and events are named by their `name` at version 1.
+macro_rules! decided {
+    ($aggregate:ty, $type:literal, $command:ty, $event:ty) => {
+        impl Aggregate for $aggregate {
+            const TYPE: &'static str = $type;
+            type Command = $command;
+            type Event = $event;
+            type Error = SensingError;
+            type Services = ();
+
+            async fn handle(
+                &mut self,
+                command: Self::Command,
+                _: &Self::Services,
+                sink: &EventSink<Self>,
+            ) -> Result<(), Self::Error> {
+                let event = self.decide(command)?;
+                sink.write(event, self).await;
+                Ok(())
+            }
+
+            fn apply(&mut self, event: Self::Event) {
+                self.absorb(event);
+            }
+        }
+
+        impl DomainEvent for $event {
+            fn event_type(&self) -> String {
+                self.name().into()
+            }
+
+            fn event_version(&self) -> String {
+                "1".into()
+            }
+        }
+    };
+}
+
 /// One of a home's hours: the mean of its room sensors' readings in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HourMean {
@@ -105,17 +144,12 @@ pub enum EpisodeEvent {
     },
 }
 
-impl DomainEvent for EpisodeEvent {
-    fn event_type(&self) -> String {
+impl EpisodeEvent {
+    fn name(&self) -> &'static str {
         match self {
             EpisodeEvent::Detected { .. } => "LowTemperatureDetected",
             EpisodeEvent::Recovered { .. } => "TemperatureRecovered",
         }
-        .into()
-    }
-
-    fn event_version(&self) -> String {
-        "1".into()
     }
 }
 
@@ -142,25 +176,15 @@ pub enum SensingError {
     DropRecorded,
 }
 
-impl Aggregate for Episode {
-    const TYPE: &'static str = "low_temperature_episode";
-    type Command = EpisodeCommand;
-    type Event = EpisodeEvent;
-    type Error = SensingError;
-    type Services = ();
+decided!(
+    Episode,
+    "low_temperature_episode",
+    EpisodeCommand,
+    EpisodeEvent
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let event = self.decide(command)?;
-        sink.write(event, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Episode {
+    fn absorb(&mut self, event: EpisodeEvent) {
         match event {
             EpisodeEvent::Detected {
                 household, route, ..
@@ -313,39 +337,19 @@ pub enum WatchEvent {
     },
 }
 
-impl DomainEvent for WatchEvent {
-    fn event_type(&self) -> String {
+impl WatchEvent {
+    fn name(&self) -> &'static str {
         match self {
             WatchEvent::Silenced { .. } => "SensorSilent",
             WatchEvent::Resumed { .. } => "SensorResumed",
         }
-        .into()
-    }
-
-    fn event_version(&self) -> String {
-        "1".into()
     }
 }
 
-impl Aggregate for SensorWatch {
-    const TYPE: &'static str = "sensor_watch";
-    type Command = WatchCommand;
-    type Event = WatchEvent;
-    type Error = SensingError;
-    type Services = ();
+decided!(SensorWatch, "sensor_watch", WatchCommand, WatchEvent);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let event = self.decide(command)?;
-        sink.write(event, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl SensorWatch {
+    fn absorb(&mut self, event: WatchEvent) {
         self.silent = matches!(event, WatchEvent::Silenced { .. });
     }
 }
@@ -478,39 +482,24 @@ pub enum AnomalyEvent {
     },
 }
 
-impl DomainEvent for AnomalyEvent {
-    fn event_type(&self) -> String {
+impl AnomalyEvent {
+    fn name(&self) -> &'static str {
         match self {
             AnomalyEvent::Detected { .. } => "NetworkAnomalyDetected",
             AnomalyEvent::Recurred { .. } => "NetworkAnomalyRecurred",
         }
-        .into()
-    }
-
-    fn event_version(&self) -> String {
-        "1".into()
     }
 }
 
-impl Aggregate for NetworkAnomaly {
-    const TYPE: &'static str = "network_anomaly";
-    type Command = AnomalyCommand;
-    type Event = AnomalyEvent;
-    type Error = SensingError;
-    type Services = ();
+decided!(
+    NetworkAnomaly,
+    "network_anomaly",
+    AnomalyCommand,
+    AnomalyEvent
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let event = self.decide(command)?;
-        sink.write(event, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl NetworkAnomaly {
+    fn absorb(&mut self, event: AnomalyEvent) {
         match event {
             AnomalyEvent::Detected {
                 station,

@@ -219,6 +219,26 @@ impl Harness {
             .collect()
     }
 
+    /// Waits (up to 10 s) until an event of type `M` is published; answers them all.
+    pub async fn until_published<M: prost::Message + prost::Name + Default>(
+        &self,
+        what: &str,
+    ) -> Vec<M> {
+        let store = self.store.clone();
+        self.eventually(what, || {
+            let store = store.clone();
+            async move {
+                let events = store
+                    .read_published(Default::default(), 1000)
+                    .await
+                    .unwrap();
+                events.iter().any(|e| e.is::<M>())
+            }
+        })
+        .await;
+        self.published().await
+    }
+
     /// How many complaints exist in the read model.
     pub async fn complaint_rows(&self) -> i64 {
         let client = self.store.pool().get().await.unwrap();
