@@ -442,7 +442,7 @@ pub struct EpisodeView {
 }
 
 /// Runs [`Intake::watch_room_temperatures`] and [`Intake::watch_network`] every minute, and
-/// [`Intake::watch_sensor_silence`] every ten (the first of each a minute after start), while
+/// [`Intake::watch_sensor_silence`] and [`Intake::watch_supply`] every ten (the first of each a minute after start), while
 /// `intake` lives.
 pub fn spawn(intake: std::sync::Weak<Intake>) -> platform::background::BackgroundTask {
     platform::background::BackgroundTask::spawn(async move {
@@ -461,10 +461,14 @@ pub fn spawn(intake: std::sync::Weak<Intake>) -> platform::background::Backgroun
             if let Err(error) = intake.watch_network().await {
                 tracing::warn!(%error, "station telemetry not watched; next pass in a minute");
             }
-            if minute % 10 == 0
-                && let Err(error) = intake.watch_sensor_silence().await
-            {
+            if minute % 10 != 0 {
+                continue;
+            }
+            if let Err(error) = intake.watch_sensor_silence().await {
                 tracing::warn!(%error, "silent sensors not looked for; next pass in ten minutes");
+            }
+            if let Err(error) = intake.watch_supply().await {
+                tracing::warn!(%error, "stations' falls not looked at; next pass in ten minutes");
             }
         }
     })

@@ -31,6 +31,7 @@ mod routes;
 pub mod sensors;
 pub mod silence;
 pub mod stop_heating;
+pub mod supply;
 pub mod views;
 
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub struct IntakeConfig {
     pub episodes: episodes::EpisodeRules,
     /// When a station's telemetry shows a leak in its network.
     pub network: network::NetworkRules,
+    /// When a station's rooms falling together raise a supply alert.
+    pub supply: supply::SupplyRules,
 }
 
 impl IntakeConfig {
@@ -121,6 +124,7 @@ impl IntakeConfig {
             mqtt: None,
             episodes: episodes::EpisodeRules::default(),
             network: network::NetworkRules::default(),
+            supply: supply::SupplyRules::default(),
         }
     }
 }
@@ -158,7 +162,8 @@ pub struct Background {
     /// The MQTT subscriber, when a broker is configured.
     pub mqtt: Option<BackgroundTask>,
     /// Every minute: room sensors' cold hours open low-temperature episodes and stations'
-    /// drops open network anomalies; every ten, silent sensors are looked for.
+    /// drops open network anomalies; every ten, silent sensors and stations' falls are looked
+    /// for.
     pub episodes: BackgroundTask,
     /// Hourly: erases the personal data of complaints closed longer ago than the retention
     /// period, creates the coming days' reading partitions and drops expired ones.
@@ -216,6 +221,7 @@ impl Intake {
         platform::metrics::declare(episodes::EPISODES);
         platform::metrics::declare(silence::SILENCES);
         platform::metrics::declare(network::DROPS);
+        platform::metrics::declare(supply::ALERTS);
         let refreshing = Arc::downgrade(self);
         let registry_refresh = BackgroundTask::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));

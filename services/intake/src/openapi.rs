@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use crate::input::FieldError;
 use crate::open311;
 use crate::routes::{
-    complaints, contact, erasure, filing, photos, platform12345, readings, stop_heating,
+    complaints, contact, erasure, filing, photos, platform12345, readings, stop_heating, supply,
 };
 use crate::views::{ComplaintView, Page, RevealPage, RevealView};
 
@@ -41,6 +41,9 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         stop_heating::mine,
         readings::push,
         readings::silent,
+        supply::list,
+        supply::confirm,
+        supply::dismiss,
         open311::services,
         open311::definition,
         open311::requests,
@@ -74,6 +77,9 @@ use crate::views::{ComplaintView, Page, RevealPage, RevealView};
         readings::Push,
         crate::readings::Outcome,
         crate::silence::SilentSensor,
+        crate::supply::AlertView,
+        supply::Confirmation,
+        supply::Dismissal,
     )),
     modifiers(&BearerScheme),
     tags(

@@ -108,6 +108,19 @@ pub const POLICY: &[Operation] = &[
             (Regulator, City),
         ],
     ),
+    Operation::roles("GET", "/api/v1/supply-alerts", &[(Regulator, City)]),
+    Operation::roles(
+        "POST",
+        "/api/v1/supply-alerts/{id}/confirm",
+        &[(Regulator, City)],
+    )
+    .limit(JSON_LIMIT),
+    Operation::roles(
+        "POST",
+        "/api/v1/supply-alerts/{id}/dismiss",
+        &[(Regulator, City)],
+    )
+    .limit(JSON_LIMIT),
     Operation::roles("POST", "/api/v1/photos", &[(Resident, OwnFilings)]).limit(MAX_PHOTO_BYTES),
     Operation::roles(
         "GET",

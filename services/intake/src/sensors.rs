@@ -1,7 +1,8 @@
 //! The sensor registry: `heatline import sensors FILE.csv`, checked whole before anything is
 //! written. Each sensor is a room thermometer in a home (`room`), a sensor that stands for its
-//! whole building (`building`), or a heat-exchange station's network telemetry (`station`);
-//! readings from a sensor the registry lacks are refused.
+//! whole building (`building`), a heat-exchange station's network telemetry (`station`), or an
+//! outdoor thermometer that stands for its district's weather (`outdoor`); readings from a
+//! sensor the registry lacks are refused.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +24,7 @@ pub const OPTIONAL: &[&str] = &[
     "account_no",
     "address",
     "station",
+    "district",
     "room",
     "certified",
 ];
@@ -41,6 +43,8 @@ struct Row {
     #[serde(default)]
     station: Option<String>,
     #[serde(default)]
+    district: Option<String>,
+    #[serde(default)]
     room: Option<String>,
     #[serde(default)]
     certified: Option<String>,
@@ -55,6 +59,8 @@ pub enum Kind {
     Building,
     /// A station's supply and return temperatures, pressure and flow.
     Station,
+    /// The outdoor temperature of a district.
+    Outdoor,
 }
 
 impl Kind {
@@ -63,6 +69,7 @@ impl Kind {
             "room" => Some(Kind::Room),
             "building" => Some(Kind::Building),
             "station" => Some(Kind::Station),
+            "outdoor" => Some(Kind::Outdoor),
             _ => None,
         }
     }
@@ -73,6 +80,7 @@ impl Kind {
             Kind::Room => "room",
             Kind::Building => "building",
             Kind::Station => "station",
+            Kind::Outdoor => "outdoor",
         }
     }
 }
@@ -88,8 +96,10 @@ pub struct Sensor {
     pub building_id: Option<String>,
     /// Its home's household key (room sensors).
     pub household: Option<String>,
-    /// The station that feeds it (or that it is).
-    pub station: String,
+    /// The station that feeds it (or that it is); none for an outdoor sensor.
+    pub station: Option<String>,
+    /// The district whose weather it reads (outdoor sensors).
+    pub district: Option<String>,
     /// The room it hangs in, when named.
     pub room: Option<String>,
     /// Whether its readings are certified measurements.
@@ -118,10 +128,11 @@ fn certified(raw: Option<&str>) -> Option<bool> {
 }
 
 /// Reads a sensor file with the header
-/// `sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on`:
-/// a `room` sensor names its home (an account, else an address) and the home's building; a
-/// `building` sensor its building; a `station` sensor a station the building registry knows,
-/// and no building. Sensor ids (1 to 64 of letters, digits, `.`, `_`, `:`, `-`) appear once,
+/// `sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on` (and
+/// `district` for outdoor sensors): a `room` sensor names its home (an account, else an
+/// address) and the home's building; a `building` sensor its building; a `station` sensor a
+/// station the building registry knows, and no building; an `outdoor` sensor a district the
+/// building registry knows, and nothing else. Sensor ids (1 to 64 of letters, digits, `.`, `_`, `:`, `-`) appear once,
 /// buildings are in the registry, `certified` is true/false (yes/no, 1/0; false when empty)
 /// and `installed_on` a date (YYYY-MM-DD) not after `today`. Nothing is returned unless every
 /// line is right.
@@ -141,6 +152,13 @@ pub async fn read(
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let stations: HashSet<&str> = buildings.values().map(String::as_str).collect();
+    let districts: HashSet<String> = client
+        .query("SELECT DISTINCT district FROM intake.building", &[])
+        .await
+        .map_err(StoreError::from)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let mut seen = HashMap::new();
     let mut sensors = Vec::with_capacity(rows.len());
     for (line, row) in rows {
@@ -157,7 +175,7 @@ pub async fn read(
             )));
         }
         let kind = Kind::parse(row.kind.trim())
-            .ok_or_else(|| invalid("kind must be room, building or station".into()))?;
+            .ok_or_else(|| invalid("kind must be room, building, station or outdoor".into()))?;
         let installed_on = NaiveDate::parse_from_str(row.installed_on.trim(), "%Y-%m-%d")
             .map_err(|_| invalid("installed_on must be a date, YYYY-MM-DD".into()))?;
         if installed_on > today {
@@ -172,7 +190,31 @@ pub async fn read(
             return Err(invalid("room must be at most 50 characters".into()));
         }
         let names_home = given(&row.account_no).is_some() || given(&row.address).is_some();
+        if kind != Kind::Outdoor && given(&row.district).is_some() {
+            return Err(invalid(
+                "only an outdoor sensor names a district (the others have it from the registry)"
+                    .into(),
+            ));
+        }
         let (building_id, household, station) = match kind {
+            Kind::Outdoor => {
+                if given(&row.building_id).is_some() || names_home || given(&row.station).is_some()
+                {
+                    return Err(invalid(
+                        "an outdoor sensor names its district, not a building, home or station"
+                            .into(),
+                    ));
+                }
+                let district = given(&row.district)
+                    .ok_or_else(|| invalid("an outdoor sensor needs its district".into()))?;
+                if !districts.contains(district) {
+                    return Err(invalid(format!(
+                        "district {district} has no building in the building registry \
+                         (import buildings first)"
+                    )));
+                }
+                (None, None, None)
+            }
             Kind::Station => {
                 if given(&row.building_id).is_some() || names_home {
                     return Err(invalid(
@@ -187,7 +229,7 @@ pub async fn read(
                          (import buildings first)"
                     )));
                 }
-                (None, None, station.to_owned())
+                (None, None, Some(station.to_owned()))
             }
             Kind::Room | Kind::Building => {
                 let building = given(&row.building_id).ok_or_else(|| {
@@ -222,7 +264,7 @@ pub async fn read(
                 (
                     Some(building.to_owned()),
                     household.map(|h| h.as_str().to_owned()),
-                    station.clone(),
+                    Some(station.clone()),
                 )
             }
         };
@@ -232,6 +274,9 @@ pub async fn read(
             building_id,
             household,
             station,
+            district: (kind == Kind::Outdoor)
+                .then(|| given(&row.district).map(str::to_owned))
+                .flatten(),
             room,
             certified,
             installed_on,
@@ -254,12 +299,13 @@ pub async fn import(
     let statement = tx
         .prepare(
             "INSERT INTO intake.sensor (sensor_id, kind, building_id, household, station, room, \
-             certified, installed_on, imported_at) \
-             SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], \
-             $4::text[], $5::text[], $6::text[], $7::bool[], $8::date[]) \
+             certified, installed_on, district, imported_at) \
+             SELECT *, $10::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], \
+             $4::text[], $5::text[], $6::text[], $7::bool[], $8::date[], $9::text[]) \
              ON CONFLICT (sensor_id) DO UPDATE SET kind = EXCLUDED.kind, \
              building_id = EXCLUDED.building_id, household = EXCLUDED.household, \
              station = EXCLUDED.station, room = EXCLUDED.room, certified = EXCLUDED.certified, \
+             district = EXCLUDED.district, \
              installed_on = EXCLUDED.installed_on, imported_at = EXCLUDED.imported_at",
         )
         .await?;
@@ -268,7 +314,8 @@ pub async fn import(
         let kinds: Vec<&str> = chunk.iter().map(|s| s.kind.as_str()).collect();
         let buildings: Vec<Option<&str>> = chunk.iter().map(|s| s.building_id.as_deref()).collect();
         let households: Vec<Option<&str>> = chunk.iter().map(|s| s.household.as_deref()).collect();
-        let stations: Vec<&str> = chunk.iter().map(|s| s.station.as_str()).collect();
+        let stations: Vec<Option<&str>> = chunk.iter().map(|s| s.station.as_deref()).collect();
+        let districts: Vec<Option<&str>> = chunk.iter().map(|s| s.district.as_deref()).collect();
         let rooms: Vec<Option<&str>> = chunk.iter().map(|s| s.room.as_deref()).collect();
         let certified: Vec<bool> = chunk.iter().map(|s| s.certified).collect();
         let installed: Vec<NaiveDate> = chunk.iter().map(|s| s.installed_on).collect();
@@ -283,6 +330,7 @@ pub async fn import(
                 &rooms,
                 &certified,
                 &installed,
+                &districts,
                 &at,
             ],
         )

@@ -37,14 +37,14 @@ pub struct SilencePass {
 pub struct SilentSensor {
     /// Its id.
     pub sensor_id: String,
-    /// `room`, `building` or `station`.
+    /// `room`, `building`, `station` or `outdoor`.
     pub kind: String,
     /// Its home's household key (room sensors).
     pub household: Option<String>,
-    /// Its building (all but station sensors).
+    /// Its building (room and building sensors).
     pub building_id: Option<String>,
-    /// Its heat-exchange station.
-    pub station: String,
+    /// Its heat-exchange station (none for an outdoor sensor).
+    pub station: Option<String>,
     /// The supplier that heats it, when the registry knows.
     pub supplier_id: Option<String>,
     /// Its last reading, when it ever reported.
@@ -68,7 +68,7 @@ impl Intake {
         let client = self.store.pool().get().await.map_err(StoreError::from)?;
         let rows = client
             .query(
-                "SELECT s.sensor_id, s.kind, s.household, s.building_id, s.station,
+                "SELECT s.sensor_id, s.kind, s.household, s.building_id, s.station, s.district,
                         (SELECT max(r.measured_at) FROM intake.reading r
                           WHERE r.sensor_id = s.sensor_id) AS last_reading_at
                    FROM intake.sensor s
@@ -87,10 +87,14 @@ impl Intake {
         for row in &rows {
             let sensor_id: String = row.get("sensor_id");
             let building: Option<String> = row.get("building_id");
-            let station: String = row.get("station");
-            let route = match &building {
-                Some(building) => self.registry.route_of_building(building),
-                None => self.registry.route_of_station(&station),
+            let station: Option<String> = row.get("station");
+            let route = match (&building, &station) {
+                (Some(building), _) => self.registry.route_of_building(building),
+                (None, Some(station)) => self.registry.route_of_station(station),
+                (None, None) => crate::domain::values::Route {
+                    district: row.get("district"),
+                    ..Default::default()
+                },
             };
             let last_reading: Option<DateTime<Utc>> = row.get("last_reading_at");
             let watched = Watched {

@@ -8,6 +8,7 @@ pub(crate) mod photos;
 pub(crate) mod platform12345;
 pub(crate) mod readings;
 pub(crate) mod stop_heating;
+pub(crate) mod supply;
 
 use actix_web::web;
 use platform::error::ApiError;
@@ -110,6 +111,15 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
                 .route(web::post().to(readings::push)),
         )
         .route("/api/v1/sensors/silent", web::get().to(readings::silent))
+        .route("/api/v1/supply-alerts", web::get().to(supply::list))
+        .route(
+            "/api/v1/supply-alerts/{id}/confirm",
+            web::post().to(supply::confirm),
+        )
+        .route(
+            "/api/v1/supply-alerts/{id}/dismiss",
+            web::post().to(supply::dismiss),
+        )
         .service(
             web::resource("/api/v1/photos")
                 .app_data(photos::payload_config())
