@@ -32,6 +32,7 @@ pub mod sensors;
 pub mod silence;
 pub mod stop_heating;
 pub mod supply;
+pub mod temperatures;
 pub mod views;
 
 use std::sync::Arc;

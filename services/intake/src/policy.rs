@@ -58,6 +58,18 @@ pub const POLICY: &[Operation] = &[
         ],
     ),
     Operation::roles(
+        "GET",
+        "/api/v1/complaints/{id}/temperatures",
+        &[
+            (Resident, OwnFilings),
+            (Operator, City),
+            (Dispatcher, OwnDistrict),
+            (SupplierAdmin, OwnSupplier),
+            (Crew, OwnCrew),
+            (Regulator, City),
+        ],
+    ),
+    Operation::roles(
         "POST",
         "/api/v1/complaints/{id}/contact",
         &[

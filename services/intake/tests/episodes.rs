@@ -21,6 +21,12 @@ T-0001,room,HP-001,HL01-0001,,,卧室,true,2026-10-20
 T-0002,room,HP-002,HL02-0002,,,客厅,false,2026-10-20
 ";
 
+/// Heping's outdoor thermometer.
+const OUTDOOR: &str = "\
+sensor_id,kind,district,installed_on
+OUT-HP,outdoor,heping,2026-10-20
+";
+
 async fn start() -> Harness {
     let h = Harness::start_with(|c| {
         c.readings.secret = Some(SENSOR_SECRET.into());
@@ -154,6 +160,40 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
         "{}",
         shown.body
     );
+
+    // The complaint's page shows the home's hours beside the district's weather.
+    h.import_sensors(OUTDOOR).await;
+    let weather = readings("OUT-HP", now - Duration::hours(5), now, -8.0);
+    assert_eq!(h.push_readings(weather).await.status, 200);
+    let shown = h
+        .get(
+            &format!("/api/v1/complaints/{complaint}/temperatures"),
+            &dispatcher,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.body["indoor_from"], "room");
+    assert_eq!(shown.body["indoor_sensors"], json!(["T-0001"]));
+    assert_eq!(shown.body["outdoor_sensors"], json!(["OUT-HP"]));
+    let hours = shown.body["hours"].as_array().unwrap();
+    let read: Vec<(f64, f64)> = hours
+        .iter()
+        .filter(|hour| !hour["indoor_mean"].is_null())
+        .map(|hour| {
+            (
+                hour["indoor_mean"].as_f64().unwrap(),
+                hour["outdoor_mean"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(read, vec![(15.0, -8.0); 5], "{}", shown.body);
+    let stranger = h
+        .get(
+            &format!("/api/v1/complaints/{complaint}/temperatures"),
+            &h.resident(7),
+        )
+        .await;
+    assert_eq!(stranger.status, 404, "{}", stranger.body);
 
     // Two hours later T-0001's home is warm again for a whole hour: the episode closes.
     h.clock.advance(Duration::hours(2));

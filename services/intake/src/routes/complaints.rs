@@ -240,6 +240,32 @@ pub(crate) async fn one(
     }))
 }
 
+/// Indoor beside outdoor for a complaint, hour by hour, from twelve hours before it was filed
+/// until now (at most three days): the home's room sensors (else its building's) and its
+/// district's outdoor sensors, so that the cold shows as the weather's or the supply's. For
+/// whoever may read the complaint.
+#[utoipa::path(
+    get, path = "/api/v1/complaints/{id}/temperatures", tag = "complaints",
+    params(("id" = Uuid, Path, description = "The complaint")),
+    responses((status = 200, body = crate::temperatures::Temperatures),
+              (status = 404, description = "No such complaint, or not yours")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn temperatures(
+    intake: web::Data<Intake>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    readable(&intake, &principal, id).await?;
+    let found = intake
+        .temperatures_of(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("no such complaint"))?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
 /// Why (a withdrawal's reason may be empty; a rejection's may not).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ComplaintReason {

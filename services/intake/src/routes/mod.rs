@@ -70,6 +70,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, intake: web::Data<Intake>)
         )
         .route("/api/v1/complaints/{id}", web::get().to(complaints::one))
         .route(
+            "/api/v1/complaints/{id}/temperatures",
+            web::get().to(complaints::temperatures),
+        )
+        .route(
             "/api/v1/complaints/{id}/withdraw",
             web::post().to(complaints::withdraw),
         )
