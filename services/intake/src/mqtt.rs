@@ -6,8 +6,10 @@
 //! that have arrived (up to 2,000) are stored together, and only then acknowledged: a message
 //! is acknowledged once its reading is stored or dropped with its reason, never before. The
 //! broker sends only so many unacknowledged messages at a time (Mosquitto's
-//! `max_inflight_messages`, 20 by default), so batches grow with that setting. While the broker
-//! or the database is away, intake retries with a backoff doubling to 30 s.
+//! `max_inflight_messages`, 20 by default), so batches grow with that setting; and it queues
+//! only so many for a session beyond those (`max_queued_messages`, 1,000 by default), dropping
+//! the rest although it acknowledged them to the sensors, so a deployment raises both. While
+//! the broker or the database is away, intake retries with a backoff doubling to 30 s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +120,11 @@ pub fn spawn(
 ) -> BackgroundTask {
     BackgroundTask::spawn(async move {
         let (client, mut events) = AsyncClient::new(options, 64);
-        let (tx, rx) = mpsc::channel::<Publish>(BATCH * 2);
+        // Unbounded, so that this loop never waits on the storing task: that task's
+        // acknowledgements go out only through this loop's polling, and a bounded queue that
+        // filled while a batch was being acknowledged stopped both for good (a burst of 40,000
+        // readings did it). What waits here is what the broker sent and is not stored yet.
+        let (tx, rx) = mpsc::unbounded_channel::<Publish>();
         let topic = format!("{prefix}/+");
         let storing = tokio::spawn(store(client.clone(), rx, prefix, readings, clock));
         let mut backoff = Duration::from_millis(500);
@@ -138,7 +144,7 @@ pub fn spawn(
                     });
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
-                    if tx.send(message).await.is_err() {
+                    if tx.send(message).is_err() {
                         return;
                     }
                 }
@@ -159,7 +165,7 @@ pub fn spawn(
 /// Takes the messages that have arrived as one batch, stores it, then acknowledges them.
 async fn store(
     client: AsyncClient,
-    mut rx: mpsc::Receiver<Publish>,
+    mut rx: mpsc::UnboundedReceiver<Publish>,
     prefix: String,
     readings: Arc<Readings>,
     clock: Arc<dyn Clock>,

@@ -7,6 +7,7 @@ mod dispatch;
 mod eventstore;
 mod intake;
 mod seal;
+mod sensors;
 mod targets;
 
 use std::time::Duration;
@@ -38,6 +39,9 @@ pub enum Target {
     /// Sealing and verifying a log of a million events, and appends with the sealer running
     /// beside appends without it.
     Seal(seal::Options),
+    /// A million room sensors reporting through MQTT (steady, then a burst), beside a raw
+    /// `COPY` of the same rows: rate stored, lag, detection, storage, loss.
+    Sensors(sensors::Options),
 }
 
 /// How a benchmark says whether its figure met its target.
@@ -54,6 +58,7 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Seal(options) => seal::run(database, options).await,
         Target::Console(options) => console::run(database, options).await,
         Target::Targets(options) => targets::run(database, options).await,
+        Target::Sensors(options) => sensors::run(database, options).await,
     }
 }
 
