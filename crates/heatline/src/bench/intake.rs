@@ -39,7 +39,7 @@ pub struct Options {
     pool: usize,
 }
 
-fn registry(buildings: usize) -> String {
+pub(super) fn registry(buildings: usize) -> String {
     let mut csv = String::from(
         "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n",
     );

@@ -1,0 +1,564 @@
+//! `heatline bench sensors`: a million registered room sensors reporting through MQTT to
+//! intake (a steady phase at the rate of one reading per sensor every 15 minutes, then a
+//! burst), beside a raw `COPY` of the same rows, in one run, in a scratch database and a
+//! private Mosquitto. Prints the rate stored, the lag from sending to storing, how soon a
+//! home cold for the configured hours is found, the storage per million readings, and how
+//! many readings the broker acknowledged but the table lacks.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, DurationRound, SecondsFormat, Utc};
+use eventstore::PgEventStore;
+use futures_util::SinkExt;
+use intake::{Intake, IntakeConfig};
+use platform::clock::SystemClock;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_postgres::NoTls;
+
+use super::eventstore::Scratch;
+use super::{ms, verdict};
+use crate::database::Database;
+
+#[derive(clap::Args)]
+pub struct Options {
+    /// Registered room sensors (one per home).
+    #[arg(long, default_value_t = 1_000_000)]
+    sensors: usize,
+    /// Readings a second of the steady phase (a million sensors every 15 minutes: 1,111).
+    #[arg(long, default_value_t = 1_111)]
+    steady_rate: u64,
+    /// Seconds of the steady phase.
+    #[arg(long, default_value_t = 60)]
+    steady_seconds: u64,
+    /// Readings a second of the burst.
+    #[arg(long, default_value_t = 20_000)]
+    burst_rate: u64,
+    /// Seconds of the burst.
+    #[arg(long, default_value_t = 30)]
+    burst_seconds: u64,
+    /// Readings sent as fast as the publishers can, to find the rate intake stores at when
+    /// the offered rate does not bound it.
+    #[arg(long, default_value_t = 300_000)]
+    flood: u64,
+    /// Homes whose last 4 whole hours are sent cold, to time their detection.
+    #[arg(long, default_value_t = 200)]
+    cold_homes: usize,
+    /// The private broker's `max_inflight_messages` (how many unacknowledged messages it
+    /// sends intake at a time; Mosquitto's default is 20).
+    #[arg(long, default_value_t = 1_000)]
+    inflight: u32,
+    /// MQTT connections publishing.
+    #[arg(long, default_value_t = 8)]
+    publishers: usize,
+}
+
+/// A Mosquitto for the run, stopped when dropped.
+struct Broker {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Broker {
+    fn start(inflight: u32) -> anyhow::Result<Broker> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("heatline-bench-mosquitto-{port}"));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("mosquitto.conf"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_inflight_messages {inflight}\nmax_queued_messages 0\n"
+            ),
+        )?;
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting mosquitto (apt-get install mosquitto)")?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Broker { child, port, dir });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        anyhow::bail!("the private Mosquitto did not start")
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const PREFIX: &str = "bench/sensors";
+
+fn sensor_id(n: usize) -> String {
+    format!("R{n:07}")
+}
+
+pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
+    let scratch = Scratch::create(&database.config).await?;
+    let outcome = measure(&scratch, &options).await;
+    scratch.drop_database().await;
+    outcome
+}
+
+/// Publishes on `publishers` connections at `rate` a second for `seconds`, each message the
+/// reading that `payload` makes of its sequence number; answers how many were published.
+async fn publish(
+    clients: &[AsyncClient],
+    rate: u64,
+    seconds: u64,
+    first: u64,
+    payload: impl Fn(u64) -> (String, String) + Clone + Send + Sync + 'static,
+) -> u64 {
+    let per_client = rate as f64 / clients.len() as f64;
+    let window = Duration::from_secs(seconds);
+    let tasks: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(c, client)| {
+            let (client, payload) = (client.clone(), payload.clone());
+            let stride = clients.len() as u64;
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let mut sent = 0u64;
+                while started.elapsed() < window {
+                    let due = (per_client * started.elapsed().as_secs_f64()) as u64;
+                    while sent < due {
+                        let (topic, body) = payload(first + sent * stride + c as u64);
+                        if client
+                            .publish(topic, QoS::AtLeastOnce, false, body)
+                            .await
+                            .is_err()
+                        {
+                            return sent;
+                        }
+                        sent += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap_or_default();
+    }
+    total
+}
+
+/// Publishes `total` messages on `publishers` connections as fast as they go.
+async fn flood(
+    clients: &[AsyncClient],
+    total: u64,
+    first: u64,
+    payload: impl Fn(u64) -> (String, String) + Clone + Send + Sync + 'static,
+) -> u64 {
+    let stride = clients.len() as u64;
+    let tasks: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(c, client)| {
+            let (client, payload) = (client.clone(), payload.clone());
+            tokio::spawn(async move {
+                let mut sent = 0u64;
+                while sent * stride + (c as u64) < total {
+                    let (topic, body) = payload(first + sent * stride + c as u64);
+                    if client
+                        .publish(topic, QoS::AtLeastOnce, false, body)
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for task in tasks {
+        sent += task.await.unwrap_or_default();
+    }
+    sent
+}
+
+fn reading(sensor: usize, at: DateTime<Utc>, celsius: f64) -> (String, String) {
+    (
+        format!("{PREFIX}/{}", sensor_id(sensor)),
+        format!(
+            "{{\"at\":\"{}\",\"celsius\":{celsius}}}",
+            at.to_rfc3339_opts(SecondsFormat::Millis, true)
+        ),
+    )
+}
+
+async fn count(client: &tokio_postgres::Client) -> anyhow::Result<i64> {
+    Ok(client
+        .query_one("SELECT count(*) FROM intake.reading", &[])
+        .await?
+        .get(0))
+}
+
+/// The lag from sending (the reading's own time) to storing (handed to the database), p50
+/// and p99, of the readings measured in `[from, to)`; and the rate they were stored at.
+async fn phase(
+    client: &tokio_postgres::Client,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<(i64, Duration, Duration, f64)> {
+    let row = client
+        .query_one(
+            "SELECT count(*),
+                    coalesce(percentile_cont(0.5) WITHIN GROUP
+                        (ORDER BY extract(epoch FROM received_at - measured_at)), 0)::float8,
+                    coalesce(percentile_cont(0.99) WITHIN GROUP
+                        (ORDER BY extract(epoch FROM received_at - measured_at)), 0)::float8,
+                    coalesce(extract(epoch FROM max(received_at) - min(measured_at)), 0)::float8
+               FROM intake.reading WHERE measured_at >= $1 AND measured_at < $2",
+            &[&from, &to],
+        )
+        .await?;
+    let rows: i64 = row.get(0);
+    let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+    let span: f64 = row.get(3);
+    Ok((
+        rows,
+        secs(row.get(1)),
+        secs(row.get(2)),
+        if span > 0.0 { rows as f64 / span } else { 0.0 },
+    ))
+}
+
+async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
+    let config = scratch.config.clone().pool_size(16);
+    let (client, connection) = config.pg.connect(NoTls).await?;
+    tokio::spawn(connection);
+    {
+        let (mut migrating, connection) = config.pg.connect(NoTls).await?;
+        tokio::spawn(connection);
+        eventstore::migrate(&mut migrating).await?;
+        intake::migrate(&mut migrating).await?;
+    }
+    let store = PgEventStore::new(&config);
+    let buildings = (options.sensors / 1000).max(1);
+    let now = Utc::now();
+    intake::registry::import(
+        store.pool(),
+        super::intake::registry(buildings).as_bytes(),
+        now,
+    )
+    .await
+    .context("importing the bench registry")?;
+    let started = Instant::now();
+    let sensors: Vec<intake::sensors::Sensor> = (0..options.sensors)
+        .map(|n| {
+            let b = n % buildings;
+            intake::sensors::Sensor {
+                id: sensor_id(n),
+                kind: intake::sensors::Kind::Room,
+                building_id: Some(format!("B{b:05}")),
+                household: Some(format!("hh-bench-{n:07}")),
+                station: Some(format!("S{:04}", b / 8)),
+                district: None,
+                room: None,
+                certified: true,
+                installed_on: (now - chrono::Duration::days(30)).date_naive(),
+            }
+        })
+        .collect();
+    intake::sensors::import(store.pool(), &sensors, now).await?;
+    let imported = started.elapsed();
+    drop(sensors);
+
+    let broker = Broker::start(options.inflight)?;
+    let mut intake_config = IntakeConfig::new(
+        std::env::temp_dir()
+            .join(format!("heatline-bench-photos-{}", std::process::id()))
+            .display()
+            .to_string(),
+    );
+    intake_config.mqtt = Some(intake::mqtt::MqttConfig {
+        url: format!("mqtt://127.0.0.1:{}", broker.port),
+        client_id: "heatline-bench-intake".into(),
+        prefix: PREFIX.into(),
+        ca_file: None,
+    });
+    let master = secrets::Keyring::from_bytes(rand::random(), &[]);
+    let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config, master)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let background = intake.start()?;
+
+    // The publishers, each counting the broker's acknowledgements.
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for p in 0..options.publishers {
+        let mut mqtt = MqttOptions::new(
+            format!("heatline-bench-sensor-{p}"),
+            "127.0.0.1",
+            broker.port,
+        );
+        mqtt.set_inflight(1_000)
+            .set_keep_alive(Duration::from_secs(30));
+        let (client, mut events) = AsyncClient::new(mqtt, 10_000);
+        let acknowledged = acknowledged.clone();
+        tokio::spawn(async move {
+            while let Ok(event) = events.poll().await {
+                if let Event::Incoming(Packet::PubAck(_)) = event {
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        clients.push(client);
+    }
+    // Intake subscribes on connecting; wait until a probe is stored.
+    let probe_at = Utc::now();
+    let (topic, body) = reading(options.sensors - 1, probe_at, 20.0);
+    let probe_deadline = Instant::now() + Duration::from_secs(30);
+    while count(&client).await? == 0 {
+        clients[0]
+            .publish(&topic, QoS::AtLeastOnce, false, body.clone())
+            .await?;
+        anyhow::ensure!(
+            Instant::now() < probe_deadline,
+            "intake never stored a reading from the broker"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let probes = acknowledged.load(Ordering::Relaxed).max(1);
+
+    // Cold homes: their last 4 whole hours at 15 ℃, the last reading the one that crosses.
+    let hour = Utc::now().duration_trunc(chrono::Duration::hours(1))?;
+    let cold = options.cold_homes.min(options.sensors - 1);
+    let mut backfill = 0u64;
+    for quarter in 0..16i64 {
+        let at = hour - chrono::Duration::hours(4) + chrono::Duration::minutes(15 * quarter);
+        for home in 0..cold {
+            let (topic, body) = reading(home, at, 15.0);
+            clients[home % clients.len()]
+                .publish(topic, QoS::AtLeastOnce, false, body)
+                .await?;
+            backfill += 1;
+        }
+    }
+
+    let n = options.sensors as u64;
+    let steady_from = Utc::now();
+    let steady = publish(
+        &clients,
+        options.steady_rate,
+        options.steady_seconds,
+        0,
+        move |k| {
+            reading(
+                cold + (k % (n - cold as u64 - 1)) as usize,
+                Utc::now(),
+                20.5,
+            )
+        },
+    )
+    .await;
+    let burst_from = Utc::now();
+    let burst = publish(
+        &clients,
+        options.burst_rate,
+        options.burst_seconds,
+        steady,
+        move |k| {
+            reading(
+                cold + (k % (n - cold as u64 - 1)) as usize,
+                Utc::now(),
+                20.5,
+            )
+        },
+    )
+    .await;
+    let burst_to = Utc::now();
+    // Let the burst's backlog clear before the flood, so that the flood's rows are its own.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let flood_from = Utc::now();
+    let flooded = flood(&clients, options.flood, steady + burst, move |k| {
+        reading(
+            cold + (k % (n - cold as u64 - 1)) as usize,
+            Utc::now(),
+            20.5,
+        )
+    })
+    .await;
+
+    // Drain: until every acknowledged reading is stored, or nothing moves for 15 s.
+    let published = probes + backfill + steady + burst + flooded;
+    let mut last = (count(&client).await?, Instant::now());
+    loop {
+        let stored = count(&client).await?;
+        let acked = acknowledged.load(Ordering::Relaxed);
+        if acked >= published && stored as u64 >= acked {
+            break;
+        }
+        if stored != last.0 {
+            last = (stored, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(15) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let acked = acknowledged.load(Ordering::Relaxed);
+    let stored = count(&client).await? as u64;
+
+    // Detection: the episodes of the cold homes, after their crossing reading was stored.
+    let detection_deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let found: i64 = client
+            .query_one(
+                "SELECT count(*) FROM eventstore.event WHERE aggregate_type = 'low_temperature_episode'",
+                &[],
+            )
+            .await?
+            .get(0);
+        if found as usize >= cold || Instant::now() > detection_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let detection = client
+        .query_one(
+            "WITH crossing AS (
+                SELECT s.household, max(r.received_at) AS stored
+                  FROM intake.reading r JOIN intake.sensor s USING (sensor_id)
+                 WHERE r.celsius < 18 GROUP BY s.household
+             ), found AS (
+                SELECT e.payload -> 'Detected' ->> 'household' AS household, e.recorded_at
+                  FROM eventstore.event e WHERE e.aggregate_type = 'low_temperature_episode'
+                   AND e.event_type = 'LowTemperatureDetected'
+             )
+             SELECT count(*),
+                    coalesce(percentile_cont(0.5) WITHIN GROUP
+                        (ORDER BY extract(epoch FROM f.recorded_at - c.stored)), 0)::float8,
+                    coalesce(percentile_cont(0.99) WITHIN GROUP
+                        (ORDER BY extract(epoch FROM f.recorded_at - c.stored)), 0)::float8
+               FROM found f JOIN crossing c USING (household)",
+            &[],
+        )
+        .await?;
+    drop(background);
+    drop(broker);
+
+    let (steady_rows, steady_p50, steady_p99, _) = phase(&client, steady_from, burst_from).await?;
+    let (burst_rows, burst_p50, burst_p99, burst_rate) =
+        phase(&client, burst_from, burst_to).await?;
+    let (flood_rows, flood_p50, flood_p99, flood_rate) =
+        phase(&client, flood_from, Utc::now()).await?;
+    let storage: i64 = client
+        .query_one(
+            "SELECT ((SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)
+                        FROM pg_inherits WHERE inhparent = 'intake.reading'::regclass)
+                   + pg_total_relation_size('intake.reading_hourly'))::int8",
+            &[],
+        )
+        .await?
+        .get(0);
+
+    // The baseline: the same rows copied raw into a table of the same key.
+    client
+        .batch_execute(
+            "CREATE TABLE bench_raw_reading (sensor_id text NOT NULL, measured_at timestamptz NOT NULL,
+                 received_at timestamptz NOT NULL, celsius real,
+                 PRIMARY KEY (sensor_id, measured_at))",
+        )
+        .await?;
+    let rows = client
+        .query(
+            "SELECT sensor_id, measured_at, received_at, celsius FROM intake.reading",
+            &[],
+        )
+        .await?;
+    let mut text = String::with_capacity(rows.len() * 80);
+    for row in &rows {
+        let (id, measured, received, celsius): (String, DateTime<Utc>, DateTime<Utc>, Option<f32>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        text.push_str(&format!(
+            "{id}\t{}\t{}\t{}\n",
+            measured.to_rfc3339(),
+            received.to_rfc3339(),
+            celsius.map_or("\\N".to_owned(), |c| c.to_string())
+        ));
+    }
+    let copy_started = Instant::now();
+    let sink = client.copy_in("COPY bench_raw_reading FROM STDIN").await?;
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from(text)).await?;
+    let copied = sink.finish().await?;
+    let copy_rate = copied as f64 / copy_started.elapsed().as_secs_f64();
+
+    let found: i64 = detection.get(0);
+    println!(
+        "heatline bench sensors: {} room sensors in {} buildings, private Mosquitto with max_inflight_messages {}, {} publishing connections",
+        options.sensors, buildings, options.inflight, options.publishers
+    );
+    println!(
+        "setup     registered {} sensors in {:.1} s",
+        options.sensors,
+        imported.as_secs_f64()
+    );
+    println!(
+        "baseline  raw COPY of the {copied} stored readings into a table of the same key: {copy_rate:>8.0} rows/s"
+    );
+    println!(
+        "steady    {steady} published at {}/s for {} s, {steady_rows} stored; lag sent -> stored p50 {:.0} ms, p99 {:.0} ms",
+        options.steady_rate,
+        options.steady_seconds,
+        ms(steady_p50),
+        ms(steady_p99)
+    );
+    println!(
+        "burst     {burst} published at {}/s for {} s, {burst_rows} stored at {burst_rate:.0} readings/s (absorbed: {})",
+        options.burst_rate,
+        options.burst_seconds,
+        verdict(burst_rate >= options.burst_rate as f64 * 0.95)
+    );
+    println!(
+        "burst     lag sent -> stored p50 {:.0} ms, p99 {:.0} ms (target p99 <= 5 s: {})",
+        ms(burst_p50),
+        ms(burst_p99),
+        verdict(burst_p99 <= Duration::from_secs(5))
+    );
+    println!(
+        "flood     {flooded} published as fast as {} connections go, {flood_rows} stored at {flood_rate:.0} readings/s = {:.0} % of COPY (target >= 50 %: {}); lag p50 {:.0} ms, p99 {:.0} ms",
+        options.publishers,
+        flood_rate * 100.0 / copy_rate,
+        verdict(flood_rate >= copy_rate * 0.5),
+        ms(flood_p50),
+        ms(flood_p99)
+    );
+    println!(
+        "loss      acknowledged by the broker {acked}, stored {stored}: {} lost (target 0: {})",
+        acked.saturating_sub(stored),
+        verdict(acked <= stored)
+    );
+    println!(
+        "detection {found} of {cold} cold homes found; crossing reading stored -> LowTemperatureDetected p50 {:.1} s, p99 {:.1} s (the watcher passes every minute)",
+        detection.get::<_, f64>(1),
+        detection.get::<_, f64>(2)
+    );
+    println!(
+        "storage   {:.1} MiB per million readings (raw partitions with their keys, and the hourly roll-ups)",
+        storage as f64 / stored.max(1) as f64 * 1e6 / (1024.0 * 1024.0)
+    );
+    Ok(())
+}
