@@ -102,7 +102,8 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
     assert_eq!(episodes[0].complaint_id, Some(*complaint));
     assert_eq!(episodes[0].hours.as_array().unwrap().len(), 4);
     assert_eq!(episodes[0].hours[0]["readings"], 4);
-    let detected: Vec<proto::LowTemperatureDetected> = h.published().await;
+    let detected: Vec<proto::LowTemperatureDetected> =
+        h.until_published("the episode is published", 1).await;
     assert_eq!(detected.len(), 1);
     assert_eq!(detected[0].episode_id, episodes[0].episode_id.to_string());
     assert_eq!(&detected[0].household, household);
@@ -116,7 +117,9 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
         .map(|hour| hour.mean_tenths_celsius)
         .collect();
     assert_eq!(means, [150, 150, 150, 150]);
-    let accepted: Vec<proto::ComplaintAccepted> = h.published().await;
+    let accepted: Vec<proto::ComplaintAccepted> = h
+        .until_published("the episode's complaint is published", 1)
+        .await;
     assert!(
         accepted
             .iter()
@@ -205,7 +208,8 @@ async fn a_home_held_at_15_for_the_configured_hours_opens_a_sensor_complaint_a_c
     assert!(pass.opened.is_empty(), "{pass:?}");
     let closed = h.intake.episodes_of(household).await.unwrap();
     assert_eq!(closed[0].recovered_at, Some(later));
-    let recovered: Vec<proto::TemperatureRecovered> = h.published().await;
+    let recovered: Vec<proto::TemperatureRecovered> =
+        h.until_published("the recovery is published", 1).await;
     assert_eq!(recovered.len(), 1);
     assert_eq!(recovered[0].episode_id, detected[0].episode_id);
     assert_eq!(recovered[0].hour.as_ref().unwrap().mean_tenths_celsius, 195);
@@ -242,7 +246,7 @@ async fn a_sensor_that_sends_nothing_for_the_silent_hours_is_silent_until_it_rep
         Default::default(),
         "a silent sensor is found silent once"
     );
-    let silent: Vec<proto::SensorSilent> = h.published().await;
+    let silent: Vec<proto::SensorSilent> = h.until_published("the silence is published", 1).await;
     assert_eq!(silent.len(), 1);
     assert_eq!(silent[0].sensor_id, "T-0002");
     assert_eq!(silent[0].kind, "room");
@@ -280,7 +284,8 @@ async fn a_sensor_that_sends_nothing_for_the_silent_hours_is_silent_until_it_rep
     let pass = h.intake.watch_sensor_silence().await.unwrap();
     assert_eq!(pass.resumed, ["T-0002"]);
     assert!(pass.silent.is_empty(), "{pass:?}");
-    let resumed: Vec<proto::SensorResumed> = h.published().await;
+    let resumed: Vec<proto::SensorResumed> =
+        h.until_published("the resumption is published", 1).await;
     assert_eq!(resumed.len(), 1);
     assert_eq!(resumed[0].sensor_id, "T-0002");
     let listed = h.get("/api/v1/sensors/silent", &dispatcher).await;

@@ -105,7 +105,8 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         "{description}"
     );
 
-    let anomalies: Vec<proto::NetworkAnomalyDetected> = h.published().await;
+    let anomalies: Vec<proto::NetworkAnomalyDetected> =
+        h.until_published("the anomaly is published", 1).await;
     assert_eq!(anomalies.len(), 1);
     assert_eq!(anomalies[0].drop_id, drop_id.to_string());
     assert_eq!(anomalies[0].occurrence, 1);
@@ -119,7 +120,7 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         (500.0, 400.0)
     );
     let declared: Vec<proto::IncidentDeclared> = h
-        .until_published("the station's incident is declared")
+        .until_published("the station's incident is declared", 1)
         .await;
     assert_eq!(declared.len(), 1);
     assert_eq!(declared[0].scope, "station");
@@ -159,7 +160,8 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         .unwrap()
         .get(0);
     assert_eq!(merged, Some(drop_id), "its complaint merges into the first");
-    let anomalies: Vec<proto::NetworkAnomalyDetected> = h.published().await;
+    let anomalies: Vec<proto::NetworkAnomalyDetected> =
+        h.until_published("the second drop is published", 2).await;
     assert_eq!(anomalies.len(), 2);
     assert_eq!(anomalies[1].anomaly_id, anomalies[0].anomaly_id);
     assert_eq!(anomalies[1].occurrence, 2);
@@ -170,7 +172,8 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
         .await;
     assert_eq!(filed.status, 201, "{}", filed.body);
     let complaint = filed.body["complaint_id"].as_str().unwrap().to_owned();
-    let joined: Vec<proto::IncidentJoined> = h.until_published("the call joins the incident").await;
+    let joined: Vec<proto::IncidentJoined> =
+        h.until_published("the call joins the incident", 1).await;
     assert_eq!(joined.len(), 1);
     assert_eq!(joined[0].complaint_id, complaint);
     assert_eq!(joined[0].incident_id, declared[0].incident_id);

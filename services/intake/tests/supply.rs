@@ -70,7 +70,8 @@ async fn rooms_falling_while_the_weather_holds_raise_one_alert_for_the_regulator
     assert!(again.raised.is_empty(), "one alert at a time: {again:?}");
     let alert = pass.raised[0];
 
-    let suspected: Vec<proto::SupplyReductionSuspected> = h.published().await;
+    let suspected: Vec<proto::SupplyReductionSuspected> =
+        h.until_published("the alert is published", 1).await;
     assert_eq!(suspected.len(), 1);
     let s = &suspected[0];
     assert_eq!(
@@ -162,7 +163,8 @@ async fn rooms_falling_while_the_weather_holds_raise_one_alert_for_the_regulator
         )
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.body);
-    let decided: Vec<proto::SupplyReductionConfirmed> = h.published().await;
+    let decided: Vec<proto::SupplyReductionConfirmed> =
+        h.until_published("the confirmation is published", 1).await;
     assert_eq!(decided.len(), 1);
     assert_eq!(decided[0].supplier_id, "sup-north");
     assert!(

@@ -219,10 +219,12 @@ impl Harness {
             .collect()
     }
 
-    /// Waits (up to 10 s) until an event of type `M` is published; answers them all.
+    /// Waits (up to 10 s) until `count` events of type `M` are published (the public log shows
+    /// an event only once every transaction that could precede it has ended); answers them all.
     pub async fn until_published<M: prost::Message + prost::Name + Default>(
         &self,
         what: &str,
+        count: usize,
     ) -> Vec<M> {
         let store = self.store.clone();
         self.eventually(what, || {
@@ -232,7 +234,7 @@ impl Harness {
                     .read_published(Default::default(), 1000)
                     .await
                     .unwrap();
-                events.iter().any(|e| e.is::<M>())
+                events.iter().filter(|e| e.is::<M>()).count() >= count
             }
         })
         .await;
