@@ -68,6 +68,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::NewVeto,
         routes::EvidenceView,
         routes::EvidenceEntry,
+        routes::SensorHour,
         routes::NewAppeal,
         routes::NewAttachment,
         routes::AppealDecision,

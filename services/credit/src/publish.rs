@@ -1,9 +1,11 @@
 //! What credit tells the world (`proto/heatline/credit/v1`), and what it reads from
-//! dispatch's messages (and its own appeal decisions) as facts.
+//! dispatch's messages (with intake's sensor episodes and merges, and its own appeal decisions)
+//! as facts.
 
 use chrono::{DateTime, Utc};
 use contracts::credit::v1 as proto;
 use contracts::dispatch::v1 as dispatch;
+use contracts::intake::v1 as intake;
 use eventstore::{IntegrationEvent, Publish, PublishedEvent};
 use uuid::Uuid;
 
@@ -195,6 +197,15 @@ pub fn fact(event: &PublishedEvent) -> Option<Fact> {
     })
 }
 
+/// The sensor episode an event tells, when it is one (`LowTemperatureDetected`).
+pub fn episode(event: &PublishedEvent) -> Option<intake::LowTemperatureDetected> {
+    if is::<intake::LowTemperatureDetected>(event) {
+        event.decode().ok()
+    } else {
+        None
+    }
+}
+
 fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventstore::DecodeError> {
     let message = event.message_type.as_str();
     let kind = if message == <dispatch::TicketOpened as contracts::Name>::full_name() {
@@ -204,8 +215,8 @@ fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventsto
             FactKind::TicketOpened {
                 ticket: m.ticket_id,
                 incident: m.origin == "incident",
-                complaints: m.complaint_ids.len() as u32,
                 households: m.households.len() as u32,
+                complaint_ids: m.complaint_ids,
             },
         )
     } else if message == <dispatch::ComplaintAttached as contracts::Name>::full_name() {
@@ -214,6 +225,35 @@ fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventsto
             m.attached_at_ms,
             FactKind::ComplaintAttached {
                 ticket: m.ticket_id,
+                complaint: m.complaint_id,
+            },
+        )
+    } else if message == <intake::ComplaintMerged as contracts::Name>::full_name() {
+        let m: intake::ComplaintMerged = event.decode()?;
+        (
+            m.filed_at_ms,
+            FactKind::ComplaintMerged {
+                complaint: m.complaint_id,
+                into: m.into_complaint_id,
+            },
+        )
+    } else if message == <intake::LowTemperatureDetected as contracts::Name>::full_name() {
+        let m: intake::LowTemperatureDetected = event.decode()?;
+        if m.hours.is_empty() {
+            return Ok(None);
+        }
+        let sum: i64 = m
+            .hours
+            .iter()
+            .map(|h| i64::from(h.mean_tenths_celsius))
+            .sum();
+        let mean = sum as f64 / m.hours.len() as f64;
+        (
+            m.detected_at_ms,
+            FactKind::SensorEpisode {
+                episode: m.episode_id,
+                certified: m.certified,
+                mean_tenths: mean.round() as i32,
             },
         )
     } else if message == <dispatch::TemperatureMeasured as contracts::Name>::full_name() {

@@ -3,8 +3,10 @@
 
 mod support;
 
+use contracts::dispatch::v1::Cause;
+use contracts::intake::v1 as intake;
 use serde_json::Value;
-use support::{Harness, season};
+use support::{Harness, hour, opened, resolved, season};
 use testkit::api::eventually;
 
 fn points(score: &Value, dimension: &str) -> f64 {
@@ -254,4 +256,113 @@ async fn months_are_closed_with_their_grade_and_the_season_ends_final() {
     assert_eq!(closings[1]["score"], 77.78);
     assert_eq!(closings[1]["grade"], "B");
     assert_eq!(closings[5]["is_final"], true);
+}
+
+#[tokio::test]
+async fn a_sensor_episode_counts_only_under_the_sensing_rulebook_and_shows_its_cold_hours() {
+    let h = Harness::start().await;
+    // Certified room sensors read 15 ℃ for four hours; the complaint the episode filed (its id)
+    // opens t6, which the supplier resolves on its side with no crew measurement.
+    let cold = |n: i64| intake::HourlyTemperature {
+        hour_ms: hour(n - 4),
+        mean_tenths_celsius: 150,
+        lowest_tenths_celsius: 148,
+        readings: 4,
+    };
+    let episode = testkit::log::publish(
+        &h.store,
+        "household",
+        "HL01-0001",
+        &intake::LowTemperatureDetected {
+            episode_id: "t6-c0".into(),
+            household: "HL01-0001".into(),
+            route: Some(intake::Route {
+                routed: true,
+                supplier_id: "north-heat".into(),
+                ..Default::default()
+            }),
+            sensor_ids: vec!["T-0001".into()],
+            certified: true,
+            standard_tenths_celsius: 180,
+            hours: (0..4).map(cold).collect(),
+            since_ms: hour(-4),
+            detected_at_ms: hour(0),
+        },
+    )
+    .await;
+    opened(&h, "t6", "complaint", 1).await;
+    let resolution = resolved(&h, "t6", 3, Cause::Supplier).await;
+    h.caught_up().await;
+
+    // The season's rules (2024.1) leave sensors out: heating quality keeps its 30 points.
+    let score = h.score("north-heat", "").await;
+    assert_eq!(points(&score, "heating_quality"), 30.0, "{score}");
+
+    // Under 2028.1 the episode is the repair's only evidence of temperature, below 18 ℃.
+    let reply = h
+        .api
+        .get(
+            "/api/v1/credit/seasons/2026-2027/what-if?rulebook_version=2028.1",
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let north = reply.body["suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["supplier_id"] == "north-heat")
+        .unwrap()
+        .clone();
+    let quality: Vec<&Value> = north["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["dimension"] == "heating_quality")
+        .collect();
+    assert_eq!(quality.len(), 1, "{north}");
+    assert_eq!(quality[0]["actual"], Value::Null);
+    assert_eq!(quality[0]["what_if"], -30.0);
+    assert_eq!(
+        north["what_if_score"].as_f64().unwrap(),
+        north["actual_score"].as_f64().unwrap() - 30.0
+    );
+
+    // The episode's evidence page shows the rolled-up hours and where the readings are.
+    let evidence = h
+        .api
+        .get(
+            &format!("/api/v1/credit/evidence/{episode}"),
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(evidence.status, 200, "{}", evidence.body);
+    let body = &evidence.body;
+    assert_eq!(
+        body["message_type"],
+        "heatline.intake.v1.LowTemperatureDetected"
+    );
+    let hours = body["sensor_hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 4);
+    assert_eq!(hours[0]["mean_celsius"], 15.0);
+    assert_eq!(hours[0]["lowest_celsius"], 14.8);
+    assert_eq!(hours[0]["readings"], 4);
+    assert_eq!(
+        body["temperatures"],
+        "/api/v1/complaints/t6-c0/temperatures"
+    );
+    assert!(
+        body["fact"].as_str().unwrap().contains("SensorEpisode"),
+        "{body}"
+    );
+    // A resolution's evidence page has no sensor hours.
+    let plain = h
+        .api
+        .get(
+            &format!("/api/v1/credit/evidence/{resolution}"),
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(plain.body["sensor_hours"], serde_json::json!([]));
+    assert_eq!(plain.body["temperatures"], Value::Null);
 }

@@ -1,5 +1,6 @@
-//! The facts credit counts, read from the published events of dispatch (and credit's own
-//! appeal decisions). Plain domain types: the decoding from protobuf lives outside the domain.
+//! The facts credit counts, read from the published events of dispatch (with intake's sensor
+//! episodes and merges, and credit's own appeal decisions). Plain domain types: the decoding
+//! from protobuf lives outside the domain.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -82,8 +83,8 @@ pub enum FactKind {
         ticket: String,
         /// Opened for an incident (its households count as an outage).
         incident: bool,
-        /// Complaints it carries.
-        complaints: u32,
+        /// The complaints it carries.
+        complaint_ids: Vec<String>,
         /// Households it covers.
         households: u32,
     },
@@ -91,6 +92,27 @@ pub enum FactKind {
     ComplaintAttached {
         /// The ticket.
         ticket: String,
+        /// The complaint.
+        complaint: String,
+    },
+    /// A complaint was merged into another one of its household (intake), so it is on that
+    /// one's ticket.
+    ComplaintMerged {
+        /// The complaint merged.
+        complaint: String,
+        /// The complaint it joined.
+        into: String,
+    },
+    /// A home's room sensors read below the standard for whole hours on end (intake's
+    /// `LowTemperatureDetected`). The complaint it filed has the episode's id, so the episode
+    /// is on that complaint's ticket.
+    SensorEpisode {
+        /// The episode, and its complaint.
+        episode: String,
+        /// Whether every sensor behind it is certified.
+        certified: bool,
+        /// The mean of its cold hours, in tenths of a degree.
+        mean_tenths: i32,
     },
     /// A certified room measurement.
     Measured {

@@ -46,6 +46,43 @@ pub struct Weighted {
     pub weight: f64,
 }
 
+/// Which sensor episodes count in heating quality.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorEpisodes {
+    /// None: only certified crew measurements count.
+    #[default]
+    None,
+    /// Episodes read by certified sensors only.
+    Certified,
+    /// Every episode.
+    Any,
+}
+
+/// Heating quality: the share of evidence at or above the standard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeatingQualityRule {
+    /// Its share of 100 points.
+    pub weight: f64,
+    /// Whether a home's low-temperature episode counts, as one more measurement (at its cold
+    /// hours' mean) of the repair it opened or joined, when that repair's cycle has no certified
+    /// crew measurement by the supplier that resolved it: a crew measurement outranks it.
+    #[serde(default)]
+    pub sensor_episodes: SensorEpisodes,
+}
+
+impl SensorEpisodes {
+    /// Whether an episode read by sensors that are (or are not) all certified counts.
+    pub fn counts(self, certified: bool) -> bool {
+        match self {
+            SensorEpisodes::None => false,
+            SensorEpisodes::Certified => certified,
+            SensorEpisodes::Any => true,
+        }
+    }
+}
+
 /// SLA performance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,7 +136,7 @@ pub struct Version {
     /// The room-temperature standard.
     pub standard_celsius: f64,
     /// Heating quality.
-    pub heating_quality: Weighted,
+    pub heating_quality: HeatingQualityRule,
     /// SLA performance.
     pub sla_performance: SlaRule,
     /// Complaint rate.
@@ -119,6 +156,10 @@ pub struct Tally {
     pub measurements: u64,
     /// Of which at or above the standard.
     pub measurements_met: u64,
+    /// Sensor episodes counted in their stead.
+    pub episodes: u64,
+    /// Of which at or above the standard.
+    pub episodes_met: u64,
     /// Breaches by clock: resident, sign, on site, restore, hotline finish, callback,
     /// stop-heating reply.
     pub breaches: [u64; 7],
@@ -177,8 +218,8 @@ impl Version {
         let points = match dimension {
             Dimension::HeatingQuality => share(
                 self.heating_quality.weight,
-                tally.measurements_met,
-                tally.measurements,
+                tally.measurements_met + tally.episodes_met,
+                tally.measurements + tally.episodes,
             ),
             Dimension::SlaPerformance => {
                 let per = &self.sla_performance.per_breach;
@@ -232,6 +273,14 @@ impl Version {
     /// What a dimension's points come from, in words (the entries' `detail`).
     pub fn detail(&self, dimension: Dimension, tally: &Tally, area: Option<f64>) -> String {
         match dimension {
+            Dimension::HeatingQuality if tally.episodes > 0 => format!(
+                "{} of {} measurements and {} of {} sensor episodes at or above {:.1} ℃",
+                tally.measurements_met,
+                tally.measurements,
+                tally.episodes_met,
+                tally.episodes,
+                self.standard_celsius
+            ),
             Dimension::HeatingQuality => format!(
                 "{} of {} measurements at or above {:.1} ℃",
                 tally.measurements_met, tally.measurements, self.standard_celsius
@@ -404,6 +453,17 @@ mod tests {
             book.for_season(Season::parse("2027-2028").unwrap()).version,
             "2027.1"
         );
+        let sensing = book.for_season(Season::parse("2028-2029").unwrap());
+        assert_eq!(sensing.version, "2028.1");
+        assert_eq!(
+            sensing.heating_quality.sensor_episodes,
+            SensorEpisodes::Certified
+        );
+        assert!(
+            book.versions()[..2]
+                .iter()
+                .all(|v| v.heating_quality.sensor_episodes == SensorEpisodes::None)
+        );
     }
 
     #[test]
@@ -413,6 +473,8 @@ mod tests {
         let tally = Tally {
             measurements: 4,
             measurements_met: 3,
+            episodes: 0,
+            episodes_met: 0,
             breaches: [0, 1, 1, 1, 0, 0, 0],
             complaints: 10,
             verdicts: 4,
@@ -423,6 +485,13 @@ mod tests {
             resolutions_measured: 3,
         };
         assert_eq!(v.points(Dimension::HeatingQuality, &tally, None), 2250);
+        // Two sensor episodes, one at the standard: 4 of 6.
+        let sensed = Tally {
+            episodes: 2,
+            episodes_met: 1,
+            ..tally.clone()
+        };
+        assert_eq!(v.points(Dimension::HeatingQuality, &sensed, None), 2000);
         assert_eq!(v.points(Dimension::SlaPerformance, &tally, None), 2150);
         // 10 complaints on 100,000 m² is 1 per 10,000 m²: a fifth of the way to zero.
         assert_eq!(

@@ -2,7 +2,9 @@
 //! ledger, a replay, a past moment and a what-if under another rulebook are the same code.
 //!
 //! Facts of a ticket wait until its cycle is resolved: with a supplier-side cause they count
-//! against the supplier that resolved it, otherwise they are dropped. One counted event makes
+//! against the supplier that resolved it, otherwise they are dropped. A sensor episode is on
+//! the ticket of the complaint it filed and waits for the ticket's next resolution; it counts
+//! only under a version that admits it, and only when that cycle has no crew measurement. One counted event makes
 //! at most one entry per dimension, whose id is derived from the event and the dimension, so a
 //! replay names the same entries.
 
@@ -75,6 +77,7 @@ pub struct Draft {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Contribution {
     Measurement { met: bool },
+    Episode { met: bool },
     Breach(Clock),
     Complaints(u32),
     Verdict(Verdict),
@@ -85,7 +88,9 @@ enum Contribution {
 impl Contribution {
     fn dimension(self) -> Dimension {
         match self {
-            Contribution::Measurement { .. } => Dimension::HeatingQuality,
+            Contribution::Measurement { .. } | Contribution::Episode { .. } => {
+                Dimension::HeatingQuality
+            }
             Contribution::Breach(_) => Dimension::SlaPerformance,
             Contribution::Complaints(_) => Dimension::ComplaintRate,
             Contribution::Verdict(_) => Dimension::Satisfaction,
@@ -107,6 +112,10 @@ impl Contribution {
             Contribution::Measurement { met } => {
                 step(&mut tally.measurements, 1, add);
                 step(&mut tally.measurements_met, u64::from(met), add);
+            }
+            Contribution::Episode { met } => {
+                step(&mut tally.episodes, 1, add);
+                step(&mut tally.episodes_met, u64::from(met), add);
             }
             Contribution::Breach(clock) => step(&mut tally.breaches[clock.index()], 1, add),
             Contribution::Complaints(n) => step(&mut tally.complaints, u64::from(n), add),
@@ -162,9 +171,19 @@ struct Cycle {
     measured_by: HashSet<String>,
 }
 
+/// A sensor episode waiting for its ticket's resolution.
+#[derive(Debug, Clone, Copy)]
+struct Episode {
+    event_id: Uuid,
+    certified: bool,
+    mean_tenths: i32,
+}
+
 #[derive(Debug, Clone, Default)]
 struct TicketTrack {
     incident: bool,
+    complaint_ids: Vec<String>,
+    episodes: Vec<Episode>,
     complaints: u32,
     households: u32,
     opened_at: Option<DateTime<Utc>>,
@@ -191,6 +210,10 @@ pub struct Scorer {
     areas: HashMap<String, f64>,
     seen: HashSet<Uuid>,
     tickets: HashMap<String, TicketTrack>,
+    /// The ticket of each complaint on an open ticket.
+    complaint_tickets: HashMap<String, String>,
+    /// Sensor episodes whose complaint is on no ticket yet, by that complaint.
+    unlinked: HashMap<String, Vec<Episode>>,
     standings: BTreeMap<(String, Season), Standing>,
     counted: HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
 }
@@ -214,6 +237,8 @@ impl Scorer {
             areas: HashMap::new(),
             seen: HashSet::new(),
             tickets: HashMap::new(),
+            complaint_tickets: HashMap::new(),
+            unlinked: HashMap::new(),
             standings: BTreeMap::new(),
             counted: HashMap::new(),
         }
@@ -257,20 +282,67 @@ impl Scorer {
             FactKind::TicketOpened {
                 ticket,
                 incident,
-                complaints,
+                complaint_ids,
                 households,
             } => {
                 let track = self.tickets.entry(ticket.clone()).or_default();
                 track.incident = *incident;
-                track.complaints = track.complaints.max(*complaints);
+                track.complaints = track.complaints.max(complaint_ids.len() as u32);
                 track.households = track.households.max(*households);
                 track.opened_at.get_or_insert(fact.at);
+                for complaint in complaint_ids {
+                    self.link(complaint, ticket);
+                }
                 Vec::new()
             }
-            FactKind::ComplaintAttached { ticket } => {
+            FactKind::ComplaintAttached { ticket, complaint } => {
                 let track = self.tickets.entry(ticket.clone()).or_default();
                 track.complaints += 1;
                 track.households += 1;
+                self.link(complaint, ticket);
+                Vec::new()
+            }
+            FactKind::ComplaintMerged { complaint, into } => {
+                if let Some(episodes) = self.unlinked.remove(complaint) {
+                    match self.complaint_tickets.get(into) {
+                        Some(ticket) => self
+                            .tickets
+                            .entry(ticket.clone())
+                            .or_default()
+                            .episodes
+                            .extend(episodes),
+                        None => self
+                            .unlinked
+                            .entry(into.clone())
+                            .or_default()
+                            .extend(episodes),
+                    }
+                }
+                Vec::new()
+            }
+            FactKind::SensorEpisode {
+                episode,
+                certified,
+                mean_tenths,
+            } => {
+                let waiting = Episode {
+                    event_id: fact.event_id,
+                    certified: *certified,
+                    mean_tenths: *mean_tenths,
+                };
+                match self.complaint_tickets.get(episode) {
+                    Some(ticket) => self
+                        .tickets
+                        .entry(ticket.clone())
+                        .or_default()
+                        .episodes
+                        .push(waiting),
+                    None => self
+                        .unlinked
+                        .entry(episode.clone())
+                        .or_default()
+                        .push(waiting),
+                }
                 Vec::new()
             }
             FactKind::Measured {
@@ -324,7 +396,11 @@ impl Scorer {
                 supplier_side,
             } => self.resolved(fact, ticket, supplier, *cycle, *supplier_side),
             FactKind::Closed { ticket } => {
-                self.tickets.remove(ticket);
+                if let Some(track) = self.tickets.remove(ticket) {
+                    for complaint in &track.complaint_ids {
+                        self.complaint_tickets.remove(complaint);
+                    }
+                }
                 Vec::new()
             }
             FactKind::AppealUpheld {
@@ -338,6 +414,17 @@ impl Scorer {
                 fact, *entry_id, supplier, season, *dimension, rule, evidence,
             ),
         }
+    }
+
+    /// Puts a complaint on its ticket, with the sensor episodes that wait for it.
+    fn link(&mut self, complaint: &str, ticket: &str) {
+        let track = self.tickets.entry(ticket.to_owned()).or_default();
+        track.complaint_ids.push(complaint.to_owned());
+        if let Some(episodes) = self.unlinked.remove(complaint) {
+            track.episodes.extend(episodes);
+        }
+        self.complaint_tickets
+            .insert(complaint.to_owned(), ticket.to_owned());
     }
 
     fn contribution(&self, season: Season, waiting: &Waiting) -> Contribution {
@@ -403,6 +490,7 @@ impl Scorer {
     ) -> Vec<Draft> {
         let season = Season::of(fact.at);
         let track = self.tickets.entry(ticket.to_owned()).or_default();
+        let episodes = std::mem::take(&mut track.episodes);
         let state = track.cycles.entry(cycle).or_default();
         let pending = std::mem::take(&mut state.pending);
         if !supplier_side {
@@ -428,6 +516,20 @@ impl Scorer {
             .filter(|p| p.supplier == supplier)
             .map(|p| (p.event_id, self.contribution(season, &p.what)))
             .collect();
+        if !measured {
+            let version = self.version(season);
+            let policy = version.heating_quality.sensor_episodes;
+            let standard = version.standard_tenths();
+            items.extend(
+                episodes
+                    .iter()
+                    .filter(|e| policy.counts(e.certified))
+                    .map(|e| {
+                        let met = e.mean_tenths >= standard;
+                        (e.event_id, Contribution::Episode { met })
+                    }),
+            );
+        }
         if first {
             items.push((fact.event_id, Contribution::Complaints(complaints)));
             if incident {

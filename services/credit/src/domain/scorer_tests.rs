@@ -46,7 +46,7 @@ impl Story {
             FactKind::TicketOpened {
                 ticket: ticket.into(),
                 incident,
-                complaints: households,
+                complaint_ids: (1..=households).map(|n| format!("{ticket}/{n}")).collect(),
                 households,
             },
         )
@@ -84,6 +84,18 @@ impl Story {
                 supplier: NORTH.into(),
                 cycle: 1,
                 supplier_side,
+            },
+        )
+    }
+
+    /// A sensor episode whose complaint is `complaint`.
+    fn episode(&mut self, complaint: &str, hours: i64, certified: bool, mean_tenths: i32) -> Uuid {
+        self.add(
+            hours,
+            FactKind::SensorEpisode {
+                episode: complaint.into(),
+                certified,
+                mean_tenths,
             },
         )
     }
@@ -308,4 +320,112 @@ fn a_missed_stop_heating_reply_counts_at_once_where_the_rules_price_it() {
     assert_eq!(drafts[0].evidence, vec![breach]);
     assert_eq!(drafts[0].tickets, ["application-1"]);
     assert_eq!(drafts[0].detail, "breaches: stop-heating reply 1");
+}
+
+/// Sensor episodes on repairs: `s1` opened its own ticket, `s2` merged into a resident's open
+/// complaint, `s3` was read by uncertified sensors, `s4` sat on a repair a crew measured.
+struct Sensed {
+    story: Story,
+    s1: Uuid,
+    s2: Uuid,
+    s4: Uuid,
+    r1: Uuid,
+    r2: Uuid,
+}
+
+fn sensed() -> Sensed {
+    let mut s = Story::new();
+    // t1: the episode files complaint t1/1, whose ticket opens after it.
+    let s1 = s.episode("t1/1", 0, true, 150);
+    s.opened("t1", false, 1);
+    let r1 = s.resolved("t1", 6, true);
+    // t2: a resident's complaint is on t2; the episode's complaint merges into it.
+    s.opened("t2", false, 1);
+    let s2 = s.episode("e2", 1, true, 185);
+    s.add(
+        1,
+        FactKind::ComplaintMerged {
+            complaint: "e2".into(),
+            into: "t2/1".into(),
+        },
+    );
+    let r2 = s.resolved("t2", 5, true);
+    // t3: uncertified sensors.
+    s.episode("t3/1", 0, false, 140);
+    s.opened("t3", false, 1);
+    s.resolved("t3", 4, true);
+    // t4: the crew measured 17.0 ℃: the sensors' 12.0 ℃ is outranked.
+    let s4 = s.episode("t4/1", 0, true, 120);
+    s.opened("t4", false, 1);
+    s.measured("t4", 2, 170);
+    s.resolved("t4", 3, true);
+    Sensed {
+        story: s,
+        s1,
+        s2,
+        s4,
+        r1,
+        r2,
+    }
+}
+
+#[test]
+fn sensor_episodes_count_only_under_a_version_that_admits_them() {
+    let story = sensed();
+    for version in [None, Some("2027.1")] {
+        let drafts = run(&mut scorer(version), &story.story.facts);
+        let quality: Vec<_> = drafts
+            .iter()
+            .filter(|d| d.dimension == Dimension::HeatingQuality)
+            .collect();
+        // Only t4's crew measurement counts: 0 of 1 at 18 ℃.
+        assert_eq!(quality.len(), 1, "{version:?}: {quality:?}");
+        assert_eq!(quality[0].tickets, ["t4"]);
+        assert_eq!(quality[0].points, -3000);
+    }
+}
+
+#[test]
+fn a_certified_episode_counts_as_its_mean_and_a_crew_measurement_outranks_it() {
+    let story = sensed();
+    let drafts = run(&mut scorer(Some("2028.1")), &story.story.facts);
+    let quality: Vec<_> = drafts
+        .iter()
+        .filter(|d| d.dimension == Dimension::HeatingQuality)
+        .collect();
+    // t1: 15.0 ℃, below: 0 of 1.
+    assert_eq!(quality[0].tickets, ["t1"]);
+    assert_eq!(quality[0].evidence, vec![story.s1, story.r1]);
+    assert_eq!(quality[0].points, -3000);
+    assert_eq!(
+        quality[0].detail,
+        "0 of 0 measurements and 0 of 1 sensor episodes at or above 18.0 ℃"
+    );
+    // t2: the merged episode at 18.5 ℃ is on the resident's ticket: 1 of 2.
+    assert_eq!(quality[1].tickets, ["t2"]);
+    assert_eq!(quality[1].evidence, vec![story.s2, story.r2]);
+    assert_eq!(quality[1].points, 1500);
+    // t3's uncertified episode makes no entry; t4 counts its crew measurement, not the
+    // sensors: 1 of 3.
+    assert_eq!(quality.len(), 3, "{quality:?}");
+    assert_eq!(quality[2].tickets, ["t4"]);
+    assert!(!quality[2].evidence.contains(&story.s4));
+    assert_eq!(
+        quality[2].detail,
+        "0 of 1 measurements and 1 of 2 sensor episodes at or above 18.0 ℃"
+    );
+    assert_eq!(
+        by_dimension(&drafts)[&Dimension::HeatingQuality],
+        -3000 + 1000
+    );
+}
+
+#[test]
+fn an_episode_on_a_repair_resolved_on_the_residents_side_is_dropped() {
+    let mut s = Story::new();
+    let episode = s.episode("t1/1", 0, true, 150);
+    s.opened("t1", false, 1);
+    s.resolved("t1", 6, false);
+    let drafts = run(&mut scorer(Some("2028.1")), &s.facts);
+    assert!(drafts.iter().all(|d| !d.evidence.contains(&episode)));
 }

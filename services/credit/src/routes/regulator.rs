@@ -257,8 +257,23 @@ pub(crate) struct EvidenceView {
     metadata: Value,
     /// What credit read from it.
     fact: Option<String>,
+    /// For a sensor episode (`heatline.intake.v1.LowTemperatureDetected`): the rolled-up cold
+    /// hours behind it, oldest first.
+    sensor_hours: Vec<SensorHour>,
+    /// For a sensor episode: where the home's hourly readings beside the outdoor temperature
+    /// are (the episode's complaint).
+    temperatures: Option<String>,
     /// The entries that name it.
     entries: Vec<EvidenceEntry>,
+}
+
+/// One rolled-up hour of a home's room sensors.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SensorHour {
+    hour: DateTime<Utc>,
+    mean_celsius: f64,
+    lowest_celsius: f64,
+    readings: u32,
 }
 
 /// An entry naming an event.
@@ -331,6 +346,21 @@ pub(crate) async fn evidence(
         recorded_at: row.get(4),
     };
     let fact = crate::publish::fact(&published).map(|f| format!("{:?}", f.kind));
+    let episode = crate::publish::episode(&published);
+    let temperatures = episode
+        .as_ref()
+        .map(|e| format!("/api/v1/complaints/{}/temperatures", e.episode_id));
+    let sensor_hours = episode
+        .map(|e| e.hours)
+        .unwrap_or_default()
+        .iter()
+        .map(|h| SensorHour {
+            hour: crate::publish::at(h.hour_ms),
+            mean_celsius: f64::from(h.mean_tenths_celsius) / 10.0,
+            lowest_celsius: f64::from(h.lowest_tenths_celsius) / 10.0,
+            readings: h.readings,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(EvidenceView {
         event_id,
         message_type: published.message_type,
@@ -340,6 +370,8 @@ pub(crate) async fn evidence(
         recorded_at: published.recorded_at,
         metadata: row.get(5),
         fact,
+        sensor_hours,
+        temperatures,
         entries,
     }))
 }
