@@ -56,6 +56,10 @@ pub struct RefundVersion {
     /// The city's terms for stopping heating online (Xi'an's when left out).
     #[serde(default)]
     pub stop_heating: platform::stop_heating::StopHeatingTerms,
+    /// Whether the hours of certified room sensors count as temperatures of a repair that has
+    /// no certified crew measurement (a crew measurement outranks them).
+    #[serde(default)]
+    pub sensor_hours: bool,
 }
 
 fn month_day(text: &str) -> Option<(u32, u32)> {

@@ -4,7 +4,9 @@
 //! - A repair counts only once it is resolved with a supplier-side cause; each of its cycles
 //!   (a reopened repair is a new cycle) counts on its own.
 //! - Temperatures: a certified measurement below the standard starts a cold spell that lasts
-//!   until a measurement at or above it, or until the cycle's resolution. Each China day the
+//!   until a measurement at or above it, or until the cycle's resolution. Under a version with
+//!   `sensor_hours`, a cycle without a certified crew measurement takes the household's
+//!   certified room sensors' hours instead (each hour's mean, from its start). Each China day the
 //!   spell touches takes the lowest temperature in force during it, and the tier of that
 //!   temperature. A spell shorter than the version's `after_hours_below` counts for nothing.
 //! - A no-heat repair filed within `late_start_within_days` of the official start is a late
@@ -58,6 +60,9 @@ pub struct RepairCycle {
     pub started_by: Uuid,
     /// Its certified measurements.
     pub readings: Vec<Reading>,
+    /// The household's certified room sensors' hours on it (`LowTemperatureDetected` and
+    /// `TemperatureRecovered`), one reading per hour.
+    pub sensed: Vec<Reading>,
     /// How it ended, once it has.
     pub resolution: Option<Resolution>,
 }
@@ -262,7 +267,11 @@ impl Refunds<'_> {
 
     fn temperatures(&mut self, cycle: &RepairCycle, resolved: &Resolution) {
         let standard = self.version.standard_tenths();
-        let mut readings = cycle.readings.clone();
+        let mut readings = if cycle.readings.is_empty() && self.version.sensor_hours {
+            cycle.sensed.clone()
+        } else {
+            cycle.readings.clone()
+        };
         readings.sort_by_key(|r| (r.at, r.event_id));
         // Each spell: the intervals in which a reading below the standard was the one in force.
         let mut spells: Vec<Vec<InForce>> = Vec::new();
@@ -301,7 +310,9 @@ impl Refunds<'_> {
                 for day in days_between(interval.from, interval.until) {
                     let slot = lowest.entry(day).or_insert((interval.tenths, Vec::new()));
                     slot.0 = slot.0.min(interval.tenths);
-                    slot.1.push(interval.reading);
+                    if !slot.1.contains(&interval.reading) {
+                        slot.1.push(interval.reading);
+                    }
                 }
             }
             for (day, (tenths, mut evidence)) in lowest {

@@ -43,6 +43,7 @@ fn cycle(
         started_at: started,
         started_by: Uuid::new_v4(),
         readings,
+        sensed: Vec::new(),
         resolution: Some(Resolution {
             event_id: Uuid::new_v4(),
             at: resolved,
@@ -214,4 +215,72 @@ fn days_outside_the_official_season_and_repeated_cycles_count_once() {
             (date(11, 16), RefundRule::Outage, 100, 1_000),
         ]
     );
+}
+
+#[test]
+fn certified_sensor_hours_stand_in_for_a_crew_measurement_only_where_the_version_says() {
+    let book = RefundRulebook::shipped();
+    let season = Season::parse("2026-2027").unwrap();
+    let before = book.for_season("xian", season).unwrap();
+    let sensing = book.version("xian-2027.1").unwrap();
+    assert!(!before.sensor_hours && sensing.sensor_hours);
+    // 100 m² at 12.10 yuan over 121 days: exactly 10 yuan a day.
+    let basis = FeeBasis {
+        area_centi_m2: 10_000,
+        price_fen_per_m2: 1_210,
+    };
+    let episode = Uuid::new_v4();
+    let recovered = Uuid::new_v4();
+    let hour = |event_id, day, hour, tenths| Reading {
+        event_id,
+        at: at(12, day, hour),
+        tenths,
+    };
+    // S: the sensors read 15.0, 15.2, 13.9 and 15.0 ℃ from 1 Dec 20:00; the episode's
+    // complaint opened the repair at midnight; a warm hour (19.5 ℃) at 09:00, resolved 10:00.
+    let mut sensed = cycle("S", 1, false, at(12, 2, 0), vec![], at(12, 2, 10), true);
+    sensed.sensed = vec![
+        hour(episode, 1, 20, 150),
+        hour(episode, 1, 21, 152),
+        hour(episode, 1, 22, 139),
+        hour(episode, 1, 23, 150),
+        hour(recovered, 2, 9, 195),
+    ];
+    // T: the crew measured 17.0 ℃; the sensors' 12.0 ℃ the same morning is outranked.
+    let mut measured = cycle(
+        "T",
+        1,
+        false,
+        at(12, 5, 8),
+        vec![reading(12, 5, 10, 170)],
+        at(12, 5, 12),
+        true,
+    );
+    measured.sensed = vec![hour(Uuid::new_v4(), 5, 7, 120)];
+    let repairs = vec![sensed, measured];
+
+    let days = refund_days(sensing, season, basis, &repairs);
+    use RefundRule::*;
+    assert_eq!(
+        summary(&days),
+        vec![
+            // 13.9 ℃ on 1 Dec: below 14 ℃, the whole day.
+            (date(12, 1), Temperature, 100, 1_000),
+            // 15.0 ℃ from 23:00 was in force until the warm hour: 14–16 ℃, half.
+            (date(12, 2), Temperature, 50, 500),
+            // The crew's 17.0 ℃: 16–18 ℃, a fifth.
+            (date(12, 5), Temperature, 20, 200),
+        ]
+    );
+    assert_eq!(
+        days[0].evidence.len(),
+        2,
+        "the episode once, and the resolution"
+    );
+    assert!(days[0].evidence.contains(&episode));
+    assert_eq!(days[0].lowest_tenths, Some(139));
+
+    // Before the version, only the crew's measurement counts.
+    let days = refund_days(before, season, basis, &repairs);
+    assert_eq!(summary(&days), vec![(date(12, 5), Temperature, 20, 200)]);
 }

@@ -1,6 +1,7 @@
 //! The refunds' facts: a subscription to the public log that keeps, from dispatch's and
-//! intake's events, each ticket's households, reopenings, certified measurements and
-//! resolutions, and which households each resident filed for. Every row is keyed (a ticket,
+//! intake's events, each ticket's households, complaints, reopenings, certified measurements
+//! and resolutions, the hours of certified room sensors' episodes, and which households each
+//! resident filed for. Every row is keyed (a ticket,
 //! a cycle, an event id), so replaying an event changes nothing, and carries the log position
 //! of the event that wrote it.
 
@@ -46,6 +47,55 @@ async fn household(
     Ok(())
 }
 
+async fn complaint(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ticket: &str,
+    complaint: &str,
+    (log_tx, log_pos): (i64, i64),
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO credit.refund_ticket_complaint (complaint_id, ticket_id, log_tx, log_pos) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        &[&complaint, &ticket, &log_tx, &log_pos],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One hour of a household's certified room sensors.
+struct SensorHour<'a> {
+    episode: &'a str,
+    household: &'a str,
+    hour_ms: i64,
+    tenths: i32,
+    seen_ms: i64,
+}
+
+async fn sensor_hour(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &PublishedEvent,
+    hour: SensorHour<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let (log_tx, log_pos) = position(event);
+    tx.execute(
+        "INSERT INTO credit.refund_sensor_hour (event_id, hour, episode_id, household, tenths, \
+         seen_at, log_tx, log_pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
+        &[
+            &event.event_id,
+            &at(hour.hour_ms),
+            &hour.episode,
+            &hour.household,
+            &hour.tenths,
+            &at(hour.seen_ms),
+            &log_tx,
+            &log_pos,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn resident(
     tx: &deadpool_postgres::Transaction<'_>,
     filed_by: &str,
@@ -81,6 +131,47 @@ async fn apply(
         if matches!(m.source(), intake::Source::App | intake::Source::Wechat) {
             resident(tx, &m.filed_by, &m.household).await?;
         }
+        tx.execute(
+            "INSERT INTO credit.refund_complaint_merge (complaint_id, into_complaint_id, log_tx, \
+             log_pos) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&m.complaint_id, &m.into_complaint_id, &log_tx, &log_pos],
+        )
+        .await?;
+    } else if is::<intake::LowTemperatureDetected>(event) {
+        let m: intake::LowTemperatureDetected = event.decode()?;
+        // Money follows certified instruments only.
+        if m.certified {
+            for hour in &m.hours {
+                let hour = SensorHour {
+                    episode: &m.episode_id,
+                    household: &m.household,
+                    hour_ms: hour.hour_ms,
+                    tenths: hour.mean_tenths_celsius,
+                    seen_ms: m.detected_at_ms,
+                };
+                sensor_hour(tx, event, hour).await?;
+            }
+        }
+    } else if is::<intake::TemperatureRecovered>(event) {
+        let m: intake::TemperatureRecovered = event.decode()?;
+        // The warm hour ends the spell; it is kept only for an episode whose cold hours were.
+        let certified = tx
+            .query_opt(
+                "SELECT 1 FROM credit.refund_sensor_hour WHERE episode_id = $1 LIMIT 1",
+                &[&m.episode_id],
+            )
+            .await?
+            .is_some();
+        if let Some(hour) = m.hour.as_ref().filter(|_| certified) {
+            let hour = SensorHour {
+                episode: &m.episode_id,
+                household: &m.household,
+                hour_ms: hour.hour_ms,
+                tenths: hour.mean_tenths_celsius,
+                seen_ms: m.recovered_at_ms,
+            };
+            sensor_hour(tx, event, hour).await?;
+        }
     } else if is::<dispatch::TicketOpened>(event) {
         let m: dispatch::TicketOpened = event.decode()?;
         let route = m.route.clone().unwrap_or_default();
@@ -105,9 +196,13 @@ async fn apply(
         for h in &m.households {
             household(tx, &m.ticket_id, h, (log_tx, log_pos)).await?;
         }
+        for c in &m.complaint_ids {
+            complaint(tx, &m.ticket_id, c, (log_tx, log_pos)).await?;
+        }
     } else if is::<dispatch::ComplaintAttached>(event) {
         let m: dispatch::ComplaintAttached = event.decode()?;
         household(tx, &m.ticket_id, &m.household, (log_tx, log_pos)).await?;
+        complaint(tx, &m.ticket_id, &m.complaint_id, (log_tx, log_pos)).await?;
     } else if is::<dispatch::TicketReopened>(event) {
         let m: dispatch::TicketReopened = event.decode()?;
         tx.execute(

@@ -120,6 +120,7 @@ pub async fn cycles(
                 started_at: row.get(2),
                 started_by: row.get(3),
                 readings: Vec::new(),
+                sensed: Vec::new(),
                 resolution: None,
             },
         );
@@ -145,6 +146,7 @@ pub async fn cycles(
                 started_at: at,
                 started_by: row.get(3),
                 readings: Vec::new(),
+                sensed: Vec::new(),
                 resolution: None,
             },
         );
@@ -162,6 +164,37 @@ pub async fn cycles(
                 event_id: row.get(2),
                 at: row.get(3),
                 tenths: row.get(4),
+            });
+        }
+    }
+    // The household's certified sensor hours on these tickets, each episode in the cycle of
+    // its ticket that had started when the episode was seen (else the first).
+    let sensed = client
+        .query(
+            "SELECT c.ticket_id, s.event_id, s.hour, s.tenths, s.seen_at \
+             FROM credit.refund_sensor_hour s \
+             LEFT JOIN credit.refund_complaint_merge m ON m.complaint_id = s.episode_id \
+                  AND (m.log_tx, m.log_pos) <= ($3, $4) \
+             JOIN credit.refund_ticket_complaint c \
+                  ON c.complaint_id = coalesce(m.into_complaint_id, s.episode_id) \
+             WHERE s.household = $1 AND c.ticket_id = ANY($2) \
+             AND (s.log_tx, s.log_pos) <= ($3, $4) AND (c.log_tx, c.log_pos) <= ($3, $4) \
+             ORDER BY s.hour",
+            &[&household, &ids, &tx, &pos],
+        )
+        .await?;
+    for row in &sensed {
+        let ticket: String = row.get(0);
+        let seen: DateTime<Utc> = row.get(4);
+        let cycle = cycles
+            .range_mut((ticket.clone(), i32::MIN)..=(ticket.clone(), i32::MAX))
+            .map(|(_, cycle)| cycle)
+            .rfind(|cycle| cycle.started_at <= seen || cycle.cycle == 1);
+        if let Some(cycle) = cycle {
+            cycle.sensed.push(Reading {
+                event_id: row.get(1),
+                at: row.get(2),
+                tenths: row.get(3),
             });
         }
     }
