@@ -20,6 +20,25 @@ fn points(score: &Value, dimension: &str) -> f64 {
         .unwrap()
 }
 
+/// north-heat's season 2026-2027 replayed under rulebook `version`.
+async fn north_what_if(h: &Harness, version: &str) -> Value {
+    let reply = h
+        .api
+        .get(
+            &format!("/api/v1/credit/seasons/2026-2027/what-if?rulebook_version={version}"),
+            &h.regulator(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["supplier_id"] == "north-heat")
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn a_season_of_published_events_scores_as_computed_by_hand_with_evidence_behind_every_entry()
 {
@@ -184,21 +203,7 @@ async fn a_what_if_under_a_stricter_rulebook_changes_exactly_its_entries_and_wri
     .await;
     let before = h.ledger("north-heat").await;
     let head = h.store.published_head().await.unwrap();
-    let reply = h
-        .api
-        .get(
-            "/api/v1/credit/seasons/2026-2027/what-if?rulebook_version=2027.1",
-            &h.regulator(),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let north = reply.body["suppliers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["supplier_id"] == "north-heat")
-        .unwrap()
-        .clone();
+    let north = north_what_if(&h, "2027.1").await;
     assert_eq!(north["actual_score"], 77.78);
     assert_eq!(north["what_if_score"], 75.28);
     let changed = north["changed"].as_array().unwrap();
@@ -299,21 +304,7 @@ async fn a_sensor_episode_counts_only_under_the_sensing_rulebook_and_shows_its_c
     assert_eq!(points(&score, "heating_quality"), 30.0, "{score}");
 
     // Under 2028.1 the episode is the repair's only evidence of temperature, below 18 ℃.
-    let reply = h
-        .api
-        .get(
-            "/api/v1/credit/seasons/2026-2027/what-if?rulebook_version=2028.1",
-            &h.regulator(),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let north = reply.body["suppliers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["supplier_id"] == "north-heat")
-        .unwrap()
-        .clone();
+    let north = north_what_if(&h, "2028.1").await;
     let quality: Vec<&Value> = north["changed"]
         .as_array()
         .unwrap()

@@ -622,6 +622,25 @@ async fn cold_hours(h: &Harness, episode: &str, household: &str, certified: bool
     .await;
 }
 
+/// Ticket `ticket` of building b3 opened at `filed` for complaint `complaint` of `household`.
+async fn opened_by(h: &Harness, ticket: &str, complaint: &str, household: &str, filed: i64) {
+    h.publish(
+        ticket,
+        &dispatch::TicketOpened {
+            ticket_id: ticket.into(),
+            origin: "complaint".into(),
+            complaint_ids: vec![complaint.into()],
+            households: vec![household.into()],
+            category: intake::Category::LowTemperature.into(),
+            route: route("b3"),
+            filed_at_ms: filed,
+            opened_at_ms: filed,
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn certified_sensor_hours_stand_in_for_a_crew_measurement_under_xians_2027_rules() {
     let h = Harness::start().await;
@@ -636,21 +655,7 @@ async fn certified_sensor_hours_stand_in_for_a_crew_measurement_under_xians_2027
     // hh-6's certified sensors open t6 by their complaint (the episode's id); a warm hour at
     // 09:00 ends the spell; the supplier resolves t6 at 10:00 without measuring.
     cold_hours(&h, "e6", "hh-6", true).await;
-    h.publish(
-        "t6",
-        &dispatch::TicketOpened {
-            ticket_id: "t6".into(),
-            origin: "complaint".into(),
-            complaint_ids: vec!["e6".into()],
-            households: vec!["hh-6".into()],
-            category: intake::Category::LowTemperature.into(),
-            route: route("b3"),
-            filed_at_ms: dec(2, 0),
-            opened_at_ms: dec(2, 0),
-            ..Default::default()
-        },
-    )
-    .await;
+    opened_by(&h, "t6", "e6", "hh-6", dec(2, 0)).await;
     h.publish(
         "e6",
         &intake::TemperatureRecovered {
@@ -678,21 +683,7 @@ async fn certified_sensor_hours_stand_in_for_a_crew_measurement_under_xians_2027
     .await;
     // hh-7's episode merged into the resident's complaint c7, which opened t7.
     cold_hours(&h, "e7", "hh-7", true).await;
-    h.publish(
-        "t7",
-        &dispatch::TicketOpened {
-            ticket_id: "t7".into(),
-            origin: "complaint".into(),
-            complaint_ids: vec!["c7".into()],
-            households: vec!["hh-7".into()],
-            category: intake::Category::LowTemperature.into(),
-            route: route("b3"),
-            filed_at_ms: dec(1, 23),
-            opened_at_ms: dec(1, 23),
-            ..Default::default()
-        },
-    )
-    .await;
+    opened_by(&h, "t7", "c7", "hh-7", dec(1, 23)).await;
     h.publish(
         "e7",
         &intake::ComplaintMerged {
@@ -716,21 +707,7 @@ async fn certified_sensor_hours_stand_in_for_a_crew_measurement_under_xians_2027
     .await;
     // hh-8's sensors are not certified.
     cold_hours(&h, "e8", "hh-8", false).await;
-    h.publish(
-        "t8",
-        &dispatch::TicketOpened {
-            ticket_id: "t8".into(),
-            origin: "complaint".into(),
-            complaint_ids: vec!["e8".into()],
-            households: vec!["hh-8".into()],
-            category: intake::Category::LowTemperature.into(),
-            route: route("b3"),
-            filed_at_ms: dec(2, 0),
-            opened_at_ms: dec(2, 0),
-            ..Default::default()
-        },
-    )
-    .await;
+    opened_by(&h, "t8", "e8", "hh-8", dec(2, 0)).await;
     resolved(
         &h,
         "t8",
