@@ -359,19 +359,21 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     }
 
     let n = options.sensors as u64;
+    // A warm reading of one of the homes that are not sent cold, taken in turn.
+    let warm = move |k: u64| {
+        reading(
+            cold + (k % (n - cold as u64 - 1)) as usize,
+            Utc::now(),
+            20.5,
+        )
+    };
     let steady_from = Utc::now();
     let steady = publish(
         &clients,
         options.steady_rate,
         options.steady_seconds,
         0,
-        move |k| {
-            reading(
-                cold + (k % (n - cold as u64 - 1)) as usize,
-                Utc::now(),
-                20.5,
-            )
-        },
+        warm,
     )
     .await;
     let burst_from = Utc::now();
@@ -380,13 +382,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         options.burst_rate,
         options.burst_seconds,
         steady,
-        move |k| {
-            reading(
-                cold + (k % (n - cold as u64 - 1)) as usize,
-                Utc::now(),
-                20.5,
-            )
-        },
+        warm,
     )
     .await;
     let burst_to = Utc::now();
@@ -418,8 +414,14 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // A reading the broker acknowledged a moment ago may still be on its way to the table.
     let acked = acknowledged.load(Ordering::Relaxed);
-    let stored = count(&client).await? as u64;
+    let settling = Instant::now();
+    let mut stored = count(&client).await? as u64;
+    while stored < acked && settling.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stored = count(&client).await? as u64;
+    }
 
     // Detection: the episodes of the cold homes, after their crossing reading was stored.
     let detection_deadline = Instant::now() + Duration::from_secs(150);
