@@ -230,6 +230,10 @@ fn fact_kind(event: &PublishedEvent) -> Result<Option<(i64, FactKind)>, eventsto
         )
     } else if message == <intake::ComplaintMerged as contracts::Name>::full_name() {
         let m: intake::ComplaintMerged = event.decode()?;
+        // Only a sensor episode's complaint matters: its hours go where it merged.
+        if m.source() != intake::Source::Sensor {
+            return Ok(None);
+        }
         (
             m.filed_at_ms,
             FactKind::ComplaintMerged {

@@ -95,8 +95,8 @@ pub enum FactKind {
         /// The complaint.
         complaint: String,
     },
-    /// A complaint was merged into another one of its household (intake), so it is on that
-    /// one's ticket.
+    /// A sensor episode's complaint was merged into another one of its household (intake), so
+    /// it is on that one's ticket.
     ComplaintMerged {
         /// The complaint merged.
         complaint: String,

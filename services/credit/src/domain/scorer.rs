@@ -3,9 +3,9 @@
 //!
 //! Facts of a ticket wait until its cycle is resolved: with a supplier-side cause they count
 //! against the supplier that resolved it, otherwise they are dropped. A sensor episode is on
-//! the ticket of the complaint it filed and waits for the ticket's next resolution; it counts
-//! only under a version that admits it, and only when that cycle has no crew measurement. One counted event makes
-//! at most one entry per dimension, whose id is derived from the event and the dimension, so a
+//! the ticket of the complaint it filed (or merged into) and waits for the ticket's next
+//! resolution; it counts only under a version that admits it, and only when that cycle has no
+//! crew measurement. One counted event makes at most one entry per dimension, whose id is derived from the event and the dimension, so a
 //! replay names the same entries.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -214,6 +214,8 @@ pub struct Scorer {
     complaint_tickets: HashMap<String, String>,
     /// Sensor episodes whose complaint is on no ticket yet, by that complaint.
     unlinked: HashMap<String, Vec<Episode>>,
+    /// Sensor complaints merged into another complaint, whichever the log told first.
+    merged: HashMap<String, String>,
     standings: BTreeMap<(String, Season), Standing>,
     counted: HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
 }
@@ -239,6 +241,7 @@ impl Scorer {
             tickets: HashMap::new(),
             complaint_tickets: HashMap::new(),
             unlinked: HashMap::new(),
+            merged: HashMap::new(),
             standings: BTreeMap::new(),
             counted: HashMap::new(),
         }
@@ -303,6 +306,7 @@ impl Scorer {
                 Vec::new()
             }
             FactKind::ComplaintMerged { complaint, into } => {
+                self.merged.insert(complaint.clone(), into.clone());
                 if let Some(episodes) = self.unlinked.remove(complaint) {
                     match self.complaint_tickets.get(into) {
                         Some(ticket) => self
@@ -330,7 +334,8 @@ impl Scorer {
                     certified: *certified,
                     mean_tenths: *mean_tenths,
                 };
-                match self.complaint_tickets.get(episode) {
+                let complaint = self.merged.get(episode).unwrap_or(episode);
+                match self.complaint_tickets.get(complaint) {
                     Some(ticket) => self
                         .tickets
                         .entry(ticket.clone())
@@ -339,7 +344,7 @@ impl Scorer {
                         .push(waiting),
                     None => self
                         .unlinked
-                        .entry(episode.clone())
+                        .entry(complaint.clone())
                         .or_default()
                         .push(waiting),
                 }

@@ -429,3 +429,25 @@ fn an_episode_on_a_repair_resolved_on_the_residents_side_is_dropped() {
     let drafts = run(&mut scorer(Some("2028.1")), &s.facts);
     assert!(drafts.iter().all(|d| !d.evidence.contains(&episode)));
 }
+
+#[test]
+fn an_episode_told_after_its_complaint_merged_still_reaches_the_ticket() {
+    let mut s = Story::new();
+    s.opened("t1", false, 1);
+    s.add(
+        0,
+        FactKind::ComplaintMerged {
+            complaint: "e1".into(),
+            into: "t1/1".into(),
+        },
+    );
+    let episode = s.episode("e1", 1, true, 150);
+    s.resolved("t1", 3, true);
+    let drafts = run(&mut scorer(Some("2028.1")), &s.facts);
+    let quality = drafts
+        .iter()
+        .find(|d| d.dimension == Dimension::HeatingQuality)
+        .unwrap();
+    assert!(quality.evidence.contains(&episode), "{quality:?}");
+    assert_eq!(quality.points, -3000);
+}
