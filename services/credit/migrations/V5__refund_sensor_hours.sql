@@ -10,7 +10,8 @@ CREATE TABLE credit.refund_ticket_complaint (
     log_pos      bigint NOT NULL
 );
 
--- A complaint merged into another of its household (intake's `ComplaintMerged`).
+-- A sensor episode's complaint merged into another of its household (intake's
+-- `ComplaintMerged` of source sensor).
 CREATE TABLE credit.refund_complaint_merge (
     complaint_id      text PRIMARY KEY,
     into_complaint_id text NOT NULL,

@@ -1,9 +1,8 @@
 //! The refunds' facts: a subscription to the public log that keeps, from dispatch's and
 //! intake's events, each ticket's households, complaints, reopenings, certified measurements
 //! and resolutions, the hours of certified room sensors' episodes, and which households each
-//! resident filed for. Every row is keyed (a ticket,
-//! a cycle, an event id), so replaying an event changes nothing, and carries the log position
-//! of the event that wrote it.
+//! resident filed for. Every row is keyed (a ticket, a cycle, an event id), so replaying an
+//! event changes nothing, and carries the log position of the event that wrote it.
 
 use crate::publish::{at, is};
 use async_trait::async_trait;
@@ -131,12 +130,15 @@ async fn apply(
         if matches!(m.source(), intake::Source::App | intake::Source::Wechat) {
             resident(tx, &m.filed_by, &m.household).await?;
         }
-        tx.execute(
-            "INSERT INTO credit.refund_complaint_merge (complaint_id, into_complaint_id, log_tx, \
-             log_pos) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            &[&m.complaint_id, &m.into_complaint_id, &log_tx, &log_pos],
-        )
-        .await?;
+        // Only a sensor episode's complaint has hours to follow where it merged.
+        if m.source() == intake::Source::Sensor {
+            tx.execute(
+                "INSERT INTO credit.refund_complaint_merge (complaint_id, into_complaint_id, \
+                 log_tx, log_pos) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&m.complaint_id, &m.into_complaint_id, &log_tx, &log_pos],
+            )
+            .await?;
+        }
     } else if is::<intake::LowTemperatureDetected>(event) {
         let m: intake::LowTemperatureDetected = event.decode()?;
         // Money follows certified instruments only.
