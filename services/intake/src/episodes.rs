@@ -78,6 +78,7 @@ impl Intake {
     pub async fn watch_room_temperatures(&self) -> Result<Pass, CommandError> {
         let rules = self.config.episodes;
         let now = self.now();
+        self.readings.roll_up(now).await?;
         let this_hour = now
             .duration_trunc(Duration::hours(1))
             .expect("an hour divides a timestamp");

@@ -16,6 +16,7 @@ pub mod hotline;
 pub mod households;
 pub mod incidents;
 pub mod input;
+mod known_sensors;
 pub mod mqtt;
 pub mod network;
 pub mod news;
@@ -209,13 +210,28 @@ impl Intake {
         }))
     }
 
+    /// Checks and stores a batch of readings (each parsed, or dropped with its reason), as
+    /// the bulk push and the MQTT subscriber do; counts each outcome in `/metrics`.
+    pub async fn ingest_readings(
+        &self,
+        items: Vec<Result<readings::Reading, readings::Dropped>>,
+    ) -> Result<readings::Outcome, StoreError> {
+        self.readings.ingest(items, self.now()).await
+    }
+
+    /// Rolls up the sensors' whole hours not rolled up yet (the watchers do it first).
+    pub async fn roll_up_readings(&self) -> Result<readings::RollUp, StoreError> {
+        self.readings.roll_up(self.now()).await
+    }
+
     /// Re-reads the building registry if an import changed it.
     pub async fn refresh_registry(&self) -> Result<bool, StoreError> {
         self.registry.refresh(self.store.pool()).await
     }
 
     /// Starts the subscriptions and workers; the building registry is re-read every
-    /// 10 seconds when an import (`heatline import buildings`) changed it.
+    /// 10 seconds when an import (`heatline import buildings`) changed it, and the sensors'
+    /// kinds remembered are forgotten when one changed the sensor registry.
     pub fn start(self: &Arc<Self>) -> Result<Background, StoreError> {
         platform::metrics::declare(COMPLAINTS);
         platform::metrics::declare(readings::READINGS);
@@ -236,6 +252,9 @@ impl Intake {
                     Ok(true) => tracing::info!("building registry re-read"),
                     Ok(false) => {}
                     Err(error) => tracing::warn!(%error, "building registry not re-read"),
+                }
+                if let Err(error) = intake.readings.refresh_sensors().await {
+                    tracing::warn!(%error, "sensor registry not checked for changes");
                 }
             }
         });

@@ -1,19 +1,31 @@
 //! Sensor readings in. A batch is checked reading by reading: a reading that is malformed,
 //! from a sensor the registry lacks, of the wrong shape for its sensor, out of range, in the
 //! future or older than a day, or already stored, is dropped and counted under its reason
-//! (`heatline_sensor_readings_total{outcome}`); the rest are stored with one statement that
-//! also rolls each sensor's hour up. Readings are not events: they live in `intake.reading`,
-//! partitioned by UTC day, created ahead and dropped after the retention period.
+//! (`heatline_sensor_readings_total{outcome}`); the rest are stored raw, usually with one plain
+//! insert (a batch holding a reading stored already goes the careful way, which skips it).
+//! Readings are not events: they live in `intake.reading`, partitioned by UTC day, created
+//! ahead and dropped after the retention period.
+//!
+//! Each sensor's hours are rolled up into `intake.reading_hourly` by [`Readings::roll_up`]
+//! once an hour is over, from the raw readings in one pass per hour (the watchers run it
+//! before they look). A reading that arrives for an hour already rolled up is added to its
+//! roll-up in the statement that stores it. Storing a batch holds a shared advisory lock on
+//! each of its hours and a pass an exclusive one on its hour, so a reading is either in the
+//! pass's aggregate or added after it, never neither nor both.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use deadpool_postgres::Pool;
 use eventstore::StoreError;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use utoipa::ToSchema;
+
+use crate::known_sensors::KnownSensors;
 
 /// How far ahead of our clock a reading's time may be (the sensor's clock drifts).
 const AHEAD: Duration = Duration::minutes(5);
@@ -189,6 +201,33 @@ pub fn parse(item: &Value) -> Result<Reading, Dropped> {
     })
 }
 
+/// How far back [`Readings::roll_up`] looks for hours not rolled up (readings older than
+/// [`STALE`] are dropped, so older hours cannot gain any).
+const ROLL_BACK: Duration = Duration::hours(48);
+
+/// The advisory lock class of an hour's roll-up (the key is the hour since the epoch).
+const HOUR_LOCK: &str = "intake.reading_hour";
+
+/// The UTC hour `at` falls in.
+fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::hours(1))
+        .expect("an hour divides a timestamp")
+}
+
+/// An hour's advisory lock key: hours since the epoch (fits an int4 until the year 246,953).
+fn hour_key(hour: DateTime<Utc>) -> i32 {
+    i32::try_from(hour.timestamp().div_euclid(3600)).unwrap_or(i32::MAX)
+}
+
+/// What one [`Readings::roll_up`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RollUp {
+    /// Whole hours rolled up.
+    pub hours: u64,
+    /// Sensor-hours written.
+    pub sensor_hours: u64,
+}
+
 /// The partition that holds `day`'s readings.
 fn partition(day: NaiveDate) -> String {
     format!("reading_p{}", day.format("%Y%m%d"))
@@ -200,6 +239,8 @@ pub struct Readings {
     retention_days: u32,
     /// The UTC day whose neighbours' partitions were last made sure of.
     ensured: Mutex<Option<NaiveDate>>,
+    /// The registered sensors' kinds, as batches asked for them.
+    sensors: KnownSensors,
 }
 
 impl Readings {
@@ -209,7 +250,13 @@ impl Readings {
             pool,
             retention_days,
             ensured: Mutex::new(None),
+            sensors: KnownSensors::default(),
         }
+    }
+
+    /// Forgets the sensors' kinds if the registry changed (run every 10 seconds).
+    pub async fn refresh_sensors(&self) -> Result<bool, StoreError> {
+        self.sensors.refresh(&self.pool).await
     }
 
     /// Creates the partitions of yesterday, today and tomorrow (UTC) unless they exist.
@@ -299,29 +346,18 @@ impl Readings {
             }
         }
         if !timely.is_empty() {
-            let client = self.pool.get().await?;
-            let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
-            let kinds: HashMap<String, String> = client
-                .query(
-                    "SELECT sensor_id, kind FROM intake.sensor WHERE sensor_id = ANY($1)",
-                    &[&ids],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
+            let ids: BTreeSet<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+            let ids: Vec<&str> = ids.into_iter().collect();
+            let kinds = self.sensors.station_or_not(&self.pool, &ids).await?;
             let mut known = Vec::with_capacity(timely.len());
             for reading in timely {
                 let station = matches!(reading.values, Values::Station { .. });
-                match kinds.get(&reading.sensor_id).map(String::as_str) {
+                match kinds.get(&reading.sensor_id) {
                     None => outcome.drop(Dropped::UnknownSensor),
-                    Some(kind) if (kind == "station") != station => {
-                        outcome.drop(Dropped::WrongKind)
-                    }
+                    Some(kind) if *kind != station => outcome.drop(Dropped::WrongKind),
                     Some(_) => known.push(reading),
                 }
             }
-            drop(client);
             if !known.is_empty() {
                 self.ensure_partitions(now).await?;
                 let stored = self.store(&known, now).await?;
@@ -342,8 +378,9 @@ impl Readings {
         Ok(outcome)
     }
 
-    /// Inserts what is not stored yet and rolls the hours up, in one statement; answers how
-    /// many were new.
+    /// Inserts what is not stored yet, adding those of hours already rolled up to their
+    /// roll-ups, in one transaction that holds its hours' shared locks; answers how many
+    /// were new.
     async fn store(&self, readings: &[Reading], now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut sorted: Vec<&Reading> = readings.iter().collect();
         // One order for every writer, so that two batches never wait on each other's rows.
@@ -373,15 +410,86 @@ impl Readings {
             Values::Station { flow_m3h, .. } => Some(*flow_m3h),
             Values::Temperature { .. } => None,
         });
-        let client = self.pool.get().await?;
-        let row = client
-            .query_one(
-                include_str!("sql/store_readings.sql"),
-                &[&ids, &at, &celsius, &supply, &ret, &pressure, &flow, &now],
-            )
+        let hours: BTreeSet<DateTime<Utc>> = at.iter().map(|at| hour_of(*at)).collect();
+        let hours: Vec<DateTime<Utc>> = hours.into_iter().collect();
+        let keys: Vec<i32> = hours.iter().map(|h| hour_key(*h)).collect();
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &ids, &at, &celsius, &supply, &ret, &pressure, &flow, &now, &hours,
+        ];
+        let lock =
+            "SELECT pg_advisory_xact_lock_shared(hashtext($1), k) FROM unnest($2::int4[]) AS k";
+        let mut client = self.pool.get().await?;
+        // Usually a batch is new and its hours are not rolled up yet: the plain insert.
+        let tx = client.transaction().await?;
+        tx.execute(lock, &[&HOUR_LOCK, &keys]).await?;
+        match tx
+            .execute(include_str!("sql/insert_readings.sql"), &params)
+            .await
+        {
+            Ok(0) => {}
+            Ok(stored) => {
+                tx.commit().await?;
+                return Ok(usize::try_from(stored).unwrap_or_default());
+            }
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {}
+            Err(e) => return Err(e.into()),
+        }
+        drop(tx);
+        // Else the careful way: what is stored already is skipped, and a late reading joins
+        // its hour's roll-up.
+        let tx = client.transaction().await?;
+        tx.execute(lock, &[&HOUR_LOCK, &keys]).await?;
+        let row = tx
+            .query_one(include_str!("sql/store_readings.sql"), &params)
             .await?;
+        tx.commit().await?;
         let stored: i64 = row.get(0);
         Ok(usize::try_from(stored).unwrap_or_default())
+    }
+
+    /// Rolls up every whole hour of the last two days not rolled up yet, oldest first (an
+    /// hour without readings is recorded too); answers what it did.
+    pub async fn roll_up(&self, now: DateTime<Utc>) -> Result<RollUp, StoreError> {
+        let current = hour_of(now);
+        let mut client = self.pool.get().await?;
+        let due: Vec<DateTime<Utc>> = client
+            .query(
+                "SELECT h FROM generate_series($1::timestamptz, $2::timestamptz, interval '1 hour') h
+                  WHERE NOT EXISTS (SELECT 1 FROM intake.reading_hour_rolled r WHERE r.hour = h)
+                  ORDER BY h",
+                &[&(current - ROLL_BACK), &(current - Duration::hours(1))],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut done = RollUp::default();
+        for hour in due {
+            let tx = client.transaction().await?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1), $2)",
+                &[&HOUR_LOCK, &hour_key(hour)],
+            )
+            .await?;
+            let rows = tx
+                .execute(include_str!("sql/roll_up_hour.sql"), &[&hour])
+                .await?;
+            let recorded = tx
+                .execute(
+                    "INSERT INTO intake.reading_hour_rolled (hour, rolled_at, readings) \
+                     SELECT $1, $2, coalesce(sum(readings), 0) FROM intake.reading_hourly \
+                     WHERE hour = $1 \
+                     ON CONFLICT (hour) DO NOTHING",
+                    &[&hour, &now],
+                )
+                .await?;
+            tx.commit().await?;
+            if recorded == 1 {
+                done.hours += 1;
+                done.sensor_hours += rows;
+            }
+        }
+        Ok(done)
     }
 }
 

@@ -61,7 +61,8 @@ impl Intake {
         let now = self.now();
         let cutoff = now - Duration::hours(i64::from(hours));
         // Readings are rolled up by the hour their measurement falls in: a sensor with a row
-        // from the cutoff's hour on may have reported after the cutoff, and is not silent.
+        // from the cutoff's hour on may have reported after the cutoff, and is not silent;
+        // nor is one with a raw reading from then on (an hour is rolled up once it is over).
         let from_hour = cutoff
             .duration_trunc(Duration::hours(1))
             .expect("an hour divides a timestamp");
@@ -75,6 +76,8 @@ impl Intake {
                   WHERE s.imported_at <= $1 AND s.installed_on <= $1::date
                     AND NOT EXISTS (SELECT 1 FROM intake.reading_hourly h
                                      WHERE h.sensor_id = s.sensor_id AND h.hour >= $2)
+                    AND NOT EXISTS (SELECT 1 FROM intake.reading r
+                                     WHERE r.sensor_id = s.sensor_id AND r.measured_at >= $2)
                     AND NOT EXISTS (SELECT 1 FROM intake.sensor_silent x
                                      WHERE x.sensor_id = s.sensor_id)
                   ORDER BY s.sensor_id

@@ -123,6 +123,7 @@ impl Intake {
     pub async fn watch_supply(&self) -> Result<SupplyPass, CommandError> {
         let rules = self.config.supply;
         let now = self.now();
+        self.readings.roll_up(now).await?;
         let recent_to = now
             .duration_trunc(Duration::hours(1))
             .expect("an hour divides a timestamp");

@@ -1,7 +1,8 @@
 //! Indoor beside outdoor for one complaint, hour by hour, so that whoever handles it sees
 //! whether the cold is the weather or the supply: the home's room sensors (else its building's
-//! sensors) and its district's outdoor sensors, from the hourly roll-ups, from twelve hours
-//! before the complaint was filed until now (at most three days).
+//! sensors) and its district's outdoor sensors, from the hourly roll-ups (an hour not rolled
+//! up yet, such as the current one, from its raw readings), from twelve hours before the
+//! complaint was filed until now (at most three days).
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use eventstore::StoreError;
@@ -119,18 +120,29 @@ impl Intake {
                 "WITH hours AS (
                     SELECT generate_series($1::timestamptz, $2::timestamptz - interval '1 hour',
                                            interval '1 hour') AS hour
+                 ), sensor_hours AS (
+                    SELECT sensor_id, hour, readings, celsius_sum, celsius_min
+                      FROM intake.reading_hourly
+                     WHERE sensor_id = ANY($3::text[] || $4::text[]) AND hour >= $1 AND hour < $2
+                       AND celsius_sum IS NOT NULL
+                    UNION ALL
+                    -- The hours not rolled up yet (the current one), from the raw readings.
+                    SELECT sensor_id, date_trunc('hour', measured_at, 'UTC'), count(*)::int4,
+                           sum(celsius), min(celsius)
+                      FROM intake.reading r
+                     WHERE sensor_id = ANY($3::text[] || $4::text[]) AND measured_at >= $1 AND measured_at < $2
+                       AND celsius IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM intake.reading_hour_rolled d
+                                        WHERE d.hour = date_trunc('hour', r.measured_at, 'UTC'))
+                     GROUP BY 1, 2
                  ), indoor AS (
                     SELECT hour, sum(celsius_sum) / sum(readings) AS mean,
                            min(celsius_min)::float8 AS lowest
-                      FROM intake.reading_hourly
-                     WHERE sensor_id = ANY($3) AND hour >= $1 AND hour < $2
-                       AND celsius_sum IS NOT NULL
+                      FROM sensor_hours WHERE sensor_id = ANY($3)
                      GROUP BY hour
                  ), outdoor AS (
                     SELECT hour, sum(celsius_sum) / sum(readings) AS mean
-                      FROM intake.reading_hourly
-                     WHERE sensor_id = ANY($4) AND hour >= $1 AND hour < $2
-                       AND celsius_sum IS NOT NULL
+                      FROM sensor_hours WHERE sensor_id = ANY($4)
                      GROUP BY hour
                  )
                  SELECT h.hour, i.mean AS indoor, i.lowest, o.mean AS outdoor

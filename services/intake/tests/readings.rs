@@ -69,6 +69,17 @@ async fn good_readings_are_stored_once_and_rolled_up_by_hour() {
         4,
         "the day's partition holds them"
     );
+    // Stored raw; the hour is rolled up whole by the pass, once, over every hour due.
+    assert_eq!(
+        count(&h, "SELECT count(*) FROM intake.reading_hourly").await,
+        0
+    );
+    let pass = h.intake.roll_up_readings().await.unwrap();
+    assert_eq!((pass.hours, pass.sensor_hours), (48, 2), "{pass:?}");
+    assert_eq!(
+        h.intake.roll_up_readings().await.unwrap(),
+        Default::default()
+    );
     let client = h.store.pool().get().await.unwrap();
     let rolled = client
         .query_one(
@@ -91,6 +102,23 @@ async fn good_readings_are_stored_once_and_rolled_up_by_hour() {
         .unwrap()
         .get(0);
     assert_eq!(pressure, 510.0);
+
+    // A reading that arrives after its hour was rolled up joins the roll-up as it is stored.
+    let late = h.push_readings(vec![room(45, 14.0), room(45, 14.0)]).await;
+    assert_eq!(
+        late.body,
+        json!({"accepted": 1, "dropped": {"duplicate": 1}})
+    );
+    let rolled = client
+        .query_one(
+            "SELECT readings, celsius_min, celsius_max FROM intake.reading_hourly \
+             WHERE sensor_id = 'T-0001'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (n, low, high): (i32, f32, f32) = (rolled.get(0), rolled.get(1), rolled.get(2));
+    assert_eq!((n, low, high), (4, 14.0, 17.0));
 }
 
 /// Every outcome of a reading, in the order the test below counts them.
@@ -205,6 +233,7 @@ async fn partitions_past_the_retention_are_dropped_with_their_readings() {
     ])
     .await;
     let readings = intake::readings::Readings::new(h.store.pool().clone(), 2);
+    readings.roll_up(now + Duration::hours(1)).await.unwrap();
     // Two days on, the first day's partition is within the retention; three days on it is not.
     assert_eq!(
         readings
@@ -228,4 +257,113 @@ async fn partitions_past_the_retention_are_dropped_with_their_readings() {
         1,
         "the hourly roll-up stays"
     );
+}
+
+/// The advisory lock of `hour`'s roll-up, as intake takes it.
+const HOUR_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('intake.reading_hour'), \
+                         (extract(epoch FROM $1::timestamptz) / 3600)::int4)";
+const HOUR_LOCK_SHARED: &str = "SELECT pg_advisory_xact_lock_shared(hashtext('intake.reading_hour'), \
+                                (extract(epoch FROM $1::timestamptz) / 3600)::int4)";
+
+#[actix_web::test]
+async fn a_reading_stored_while_its_hour_is_rolled_up_is_counted_once() {
+    let h = start().await;
+    let now = h.clock.now();
+    let hour = now - Duration::hours(1);
+    let reading = |minute: i64| {
+        vec![
+            json!({"sensor_id": "T-0001", "at": at(hour + Duration::minutes(minute)), "celsius": 16.0}),
+        ]
+    };
+    assert_eq!(h.push_readings(reading(0)).await.status, 200);
+    let mut client = h.store.pool().get().await.unwrap();
+
+    // A batch is being stored in the hour (it holds the hour's shared lock): the pass waits
+    // for it, and its reading is in the pass's aggregate.
+    let batch = client.transaction().await.unwrap();
+    batch.execute(HOUR_LOCK_SHARED, &[&hour]).await.unwrap();
+    batch
+        .execute(
+            "INSERT INTO intake.reading (sensor_id, measured_at, received_at, celsius) \
+             VALUES ('T-0001', $1, $2, 16.0)",
+            &[&(hour + Duration::minutes(10)), &now],
+        )
+        .await
+        .unwrap();
+    let pass = h.intake.roll_up_readings();
+    futures_util::pin_mut!(pass);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut pass).await;
+    assert!(waited.is_err(), "the pass waits for the batch's lock");
+    batch.commit().await.unwrap();
+    assert_eq!(pass.await.unwrap().hours, 48);
+    let rolled = "SELECT sum(readings)::int8 FROM intake.reading_hourly WHERE sensor_id = 'T-0001'";
+    assert_eq!(count(&h, rolled).await, 2);
+
+    // A pass holds the hour's exclusive lock: a reading for the hour waits for it, then joins
+    // the hour's roll-up.
+    let other_pass = client.transaction().await.unwrap();
+    other_pass.execute(HOUR_LOCK, &[&hour]).await.unwrap();
+    let push = h.push_readings(reading(20));
+    futures_util::pin_mut!(push);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut push).await;
+    assert!(waited.is_err(), "the batch waits for the pass's lock");
+    other_pass.rollback().await.unwrap();
+    assert_eq!(push.await.body["accepted"], 1);
+    assert_eq!(count(&h, rolled).await, 3);
+    assert_eq!(count(&h, "SELECT count(*) FROM intake.reading").await, 3);
+}
+
+#[actix_web::test]
+async fn a_sensor_imported_again_as_another_kind_is_taken_as_such_once_the_registry_is_checked() {
+    use intake::readings::{Reading, Readings, Values};
+    let h = start().await;
+    let readings = Readings::new(h.store.pool().clone(), 90);
+    assert!(
+        !readings.refresh_sensors().await.unwrap(),
+        "nothing to forget yet"
+    );
+    let now = h.clock.now();
+    let reading = |minutes: i64, values: Values| {
+        Ok(Reading {
+            sensor_id: "T-0002".into(),
+            at: now - Duration::minutes(minutes),
+            values,
+        })
+    };
+    let room = Values::Temperature { celsius: 18.5 };
+    let station = Values::Station {
+        supply_c: 80.0,
+        return_c: 45.0,
+        pressure_kpa: 500.0,
+        flow_m3h: 100.0,
+    };
+    let first = readings.ingest(vec![reading(10, room)], now).await.unwrap();
+    assert_eq!(first.accepted, 1);
+
+    // T-0002 turns out to be a station's meter, imported again a minute later.
+    h.clock.advance(Duration::minutes(1));
+    h.import_sensors(
+        "sensor_id,kind,building_id,account_no,address,station,room,certified,installed_on\n\
+         T-0002,station,,,,HP-S1,,,2024-09-30\n",
+    )
+    .await;
+    let remembered = readings
+        .ingest(vec![reading(9, station)], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (remembered.accepted, remembered.dropped.get("wrong_kind")),
+        (0, Some(&1)),
+        "taken for a room's until the registry is checked"
+    );
+    assert!(readings.refresh_sensors().await.unwrap());
+    let checked = readings
+        .ingest(vec![reading(8, station), reading(7, room)], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (checked.accepted, checked.dropped.get("wrong_kind")),
+        (1, Some(&1))
+    );
+    assert!(!readings.refresh_sensors().await.unwrap());
 }

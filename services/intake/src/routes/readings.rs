@@ -77,8 +77,7 @@ pub(crate) async fn push(
         ));
     };
     let outcome = intake
-        .readings
-        .ingest(items.iter().map(parse).collect(), intake.now())
+        .ingest_readings(items.iter().map(parse).collect())
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(outcome))

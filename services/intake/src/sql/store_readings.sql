@@ -1,5 +1,6 @@
--- A batch of readings, sorted by sensor and time: those not stored yet go in, and each
--- sensor's hour gains them; answers how many went in.
+-- A batch of readings, sorted by sensor and time: those not stored yet go in, and those of an
+-- hour already rolled up ($9 lists the batch's hours; the others wait for their hour's pass)
+-- are added to their sensor's hour; answers how many went in.
 WITH inserted AS (
     INSERT INTO intake.reading
         (sensor_id, measured_at, received_at, celsius, supply_c, return_c, pressure_kpa, flow_m3h)
@@ -10,6 +11,10 @@ WITH inserted AS (
          AS r (sensor_id, measured_at, celsius, supply_c, return_c, pressure_kpa, flow_m3h)
     ON CONFLICT (sensor_id, measured_at) DO NOTHING
     RETURNING *
+), late AS (
+    SELECT * FROM inserted
+     WHERE date_trunc('hour', measured_at, 'UTC') IN
+           (SELECT hour FROM intake.reading_hour_rolled WHERE hour = ANY($9::timestamptz[]))
 ), rolled AS (
     INSERT INTO intake.reading_hourly AS h
         (sensor_id, hour, readings, celsius_sum, celsius_min, celsius_max, supply_c_sum,
@@ -17,7 +22,7 @@ WITH inserted AS (
     SELECT sensor_id, date_trunc('hour', measured_at, 'UTC'), count(*), sum(celsius),
            min(celsius), max(celsius), sum(supply_c), sum(return_c), sum(pressure_kpa),
            min(pressure_kpa), sum(flow_m3h), max(flow_m3h)
-    FROM inserted
+    FROM late
     GROUP BY 1, 2
     ORDER BY 1, 2
     ON CONFLICT (sensor_id, hour) DO UPDATE SET
