@@ -19,6 +19,28 @@ use super::eventstore::{RAW_TABLE, Scratch, raw_inserts};
 use super::{ms, percentile};
 use crate::database::Database;
 
+/// Serves `intake` alone on a port of its own, behind the access policy as `heatline serve`
+/// mounts it; answers its address and the running server's handle.
+pub(super) fn serve(
+    intake: &Arc<Intake>,
+    verifier: Verifier,
+) -> anyhow::Result<(std::net::SocketAddr, actix_web::dev::ServerHandle)> {
+    let mounted = intake.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
+            .app_data(web::Data::new(intake::policy::alone()))
+            .app_data(web::Data::new(verifier.clone()))
+            .configure(mounted.configure())
+    })
+    .bind("127.0.0.1:0")?;
+    let address = server.addrs()[0];
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+    Ok((address, handle))
+}
+
 #[derive(clap::Args)]
 pub struct Options {
     /// Concurrent HTTP connections (one resident each).
@@ -107,19 +129,8 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let background = intake.start()?;
-    let mounted = intake.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(actix_web::middleware::from_fn(platform::policy::enforce))
-            .app_data(web::Data::new(intake::policy::alone()))
-            .app_data(web::Data::new(verifier.clone()))
-            .configure(mounted.configure())
-    })
-    .bind("127.0.0.1:0")?;
-    let url = format!("http://{}/api/v1/complaints", server.addrs()[0]);
-    let running = server.run();
-    let handle = running.handle();
-    tokio::spawn(running);
+    let (address, handle) = serve(&intake, verifier)?;
+    let url = format!("http://{address}/api/v1/complaints");
 
     let key = keys.signing_key(Utc::now()).context("no signing key")?;
     let http = reqwest::Client::builder()

@@ -3,7 +3,11 @@
 //! burst), beside a raw `COPY` of the same rows, in one run, in a scratch database and a
 //! private Mosquitto. Prints the rate stored, the lag from sending to storing, how soon a
 //! home cold for the configured hours is found, the storage per million readings, and how
-//! many readings the broker acknowledged but the table lacks.
+//! many readings the broker acknowledged but the table lacks. Then it tells where a flood's
+//! rate is bounded: what the broker relays alone to a subscriber that only acknowledges, and
+//! intake's ingest without the broker (batches handed to its store as the MQTT subscriber
+//! hands them, and signed pushes over HTTP), each beside the COPY; and what storing raw
+//! defers: the hour's roll-up pass.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, DurationRound, SecondsFormat, Utc};
 use eventstore::PgEventStore;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use intake::{Intake, IntakeConfig};
 use platform::clock::SystemClock;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -54,6 +58,10 @@ pub struct Options {
     /// MQTT connections publishing.
     #[arg(long, default_value_t = 8)]
     publishers: usize,
+    /// Readings handed straight to intake's store (no broker), in batches of 1,000, three at
+    /// a time as the MQTT subscriber stores them, to time the storing alone.
+    #[arg(long, default_value_t = 300_000)]
+    direct: usize,
 }
 
 /// A Mosquitto for the run, stopped when dropped.
@@ -299,11 +307,19 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         prefix: PREFIX.into(),
         ca_file: None,
     });
+    let secret = format!("{:032x}", rand::random::<u128>());
+    intake_config.readings.secret = Some(secret.clone());
     let master = secrets::Keyring::from_bytes(rand::random(), &[]);
     let intake = Intake::open(store.clone(), Arc::new(SystemClock), intake_config, master)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let background = intake.start()?;
+    let verifier = platform::auth::Verifier::in_process(
+        identity::tokens::ISSUER,
+        identity::tokens::AUDIENCE,
+        Arc::new(SystemClock),
+    );
+    let (address, server) = super::intake::serve(&intake, verifier)?;
 
     // The publishers, each counting the broker's acknowledgements.
     let acknowledged = Arc::new(AtomicU64::new(0));
@@ -341,7 +357,11 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let probes = acknowledged.load(Ordering::Relaxed).max(1);
+    // A probe published before intake had subscribed was acknowledged and went to nobody:
+    // the count of what must be stored starts after the probes (their acknowledgements in).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let probes = acknowledged.load(Ordering::Relaxed);
+    let probes_stored = count(&client).await? as u64;
 
     // Cold homes: their last 4 whole hours at 15 ℃, the last reading the one that crosses.
     let hour = Utc::now().duration_trunc(chrono::Duration::hours(1))?;
@@ -404,7 +424,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     loop {
         let stored = count(&client).await?;
         let acked = acknowledged.load(Ordering::Relaxed);
-        if acked >= published && stored as u64 >= acked {
+        if acked >= published && stored as u64 - probes_stored >= acked - probes {
             break;
         }
         if stored != last.0 {
@@ -415,13 +435,17 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // A reading the broker acknowledged a moment ago may still be on its way to the table.
-    let acked = acknowledged.load(Ordering::Relaxed);
+    let acked = acknowledged.load(Ordering::Relaxed) - probes;
     let settling = Instant::now();
-    let mut stored = count(&client).await? as u64;
+    let mut stored = count(&client).await? as u64 - probes_stored;
     while stored < acked && settling.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        stored = count(&client).await? as u64;
+        stored = count(&client).await? as u64 - probes_stored;
     }
+
+    // The broker alone: as many readings through the same Mosquitto to a subscriber that only
+    // acknowledges them, to tell the broker's share of the flood from intake's.
+    let echo = broker_alone(&clients, broker.port, options.flood, n as usize).await?;
 
     // Detection: the episodes of the cold homes, after their crossing reading was stored.
     let detection_deadline = Instant::now() + Duration::from_secs(150);
@@ -471,6 +495,27 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         phase(&client, burst_from, burst_to).await?;
     let (flood_rows, flood_p50, flood_p99, flood_rate) =
         phase(&client, flood_from, Utc::now()).await?;
+
+    // Intake's storing alone: the same kind of readings handed to it as the subscriber hands
+    // them, with no broker or publishers sharing the cores.
+    let direct = store_directly(&intake, options.sensors, cold, options.direct).await?;
+    // The same over HTTP: signed pushes of 10,000, as an IoT platform sends them.
+    let pushed = push_over_http(address, &secret, options.sensors, cold, options.direct).await?;
+    server.stop(true).await;
+    // What storing raw defers: the current hour's roll-up, done by the pass once it is over.
+    let rolling = Instant::now();
+    let rolled = intake::readings::Readings::new(store.pool().clone(), 90)
+        .roll_up(Utc::now() + chrono::Duration::hours(1))
+        .await?;
+    let roll_took = rolling.elapsed();
+    let in_hour: i64 = client
+        .query_one(
+            "SELECT count(*) FROM intake.reading WHERE measured_at >= $1",
+            &[&Utc::now().duration_trunc(chrono::Duration::hours(1))?],
+        )
+        .await?
+        .get(0);
+
     let storage: i64 = client
         .query_one(
             "SELECT ((SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)
@@ -480,6 +525,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         )
         .await?
         .get(0);
+    let all_rows = count(&client).await?;
 
     // The baseline: the same rows copied raw into a table of the same key.
     client
@@ -546,15 +592,42 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         verdict(burst_p99 <= Duration::from_secs(5))
     );
     println!(
-        "flood     {flooded} published as fast as {} connections go, {flood_rows} stored at {flood_rate:.0} readings/s = {:.0} % of COPY (target >= 50 %: {}); lag p50 {:.0} ms, p99 {:.0} ms",
+        "flood     {flooded} published as fast as {} connections go, {flood_rows} stored at {flood_rate:.0} readings/s = {:.0} % of COPY, {:.0} % of what the broker relays alone (next line); lag p50 {:.0} ms, p99 {:.0} ms",
         options.publishers,
         flood_rate * 100.0 / copy_rate,
-        verdict(flood_rate >= copy_rate * 0.5),
+        flood_rate * 100.0 / echo.rate,
         ms(flood_p50),
         ms(flood_p99)
     );
     println!(
-        "loss      acknowledged by the broker {acked}, stored {stored}: {} lost (target 0: {})",
+        "broker    {} of {} relayed by the same Mosquitto to a subscriber that only acknowledges: {:.0} readings/s = {:.0} % of COPY (publishers, broker and subscriber on the same cores)",
+        echo.received,
+        options.flood,
+        echo.rate,
+        echo.rate * 100.0 / copy_rate
+    );
+    println!(
+        "ingest    {} handed to intake's store in batches of 1,000, three at once as from MQTT: {:.0} readings/s = {:.0} % of COPY (target >= 50 %: {})",
+        direct.stored,
+        direct.rate,
+        direct.rate * 100.0 / copy_rate,
+        verdict(direct.rate >= copy_rate * 0.5)
+    );
+    println!(
+        "ingest    {} pushed over HTTP in signed batches of 10,000, three at once: {:.0} readings/s = {:.0} % of COPY (target >= 50 %: {})",
+        pushed.stored,
+        pushed.rate,
+        pushed.rate * 100.0 / copy_rate,
+        verdict(pushed.rate >= copy_rate * 0.5)
+    );
+    println!(
+        "roll-up   the hour's {in_hour} readings rolled up in one pass once it is over: {:.1} s ({} sensor-hours, {:.0} readings/s)",
+        roll_took.as_secs_f64(),
+        rolled.sensor_hours,
+        in_hour as f64 / roll_took.as_secs_f64()
+    );
+    println!(
+        "loss      acknowledged by the broker after the probe {acked}, stored {stored}: {} lost (target 0: {})",
         acked.saturating_sub(stored),
         verdict(acked <= stored)
     );
@@ -572,7 +645,189 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     );
     println!(
         "storage   {:.1} MiB per million readings (raw partitions with their keys, and the hourly roll-ups)",
-        storage as f64 / stored.max(1) as f64 * 1e6 / (1024.0 * 1024.0)
+        storage as f64 / all_rows.max(1) as f64 * 1e6 / (1024.0 * 1024.0)
     );
     Ok(())
+}
+
+/// What [`store_directly`] measured.
+struct Direct {
+    stored: usize,
+    rate: f64,
+}
+
+/// Hands `total` warm readings of the homes not sent cold straight to intake's store, in
+/// batches of 1,000, three at a time; answers how many it stored and how fast.
+async fn store_directly(
+    intake: &Arc<Intake>,
+    sensors: usize,
+    cold: usize,
+    total: usize,
+) -> anyhow::Result<Direct> {
+    let warm = sensors - cold - 1;
+    let base = Utc::now();
+    let batches: Vec<Vec<Result<intake::readings::Reading, intake::readings::Dropped>>> = (0
+        ..total)
+        .map(|k| {
+            Ok(intake::readings::Reading {
+                sensor_id: sensor_id(cold + k % warm),
+                // Microseconds apart, so that none repeats a stored reading.
+                at: base + chrono::Duration::microseconds(k as i64 + 1),
+                values: intake::readings::Values::Temperature { celsius: 20.5 },
+            })
+        })
+        .collect::<Vec<_>>()
+        .chunks(1_000)
+        .map(<[_]>::to_vec)
+        .collect();
+    let started = Instant::now();
+    let stored: Vec<usize> = futures_util::stream::iter(batches)
+        .map(|batch| {
+            let intake = intake.clone();
+            async move { intake.ingest_readings(batch).await.map(|o| o.accepted) }
+        })
+        .buffer_unordered(3)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let took = started.elapsed().as_secs_f64();
+    let stored: usize = stored.iter().sum();
+    Ok(Direct {
+        stored,
+        rate: stored as f64 / took,
+    })
+}
+
+/// What [`broker_alone`] measured.
+struct Echo {
+    received: u64,
+    rate: f64,
+}
+
+/// Publishes `total` readings as fast as the publishers go to a topic intake does not read,
+/// which a subscriber of its own receives at QoS 1; answers how many arrived and how fast.
+async fn broker_alone(
+    clients: &[AsyncClient],
+    port: u16,
+    total: u64,
+    sensors: usize,
+) -> anyhow::Result<Echo> {
+    let mut mqtt = MqttOptions::new("heatline-bench-echo", "127.0.0.1", port);
+    mqtt.set_keep_alive(Duration::from_secs(30));
+    let (subscriber, mut events) = AsyncClient::new(mqtt, 10_000);
+    subscriber
+        .subscribe("bench/echo/#", QoS::AtLeastOnce)
+        .await?;
+    let received = Arc::new(AtomicU64::new(0));
+    let (subscribed, ready) = tokio::sync::oneshot::channel();
+    let counter = received.clone();
+    let listening = tokio::spawn(async move {
+        let mut subscribed = Some(subscribed);
+        while let Ok(event) = events.poll().await {
+            match event {
+                Event::Incoming(Packet::SubAck(_)) => {
+                    if let Some(tell) = subscribed.take() {
+                        let _ = tell.send(());
+                    }
+                }
+                Event::Incoming(Packet::Publish(_)) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), ready)
+        .await
+        .context("the echo subscriber was never subscribed")??;
+    let started = Instant::now();
+    flood(clients, total, 0, move |k| {
+        let (_, body) = reading(k as usize % sensors, Utc::now(), 20.5);
+        (
+            format!("bench/echo/{}", sensor_id(k as usize % sensors)),
+            body,
+        )
+    })
+    .await;
+    let mut last = (0, Instant::now());
+    loop {
+        let now = received.load(Ordering::Relaxed);
+        if now >= total {
+            last = (now, Instant::now());
+            break;
+        }
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    listening.abort();
+    let _ = subscriber.disconnect().await;
+    Ok(Echo {
+        received: last.0,
+        rate: last.0 as f64 / (last.1 - started).as_secs_f64(),
+    })
+}
+
+/// POSTs `total` warm readings of the homes not sent cold to intake's bulk push, 10,000 a
+/// request, signed, on three connections; answers how many it stored and how fast.
+async fn push_over_http(
+    address: std::net::SocketAddr,
+    secret: &str,
+    sensors: usize,
+    cold: usize,
+    total: usize,
+) -> anyhow::Result<Direct> {
+    let url = format!("http://{address}/api/v1/sensors/readings");
+    let warm = sensors - cold - 1;
+    let base = Utc::now();
+    let bodies: Vec<Vec<u8>> = (0..total)
+        .map(|k| {
+            serde_json::json!({
+                "sensor_id": sensor_id(cold + k % warm),
+                "at": (base + chrono::Duration::microseconds(k as i64 + 1))
+                    .to_rfc3339_opts(SecondsFormat::Micros, true),
+                "celsius": 20.5,
+            })
+        })
+        .collect::<Vec<_>>()
+        .chunks(10_000)
+        .map(|batch| serde_json::to_vec(&serde_json::json!({ "readings": batch })))
+        .collect::<Result<_, _>>()?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let stored: Vec<u64> = futures_util::stream::iter(bodies)
+        .map(|body| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let now = Utc::now().timestamp();
+                let signature = intake::hotline::sign(secret, now, &body);
+                let reply: serde_json::Value = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-heatline-timestamp", now.to_string())
+                    .header("x-heatline-signature", signature)
+                    .body(body)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                anyhow::Ok(reply["accepted"].as_u64().unwrap_or_default())
+            }
+        })
+        .buffer_unordered(3)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let took = started.elapsed().as_secs_f64();
+    let stored: u64 = stored.iter().sum();
+    Ok(Direct {
+        stored: stored as usize,
+        rate: stored as f64 / took,
+    })
 }
