@@ -471,23 +471,29 @@ impl Readings {
                 &[&HOUR_LOCK, &hour_key(hour)],
             )
             .await?;
+            // Another instance's pass may have rolled it up while this one waited.
+            let rolled = tx
+                .query_opt(
+                    "SELECT 1 FROM intake.reading_hour_rolled WHERE hour = $1",
+                    &[&hour],
+                )
+                .await?;
+            if rolled.is_some() {
+                continue;
+            }
             let rows = tx
                 .execute(include_str!("sql/roll_up_hour.sql"), &[&hour])
                 .await?;
-            let recorded = tx
-                .execute(
-                    "INSERT INTO intake.reading_hour_rolled (hour, rolled_at, readings) \
-                     SELECT $1, $2, coalesce(sum(readings), 0) FROM intake.reading_hourly \
-                     WHERE hour = $1 \
-                     ON CONFLICT (hour) DO NOTHING",
-                    &[&hour, &now],
-                )
-                .await?;
+            tx.execute(
+                "INSERT INTO intake.reading_hour_rolled (hour, rolled_at, readings) \
+                 SELECT $1, $2, coalesce(sum(readings), 0) FROM intake.reading_hourly \
+                 WHERE hour = $1",
+                &[&hour, &now],
+            )
+            .await?;
             tx.commit().await?;
-            if recorded == 1 {
-                done.hours += 1;
-                done.sensor_hours += rows;
-            }
+            done.hours += 1;
+            done.sensor_hours += rows;
         }
         Ok(done)
     }
