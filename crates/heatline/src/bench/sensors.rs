@@ -606,20 +606,24 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         echo.rate,
         echo.rate * 100.0 / copy_rate
     );
-    println!(
-        "ingest    {} handed to intake's store in batches of 1,000, three at once as from MQTT: {:.0} readings/s = {:.0} % of COPY (target >= 50 %: {})",
-        direct.stored,
-        direct.rate,
-        direct.rate * 100.0 / copy_rate,
-        verdict(direct.rate >= copy_rate * 0.5)
-    );
-    println!(
-        "ingest    {} pushed over HTTP in signed batches of 10,000, three at once: {:.0} readings/s = {:.0} % of COPY (target >= 50 %: {})",
-        pushed.stored,
-        pushed.rate,
-        pushed.rate * 100.0 / copy_rate,
-        verdict(pushed.rate >= copy_rate * 0.5)
-    );
+    for (ingest, how) in [
+        (
+            &direct,
+            "handed to intake's store in batches of 1,000, three at once as from MQTT",
+        ),
+        (
+            &pushed,
+            "pushed over HTTP in signed batches of 10,000, three at once",
+        ),
+    ] {
+        println!(
+            "ingest    {} {how}: {:.0} readings/s = {:.0} % of COPY (target >= 50 %: {})",
+            ingest.stored,
+            ingest.rate,
+            ingest.rate * 100.0 / copy_rate,
+            verdict(ingest.rate >= copy_rate * 0.5)
+        );
+    }
     println!(
         "roll-up   the hour's {in_hour} readings rolled up in one pass once it is over: {:.1} s ({} sensor-hours, {:.0} readings/s)",
         roll_took.as_secs_f64(),
