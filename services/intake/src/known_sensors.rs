@@ -74,8 +74,9 @@ impl KnownSensors {
         Ok(found)
     }
 
-    /// Forgets every sensor if the registry changed since the last check; answers whether it
-    /// did.
+    /// Forgets every sensor if the registry changed since the last check (or this is the
+    /// first: an import may have come between a lookup and it); answers whether it forgot
+    /// any.
     pub async fn refresh(&self, pool: &Pool) -> Result<bool, StoreError> {
         let client = pool.get().await?;
         let row = client
@@ -86,11 +87,12 @@ impl KnownSensors {
             .known
             .write()
             .expect("the known sensors are never poisoned");
-        let changed = known.fingerprint.is_some_and(|then| then != now);
-        if changed {
-            known.station.clear();
+        if known.fingerprint == Some(now) {
+            return Ok(false);
         }
+        let forgot = !known.station.is_empty();
+        known.station.clear();
         known.fingerprint = Some(now);
-        Ok(changed)
+        Ok(forgot)
     }
 }
