@@ -684,12 +684,21 @@ async fn store_directly(
         .chunks(1_000)
         .map(<[_]>::to_vec)
         .collect();
+    three_at_once(batches, |batch| {
+        let intake = intake.clone();
+        async move { Ok(intake.ingest_readings(batch).await?.accepted) }
+    })
+    .await
+}
+
+/// Runs `store` over `batches`, three at a time; answers how many they stored and how fast.
+async fn three_at_once<B, F>(batches: Vec<B>, store: impl Fn(B) -> F) -> anyhow::Result<Direct>
+where
+    F: std::future::Future<Output = anyhow::Result<usize>>,
+{
     let started = Instant::now();
     let stored: Vec<usize> = futures_util::stream::iter(batches)
-        .map(|batch| {
-            let intake = intake.clone();
-            async move { intake.ingest_readings(batch).await.map(|o| o.accepted) }
-        })
+        .map(store)
         .buffer_unordered(3)
         .collect::<Vec<_>>()
         .await
@@ -802,36 +811,24 @@ async fn push_over_http(
         .map(|batch| serde_json::to_vec(&serde_json::json!({ "readings": batch })))
         .collect::<Result<_, _>>()?;
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    let stored: Vec<u64> = futures_util::stream::iter(bodies)
-        .map(|body| {
-            let (http, url) = (http.clone(), url.clone());
-            async move {
-                let now = Utc::now().timestamp();
-                let signature = intake::hotline::sign(secret, now, &body);
-                let reply: serde_json::Value = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-heatline-timestamp", now.to_string())
-                    .header("x-heatline-signature", signature)
-                    .body(body)
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .json()
-                    .await?;
-                anyhow::Ok(reply["accepted"].as_u64().unwrap_or_default())
-            }
-        })
-        .buffer_unordered(3)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let took = started.elapsed().as_secs_f64();
-    let stored: u64 = stored.iter().sum();
-    Ok(Direct {
-        stored: stored as usize,
-        rate: stored as f64 / took,
+    three_at_once(bodies, |body| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let now = Utc::now().timestamp();
+            let signature = intake::hotline::sign(secret, now, &body);
+            let reply: serde_json::Value = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-heatline-timestamp", now.to_string())
+                .header("x-heatline-signature", signature)
+                .body(body)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            Ok(reply["accepted"].as_u64().unwrap_or_default() as usize)
+        }
     })
+    .await
 }
