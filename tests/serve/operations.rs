@@ -248,3 +248,62 @@ async fn the_sandbox_logs_residents_in_through_stand_ins_and_only_on_loopback() 
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_process_is_not_ready_until_its_subscriptions_reach_the_log_as_it_was_at_start() {
+    use contracts::dispatch::v1 as dispatch;
+    let db = testkit::TestDb::new().await;
+    let dir = data_dir("catching-up");
+    // A first run makes every subscription's checkpoint.
+    let first = Server::start(Some(db.url()), &dir);
+    assert_eq!(first.ready().await.0, 200);
+    assert!(first.terminate().success());
+
+    // While it was down a ticket was opened, and another instance took credit's ledger feed
+    // and hangs on it.
+    let store = eventstore::PgEventStore::new(&db.config());
+    let id = uuid::Uuid::now_v7().to_string();
+    let ticket = dispatch::TicketOpened {
+        ticket_id: id.clone(),
+        origin: "complaint".into(),
+        complaint_ids: vec![id.clone()],
+        ..Default::default()
+    };
+    testkit::log::publish(&store, "ticket", &id, &ticket).await;
+    let other = db.connect().await;
+    other
+        .execute(
+            "SELECT pg_advisory_lock(hashtext('heatline.subscription'), \
+             hashtext('credit.ledger_feed'))",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let server = Server::start(Some(db.url()), &dir);
+    // The event is seconds old, well within the minute a running subscription may lag; but
+    // the feed has not reached the log as it was when this process started.
+    let (status, body) = server.ready().await;
+    assert_eq!(status, 503, "{body}");
+    let feed = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "subscription credit.ledger_feed")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(feed["ok"], false, "{body}");
+    assert!(
+        feed["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("catching up with the log as it was at start: 1 events behind"),
+        "{body}"
+    );
+
+    // The other instance lets go; this one takes the feed, catches up and is ready.
+    drop(other);
+    let (status, body) = server.ready().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(server.terminate().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -103,6 +103,14 @@ pub trait Handler: Send + Sync + 'static {
         batch: &mut Batch<'_>,
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError>;
+
+    /// Called when this process takes the subscription, with its checkpoint, before the first
+    /// batch: a handler that keeps state in memory builds it here, so that the first event
+    /// after a start is not kept waiting by the rebuild. An error gives the subscription up
+    /// (another process, or this one after a pause, takes it again).
+    async fn resume(&self, _checkpoint: LogPosition) -> Result<(), HandlerError> {
+        Ok(())
+    }
 }
 
 /// How a subscription runs.
@@ -353,6 +361,10 @@ impl<H: Handler> Runner<H> {
                 return Exit::Reconnect;
             }
         };
+        if let Err(error) = self.handler.resume(checkpoint).await {
+            self.failed(&error.to_string());
+            return Exit::Reconnect;
+        }
         self.status.send_modify(|s| {
             s.holding = true;
             s.checkpoint = checkpoint;

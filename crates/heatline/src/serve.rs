@@ -113,6 +113,11 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     }
     database.migrate().await?;
     let store = PgEventStore::new(&database.config);
+    // Until every subscription has reached the log as it is now, the process is not ready.
+    let head_at_start = store
+        .published_head()
+        .await
+        .context("reading the public log's head")?;
     let mut readiness = platform::health::Readiness::new(store.pool().clone());
     let clock = plan.clock.clone();
 
@@ -231,12 +236,14 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     if let Some(credit) = &credit {
         subscribers.extend(credit.subscriptions());
     }
-    let mut lag = platform::metrics::Lag::new(store.pool().clone(), &subscribers);
+    let mut lag =
+        platform::metrics::Lag::new(store.pool().clone(), &subscribers).since(head_at_start);
     if credit.is_some() {
         lag = lag.with_sealing();
     }
-    // A subscription a minute behind the log makes the process not ready: its read models and
-    // process managers (tickets opened, timelines, status pushes) are stale.
+    // A subscription still catching up with the log as it was at start, or a minute behind it,
+    // makes the process not ready: its read models and process managers (tickets opened,
+    // timelines, status pushes) are stale.
     let readiness = readiness.with_subscriptions(lag.clone(), 60.0);
     // The working-day calendar: said at start, in /readyz and in /metrics before it ends.
     let calendar = plan.dispatch.sla.calendar().clone();

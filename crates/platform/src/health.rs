@@ -47,7 +47,9 @@ impl Readiness {
         self
     }
 
-    /// Also checks that no subscription is more than `max_seconds` behind the public log.
+    /// Also checks that every subscription has caught up with the public log as it was when
+    /// the process started ([`crate::metrics::Lag::since`]) and is no more than `max_seconds`
+    /// behind it.
     pub fn with_subscriptions(mut self, lag: crate::metrics::Lag, max_seconds: f64) -> Self {
         self.subscriptions = Some((lag, max_seconds));
         self
@@ -157,13 +159,16 @@ pub(crate) async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     }
     if let Some((lag, max_seconds)) = &readiness.subscriptions {
         match lag.measure().await {
-            Ok(lags) => checks.extend(lags.into_iter().map(|(name, behind, age)| Check {
-                name: format!("subscription {name}"),
-                ok: age <= *max_seconds,
-                detail: match behind {
-                    0 => None,
+            Ok(lags) => checks.extend(lags.into_iter().map(|lag| Check {
+                name: format!("subscription {}", lag.name),
+                ok: lag.reached_start && lag.age <= *max_seconds,
+                detail: match lag.behind {
                     i64::MAX => Some("not started".to_owned()),
-                    _ => Some(format!("{behind} events behind, oldest {age:.0} s")),
+                    behind if !lag.reached_start => Some(format!(
+                        "catching up with the log as it was at start: {behind} events behind"
+                    )),
+                    0 => None,
+                    behind => Some(format!("{behind} events behind, oldest {:.0} s", lag.age)),
                 },
                 advisory: false,
             })),

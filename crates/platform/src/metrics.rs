@@ -195,6 +195,24 @@ pub struct Lag {
     subscriptions: Vec<(String, String)>,
     /// Whether this process seals the event logs (and reports how current the seals are).
     sealing: bool,
+    /// The public log's head when the process started.
+    start: eventstore::LogPosition,
+    /// The subscriptions seen to have reached `start`.
+    reached_start: std::sync::Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+/// How far one subscription is behind the public log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionLag {
+    /// `schema.name`.
+    pub name: String,
+    /// Published events past its checkpoint (`i64::MAX` before it has a checkpoint).
+    pub behind: i64,
+    /// The age in seconds of the oldest of them (0 when none).
+    pub age: f64,
+    /// Whether its checkpoint has reached the log's head as it was when the process started
+    /// (once reached, it stays so).
+    pub reached_start: bool,
 }
 
 impl Lag {
@@ -208,7 +226,16 @@ impl Lag {
                 .map(|(schema, name)| (schema.to_owned(), name.to_owned()))
                 .collect(),
             sealing: false,
+            start: eventstore::LogPosition::START,
+            reached_start: Default::default(),
         }
+    }
+
+    /// The public log's head when the process started: until a subscription's checkpoint has
+    /// reached it, the subscription is catching up (a read model rebuilt, a scorer restored).
+    pub fn since(mut self, head: eventstore::LogPosition) -> Self {
+        self.start = head;
+        self
     }
 
     /// Also reports the age of the newest seal and the events after it.
@@ -236,9 +263,9 @@ impl Lag {
         ))
     }
 
-    /// Each subscription (`schema.name`) with the published events it has not handled yet
-    /// and the age in seconds of the oldest of them.
-    pub async fn measure(&self) -> Result<Vec<(String, i64, f64)>, Box<dyn std::error::Error>> {
+    /// Each subscription with the published events it has not handled yet, the age of the
+    /// oldest of them, and whether it has reached the log's head as it was at start.
+    pub async fn measure(&self) -> Result<Vec<SubscriptionLag>, Box<dyn std::error::Error>> {
         let client = self.pool.get().await?;
         let mut lags = Vec::new();
         let mut schemas: Vec<&str> = self.subscriptions.iter().map(|(s, _)| s.as_str()).collect();
@@ -259,18 +286,38 @@ impl Lag {
                 .get(0);
             let rows = if exists {
                 let sql = include_str!("sql/subscription_lag.sql").replace("{schema}", schema);
-                client.query(&sql, &[&names]).await?
+                client
+                    .query(
+                        &sql,
+                        &[
+                            &names,
+                            &self.start.tx_id_text(),
+                            &self.start.global_position,
+                        ],
+                    )
+                    .await?
             } else {
                 Vec::new()
             };
             for name in names {
+                let full = format!("{schema}.{name}");
                 // A subscription that has not taken its checkpoint yet is still starting: as
                 // far behind as the whole log.
-                let lag = match rows.iter().find(|r| r.get::<_, &str>(0) == name) {
-                    Some(row) => (row.get(1), row.get(2)),
-                    None => (i64::MAX, f64::INFINITY),
+                let (behind, age, reached) = match rows.iter().find(|r| r.get::<_, &str>(0) == name)
+                {
+                    Some(row) => (row.get(1), row.get(2), row.get(3)),
+                    None => (i64::MAX, f64::INFINITY, false),
                 };
-                lags.push((format!("{schema}.{name}"), lag.0, lag.1));
+                let mut seen = self.reached_start.lock().unwrap_or_else(|e| e.into_inner());
+                if reached {
+                    seen.insert(full.clone());
+                }
+                lags.push(SubscriptionLag {
+                    reached_start: seen.contains(&full),
+                    name: full,
+                    behind,
+                    age,
+                });
             }
         }
         Ok(lags)
@@ -279,18 +326,20 @@ impl Lag {
     async fn render(&self) -> Result<String, Box<dyn std::error::Error>> {
         let mut events = String::new();
         let mut seconds = String::new();
-        for (subscription, behind, age) in self.measure().await? {
-            if behind == i64::MAX {
+        for lag in self.measure().await? {
+            if lag.behind == i64::MAX {
                 continue; // not started yet: no figure to give
             }
-            let series = labels(&[("subscription", &subscription)]);
+            let series = labels(&[("subscription", &lag.name)]);
             let _ = writeln!(
                 events,
-                "heatline_subscription_lag_events{{{series}}} {behind}"
+                "heatline_subscription_lag_events{{{series}}} {}",
+                lag.behind
             );
             let _ = writeln!(
                 seconds,
-                "heatline_subscription_lag_seconds{{{series}}} {age}"
+                "heatline_subscription_lag_seconds{{{series}}} {}",
+                lag.age
             );
         }
         Ok(format!(

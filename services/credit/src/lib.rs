@@ -80,6 +80,8 @@ pub struct CreditConfig {
     pub refund_city: String,
     /// How often households registered since their last count are counted.
     pub recount_every: Duration,
+    /// Published events the ledger feed reads between two snapshots of its scorer.
+    pub snapshot_every: u64,
 }
 
 impl CreditConfig {
@@ -97,6 +99,7 @@ impl CreditConfig {
             refunds: RefundRulebook::shipped(),
             refund_city: domain::refund_rules::DEFAULT_CITY.into(),
             recount_every: Duration::from_secs(60),
+            snapshot_every: feed::SNAPSHOT_EVERY,
         }
     }
 }
@@ -160,6 +163,7 @@ impl Credit {
             self.ledger.store(),
             self.rulebook.clone(),
             self.clock.clone(),
+            self.config.snapshot_every,
         )?;
         let targets = targets::feed::spawn(self.ledger.store())?;
         let closer = closer::spawn(

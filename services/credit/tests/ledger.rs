@@ -3,10 +3,11 @@
 
 mod support;
 
+use contracts::dispatch::v1 as dispatch;
 use contracts::dispatch::v1::Cause;
 use contracts::intake::v1 as intake;
 use serde_json::Value;
-use support::{Harness, hour, opened, resolved, season};
+use support::{Harness, breached, hour, opened, resolved, season};
 use testkit::api::eventually;
 
 fn points(score: &Value, dimension: &str) -> f64 {
@@ -159,6 +160,104 @@ async fn events_handled_again_after_a_checkpoint_reset_count_once() {
     let after = h.ledger("north-heat").await;
     assert_eq!(before, after);
     assert_eq!(h.score("north-heat", "").await["score"], 77.78);
+}
+
+/// The feed's scorer snapshot: its position, and its state.
+async fn snapshot_at_head(h: &Harness) -> Vec<u8> {
+    let head = h.store.published_head().await.unwrap();
+    let client = h.store.pool().get().await.unwrap();
+    eventually("the scorer is saved at the log's head", || async {
+        credit::feed::snapshot(&client)
+            .await
+            .unwrap()
+            .is_some_and(|(position, _)| position == head)
+    })
+    .await;
+    client
+        .query_one(
+            "SELECT state FROM credit.scorer_snapshot WHERE name = 'ledger_feed'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_restarted_feed_starts_from_its_scorers_snapshot_and_reads_only_the_log_after_it() {
+    use dispatch::Clock;
+    let mut h = Harness::start().await;
+    season(&h).await;
+    h.caught_up().await;
+    let saved = snapshot_at_head(&h).await;
+    let (at, events) = credit::feed::snapshot(&h.store.pool().get().await.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let published: i64 = h
+        .store
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM eventstore.published_event", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        events, published as u64,
+        "the whole log read, the ledger's own events too"
+    );
+    h.background.take().unwrap().feed.stop().await;
+
+    // Told that the season left nothing behind, a restarted feed believes it: T1's late
+    // callback breach finds no resolved ticket to count against.
+    let client = h.store.pool().get().await.unwrap();
+    let forgetful = credit::domain::scorer::Scorer::new(h.credit.rulebook().clone())
+        .save()
+        .unwrap();
+    let set_state = |state: Vec<u8>| {
+        let client = &client;
+        async move {
+            client
+                .execute(
+                    "UPDATE credit.scorer_snapshot SET state = $1, tx_id = $2::text::xid8, \
+                     global_position = $3 WHERE name = 'ledger_feed'",
+                    &[&state, &at.tx_id_text(), &at.global_position],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    set_state(forgetful).await;
+    h.background = Some(h.credit.start().unwrap());
+    let late = breached(&h, "t1", 30, Clock::Callback).await;
+    h.caught_up().await;
+    let counted = |ledger: &[Value]| {
+        ledger
+            .iter()
+            .filter(|e| e["evidence"].to_string().contains(&late.to_string()))
+            .count()
+    };
+    assert_eq!(counted(&h.ledger("north-heat").await), 0);
+    assert_eq!(h.score("north-heat", "").await["score"], 77.78);
+
+    // With the season's own snapshot back and the checkpoint before the breach, the restart
+    // knows T1 was resolved on the supplier's side and counts it.
+    h.background.take().unwrap().feed.stop().await;
+    set_state(saved).await;
+    client
+        .execute(
+            "UPDATE credit.subscription_checkpoint SET tx_id = $1::text::xid8, \
+             global_position = $2 WHERE name = 'ledger_feed'",
+            &[&at.tx_id_text(), &at.global_position],
+        )
+        .await
+        .unwrap();
+    h.background = Some(h.credit.start().unwrap());
+    h.caught_up().await;
+    assert_eq!(counted(&h.ledger("north-heat").await), 1);
+    assert!(h.score("north-heat", "").await["score"].as_f64().unwrap() < 77.78);
 }
 
 #[tokio::test]

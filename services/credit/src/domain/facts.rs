@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::values::Dimension;
 
 /// An SLA clock, by its index in [`crate::domain::rulebook::Tally::breaches`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Clock {
     /// Complaint filed → closed.
     Resident,
@@ -64,7 +64,7 @@ impl Clock {
 }
 
 /// A resident's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// 满意.
     Satisfied,

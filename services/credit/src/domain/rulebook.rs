@@ -150,7 +150,7 @@ pub struct Version {
 }
 
 /// What has been counted for one supplier in one season.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Certified measurements counted.
     pub measurements: u64,
@@ -410,6 +410,13 @@ impl Rulebook {
     /// The shipped rulebook.
     pub fn shipped() -> Rulebook {
         Rulebook::parse(SHIPPED).expect("the shipped rulebook is valid")
+    }
+
+    /// The sha-256 of its versions (hex): whether a saved scorer was scored under it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let text = serde_json::to_vec(&self.versions).expect("a rulebook serializes");
+        hex::encode(sha2::Sha256::digest(text))
     }
 
     /// Every version, oldest first.

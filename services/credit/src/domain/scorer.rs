@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::facts::{Clock, Fact, FactKind, Verdict};
@@ -74,7 +75,7 @@ pub struct Draft {
     pub reverses: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 enum Contribution {
     Measurement { met: bool },
     Episode { met: bool },
@@ -138,21 +139,21 @@ impl Contribution {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Waiting {
     Measured(i32),
     Breached(Clock),
     Verdict(Verdict),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
     event_id: Uuid,
     supplier: String,
     what: Waiting,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 enum Outcome {
     #[default]
     Open,
@@ -164,7 +165,7 @@ enum Outcome {
     NotCounted,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cycle {
     outcome: Outcome,
     pending: Vec<Pending>,
@@ -172,14 +173,14 @@ struct Cycle {
 }
 
 /// A sensor episode waiting for its ticket's resolution.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Episode {
     event_id: Uuid,
     certified: bool,
     mean_tenths: i32,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct TicketTrack {
     incident: bool,
     complaint_ids: Vec<String>,
@@ -192,7 +193,7 @@ struct TicketTrack {
 }
 
 /// What has been counted for one supplier in one season, and the points it makes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standing {
     /// The counts.
     pub tally: Tally,
@@ -215,6 +216,30 @@ pub struct Scorer {
     /// Sensor episodes whose complaint is on no ticket yet, by that complaint.
     unlinked: HashMap<String, Vec<Episode>>,
     /// Sensor complaints merged into another complaint, whichever the log told first.
+    merged: HashMap<String, String>,
+    standings: BTreeMap<(String, Season), Standing>,
+    counted: HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
+}
+
+/// What [`Scorer::save`] writes (the fields of [`Saved`], borrowed).
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    seen: &'a HashSet<Uuid>,
+    tickets: &'a HashMap<String, TicketTrack>,
+    complaint_tickets: &'a HashMap<String, String>,
+    unlinked: &'a HashMap<String, Vec<Episode>>,
+    merged: &'a HashMap<String, String>,
+    standings: &'a BTreeMap<(String, Season), Standing>,
+    counted: &'a HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
+}
+
+/// What [`Scorer::restore`] reads.
+#[derive(Deserialize)]
+struct Saved {
+    seen: HashSet<Uuid>,
+    tickets: HashMap<String, TicketTrack>,
+    complaint_tickets: HashMap<String, String>,
+    unlinked: HashMap<String, Vec<Episode>>,
     merged: HashMap<String, String>,
     standings: BTreeMap<(String, Season), Standing>,
     counted: HashMap<(Uuid, Dimension), (String, Season, Contribution)>,
@@ -273,6 +298,40 @@ impl Scorer {
     /// Every standing, by supplier and season.
     pub fn standings(&self) -> &BTreeMap<(String, Season), Standing> {
         &self.standings
+    }
+
+    /// The state the log made, for a snapshot: everything but the rulebook, the version a
+    /// what-if is held to and the areas (given again after a restore). Compact binary, not
+    /// meant to be read by anything but [`Scorer::restore`] of the same build's format.
+    pub fn save(&self) -> Result<Vec<u8>, String> {
+        postcard::to_stdvec(&SavedRef {
+            seen: &self.seen,
+            tickets: &self.tickets,
+            complaint_tickets: &self.complaint_tickets,
+            unlinked: &self.unlinked,
+            merged: &self.merged,
+            standings: &self.standings,
+            counted: &self.counted,
+        })
+        .map_err(|e| format!("scorer snapshot not encoded: {e}"))
+    }
+
+    /// A scorer under `rulebook` in the state [`Scorer::save`] wrote.
+    pub fn restore(rulebook: Arc<Rulebook>, saved: &[u8]) -> Result<Scorer, String> {
+        let saved: Saved =
+            postcard::from_bytes(saved).map_err(|e| format!("scorer snapshot not decoded: {e}"))?;
+        Ok(Scorer {
+            rulebook,
+            only_version: None,
+            areas: HashMap::new(),
+            seen: saved.seen,
+            tickets: saved.tickets,
+            complaint_tickets: saved.complaint_tickets,
+            unlinked: saved.unlinked,
+            merged: saved.merged,
+            standings: saved.standings,
+            counted: saved.counted,
+        })
     }
 
     /// Applies one fact; returns the entries it makes (often none). A fact seen before

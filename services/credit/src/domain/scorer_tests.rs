@@ -257,6 +257,26 @@ fn the_same_event_delivered_twice_counts_once() {
 }
 
 #[test]
+fn a_scorer_saved_anywhere_in_a_season_and_restored_goes_on_as_if_never_stopped() {
+    let season = season();
+    let facts = &season.story.facts;
+    let whole = run(&mut scorer(None), facts);
+    for cut in 0..=facts.len() {
+        let mut first = scorer(None);
+        let mut drafts = run(&mut first, &facts[..cut]);
+        let saved = first.save().unwrap();
+        let mut restored = Scorer::restore(Arc::new(Rulebook::shipped()), &saved).unwrap();
+        restored.set_areas(HashMap::from([(NORTH.to_owned(), 200_000.0)]));
+        assert_eq!(restored.standings(), first.standings(), "cut at {cut}");
+        drafts.extend(run(&mut restored, &facts[cut..]));
+        assert_eq!(drafts, whole, "cut at {cut}");
+        // What it had seen before the cut stays seen.
+        assert!(run(&mut restored, &facts[..cut]).is_empty(), "cut at {cut}");
+    }
+    assert!(Scorer::restore(Arc::new(Rulebook::shipped()), b"not a scorer").is_err());
+}
+
+#[test]
 fn a_stricter_rulebook_changes_exactly_the_entries_its_rules_change() {
     let season = season();
     let actual = run(&mut scorer(None), &season.story.facts);

@@ -94,7 +94,7 @@ pub fn china() -> FixedOffset {
 
 /// A heating season, accounted from 1 July to 30 June and named by its two years
 /// (`2026-2027`); the heating itself runs from November to March.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Season {
     first_year: i32,
 }

@@ -45,6 +45,8 @@ pub fn config() -> CreditConfig {
     let mut config = CreditConfig::new(files.display().to_string());
     config.close_every = Duration::from_millis(100);
     config.recount_every = Duration::from_millis(100);
+    // The scorer is saved after every batch, so a restart starts from a snapshot.
+    config.snapshot_every = 1;
     config
 }
 
