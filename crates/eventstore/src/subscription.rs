@@ -257,6 +257,66 @@ fn is_identifier(name: &str) -> bool {
         && name.len() <= 63
 }
 
+/// Makes the schema's checkpoint table and the subscription's row (at the log's start) when
+/// they are not there yet.
+async fn ensure_checkpoint(
+    tx: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    // Several subscriptions of one schema may start at once; DDL races need a lock.
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock(hashtext('heatline.subscription.ddl'));
+         CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE IF NOT EXISTS {schema}.subscription_checkpoint (
+             name            text PRIMARY KEY,
+             tx_id           xid8 NOT NULL,
+             global_position bigint NOT NULL,
+             updated_at      timestamptz NOT NULL DEFAULT now()
+         );"
+    ))
+    .await?;
+    tx.execute(
+        &format!(
+            "INSERT INTO {schema}.subscription_checkpoint (name, tx_id, global_position)
+             VALUES ($1, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING"
+        ),
+        &[&name],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves a subscription's checkpoint to `position` (a replay from there, or a skip to it),
+/// making it when it is not there yet. Meant for a subscription no process runs: a running
+/// one would overwrite it with its next batch.
+pub async fn set_checkpoint(
+    store: &PgEventStore,
+    schema: &str,
+    name: &str,
+    position: LogPosition,
+) -> Result<(), StoreError> {
+    if !is_identifier(schema) {
+        return Err(StoreError::Decode(format!(
+            "subscription schema {schema:?} is not a plain lowercase identifier"
+        )));
+    }
+    let mut client = store.pool().get().await?;
+    let tx = client.transaction().await?;
+    ensure_checkpoint(&tx, schema, name).await?;
+    tx.execute(
+        &format!(
+            "UPDATE {schema}.subscription_checkpoint
+             SET tx_id = $2::text::xid8, global_position = $3, updated_at = now()
+             WHERE name = $1"
+        ),
+        &[&name, &position.tx_id_text(), &position.global_position],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 struct Runner<H> {
     store: PgEventStore,
     config: SubscriptionConfig,
@@ -439,33 +499,14 @@ impl<H: Handler> Runner<H> {
     }
 
     async fn checkpoint(&self, client: &mut ClientWrapper) -> Result<LogPosition, StoreError> {
-        let schema = &self.config.schema;
         let tx = client.transaction().await?;
-        // Several subscriptions of one schema may start at once; DDL races need a lock.
-        tx.batch_execute(&format!(
-            "SELECT pg_advisory_xact_lock(hashtext('heatline.subscription.ddl'));
-             CREATE SCHEMA IF NOT EXISTS {schema};
-             CREATE TABLE IF NOT EXISTS {schema}.subscription_checkpoint (
-                 name            text PRIMARY KEY,
-                 tx_id           xid8 NOT NULL,
-                 global_position bigint NOT NULL,
-                 updated_at      timestamptz NOT NULL DEFAULT now()
-             );"
-        ))
-        .await?;
-        tx.execute(
-            &format!(
-                "INSERT INTO {schema}.subscription_checkpoint (name, tx_id, global_position)
-                 VALUES ($1, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING"
-            ),
-            &[&self.config.name],
-        )
-        .await?;
+        ensure_checkpoint(&tx, &self.config.schema, &self.config.name).await?;
         let row = tx
             .query_one(
                 &format!(
-                    "SELECT tx_id::text, global_position FROM {schema}.subscription_checkpoint
-                     WHERE name = $1"
+                    "SELECT tx_id::text, global_position FROM {}.subscription_checkpoint
+                     WHERE name = $1",
+                    self.config.schema
                 ),
                 &[&self.config.name],
             )

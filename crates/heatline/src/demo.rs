@@ -151,6 +151,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
         dispatch,
         credit,
         seal_every: std::time::Duration::from_secs(60),
+        relay: None,
         clock: Arc::new(clock.clone()),
     };
     let running = start(database, plan).await?;

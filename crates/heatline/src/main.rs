@@ -381,6 +381,14 @@ struct ServeArgs {
     /// loopback address, and not with WeChat or SMS settings.
     #[arg(long, env = "HEATLINE_SANDBOX")]
     sandbox: bool,
+    /// A NATS server with JetStream (`nats://HOST:4222`) to relay every published event to;
+    /// none by default. Every process given it runs the relay as a standby; one relays.
+    #[arg(long, env = "HEATLINE_NATS_URL")]
+    nats_url: Option<String>,
+    /// The JetStream stream the log is relayed to (made with the subjects `heatline.>` when
+    /// missing).
+    #[arg(long, env = "HEATLINE_NATS_STREAM", default_value = "HEATLINE")]
+    nats_stream: String,
     /// Seconds between seals of the event logs (a process running credit seals them).
     #[arg(long, env = "HEATLINE_SEAL_EVERY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     seal_every_seconds: u64,
@@ -555,6 +563,8 @@ fn main() -> std::process::ExitCode {
                     jwks_url,
                     api_url,
                     sandbox,
+                    nats_url,
+                    nats_stream,
                     seal_every_seconds,
                     outside,
                     intake,
@@ -600,6 +610,10 @@ fn main() -> std::process::ExitCode {
                     dispatch,
                     credit,
                     seal_every: std::time::Duration::from_secs(seal_every_seconds),
+                    relay: nats_url.map(|url| relay::RelayConfig {
+                        stream: nats_stream,
+                        ..relay::RelayConfig::new(url)
+                    }),
                     clock: std::sync::Arc::new(platform::clock::SystemClock),
                 };
                 let served = serve::run(&database, plan).await;

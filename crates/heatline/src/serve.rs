@@ -48,6 +48,8 @@ pub struct Plan {
     pub credit: CreditConfig,
     /// How often the process that runs credit seals the logs.
     pub seal_every: std::time::Duration,
+    /// Where the public log is relayed (NATS JetStream), if anywhere.
+    pub relay: Option<relay::RelayConfig>,
     /// The time every service reads (the system's, but for the demo's morning).
     pub clock: Arc<dyn Clock>,
 }
@@ -245,6 +247,16 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
     // makes the process not ready: its read models and process managers (tickets opened,
     // timelines, status pushes) are stale.
     let readiness = readiness.with_subscriptions(lag.clone(), 60.0);
+    // The relay's lag is in /metrics, not in readiness: NATS being away must not take the API
+    // out of the load balancer.
+    let relaying = match &plan.relay {
+        Some(config) => {
+            subscribers.push(relay::SUBSCRIPTION);
+            lag = lag.with_subscriptions(&subscribers);
+            Some(relay::spawn(&store, config.clone()).context("starting the JetStream relay")?)
+        }
+        None => None,
+    };
     // The working-day calendar: said at start, in /readyz and in /metrics before it ends.
     let calendar = plan.dispatch.sla.calendar().clone();
     if let Some(warning) = calendar.ending_soon(
@@ -335,6 +347,7 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
             intake_background,
             dispatch_background,
             credit_background,
+            relaying,
         )),
         pool: store.pool().clone(),
     })

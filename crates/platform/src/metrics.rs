@@ -231,6 +231,12 @@ impl Lag {
         }
     }
 
+    /// The same, naming `subscriptions` instead.
+    pub fn with_subscriptions(mut self, subscriptions: &[&str]) -> Self {
+        self.subscriptions = Lag::new(self.pool.clone(), subscriptions).subscriptions;
+        self
+    }
+
     /// The public log's head when the process started: until a subscription's checkpoint has
     /// reached it, the subscription is catching up (a read model rebuilt, a scorer restored).
     pub fn since(mut self, head: eventstore::LogPosition) -> Self {

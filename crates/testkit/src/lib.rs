@@ -15,6 +15,7 @@ pub mod api;
 pub mod cluster;
 pub mod fakes;
 pub mod log;
+pub mod nats;
 pub mod tokens;
 
 /// The master key of the test harnesses (as a deployment's processes, they share one).

@@ -312,6 +312,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     scorer.set_areas(areas.clone());
     let mut entries = 0u64;
     let replayed = credit::feed::replay(&store, &mut scorer, None, |_| entries += 1).await?;
+    let read = replayed;
     let per_second = rate(replayed, started);
     println!(
         "replay    read, decode and score:              {replayed} events, {entries} entries, {per_second:>9.0} events/s; target >= 100,000: {}",
@@ -319,7 +320,8 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    let mut strict = Scorer::under(rulebook, "2027.1").context("the shipped 2027.1 rulebook")?;
+    let mut strict =
+        Scorer::under(rulebook.clone(), "2027.1").context("the shipped 2027.1 rulebook")?;
     strict.set_areas(areas);
     let mut changed = 0u64;
     let replayed = credit::feed::replay(&store, &mut strict, None, |_| changed += 1).await?;
@@ -335,5 +337,75 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
             standing.version
         );
     }
+    drop(scorer);
+    restart(&store, rulebook, read).await
+}
+
+/// The ledger feed taken by a new process whose checkpoint is at the log's head, with the
+/// scorer's snapshot as far behind as the feed leaves it at worst, beside the same start with
+/// no snapshot (the whole log replayed).
+async fn restart(store: &PgEventStore, rulebook: Arc<Rulebook>, events: u64) -> anyhow::Result<()> {
+    let behind = credit::feed::SNAPSHOT_EVERY.min(events);
+    let client = store.pool().get().await?;
+    let row = client
+        .query_one(
+            "SELECT tx_id::text, global_position FROM eventstore.published_event \
+             ORDER BY tx_id, global_position OFFSET $1 LIMIT 1",
+            &[&((events - behind).saturating_sub(1) as i64)],
+        )
+        .await?;
+    let at = LogPosition::from_parts(row.get(0), row.get(1))?;
+    let mut partial = Scorer::new(rulebook.clone());
+    partial.set_areas(credit::feed::areas(&client).await?);
+    let read = credit::feed::replay(store, &mut partial, Some(at), |_| {}).await?;
+    let started = Instant::now();
+    let state = partial.save().map_err(anyhow::Error::msg)?;
+    let encoded = started.elapsed();
+    credit::feed::save_snapshot(&client, &state, &rulebook.fingerprint(), at, read).await?;
+    println!(
+        "snapshot  the scorer after {read} events: {:.1} MiB, encoded in {:.2} s, saved in {:.2} s",
+        state.len() as f64 / (1024.0 * 1024.0),
+        encoded.as_secs_f64(),
+        (started.elapsed() - encoded).as_secs_f64()
+    );
+    drop(partial);
+
+    let head = store.published_head().await?;
+    let clock: Arc<dyn platform::clock::Clock> = Arc::new(platform::clock::SystemClock);
+    let mut taken = Vec::new();
+    for with_snapshot in [true, false] {
+        if !with_snapshot {
+            client
+                .execute("DELETE FROM credit.scorer_snapshot", &[])
+                .await?;
+        }
+        eventstore::subscription::set_checkpoint(store, "credit", credit::feed::NAME, head).await?;
+        let started = Instant::now();
+        let feed = credit::feed::spawn(
+            store,
+            rulebook.clone(),
+            clock.clone(),
+            credit::feed::SNAPSHOT_EVERY,
+        )?;
+        let mut status = feed.watch();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(300),
+            status.wait_for(|s| s.holding),
+        )
+        .await
+        .context("the feed did not take its subscription within 5 minutes")??;
+        taken.push(started.elapsed().as_secs_f64());
+        feed.stop().await;
+    }
+    println!(
+        "restart   feed taken at the head ({events} events), scorer from its snapshot and the {} after it: {:.2} s; target <= 2 s: {}",
+        events - read,
+        taken[0],
+        super::verdict(taken[0] <= 2.0)
+    );
+    println!(
+        "baseline  the same start without a snapshot (the whole log replayed):                 {:.2} s",
+        taken[1]
+    );
     Ok(())
 }

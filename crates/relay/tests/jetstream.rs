@@ -1,0 +1,113 @@
+//! The relay against a real NATS server with JetStream, a private one so that the test can
+//! kill it and start it again on the same store: the relay killed mid-stream and the server
+//! restarted under it, the stream still holds every event once, in log order.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use contracts::dispatch::v1 as dispatch;
+use eventstore::PgEventStore;
+use relay::RelayConfig;
+use testkit::nats::{Nats, free_port};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heatline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Waits until the relay has handled `n` events.
+async fn relayed(relay: &eventstore::SubscriptionHandle, n: u64) {
+    let mut status = relay.watch();
+    tokio::time::timeout(Duration::from_secs(60), status.wait_for(|s| s.handled >= n))
+        .await
+        .unwrap_or_else(|_| panic!("the relay handled {n} events within a minute"))
+        .unwrap();
+}
+
+const EVENTS: usize = 3_000;
+const TICKETS: usize = 30;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_stream_and_with_nats_restarted_the_stream_holds_every_event_once_in_log_order()
+{
+    let db = testkit::TestDb::new().await;
+    let store = PgEventStore::new(&db.config());
+    let dir = scratch("jetstream");
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let nats = Nats::start(port, &dir);
+
+    // Dispatch keeps publishing while all this happens.
+    let writing = store.clone();
+    let writer = tokio::spawn(async move {
+        for n in 0..EVENTS {
+            let ticket = format!("t{:02}", n % TICKETS);
+            let message = dispatch::SlaBreached {
+                ticket_id: ticket.clone(),
+                supplier_id: "north-heat".into(),
+                clock: dispatch::Clock::Sign.into(),
+                cycle: (n / TICKETS) as u32 + 1,
+                ..Default::default()
+            };
+            testkit::log::publish(&writing, "ticket", &ticket, &message).await;
+            if n % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+
+    let relay = relay::spawn(&store, RelayConfig::new(&url)).unwrap();
+    relayed(&relay, 300).await;
+    // Killed mid-stream: the batch in flight was published, not checkpointed.
+    relay.abort();
+    let relay = relay::spawn(&store, RelayConfig::new(&url)).unwrap();
+    relayed(&relay, 300).await;
+    // The server crashes and comes back on the same store, while events are still coming.
+    assert!(!writer.is_finished(), "the log is still being written");
+    nats.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _nats = Nats::start(port, &dir);
+    writer.await.unwrap();
+
+    let head = store.published_head().await.unwrap();
+    assert!(
+        relay.wait_for(head, Duration::from_secs(60)).await,
+        "the relay caught up with the log after the restart: {:?}",
+        relay.status()
+    );
+    let client = store.pool().get().await.unwrap();
+    let logged: Vec<String> = client
+        .query(
+            "SELECT event_id::text FROM eventstore.published_event \
+             ORDER BY tx_id, global_position",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(logged.len(), EVENTS);
+
+    let jetstream = jetstream::new(async_nats::connect(&url).await.unwrap());
+    let mut stream = jetstream.get_stream("HEATLINE").await.unwrap();
+    let state = stream.info().await.unwrap().state.clone();
+    assert_eq!(state.messages, EVENTS as u64, "{state:?}");
+    let mut streamed = Vec::new();
+    for sequence in state.first_sequence..=state.last_sequence {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        assert_eq!(message.subject.as_str(), "heatline.dispatch.v1.SlaBreached");
+        let id = message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .unwrap()
+            .to_string();
+        streamed.push(id);
+    }
+    assert_eq!(streamed, logged, "every event once, in the log's order");
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&dir);
+}
