@@ -6,6 +6,10 @@ mod support;
 #[path = "serve/operations.rs"]
 mod operations;
 
+// More than one instance of every service behind the gateway.
+#[path = "serve/instances.rs"]
+mod instances;
+
 use std::process::Command;
 use std::time::Duration;
 

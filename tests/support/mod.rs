@@ -185,20 +185,32 @@ impl Gateway {
 
     /// The gateway on `port` in front of identity, intake, dispatch, credit and the console.
     pub fn start_at(port: u16, dir: &Path, upstreams: [&str; 5]) -> Gateway {
+        Gateway::start_instances(port, dir, upstreams.each_ref().map(std::slice::from_ref))
+    }
+
+    /// The gateway on `port` in front of every instance of identity, intake, dispatch,
+    /// credit and the console (a `server` line for each in the service's upstream block).
+    pub fn start_instances(port: u16, dir: &Path, upstreams: [&[&str]; 5]) -> Gateway {
         let [identity, intake, dispatch, credit, console] = upstreams;
         let template = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../deploy/nginx/heatline.conf.template"
         ))
         .unwrap();
-        let host = |base: &str| base.trim_start_matches("http://").to_owned();
+        let servers = |bases: &[&str]| {
+            bases
+                .iter()
+                .map(|base| base.trim_start_matches("http://"))
+                .collect::<Vec<_>>()
+                .join("; server ")
+        };
         let server = template
             .replace("${HEATLINE_GATEWAY_PORT}", &format!("127.0.0.1:{port}"))
-            .replace("${HEATLINE_IDENTITY}", &host(identity))
-            .replace("${HEATLINE_INTAKE}", &host(intake))
-            .replace("${HEATLINE_DISPATCH}", &host(dispatch))
-            .replace("${HEATLINE_CREDIT}", &host(credit))
-            .replace("${HEATLINE_CONSOLE}", &host(console));
+            .replace("${HEATLINE_IDENTITY}", &servers(identity))
+            .replace("${HEATLINE_INTAKE}", &servers(intake))
+            .replace("${HEATLINE_DISPATCH}", &servers(dispatch))
+            .replace("${HEATLINE_CREDIT}", &servers(credit))
+            .replace("${HEATLINE_CONSOLE}", &servers(console));
         let root = dir.join("nginx");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::write(root.join("heatline.conf"), server).unwrap();

@@ -175,11 +175,16 @@ mod tests {
                 None => (false, rest),
             };
             let prefix = rest.split_whitespace().next().unwrap().to_owned();
+            // `proxy_pass http://heatline_intake...` names the upstream of HEATLINE_INTAKE.
             let upstream = line
-                .split("${")
+                .split("proxy_pass http://heatline_")
                 .nth(1)
-                .and_then(|u| u.split('}').next())
-                .map(str::to_owned);
+                .map(|u| {
+                    u.split(|c: char| !c.is_ascii_lowercase())
+                        .next()
+                        .unwrap_or("")
+                })
+                .map(|name| format!("HEATLINE_{}", name.to_ascii_uppercase()));
             locations.push((exact, prefix, upstream));
         }
         let services = [
