@@ -8,6 +8,7 @@ mod eventstore;
 mod intake;
 mod seal;
 mod sensors;
+mod system;
 mod targets;
 
 use std::time::Duration;
@@ -42,6 +43,13 @@ pub enum Target {
     /// A million room sensors reporting through MQTT (steady, then a burst), beside a raw
     /// `COPY` of the same rows: rate stored, lag, detection, storage, loss.
     Sensors(sensors::Options),
+    /// Every service and subscription in `heatline serve`, driven over HTTP from another
+    /// process, beside a minimal handler with one INSERT per request: accepted/s, latency,
+    /// drain, memory.
+    System(system::Options),
+    /// The load generator `bench system` runs as a process of its own.
+    #[command(hide = true)]
+    Load(system::LoadOptions),
 }
 
 /// How a benchmark says whether its figure met its target.
@@ -59,6 +67,8 @@ pub async fn run(database: &Database, target: Target) -> anyhow::Result<()> {
         Target::Console(options) => console::run(database, options).await,
         Target::Targets(options) => targets::run(database, options).await,
         Target::Sensors(options) => sensors::run(database, options).await,
+        Target::System(options) => system::run(database, options).await,
+        Target::Load(options) => system::load(options).await,
     }
 }
 

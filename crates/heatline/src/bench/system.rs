@@ -1,0 +1,543 @@
+//! `heatline bench system`: the whole system at load. `heatline serve` runs every service and
+//! subscription as a process of its own on a scratch database; a load generator, another
+//! process, files complaints over HTTP with real tokens (operators through the hotline,
+//! residents logged in through the sandbox's WeChat stand-in, every household distinct). In the
+//! same run the same generator drives the HTTP+DB ceiling: a minimal actix-web handler that does
+//! one INSERT per request. Printed: accepted/s, p50/p99, the ratio to the ceiling, the drain
+//! (until every subscription has handled the last event the load caused), the server's peak RSS.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use base64::Engine;
+use eventstore::DbConfig;
+use serde::{Deserialize, Serialize};
+
+use super::eventstore::Scratch;
+use super::{ms, percentile};
+use crate::database::Database;
+
+#[derive(clap::Args, Clone)]
+pub struct Options {
+    /// Concurrent HTTP connections of the load generator (half operators, half residents).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds each load runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Buildings in the registry (complaints are spread over them).
+    #[arg(long, default_value_t = 1000)]
+    buildings: usize,
+    /// Residents logged in before the load (each files at most 5 complaints, under the
+    /// hourly limit).
+    #[arg(long, default_value_t = 2000)]
+    residents: usize,
+}
+
+/// The load generator, run by `bench system` as a process of its own.
+#[derive(clap::Args)]
+pub struct LoadOptions {
+    /// The server's base URL.
+    #[arg(long)]
+    base: String,
+    /// A file of `operator TOKEN` and `resident TOKEN` lines; none drives the ceiling.
+    #[arg(long)]
+    tokens: Option<PathBuf>,
+    #[arg(long)]
+    connections: usize,
+    #[arg(long)]
+    seconds: u64,
+    #[arg(long)]
+    buildings: usize,
+}
+
+/// What the load generator prints, as one JSON line.
+#[derive(Serialize, Deserialize)]
+struct Outcome {
+    accepted: usize,
+    failed: u64,
+    elapsed_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+impl Outcome {
+    fn per_second(&self) -> f64 {
+        self.accepted as f64 / self.elapsed_s
+    }
+}
+
+/// The generator: each connection files in a loop until the time is up.
+pub async fn load(options: LoadOptions) -> anyhow::Result<()> {
+    let (operators, residents) = match &options.tokens {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).context("reading the tokens")?;
+            let mut operators = Vec::new();
+            let mut residents = Vec::new();
+            for line in text.lines() {
+                match line.split_once(' ') {
+                    Some(("operator", token)) => operators.push(token.to_owned()),
+                    Some(("resident", token)) => residents.push(token.to_owned()),
+                    _ => anyhow::bail!("a tokens line is neither operator nor resident"),
+                }
+            }
+            (operators, residents)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let (operators, residents) = (Arc::new(operators), Arc::new(residents));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.connections)
+        .build()?;
+    let window = Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let connections = options.connections;
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let (http, base) = (http.clone(), options.base.clone());
+            let (operators, residents) = (operators.clone(), residents.clone());
+            let buildings = options.buildings;
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failed = 0u64;
+                let mut n = 0usize;
+                while started.elapsed() < window {
+                    let building = (c * 7919 + n * 104_729) % buildings;
+                    let request = if operators.is_empty() {
+                        http.post(format!("{base}/insert"))
+                            .json(&serde_json::json!({ "building": building, "n": n }))
+                    } else if c % 2 == 0 {
+                        let token = &operators[c / 2 % operators.len()];
+                        http.post(format!("{base}/api/v1/hotline/complaints"))
+                            .bearer_auth(token)
+                            .json(&serde_json::json!({
+                                "category": "no_heat",
+                                "address": format!("和平区测试路{building}号{c}单元{n}室"),
+                                "caller_phone": "13800138000",
+                            }))
+                    } else {
+                        // Each resident files 5 at most, then the next one takes over.
+                        let slot = (c / 2) + (n / 5) * connections.div_ceil(2);
+                        let Some(token) = residents.get(slot) else {
+                            failed += 1;
+                            break;
+                        };
+                        http.post(format!("{base}/api/v1/complaints"))
+                            .bearer_auth(token)
+                            .json(&serde_json::json!({
+                                "category": "low_temperature",
+                                "heating_account": format!("HB{building:05}{c:03}{n:06}"),
+                                "room_temperature": 16.0,
+                                "description": "bench",
+                            }))
+                    };
+                    let sent = Instant::now();
+                    match request.send().await {
+                        Ok(r) if r.status().is_success() => latencies.push(sent.elapsed()),
+                        _ => failed += 1,
+                    }
+                    n += 1;
+                }
+                (latencies, failed)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    for task in tasks {
+        let (l, f) = task.await?;
+        latencies.extend(l);
+        failed += f;
+    }
+    let elapsed_s = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let outcome = Outcome {
+        accepted: latencies.len(),
+        failed,
+        elapsed_s,
+        p50_ms: ms(percentile(&latencies, 0.50)),
+        p99_ms: ms(percentile(&latencies, 0.99)),
+    };
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(())
+}
+
+/// The scratch database as settings a child process takes for `DATABASE_URL`.
+fn settings(config: &DbConfig) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut parts = Vec::new();
+    if let Some(host) = config.pg.get_hosts().first() {
+        let host = match host {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        };
+        parts.push(format!("host={}", quote(&host)));
+    }
+    if let Some(port) = config.pg.get_ports().first() {
+        parts.push(format!("port={port}"));
+    }
+    if let Some(user) = config.pg.get_user() {
+        parts.push(format!("user={}", quote(user)));
+    }
+    if let Some(password) = config.pg.get_password() {
+        parts.push(format!(
+            "password={}",
+            quote(&String::from_utf8_lossy(password))
+        ));
+    }
+    if let Some(dbname) = config.pg.get_dbname() {
+        parts.push(format!("dbname={}", quote(dbname)));
+    }
+    parts.join(" ")
+}
+
+/// Runs the load generator as a child process against `base` and waits for its outcome.
+async fn drive(
+    url: &str,
+    base: &str,
+    tokens: Option<&Path>,
+    options: &Options,
+) -> anyhow::Result<Outcome> {
+    let (url, base, options) = (url.to_owned(), base.to_owned(), options.clone());
+    let tokens = tokens.map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || drive_blocking(&url, &base, tokens.as_deref(), &options))
+        .await?
+}
+
+fn drive_blocking(
+    url: &str,
+    base: &str,
+    tokens: Option<&Path>,
+    options: &Options,
+) -> anyhow::Result<Outcome> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .args(["bench", "load", "--base", base])
+        .args(["--connections", &options.connections.to_string()])
+        .args(["--seconds", &options.seconds.to_string()])
+        .args(["--buildings", &options.buildings.to_string()]);
+    if let Some(tokens) = tokens {
+        command.arg("--tokens").arg(tokens);
+    }
+    let output = command.stderr(Stdio::inherit()).output()?;
+    anyhow::ensure!(output.status.success(), "the load generator failed");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .last()
+        .context("the load generator printed nothing")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// The ceiling: one INSERT per request, on a pool of 16.
+async fn ceiling(
+    config: &DbConfig,
+) -> anyhow::Result<(std::net::SocketAddr, actix_web::dev::Server)> {
+    let pool = config.clone().pool_size(16).pool();
+    pool.get()
+        .await?
+        .batch_execute(
+            "CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, body jsonb NOT NULL, \
+             at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    let server = HttpServer::new(move || {
+        App::new().app_data(web::Data::new(pool.clone())).route(
+                "/insert",
+                web::post().to(
+                    |pool: web::Data<deadpool_postgres::Pool>,
+                     body: web::Json<serde_json::Value>| async move {
+                        let inserted = async {
+                            let client = pool.get().await?;
+                            client
+                                .execute(
+                                    "INSERT INTO bench_ceiling (body) VALUES ($1)",
+                                    &[&body.into_inner()],
+                                )
+                                .await?;
+                            anyhow::Ok(())
+                        };
+                        match inserted.await {
+                            Ok(()) => HttpResponse::Created().finish(),
+                            Err(_) => HttpResponse::ServiceUnavailable().finish(),
+                        }
+                    },
+                ),
+            )
+    })
+    .bind("127.0.0.1:0")?;
+    Ok((server.addrs()[0], server.run()))
+}
+
+/// `heatline serve` as its own process, with the sandbox's logins, until dropped.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    fn start(url: &str, master_key: &str, dir: &Path) -> anyhow::Result<Served> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .env("DATABASE_URL", url)
+            .env("HEATLINE_MASTER_KEY", master_key)
+            .env("RUST_LOG", "warn")
+            .args(["serve", "--addr", "127.0.0.1:0", "--sandbox", "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("piped stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .context("heatline serve exited before it listened")??;
+            if let Some(base) = line.strip_prefix("heatline listening on ") {
+                break base.to_owned();
+            }
+        };
+        // Keep reading, so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Served { child, base })
+    }
+
+    fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether every subscription's checkpoint is at the public log's head.
+async fn drained(client: &tokio_postgres::Client) -> anyhow::Result<bool> {
+    let schemas: Vec<String> = client
+        .query(
+            "SELECT table_schema FROM information_schema.tables \
+             WHERE table_name = 'subscription_checkpoint'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let behind: Vec<String> = schemas
+        .iter()
+        .map(|schema| {
+            format!(
+                "SELECT count(*) FROM {schema}.subscription_checkpoint c, head \
+                 WHERE (c.tx_id, c.global_position) < (head.tx_id, head.global_position)"
+            )
+        })
+        .collect();
+    let sql = format!(
+        "WITH head AS (SELECT tx_id, global_position FROM eventstore.published_event \
+         ORDER BY tx_id DESC, global_position DESC LIMIT 1) \
+         SELECT coalesce(sum(n), 0)::bigint FROM ({}) AS behind(n)",
+        behind.join(" UNION ALL ")
+    );
+    Ok(client.query_one(&sql, &[]).await?.get::<_, i64>(0) == 0)
+}
+
+async fn post_json(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = http.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "{status}: {body}");
+    Ok(body)
+}
+
+pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
+    let scratch = Scratch::create(&database.config).await?;
+    let dir = std::env::temp_dir().join(format!("heatline-bench-system-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let outcome = measure(&scratch, &dir, &options).await;
+    scratch.drop_database().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Result<()> {
+    let url = settings(&scratch.config);
+    let master_key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    println!(
+        "heatline bench system: {} connections, {} s per load, {} buildings",
+        options.connections, options.seconds, options.buildings
+    );
+
+    // The ceiling, in this process, driven by the generator in another.
+    let (address, running) = ceiling(&scratch.config).await?;
+    let handle = running.handle();
+    tokio::spawn(running);
+    let base = format!("http://{address}");
+    let ceiling = drive(&url, &base, None, options).await?;
+    handle.stop(true).await;
+    println!(
+        "ceiling   minimal handler, one INSERT per request: {:>7.0} req/s, p50 {:.1} ms, p99 {:.1} ms ({} failed)",
+        ceiling.per_second(),
+        ceiling.p50_ms,
+        ceiling.p99_ms,
+        ceiling.failed
+    );
+
+    // The registries and an admin, then every service in its own process.
+    let database = Database::open(
+        Some(&url),
+        dir,
+        secrets::Keyring::parse(&master_key).map_err(anyhow::Error::msg)?,
+    )
+    .await?;
+    database.migrate().await?;
+    let pool = database.config.pool();
+    let mut suppliers = String::from("supplier_id,name,districts,heated_area_m2,contact\n");
+    for s in 0..12 {
+        suppliers.push_str(&format!(
+            "supplier-{s},Supplier {s},district-{},2000000,0451-0000\n",
+            s % 6
+        ));
+    }
+    credit::registry::import(&pool, suppliers.as_bytes()).await?;
+    intake::registry::import(
+        &pool,
+        super::intake::registry(options.buildings).as_bytes(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    let identity = database.identity().await?;
+    for n in 0..8 {
+        identity
+            .create_staff(identity::NewStaff {
+                username: format!("bench.operator{n}"),
+                password: "a bench operator password".into(),
+                role: platform::auth::Role::Operator,
+                scope: Default::default(),
+                city_wide: false,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("creating an operator: {e:?}"))?;
+    }
+    drop(identity);
+    database.close();
+
+    let served = Served::start(&url, &master_key, dir)?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http
+        .get(format!("{}/readyz", served.base))
+        .send()
+        .await
+        .map(|r| !r.status().is_success())
+        .unwrap_or(true)
+    {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "not ready in a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut tokens = String::new();
+    for n in 0..8 {
+        let login = post_json(
+            &http,
+            format!("{}/api/v1/auth/login", served.base),
+            None,
+            serde_json::json!({ "username": format!("bench.operator{n}"), "password": "a bench operator password" }),
+        )
+        .await?;
+        tokens.push_str(&format!(
+            "operator {}\n",
+            login["access_token"].as_str().unwrap_or("")
+        ));
+    }
+    let logins: Vec<_> = (0..options.residents)
+        .map(|r| {
+            let (http, base) = (http.clone(), served.base.clone());
+            tokio::spawn(async move {
+                post_json(
+                    &http,
+                    format!("{base}/api/v1/auth/wechat"),
+                    None,
+                    serde_json::json!({ "code": format!("sandbox-bench{r}") }),
+                )
+                .await
+            })
+        })
+        .collect();
+    for login in logins {
+        let login = login.await??;
+        tokens.push_str(&format!(
+            "resident {}\n",
+            login["access_token"].as_str().unwrap_or("")
+        ));
+    }
+    let tokens_file = dir.join("tokens");
+    std::fs::File::create(&tokens_file)?.write_all(tokens.as_bytes())?;
+
+    let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
+    let load_ended = Instant::now();
+    let (client, connection) = scratch.config.pg.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    while !drained(&client).await? {
+        anyhow::ensure!(
+            load_ended.elapsed() < Duration::from_secs(600),
+            "not drained in 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain = load_ended.elapsed();
+    let ratio = system.per_second() / ceiling.per_second();
+    println!(
+        "system    heatline serve, hotline and app filings: {:>7.0} complaints/s = {:.0} % of the ceiling; target >= 40 %: {}",
+        system.per_second(),
+        ratio * 100.0,
+        super::verdict(ratio >= 0.4)
+    );
+    println!(
+        "system    latency p50 {:.1} ms, p99 {:.1} ms; target p99 <= 50 ms: {} ({} accepted, {} failed)",
+        system.p50_ms,
+        system.p99_ms,
+        super::verdict(system.p99_ms <= 50.0),
+        system.accepted,
+        system.failed
+    );
+    println!(
+        "system    drained (every subscription at the log's head) {:.2} s after the load; target <= 1 s: {}",
+        drain.as_secs_f64(),
+        super::verdict(drain <= Duration::from_secs(1))
+    );
+    match served.peak_rss_mib() {
+        Some(mib) => println!("system    peak RSS of the server: {mib:.0} MiB"),
+        None => println!("system    peak RSS of the server unavailable"),
+    }
+    Ok(())
+}
