@@ -360,6 +360,22 @@ async fn drained(client: &tokio_postgres::Client) -> anyhow::Result<bool> {
     Ok(client.query_one(&sql, &[]).await?.get::<_, i64>(0) == 0)
 }
 
+/// The scratch database's transactions, rows written (inserted, updated, deleted) and rows
+/// read (returned and fetched), as PostgreSQL counts them.
+async fn database_work(client: &tokio_postgres::Client) -> anyhow::Result<[i64; 3]> {
+    client
+        .batch_execute("SELECT pg_stat_clear_snapshot()")
+        .await?;
+    let row = client
+        .query_one(
+            "SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted, \
+             tup_returned + tup_fetched FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )
+        .await?;
+    Ok([row.get(0), row.get(1), row.get(2)])
+}
+
 async fn post_json(
     http: &reqwest::Client,
     url: String,
@@ -503,10 +519,11 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     let tokens_file = dir.join("tokens");
     std::fs::File::create(&tokens_file)?.write_all(tokens.as_bytes())?;
 
-    let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
-    let load_ended = Instant::now();
     let (client, connection) = scratch.config.pg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
+    let before = database_work(&client).await?;
+    let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
+    let load_ended = Instant::now();
     while !drained(&client).await? {
         anyhow::ensure!(
             load_ended.elapsed() < Duration::from_secs(600),
@@ -515,6 +532,9 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drain = load_ended.elapsed();
+    // Read after the statistics collector has reported the last transactions.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = database_work(&client).await?;
     let ratio = system.per_second() / ceiling.per_second();
     println!(
         "system    heatline serve, hotline and app filings: {:>7.0} complaints/s = {:.0} % of the ceiling; target >= 40 %: {}",
@@ -534,6 +554,35 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         "system    drained (every subscription at the log's head) {:.2} s after the load; target <= 1 s: {}",
         drain.as_secs_f64(),
         super::verdict(drain <= Duration::from_secs(1))
+    );
+    let per = |i: usize| (after[i] - before[i]) as f64 / system.accepted.max(1) as f64;
+    println!(
+        "system    PostgreSQL per accepted complaint, until drained: {:.1} transactions, {:.1} rows written, {:.0} rows read",
+        per(0),
+        per(1),
+        per(2)
+    );
+    let written = client
+        .query(
+            "SELECT schemaname || '.' || relname, n_tup_ins + n_tup_upd + n_tup_del AS n \
+             FROM pg_stat_user_tables ORDER BY n DESC LIMIT 6",
+            &[],
+        )
+        .await?;
+    let tables: Vec<String> = written
+        .iter()
+        .map(|r| {
+            let n: i64 = r.get(1);
+            format!(
+                "{} {:.1}",
+                r.get::<_, String>(0),
+                n as f64 / system.accepted.max(1) as f64
+            )
+        })
+        .collect();
+    println!(
+        "system    rows written per complaint, most first (the whole run): {}",
+        tables.join(", ")
     );
     match served.peak_rss_mib() {
         Some(mib) => println!("system    peak RSS of the server: {mib:.0} MiB"),
