@@ -96,7 +96,10 @@ fn step(event: &PublishedEvent) -> Result<Option<Step>, HandlerError> {
         (e.ticket_id, "ticket_opened", note, e.opened_at_ms)
     } else if event.is::<dispatch::ComplaintAttached>() {
         let e: dispatch::ComplaintAttached = event.decode()?;
-        joins.push(e.complaint_id.parse()?);
+        let joined = e.complaint_id.parse()?;
+        joins.push(joined);
+        // Told to the complaint that joined; the ticket's others were not added to anything.
+        only = Some(joined);
         let note = "added to the repair ticket".to_owned();
         (e.ticket_id, "attached", note, e.attached_at_ms)
     } else if event.is::<dispatch::TicketDispatched>() {

@@ -525,3 +525,66 @@ async fn simultaneous_reports_of_one_home_become_one_complaint_and_retries_one_f
     }
     assert_eq!(h.complaint_rows().await, 21);
 }
+
+#[tokio::test]
+async fn a_complaint_that_joins_a_ticket_is_told_so_and_the_others_on_it_are_not() {
+    use contracts::dispatch::v1 as dispatch;
+    let h = Harness::start().await;
+    let first = h
+        .post("/api/v1/complaints", &h.resident(1), &cold("HL01-0001"))
+        .await;
+    let second = h
+        .post("/api/v1/complaints", &h.resident(2), &cold("HL01-0002"))
+        .await;
+    let first = first.body["complaint_id"].as_str().unwrap().to_owned();
+    let second = second.body["complaint_id"].as_str().unwrap().to_owned();
+    let ticket = uuid::Uuid::now_v7().to_string();
+    let now = chrono::Utc::now().timestamp_millis();
+    testkit::log::publish(
+        &h.store,
+        "ticket",
+        &ticket,
+        &dispatch::TicketOpened {
+            ticket_id: ticket.clone(),
+            origin: "complaint".into(),
+            complaint_ids: vec![first.clone()],
+            opened_at_ms: now,
+            ..Default::default()
+        },
+    )
+    .await;
+    testkit::log::publish(
+        &h.store,
+        "ticket",
+        &ticket,
+        &dispatch::ComplaintAttached {
+            ticket_id: ticket.clone(),
+            complaint_id: second.clone(),
+            household: "h2".into(),
+            attached_at_ms: now,
+        },
+    )
+    .await;
+    let regulator = h.token(Role::Regulator, "reg");
+    let events = |id: String| {
+        let (h, regulator) = (&h, &regulator);
+        async move {
+            let one = h.get(&format!("/api/v1/complaints/{id}"), regulator).await;
+            one.body["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|step| step["event"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    h.eventually("the second complaint is told it joined", || async {
+        events(second.clone())
+            .await
+            .contains(&"attached".to_owned())
+    })
+    .await;
+    let steps = events(first.clone()).await;
+    assert!(steps.contains(&"ticket_opened".to_owned()), "{steps:?}");
+    assert!(!steps.contains(&"attached".to_owned()), "{steps:?}");
+}
