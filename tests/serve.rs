@@ -13,7 +13,7 @@ mod instances;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Gateway, Server, data_dir, login, user_create};
+use support::{Gateway, Server, data_dir, user_create};
 
 #[tokio::test]
 async fn serve_without_a_database_url_starts_a_private_postgresql_and_stops_it_on_sigterm() {
@@ -181,10 +181,8 @@ async fn a_household_file_is_refused_whole_naming_its_bad_line() {
     support::registries_and_admin(
         db.url(),
         &dir,
-        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
-         NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
-        "supplier_id,name,districts,heated_area_m2,contact\n\
-         harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
+        support::BUILDINGS_CSV,
+        support::SUPPLIERS_CSV,
         "a long first password",
     );
     let header = "account_no,address,building_id,heated_area_m2,price_yuan_per_m2\n";
@@ -280,12 +278,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     let db = testkit::TestDb::new().await;
     let dir = data_dir("split");
     let buildings = dir.join("buildings.csv");
-    std::fs::write(
-        &buildings,
-        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
-         NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
-    )
-    .unwrap();
+    std::fs::write(&buildings, support::BUILDINGS_CSV).unwrap();
     // Without the supplier in the supplier registry, the buildings are refused, naming it.
     let refused = support::heatline_output(
         db.url(),
@@ -298,12 +291,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
         String::from_utf8_lossy(&refused.stderr)
     );
     let suppliers = dir.join("suppliers.csv");
-    std::fs::write(
-        &suppliers,
-        "supplier_id,name,districts,heated_area_m2,contact\n\
-         harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
-    )
-    .unwrap();
+    std::fs::write(&suppliers, support::SUPPLIERS_CSV).unwrap();
     support::heatline(
         db.url(),
         &["import", "suppliers", suppliers.to_str().unwrap()],
@@ -348,18 +336,7 @@ async fn each_service_runs_in_its_own_process_behind_the_nginx_gateway() {
     );
     let public = gateway.base.as_str();
     let http = reqwest::Client::new();
-    let admin = login(&http, public, "city.admin", "a long first password").await;
-    let staff = http
-        .post(format!("{public}/api/v1/staff"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({
-            "username": "wang.hotline", "password": "answer every call", "role": "operator"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(staff.status().as_u16(), 201);
-    let operator = login(&http, public, "wang.hotline", "answer every call").await;
+    let operator = support::hotline_operator(&http, public).await;
 
     // Intake takes the call, verifying the token with identity's published keys.
     let filed = http

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use super::support::{Gateway, Server, data_dir, free_port, heatline, login, user_create};
+use super::support::{self, Gateway, Server, data_dir, free_port};
 
 /// Whether some process holds the subscription `schema.name` (its session advisory lock).
 async fn held(client: &tokio_postgres::Client, subscription: &str) -> bool {
@@ -64,34 +64,13 @@ async fn two_instances_of_every_service_behind_the_gateway_act_as_one() {
     let db = testkit::TestDb::new().await;
     let client = db.connect().await;
     let dir = data_dir("instances");
-    let suppliers = dir.join("suppliers.csv");
-    std::fs::write(
-        &suppliers,
-        "supplier_id,name,districts,heated_area_m2,contact\n\
-         harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n",
-    )
-    .unwrap();
-    heatline(
+    support::registries_and_admin(
         db.url(),
-        &["import", "suppliers", suppliers.to_str().unwrap()],
+        &dir,
+        support::BUILDINGS_CSV,
+        support::SUPPLIERS_CSV,
+        "a long first password",
     );
-    let buildings = dir.join("buildings.csv");
-    std::fs::write(
-        &buildings,
-        "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
-         NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n",
-    )
-    .unwrap();
-    heatline(
-        db.url(),
-        &["import", "buildings", buildings.to_str().unwrap()],
-    );
-    let created = user_create(
-        db.url(),
-        &["--username", "city.admin", "--role", "admin"],
-        "a long first password\n",
-    );
-    assert!(created.status.success());
 
     let url = db.url();
     let start = |only: &str, env: &[(&str, &str)]| {
@@ -129,18 +108,7 @@ async fn two_instances_of_every_service_behind_the_gateway_act_as_one() {
     );
     let public = gateway.base.as_str();
     let http = reqwest::Client::new();
-    let admin = login(&http, public, "city.admin", "a long first password").await;
-    let staff = http
-        .post(format!("{public}/api/v1/staff"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({
-            "username": "wang.hotline", "password": "answer every call", "role": "operator"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(staff.status().as_u16(), 201);
-    let operator = login(&http, public, "wang.hotline", "answer every call").await;
+    let operator = support::hotline_operator(&http, public).await;
 
     // Ten calls through the gateway: both intakes take some.
     let mut filed = BTreeSet::new();

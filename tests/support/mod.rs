@@ -158,12 +158,31 @@ pub struct Gateway {
 
 /// A port nothing listens on yet (for a process that must know the gateway's address before
 /// the gateway starts).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+pub use testkit::nats::free_port;
+
+/// The supplier registry of the split tests: Harbin Heat in Nangang.
+pub const SUPPLIERS_CSV: &str = "supplier_id,name,districts,heated_area_m2,contact\n\
+     harbin-heat,Harbin Heat Co.,nangang,2500000,0451-8888-0000\n";
+
+/// The building registry of the split tests: one building of Harbin Heat.
+pub const BUILDINGS_CSV: &str = "building_id,district,station,supplier_id,address,account_prefix,heated_area_m2\n\
+     NG-0101,nangang,NG-S01,harbin-heat,南岗区学府路100号1栋,NG0101,5200\n";
+
+/// The first admin (`city.admin`) makes the hotline operator `wang.hotline` through the API at
+/// `public`, who logs in: answers the operator's token.
+pub async fn hotline_operator(http: &reqwest::Client, public: &str) -> String {
+    let admin = login(http, public, "city.admin", "a long first password").await;
+    let staff = http
+        .post(format!("{public}/api/v1/staff"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "username": "wang.hotline", "password": "answer every call", "role": "operator"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(staff.status().as_u16(), 201);
+    login(http, public, "wang.hotline", "answer every call").await
 }
 
 impl Gateway {

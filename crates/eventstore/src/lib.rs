@@ -38,5 +38,6 @@ pub use store::{
     RecordedEvent, StreamContext,
 };
 pub use subscription::{
-    Batch, Handler, HandlerError, SubscriptionConfig, SubscriptionHandle, SubscriptionStatus,
+    Batch, Handler, HandlerError, Partition, SubscriptionConfig, SubscriptionHandle,
+    SubscriptionStatus,
 };

@@ -12,6 +12,7 @@ use crate::position::LogPosition;
 use crate::store::PgEventStore;
 
 pub(crate) const READ_PUBLISHED: &str = include_str!("sql/read_published.sql");
+const READ_PUBLISHED_PARTITION: &str = include_str!("sql/read_published_partition.sql");
 pub(crate) const PUBLISHED_PENDING: &str = include_str!("sql/published_pending.sql");
 const PUBLISHED_HEAD: &str = include_str!("sql/published_head.sql");
 
@@ -106,6 +107,29 @@ impl PublishedEvent {
 
 /// Reads up to `limit` published events after `after`, below the horizon of running
 /// transactions, in global order.
+/// The events of one partition (index, count) after `after`, at most `limit`.
+pub(crate) async fn read_partition_with(
+    client: &ClientWrapper,
+    after: LogPosition,
+    limit: i64,
+    (index, count): (u32, u32),
+) -> Result<Vec<PublishedEvent>, StoreError> {
+    let statement = client.prepare_cached(READ_PUBLISHED_PARTITION).await?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &after.tx_id_text(),
+                &after.global_position,
+                &limit,
+                &i64::from(count),
+                &i64::from(index),
+            ],
+        )
+        .await?;
+    rows.iter().map(PublishedEvent::from_row).collect()
+}
+
 pub(crate) async fn read_published_with(
     client: &ClientWrapper,
     after: LogPosition,

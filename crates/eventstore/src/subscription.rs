@@ -17,7 +17,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
 
 use crate::error::StoreError;
-use crate::log::{PublishedEvent, pending_beyond_horizon, read_published_with};
+use crate::log::{
+    PublishedEvent, pending_beyond_horizon, read_partition_with, read_published_with,
+};
 use crate::metadata::EventMetadata;
 use crate::position::LogPosition;
 use crate::store::{AppendError, Appended, PgEventStore, Publish, StreamContext, load_with};
@@ -130,6 +132,27 @@ pub struct SubscriptionConfig {
     pub min_backoff: Duration,
     /// The longest pause after repeated failures.
     pub max_backoff: Duration,
+    /// Which share of the log's streams this runner handles (see [`spawn_partitioned`]).
+    pub partition: Option<Partition>,
+}
+
+/// One of `count` partitions of a subscription: the events of the streams whose hash falls to
+/// `index`. Each has its own checkpoint and lock, so partitions run in different processes at
+/// once; a stream's events all go to one partition, in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This partition, from 0.
+    pub index: u32,
+    /// How many there are (at least 1).
+    pub count: u32,
+}
+
+impl Partition {
+    /// The name of partition `index` of `count` of subscription `name`, for its checkpoint,
+    /// lock and lag (`name_p0of2`).
+    pub fn name(self, name: &str) -> String {
+        format!("{name}_p{}of{}", self.index, self.count)
+    }
 }
 
 impl SubscriptionConfig {
@@ -143,6 +166,7 @@ impl SubscriptionConfig {
             horizon_retry: Duration::from_millis(5),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
+            partition: None,
         }
     }
 }
@@ -221,6 +245,36 @@ pub fn spawn(
     config: SubscriptionConfig,
     handler: impl Handler,
 ) -> Result<SubscriptionHandle, StoreError> {
+    spawn_shared(store, config, Arc::new(handler))
+}
+
+/// Starts a subscription as `count` partitions (`config.name` with `_p{i}of{count}`), each
+/// with its own checkpoint and lock, sharing `handler`: the events of a stream all reach one
+/// partition, in log order, and partitions held by different processes run at once. Only for
+/// a handler whose work on one stream does not depend on another's.
+pub fn spawn_partitioned<H: Handler>(
+    store: &PgEventStore,
+    config: SubscriptionConfig,
+    count: u32,
+    handler: Arc<H>,
+) -> Result<Vec<SubscriptionHandle>, StoreError> {
+    let count = count.max(1);
+    (0..count)
+        .map(|index| {
+            let partition = Partition { index, count };
+            let mut config = config.clone();
+            config.name = partition.name(&config.name);
+            config.partition = Some(partition);
+            spawn_shared(store, config, handler.clone())
+        })
+        .collect()
+}
+
+fn spawn_shared<H: Handler>(
+    store: &PgEventStore,
+    config: SubscriptionConfig,
+    handler: Arc<H>,
+) -> Result<SubscriptionHandle, StoreError> {
     if !is_identifier(&config.schema) {
         return Err(StoreError::Decode(format!(
             "subscription schema {:?} is not a plain lowercase identifier",
@@ -232,7 +286,7 @@ pub fn spawn(
     let runner = Runner {
         store: store.clone(),
         config,
-        handler: Arc::new(handler),
+        handler,
         status: status_tx,
         stop: stop_rx,
     };
@@ -443,14 +497,25 @@ impl<H: Handler> Runner<H> {
             }
             // Mark wake-ups seen before reading, so one that arrives during the read is not lost.
             wakeups.borrow_and_update();
-            let events =
-                match read_published_with(&client, checkpoint, self.config.batch_size).await {
-                    Ok(events) => events,
-                    Err(error) => {
-                        self.failed(&error.to_string());
-                        return Exit::Reconnect;
-                    }
-                };
+            let read = match self.config.partition {
+                Some(p) => {
+                    read_partition_with(
+                        &client,
+                        checkpoint,
+                        self.config.batch_size,
+                        (p.index, p.count),
+                    )
+                    .await
+                }
+                None => read_published_with(&client, checkpoint, self.config.batch_size).await,
+            };
+            let events = match read {
+                Ok(events) => events,
+                Err(error) => {
+                    self.failed(&error.to_string());
+                    return Exit::Reconnect;
+                }
+            };
             if events.is_empty() {
                 let held_back = pending_beyond_horizon(&client, checkpoint)
                     .await

@@ -239,3 +239,58 @@ async fn two_processes_running_one_subscription_handle_each_event_once_even_when
     let standby = runners[1 - holder].as_ref().unwrap();
     assert!(standby.status().holding);
 }
+
+#[tokio::test]
+async fn a_partitioned_subscription_gives_each_stream_to_one_partition_and_keeps_its_order() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
+    write_probes(&store, 60, 5).await;
+    // Two processes, each running the three partitions: each partition runs in one of them.
+    let mut config = support::fast_config("split");
+    config.batch_size = 7;
+    let first =
+        subscription::spawn_partitioned(&store, config.clone(), 3, Arc::new(Recorder::new("a")))
+            .unwrap();
+    let second =
+        subscription::spawn_partitioned(&store, config, 3, Arc::new(Recorder::new("b"))).unwrap();
+    let published = support::published_count(&db).await;
+    let started = std::time::Instant::now();
+    while support::seen_summary(&db).await.distinct < published {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not all handled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = support::seen_summary(&db).await;
+    assert_eq!(seen.deliveries, published, "each event once");
+    assert!(support::streams_delivered_in_order(&db).await);
+    let client = db.connect().await;
+    let split: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT aggregate_id FROM selftest.seen GROUP BY 1 \
+             HAVING count(DISTINCT runner) > 1) AS s",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(split, 0, "a stream handled in two places");
+    for (a, b) in first.iter().zip(&second) {
+        let (a, b) = (a.status(), b.status());
+        assert!(a.holding != b.holding, "one holder per partition");
+        assert!(a.handled + b.handled > 0, "every partition has streams");
+    }
+    let names: Vec<String> = client
+        .query(
+            "SELECT name FROM selftest.subscription_checkpoint ORDER BY name",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(names, ["split_p0of3", "split_p1of3", "split_p2of3"]);
+}

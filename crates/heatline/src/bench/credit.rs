@@ -350,7 +350,7 @@ async fn restart(store: &PgEventStore, rulebook: Arc<Rulebook>, events: u64) -> 
     let row = client
         .query_one(
             "SELECT tx_id::text, global_position FROM eventstore.published_event \
-             ORDER BY tx_id, global_position OFFSET $1 LIMIT 1",
+             ORDER BY published_event.tx_id, published_event.global_position OFFSET $1 LIMIT 1",
             &[&((events - behind).saturating_sub(1) as i64)],
         )
         .await?;

@@ -72,6 +72,7 @@ struct Report {
     read_events: usize,
     read_per_s: f64,
     raw_read_per_s: f64,
+    partitions_per_s: [f64; 2],
     latency: Percentiles,
     latency_samples: usize,
 }
@@ -137,6 +138,14 @@ impl Report {
             self.latency_samples,
             verdict(self.latency.p99 <= Duration::from_millis(50))
         );
+        let [one, two] = self.partitions_per_s;
+        println!(
+            "(f) a per-stream projection (a statement per event) over the newest {} events: 1 partition {:>7.0} events/s, 2 partitions {:>7.0} events/s ({:.2}x)",
+            super::partitions::EVENTS,
+            one,
+            two,
+            two / one
+        );
     }
 }
 
@@ -163,6 +172,7 @@ async fn measure(config: &DbConfig, options: &Options) -> anyhow::Result<Report>
         .await?;
     let raw_read_per_s = raw_catch_up(&store).await?;
     let (read_events, read_per_s) = catch_up(&store).await?;
+    let partitions_per_s = super::partitions::run(&store).await?;
     let samples = latency(
         &store,
         options.rate,
@@ -176,6 +186,7 @@ async fn measure(config: &DbConfig, options: &Options) -> anyhow::Result<Report>
         read_events,
         read_per_s,
         raw_read_per_s,
+        partitions_per_s,
         latency_samples: samples.len(),
         latency: Percentiles::of(samples),
     })
@@ -279,7 +290,7 @@ async fn raw_catch_up(store: &PgEventStore) -> anyhow::Result<f64> {
              FROM eventstore.published_event \
              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) \
                AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY tx_id, global_position LIMIT 5000",
+             ORDER BY published_event.tx_id, published_event.global_position LIMIT 5000",
         )
         .await?;
     let started = Instant::now();

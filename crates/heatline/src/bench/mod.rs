@@ -6,6 +6,7 @@ mod credit;
 mod dispatch;
 mod eventstore;
 mod intake;
+mod partitions;
 mod seal;
 mod sensors;
 mod system;
