@@ -119,10 +119,10 @@ impl Report {
             self.batch_events_per_s
         );
         println!(
-            "(d) catch-up read of the public log       {:>10.0} events/s over {} events, decoded; target >= 200000: {}",
+            "(d) catch-up read of the public log       {:>10.0} events/s over {} events, decoded; target >= 238,830 (twice the 119,415 once measured): {}",
             self.read_per_s,
             self.read_events,
-            verdict(self.read_per_s >= 200_000.0)
+            verdict(self.read_per_s >= 238_830.0)
         );
         println!(
             "    raw SELECT of the same rows, same pages {:>8.0} rows/s (baseline): (d) is {:.0} % of it",
