@@ -200,13 +200,18 @@ async fn a_restarted_feed_starts_from_its_scorers_snapshot_and_reads_only_the_lo
         .get()
         .await
         .unwrap()
-        .query_one("SELECT count(*) FROM eventstore.published_event", &[])
+        .query_one(
+            "SELECT count(*) FROM eventstore.published_event \
+             WHERE (tx_id, global_position) <= ($1::text::xid8, $2)",
+            &[&at.tx_id_text(), &at.global_position],
+        )
         .await
         .unwrap()
         .get(0);
+    // (Months the closer ends may add events after it, on a later day.)
     assert_eq!(
         events, published as u64,
-        "the whole log read, the ledger's own events too"
+        "the whole log up to it read, the ledger's own events too"
     );
     h.background.take().unwrap().feed.stop().await;
 
