@@ -162,25 +162,34 @@ async fn events_handled_again_after_a_checkpoint_reset_count_once() {
     assert_eq!(h.score("north-heat", "").await["score"], 77.78);
 }
 
-/// The feed's scorer snapshot: its position, and its state.
-async fn snapshot_at_head(h: &Harness) -> Vec<u8> {
-    let head = h.store.published_head().await.unwrap();
+/// With credit's background work stopped: the feed's checkpoint, once its last snapshot is
+/// saved there, with that snapshot's state and event count.
+async fn last_snapshot(h: &Harness) -> (eventstore::LogPosition, Vec<u8>, u64) {
     let client = h.store.pool().get().await.unwrap();
-    eventually("the scorer is saved at the log's head", || async {
-        credit::feed::snapshot(&client)
-            .await
-            .unwrap()
-            .is_some_and(|(position, _)| position == head)
-    })
-    .await;
-    client
+    let row = client
         .query_one(
-            "SELECT state FROM credit.scorer_snapshot WHERE name = 'ledger_feed'",
+            "SELECT tx_id::text, global_position FROM credit.subscription_checkpoint \
+             WHERE name = 'ledger_feed'",
             &[],
         )
         .await
-        .unwrap()
-        .get(0)
+        .unwrap();
+    let checkpoint = eventstore::LogPosition::from_parts(row.get(0), row.get(1)).unwrap();
+    eventually("the scorer is saved at the feed's checkpoint", || async {
+        credit::feed::snapshot(&client)
+            .await
+            .unwrap()
+            .is_some_and(|(position, _)| position == checkpoint)
+    })
+    .await;
+    let row = client
+        .query_one(
+            "SELECT state, events FROM credit.scorer_snapshot WHERE name = 'ledger_feed'",
+            &[],
+        )
+        .await
+        .unwrap();
+    (checkpoint, row.get(0), row.get::<_, i64>(1) as u64)
 }
 
 #[tokio::test]
@@ -189,11 +198,9 @@ async fn a_restarted_feed_starts_from_its_scorers_snapshot_and_reads_only_the_lo
     let mut h = Harness::start().await;
     season(&h).await;
     h.caught_up().await;
-    let saved = snapshot_at_head(&h).await;
-    let (at, events) = credit::feed::snapshot(&h.store.pool().get().await.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    // Everything in the background stops (the closer too, which may end months meanwhile).
+    h.background.take().unwrap().feed.stop().await;
+    let (at, saved, events) = last_snapshot(&h).await;
     let published: i64 = h
         .store
         .pool()
@@ -208,12 +215,10 @@ async fn a_restarted_feed_starts_from_its_scorers_snapshot_and_reads_only_the_lo
         .await
         .unwrap()
         .get(0);
-    // (Months the closer ends may add events after it, on a later day.)
     assert_eq!(
         events, published as u64,
         "the whole log up to it read, the ledger's own events too"
     );
-    h.background.take().unwrap().feed.stop().await;
 
     // Told that the season left nothing behind, a restarted feed believes it: T1's late
     // callback breach finds no resolved ticket to count against.
