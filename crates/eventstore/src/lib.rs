@@ -14,6 +14,7 @@
 
 mod append;
 mod cache;
+mod checkpoint;
 mod commands;
 pub mod db;
 mod error;
