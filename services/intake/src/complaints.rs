@@ -512,17 +512,20 @@ impl Complaints {
 }
 
 /// Takes the locks of `filings` (each one's household, so a repeat sees the complaint it
-/// merges into, and filer, so the hourly limit is exact) in the order of their lock ids: two
-/// transactions never wait for each other in a cycle. Advisory locks are not writes: an append
-/// after them is still the transaction's first write.
+/// merges into, and, for a filing under the hourly limit, its filer, so the limit is exact) in
+/// the order of their lock ids: two transactions never wait for each other in a cycle. A filer
+/// without a limit (a hotline operator, a sensor episode) is not locked: an operator's filings
+/// for different households go on at once. Advisory locks are not writes: an append after them
+/// is still the transaction's first write.
 async fn lock(tx: &Transaction<'_>, filings: &[NewFiling]) -> Result<(), CommandError> {
     let keys: Vec<String> = filings
         .iter()
         .flat_map(|f| {
-            [
-                format!("intake.household:{}", f.details.household.as_str()),
-                format!("intake.filer:{}", f.details.filer),
-            ]
+            let household = format!("intake.household:{}", f.details.household.as_str());
+            let filer = f
+                .rate_limited
+                .then(|| format!("intake.filer:{}", f.details.filer));
+            std::iter::once(household).chain(filer)
         })
         .collect();
     let statement = tx
