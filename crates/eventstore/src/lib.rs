@@ -27,6 +27,7 @@ pub mod seal;
 pub mod selftest;
 mod store;
 pub mod subscription;
+pub mod writes;
 
 pub use commands::{Commands, CommitReceipt};
 pub use db::{DbConfig, migrate};
@@ -42,3 +43,4 @@ pub use subscription::{
     Batch, Handler, HandlerError, Partition, SubscriptionConfig, SubscriptionHandle,
     SubscriptionStatus,
 };
+pub use writes::Writes;

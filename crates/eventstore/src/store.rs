@@ -22,6 +22,7 @@ use crate::notify::{self, Notifier};
 use crate::position::LogPosition;
 
 const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
+const LOAD_MANY: &str = include_str!("sql/load_many.sql");
 const LOAD_STREAM: &str = include_str!("sql/load_stream.sql");
 
 /// A domain event read back with everything stored beside it.
@@ -330,6 +331,37 @@ pub(crate) async fn load_with<A: Aggregate + Clone>(
         current_sequence,
         connection: None,
     })
+}
+
+/// Loads the streams `aggregate_ids` of `A` in one statement; an id without events comes back
+/// as a new stream. Each stream is replayed in sequence order.
+pub(crate) async fn load_many_with<A: Aggregate + Clone>(
+    client: &impl GenericClient,
+    aggregate_ids: &[&str],
+) -> Result<Vec<StreamContext<A>>, StoreError> {
+    let statement = client.prepare_cached(LOAD_MANY).await?;
+    let rows = client
+        .query(&statement, &[&A::TYPE, &aggregate_ids])
+        .await?;
+    let mut streams: HashMap<&str, (A, usize)> = aggregate_ids
+        .iter()
+        .map(|id| (*id, (A::default(), 0)))
+        .collect();
+    for row in rows {
+        let id: &str = row.get("aggregate_id");
+        let Json(event): Json<A::Event> = row
+            .try_get("payload")
+            .map_err(|e| StoreError::Decode(e.to_string()))?;
+        let Some((aggregate, sequence)) = streams.get_mut(id) else {
+            continue;
+        };
+        aggregate.apply(event);
+        *sequence = row.get::<_, i64>("sequence") as usize;
+    }
+    Ok(streams
+        .into_iter()
+        .map(|(id, (aggregate, sequence))| StreamContext::resume(id, aggregate, sequence))
+        .collect())
 }
 
 fn envelope_metadata(

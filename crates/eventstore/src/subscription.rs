@@ -7,6 +7,8 @@
 //! a connection of its own, and standbys keep trying. A handler error rolls the batch back, is
 //! logged, and the same batch is retried with backoff: an event is never skipped.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,9 @@ use crate::log::{
 };
 use crate::metadata::EventMetadata;
 use crate::position::LogPosition;
-use crate::store::{AppendError, Appended, PgEventStore, Publish, StreamContext, load_with};
+use crate::store::{
+    AppendError, Appended, PgEventStore, Publish, StreamContext, load_many_with, load_with,
+};
 
 /// A handler's failure: the batch is rolled back and retried.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,7 +39,14 @@ pub struct Batch<'a> {
     store: &'a PgEventStore,
     appended: bool,
     after: LogPosition,
+    /// Streams loaded or appended to in this batch, as of this transaction: a stream that
+    /// several events of the batch touch (an incident's ticket, a supplier's ledger) is read
+    /// once. Kept only for the batch, so nothing survives a rollback; another writer's append
+    /// meanwhile still makes this batch's append fail as a conflict.
+    streams: std::sync::Mutex<Streams>,
 }
+
+type Streams = HashMap<(&'static str, String), Box<dyn Any + Send>>;
 
 impl<'a> Batch<'a> {
     /// The batch's transaction, for projection writes.
@@ -49,12 +60,69 @@ impl<'a> Batch<'a> {
         self.after
     }
 
-    /// Loads an aggregate inside the batch's transaction.
+    /// Loads an aggregate inside the batch's transaction (from the batch's memory when this
+    /// batch already loaded or appended to it).
     pub async fn load<A: Publish>(
         &self,
         aggregate_id: &str,
     ) -> Result<StreamContext<A>, StoreError> {
-        load_with(&self.tx, aggregate_id).await
+        if let Some(known) = self.known::<A>(aggregate_id) {
+            return Ok(known);
+        }
+        let context = load_with::<A>(&self.tx, aggregate_id).await?;
+        self.remember(
+            aggregate_id,
+            context.state().clone(),
+            context.current_sequence(),
+        );
+        Ok(context)
+    }
+
+    /// Loads many streams of `A` in one statement, for the events of a batch to come: each
+    /// later [`Self::load`] of one of them reads nothing. Ids already known are skipped; an id
+    /// without events is remembered as a new stream.
+    pub async fn preload<A: Publish>(&self, aggregate_ids: &[String]) -> Result<(), StoreError> {
+        let wanted: Vec<&str> = {
+            let streams = self.streams.lock().expect("batch streams");
+            let mut wanted: Vec<&str> = aggregate_ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !streams.contains_key(&(A::TYPE, (*id).to_owned())))
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            wanted
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for context in load_many_with::<A>(&self.tx, &wanted).await? {
+            self.remember(
+                context.aggregate_id(),
+                context.state().clone(),
+                context.current_sequence(),
+            );
+        }
+        Ok(())
+    }
+
+    fn known<A: Publish>(&self, aggregate_id: &str) -> Option<StreamContext<A>> {
+        let streams = self.streams.lock().expect("batch streams");
+        let (state, sequence) = streams
+            .get(&(A::TYPE, aggregate_id.to_owned()))?
+            .downcast_ref::<(A, usize)>()?;
+        Some(StreamContext::resume(
+            aggregate_id,
+            state.clone(),
+            *sequence,
+        ))
+    }
+
+    fn remember<A: Publish>(&self, aggregate_id: &str, state: A, sequence: usize) {
+        self.streams.lock().expect("batch streams").insert(
+            (A::TYPE, aggregate_id.to_owned()),
+            Box::new((state, sequence)),
+        );
     }
 
     /// The sequence number of a stream's last event (0 for none), read in the batch's
@@ -93,6 +161,11 @@ impl<'a> Batch<'a> {
                 .await?
         };
         self.appended = true;
+        let mut state = context.state().clone();
+        for event in events {
+            cqrs_es::Aggregate::apply(&mut state, event.clone());
+        }
+        self.remember(context.aggregate_id(), state, appended.last_sequence);
         Ok(appended)
     }
 }
@@ -522,12 +595,14 @@ impl<H: Handler> Runner<H> {
         events: &[PublishedEvent],
     ) -> Result<LogPosition, HandlerError> {
         let last = events.last().map_or(from, |e| e.position);
+        let started = Instant::now();
         let tx = client.transaction().await?;
         let mut batch = Batch {
             tx,
             store: &self.store,
             appended: false,
             after: from,
+            streams: std::sync::Mutex::new(HashMap::new()),
         };
         self.handler.handle(&mut batch, events).await?;
         let Batch { tx, appended, .. } = batch;
@@ -549,6 +624,13 @@ impl<H: Handler> Runner<H> {
         if appended {
             self.store.notify_appended();
         }
+        tracing::debug!(
+            subscription.schema = %self.config.schema,
+            subscription.name = %self.config.name,
+            events = events.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "subscription batch committed"
+        );
         Ok(last)
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use contracts::dispatch::v1 as dispatch;
 use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
-    SubscriptionConfig, SubscriptionHandle,
+    SubscriptionConfig, SubscriptionHandle, Writes, params,
 };
 use uuid::Uuid;
 
@@ -382,72 +382,64 @@ impl News {
                 }
             }
         }
-        // Then the rows.
+        // Then the rows, sent together.
+        let mut writes = Writes::new();
         for (step, complaints) in steps.iter().zip(&carried) {
             for joined in &step.joins {
-                batch
-                    .tx()
-                    .execute(
-                        "INSERT INTO intake.ticket_member (ticket_id, complaint_id) \
-                         VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        &[&step.ticket, joined],
-                    )
-                    .await?;
+                writes.push(
+                    "INSERT INTO intake.ticket_member (ticket_id, complaint_id) \
+                     VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    params![step.ticket, *joined],
+                );
             }
-            batch
-                .tx()
-                .execute(
-                    "INSERT INTO intake.complaint_progress \
-                     (complaint_id, event_id, at, event, by_role, note) \
-                     SELECT c, $2, $3, $4, $5, $6 FROM unnest($1::uuid[]) AS c \
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        complaints,
-                        &step.event_id,
-                        &step.at,
-                        &step.event,
-                        &step.by_role,
-                        &step.note,
-                    ],
-                )
-                .await?;
+            writes.push(
+                "INSERT INTO intake.complaint_progress \
+                 (complaint_id, event_id, at, event, by_role, note) \
+                 SELECT c, $2, $3, $4, $5, $6 FROM unnest($1::uuid[]) AS c \
+                 ON CONFLICT DO NOTHING",
+                params![
+                    complaints.clone(),
+                    step.event_id,
+                    step.at,
+                    step.event,
+                    step.by_role.clone(),
+                    step.note.clone(),
+                ],
+            );
             match &step.crew {
                 Some(CrewChange::Assigned(crew)) => {
-                    batch
-                        .tx()
-                        .execute(
-                            "INSERT INTO intake.ticket_crew (ticket_id, crew_id) VALUES ($1, $2) \
-                             ON CONFLICT (ticket_id) DO UPDATE SET crew_id = EXCLUDED.crew_id",
-                            &[&step.ticket, crew],
-                        )
-                        .await?;
+                    writes.push(
+                        "INSERT INTO intake.ticket_crew (ticket_id, crew_id) VALUES ($1, $2) \
+                         ON CONFLICT (ticket_id) DO UPDATE SET crew_id = EXCLUDED.crew_id",
+                        params![step.ticket, crew.clone()],
+                    );
                 }
                 Some(CrewChange::Released) => {
-                    batch
-                        .tx()
-                        .execute(
-                            "DELETE FROM intake.ticket_crew WHERE ticket_id = $1",
-                            &[&step.ticket],
-                        )
-                        .await?;
+                    writes.push(
+                        "DELETE FROM intake.ticket_crew WHERE ticket_id = $1",
+                        params![step.ticket],
+                    );
                 }
                 None => {}
             }
             if let Some(status) = step.platform {
-                owe_platform(batch, step, complaints, status).await?;
+                owe_platform(batch, &mut writes, step, complaints, status).await?;
             }
         }
+        writes.send(batch.tx()).await?;
         Ok(())
     }
 }
 
 /// Queues the platform's status for every work order the ticket carries, each keyed by an id
-/// derived from the event and the work order, so a redelivered event is owed once.
+/// derived from the event and the work order, so a redelivered event is owed once. (The work
+/// orders are read at once: no write of the batch changes them.)
 async fn owe_platform(
     batch: &Batch<'_>,
+    writes: &mut Writes,
     step: &Step,
     complaints: &[Uuid],
-    status: &str,
+    status: &'static str,
 ) -> Result<(), HandlerError> {
     let orders = batch
         .tx()
@@ -460,13 +452,10 @@ async fn owe_platform(
     for row in orders {
         let work_order: String = row.get(0);
         let key = Uuid::new_v5(&step.event_id, work_order.as_bytes());
-        batch
-            .tx()
-            .execute(
-                include_str!("sql/outbox_insert.sql"),
-                &[&key, &work_order, &status, &step.note, &step.at],
-            )
-            .await?;
+        writes.push(
+            include_str!("sql/outbox_insert.sql"),
+            params![key, work_order, status, step.note.clone(), step.at],
+        );
     }
     Ok(())
 }

@@ -287,7 +287,12 @@ impl Served {
         let mut child = Command::new(std::env::current_exe()?)
             .env("DATABASE_URL", url)
             .env("HEATLINE_MASTER_KEY", master_key)
-            .env("RUST_LOG", "warn")
+            // The server's own log filter (`HEATLINE_BENCH_LOG`, e.g.
+            // `eventstore::subscription=debug` for each batch's time), warnings by default.
+            .env(
+                "RUST_LOG",
+                std::env::var("HEATLINE_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .args(["serve", "--addr", "127.0.0.1:0", "--sandbox", "--data-dir"])
             .arg(dir)
             .stdout(Stdio::piped())

@@ -9,7 +9,7 @@ use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
     Batch, HandlerError, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
-    SubscriptionHandle,
+    SubscriptionHandle, Writes, params,
 };
 
 /// The subscription's name in the `credit` schema.
@@ -63,185 +63,183 @@ fn cause(cause: dispatch::Cause) -> &'static str {
     }
 }
 
-/// Applies one published event to the board's tables.
-async fn apply(
-    tx: &deadpool_postgres::Transaction<'_>,
-    event: &PublishedEvent,
-) -> Result<(), HandlerError> {
+/// The statements that apply one published event to the board's tables.
+fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError> {
     if is::<intake::ComplaintAccepted>(event) {
         let m: intake::ComplaintAccepted = event.decode()?;
         let [district, station, building, supplier] = route(m.route.as_ref());
-        tx.execute(
+        writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, household, category, source, \
              district, station, building_id, supplier_id, filed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-            &[
-                &m.complaint_id,
-                &m.household,
-                &snake(m.category().as_str_name()),
-                &snake(m.source().as_str_name()),
-                &district,
-                &station,
-                &building,
-                &supplier,
-                &at(m.filed_at_ms),
+            params![
+                m.complaint_id.clone(),
+                m.household.clone(),
+                snake(m.category().as_str_name()),
+                snake(m.source().as_str_name()),
+                district.map(str::to_owned),
+                station.map(str::to_owned),
+                building.map(str::to_owned),
+                supplier.map(str::to_owned),
+                at(m.filed_at_ms)
             ],
-        )
-        .await?;
+        );
     } else if is::<intake::ComplaintMerged>(event) {
         let m: intake::ComplaintMerged = event.decode()?;
-        tx.execute(
+        writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, into_id, household, category, \
              source, district, station, building_id, supplier_id, filed_at) \
              SELECT $1, $2, $3, $4, $5, i.district, i.station, i.building_id, i.supplier_id, $6 \
              FROM (SELECT 1) one LEFT JOIN credit.target_complaint i ON i.complaint_id = $2 \
              ON CONFLICT DO NOTHING",
-            &[
-                &m.complaint_id,
-                &m.into_complaint_id,
-                &m.household,
-                &snake(m.category().as_str_name()),
-                &snake(m.source().as_str_name()),
-                &at(m.filed_at_ms),
+            params![
+                m.complaint_id.clone(),
+                m.into_complaint_id.clone(),
+                m.household.clone(),
+                snake(m.category().as_str_name()),
+                snake(m.source().as_str_name()),
+                at(m.filed_at_ms)
             ],
-        )
-        .await?;
+        );
     } else if is::<intake::ComplaintRouted>(event) {
         let m: intake::ComplaintRouted = event.decode()?;
         let [district, station, building, supplier] = route(m.route.as_ref());
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_complaint SET district = $2, station = $3, building_id = $4, \
              supplier_id = $5 WHERE complaint_id = $1 OR into_id = $1",
-            &[&m.complaint_id, &district, &station, &building, &supplier],
-        )
-        .await?;
+            params![
+                m.complaint_id.clone(),
+                district.map(str::to_owned),
+                station.map(str::to_owned),
+                building.map(str::to_owned),
+                supplier.map(str::to_owned)
+            ],
+        );
     } else if is::<intake::ComplaintRejected>(event) {
         let m: intake::ComplaintRejected = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_complaint SET rejected = true WHERE complaint_id = $1",
-            &[&m.complaint_id],
-        )
-        .await?;
+            params![m.complaint_id.clone()],
+        );
     } else if is::<dispatch::TicketOpened>(event) {
         let m: dispatch::TicketOpened = event.decode()?;
         let [district, station, building, supplier] = route(m.route.as_ref());
-        tx.execute(
+        writes.push(
             "INSERT INTO credit.target_ticket (ticket_id, incident, category, district, station, \
              building_id, supplier_id, opened_at, households) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-            &[
-                &m.ticket_id,
-                &(m.origin == "incident"),
-                &snake(m.category().as_str_name()),
-                &district,
-                &station,
-                &building,
-                &supplier,
-                &at(m.opened_at_ms),
-                &(m.households.len() as i32),
+            params![
+                m.ticket_id.clone(),
+                m.origin == "incident",
+                snake(m.category().as_str_name()),
+                district.map(str::to_owned),
+                station.map(str::to_owned),
+                building.map(str::to_owned),
+                supplier.map(str::to_owned),
+                at(m.opened_at_ms),
+                m.households.len() as i32
             ],
-        )
-        .await?;
+        );
     } else if is::<dispatch::TicketDispatched>(event) {
         let m: dispatch::TicketDispatched = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_ticket SET supplier_id = $2, \
              dispatched_at = coalesce(dispatched_at, $3) WHERE ticket_id = $1",
-            &[&m.ticket_id, &m.supplier_id, &at(m.dispatched_at_ms)],
-        )
-        .await?;
+            params![
+                m.ticket_id.clone(),
+                m.supplier_id.clone(),
+                at(m.dispatched_at_ms)
+            ],
+        );
     } else if is::<dispatch::TicketSigned>(event) {
         let m: dispatch::TicketSigned = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_ticket SET signed_at = coalesce(signed_at, $2) \
              WHERE ticket_id = $1",
-            &[&m.ticket_id, &at(m.signed_at_ms)],
-        )
-        .await?;
+            params![m.ticket_id.clone(), at(m.signed_at_ms)],
+        );
     } else if is::<dispatch::TemperatureMeasured>(event) {
         let m: dispatch::TemperatureMeasured = event.decode()?;
-        tx.execute(
+        writes.push(
             "INSERT INTO credit.target_measurement (event_id, ticket_id, district, supplier_id, \
              tenths, at) VALUES ($1, $2, \
              (SELECT district FROM credit.target_ticket WHERE ticket_id = $2), $3, $4, $5) \
              ON CONFLICT DO NOTHING",
-            &[
-                &event.event_id,
-                &m.ticket_id,
-                &m.supplier_id,
-                &m.tenths_celsius,
-                &at(m.measured_at_ms),
+            params![
+                event.event_id,
+                m.ticket_id.clone(),
+                m.supplier_id.clone(),
+                m.tenths_celsius,
+                at(m.measured_at_ms)
             ],
-        )
-        .await?;
+        );
     } else if is::<dispatch::TicketResolved>(event) {
         let m: dispatch::TicketResolved = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_ticket SET resolved_at = coalesce(resolved_at, $2), \
              cause = $3 WHERE ticket_id = $1",
-            &[&m.ticket_id, &at(m.resolved_at_ms), &cause(m.cause())],
-        )
-        .await?;
+            params![m.ticket_id.clone(), at(m.resolved_at_ms), cause(m.cause())],
+        );
     } else if is::<dispatch::FeedbackGiven>(event) {
         let m: dispatch::FeedbackGiven = event.decode()?;
         verdict(
-            tx,
+            writes,
             event,
             &m.ticket_id,
             &m.supplier_id,
             m.rating(),
             m.given_at_ms,
-        )
-        .await?;
+        );
     } else if is::<dispatch::MemberVerdictGiven>(event) {
         let m: dispatch::MemberVerdictGiven = event.decode()?;
         verdict(
-            tx,
+            writes,
             event,
             &m.ticket_id,
             &m.supplier_id,
             m.rating(),
             m.given_at_ms,
-        )
-        .await?;
+        );
     } else if is::<dispatch::TicketReopened>(event) {
         let m: dispatch::TicketReopened = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_ticket SET reopened = reopened + 1 WHERE ticket_id = $1",
-            &[&m.ticket_id],
-        )
-        .await?;
+            params![m.ticket_id.clone()],
+        );
     } else if is::<dispatch::TicketClosed>(event) {
         let m: dispatch::TicketClosed = event.decode()?;
-        tx.execute(
+        writes.push(
             "UPDATE credit.target_ticket SET closed_at = coalesce(closed_at, $2) \
              WHERE ticket_id = $1",
-            &[&m.ticket_id, &at(m.closed_at_ms)],
-        )
-        .await?;
+            params![m.ticket_id.clone(), at(m.closed_at_ms)],
+        );
     }
     Ok(())
 }
 
-async fn verdict(
-    tx: &deadpool_postgres::Transaction<'_>,
+fn verdict(
+    writes: &mut Writes,
     event: &PublishedEvent,
     ticket: &str,
     supplier: &str,
     given: dispatch::Rating,
     at_ms: i64,
-) -> Result<(), HandlerError> {
+) {
     let Some(rating) = rating(given) else {
-        return Ok(());
+        return;
     };
-    tx.execute(
+    writes.push(
         "INSERT INTO credit.target_verdict (event_id, ticket_id, district, supplier_id, rating, \
          at) VALUES ($1, $2, (SELECT district FROM credit.target_ticket WHERE ticket_id = $2), \
          $3, $4, $5) ON CONFLICT DO NOTHING",
-        &[&event.event_id, &ticket, &supplier, &rating, &at(at_ms)],
-    )
-    .await?;
-    Ok(())
+        params![
+            event.event_id,
+            ticket.to_owned(),
+            supplier.to_owned(),
+            rating,
+            at(at_ms)
+        ],
+    );
 }
 
 #[async_trait]
@@ -251,9 +249,11 @@ impl eventstore::Handler for Feed {
         batch: &mut Batch<'_>,
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
+        let mut writes = Writes::new();
         for event in events {
-            apply(batch.tx(), event).await?;
+            apply(&mut writes, event)?;
         }
+        writes.send(batch.tx()).await?;
         Ok(())
     }
 }

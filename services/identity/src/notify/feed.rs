@@ -12,7 +12,7 @@ use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
     Batch, HandlerError, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
-    SubscriptionHandle,
+    SubscriptionHandle, Writes, params,
 };
 use platform::clock::Clock;
 use serde_json::{Value, json};
@@ -251,27 +251,28 @@ impl eventstore::Handler for Feed {
     ) -> Result<(), HandlerError> {
         let tx = batch.tx();
         let now = self.clock.now();
+        // The parties' rows go out together; a notice that must read them sends what waits
+        // first.
+        let mut writes = Writes::new();
         for event in events {
             match parties(event)? {
                 Some(Parties::Filed(pairs)) => {
-                    for (subject, account) in pairs.iter().filter(|(_, a)| !a.is_empty()) {
-                        tx.execute(
+                    for (subject, account) in pairs.into_iter().filter(|(_, a)| !a.is_empty()) {
+                        writes.push(
                             "INSERT INTO identity.notify_party (subject, account_id) \
                              VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            &[subject, account],
-                        )
-                        .await?;
+                            params![subject, account],
+                        );
                     }
                 }
                 Some(Parties::Carry(pairs)) => {
-                    for (to, from) in &pairs {
-                        tx.execute(
+                    for (to, from) in pairs {
+                        writes.push(
                             "INSERT INTO identity.notify_party (subject, account_id) \
                              SELECT $1, account_id FROM identity.notify_party WHERE subject = $2 \
                              ON CONFLICT DO NOTHING",
-                            &[to, from],
-                        )
-                        .await?;
+                            params![to, from],
+                        );
                     }
                 }
                 None => {}
@@ -282,6 +283,7 @@ impl eventstore::Handler for Feed {
             if now - notice.at > chrono::Duration::days(1) {
                 continue;
             }
+            writes.send(tx).await?;
             let residents: Vec<String> = tx
                 .query(
                     "SELECT account_id FROM identity.notify_party WHERE subject = $1 \
@@ -294,25 +296,25 @@ impl eventstore::Handler for Feed {
                 .collect();
             for resident in residents {
                 let id = Uuid::new_v5(&event.event_id, resident.as_bytes());
-                tx.execute(
+                writes.push(
                     "INSERT INTO identity.notification (notification_id, account_id, kind, \
                      template, page, fields, text, event_id, created_at, next_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
-                    &[
-                        &id,
-                        &resident,
-                        &notice.kind,
-                        &notice.template,
-                        &notice.page,
-                        &notice.fields,
-                        &notice.text,
-                        &event.event_id,
-                        &now,
+                    params![
+                        id,
+                        resident,
+                        notice.kind,
+                        notice.template,
+                        notice.page.clone(),
+                        notice.fields.clone(),
+                        notice.text.clone(),
+                        event.event_id,
+                        now,
                     ],
-                )
-                .await?;
+                );
             }
         }
+        writes.send(tx).await?;
         Ok(())
     }
 }
