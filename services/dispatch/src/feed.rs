@@ -6,6 +6,7 @@
 //! acceptance finds its ticket and opens nothing. Each decision appends in the batch's
 //! transaction and projects right after; the batch's first write is always an append.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -60,6 +61,7 @@ impl Feed {
     async fn run(
         &self,
         batch: &mut Batch<'_>,
+        later: &mut Later,
         ticket_id: Uuid,
         command: TicketCommand,
         metadata: &EventMetadata,
@@ -81,20 +83,20 @@ impl Feed {
         for event in &events {
             cqrs_es::Aggregate::apply(&mut ticket, event.clone());
         }
-        project(
-            batch.tx(),
-            ticket_id,
-            &ticket,
-            appended.last_sequence,
-            self.clock.now(),
-        )
-        .await?;
+        later.note(ticket_id, &ticket, appended.last_sequence);
         Ok(Some(ticket))
     }
 
     /// The ticket that carries `complaint_id` now (its own, or the incident's it was merged
     /// into).
-    async fn carrier(&self, batch: &Batch<'_>, complaint_id: Uuid) -> Result<Uuid, HandlerError> {
+    async fn carrier(
+        &self,
+        batch: &Batch<'_>,
+        later: &mut Later,
+        complaint_id: Uuid,
+    ) -> Result<Uuid, HandlerError> {
+        // The rows must show this batch's earlier changes.
+        later.project(batch, self.clock.now()).await?;
         let row = batch
             .tx()
             .query_opt(
@@ -133,6 +135,7 @@ impl Feed {
     async fn apply(
         &self,
         batch: &mut Batch<'_>,
+        later: &mut Later,
         event: &PublishedEvent,
     ) -> Result<(), HandlerError> {
         let metadata = EventMetadata::new(Actor::system(), Channel::System)
@@ -171,11 +174,11 @@ impl Feed {
                 members,
                 at: now,
             };
-            self.run(batch, id, open, &metadata).await?;
+            self.run(batch, later, id, open, &metadata).await?;
         } else if event.is::<intake::ComplaintMerged>() {
             let merged: intake::ComplaintMerged = event.decode()?;
             let into = self
-                .carrier(batch, merged.into_complaint_id.parse()?)
+                .carrier(batch, later, merged.into_complaint_id.parse()?)
                 .await?;
             let member = Member {
                 complaint_id: merged.complaint_id.clone(),
@@ -183,13 +186,13 @@ impl Feed {
                 filed_by: merged.filed_by.clone(),
             };
             let attach = TicketCommand::Attach { member, at: now };
-            self.run(batch, into, attach, &metadata).await?;
+            self.run(batch, later, into, attach, &metadata).await?;
         } else if event.is::<intake::ComplaintRouted>() {
             let routed: intake::ComplaintRouted = event.decode()?;
             let id: Uuid = routed.complaint_id.parse()?;
             let place = routed.route.as_ref().map(Place::from).unwrap_or_default();
             let route = TicketCommand::Route { place, at: now };
-            self.run(batch, id, route, &metadata).await?;
+            self.run(batch, later, id, route, &metadata).await?;
         } else if event.is::<intake::ComplaintWithdrawn>()
             || event.is::<intake::ComplaintRejected>()
         {
@@ -205,13 +208,13 @@ impl Feed {
             };
             let id: Uuid = complaint_id.parse()?;
             let cancel = TicketCommand::Cancel { reason, at: now };
-            self.run(batch, id, cancel, &metadata).await?;
+            self.run(batch, later, id, cancel, &metadata).await?;
         } else if event.is::<intake::StopHeatingApplied>() {
             let applied: intake::StopHeatingApplied = event.decode()?;
             self.open_case(batch, applied, &metadata).await?;
         } else if event.is::<intake::IncidentDeclared>() {
             let declared: intake::IncidentDeclared = event.decode()?;
-            self.declare(batch, declared, &metadata).await?;
+            self.declare(batch, later, declared, &metadata).await?;
         } else if event.is::<intake::IncidentJoined>() {
             let joined: intake::IncidentJoined = event.decode()?;
             let incident: Uuid = joined.incident_id.parse()?;
@@ -219,13 +222,13 @@ impl Feed {
                 .member(batch, &joined.complaint_id, &joined.household)
                 .await?;
             let attach = TicketCommand::Attach { member, at: now };
-            self.run(batch, incident, attach, &metadata).await?;
+            self.run(batch, later, incident, attach, &metadata).await?;
             if own.is_some() {
                 let merge = TicketCommand::MergeInto {
                     ticket: incident.to_string(),
                     at: now,
                 };
-                self.run(batch, joined.complaint_id.parse()?, merge, &metadata)
+                self.run(batch, later, joined.complaint_id.parse()?, merge, &metadata)
                     .await?;
             }
         }
@@ -280,6 +283,7 @@ impl Feed {
     async fn declare(
         &self,
         batch: &mut Batch<'_>,
+        later: &mut Later,
         declared: intake::IncidentDeclared,
         metadata: &EventMetadata,
     ) -> Result<(), HandlerError> {
@@ -313,14 +317,14 @@ impl Feed {
             members,
             at: now,
         };
-        self.run(batch, incident, open, metadata).await?;
+        self.run(batch, later, incident, open, metadata).await?;
         for (complaint_id, own) in owns {
             if own.is_some() {
                 let merge = TicketCommand::MergeInto {
                     ticket: incident.to_string(),
                     at: now,
                 };
-                self.run(batch, complaint_id.parse()?, merge, metadata)
+                self.run(batch, later, complaint_id.parse()?, merge, metadata)
                     .await?;
             }
         }
@@ -335,9 +339,69 @@ impl eventstore::Handler for Feed {
         batch: &mut Batch<'_>,
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
+        batch.preload::<Ticket>(&tickets_named(events)?).await?;
+        let mut later = Later::default();
         for event in events {
-            self.apply(batch, event).await?;
+            self.apply(batch, &mut later, event).await?;
         }
+        later.project(batch, self.clock.now()).await?;
+        Ok(())
+    }
+}
+
+/// The tickets a batch's events name (the ones a merge's carrier leads to are read as they
+/// come): loaded together before the batch runs.
+fn tickets_named(events: &[PublishedEvent]) -> Result<Vec<String>, HandlerError> {
+    let mut ids = Vec::new();
+    for event in events {
+        if event.is::<intake::ComplaintAccepted>() {
+            ids.push(event.decode::<intake::ComplaintAccepted>()?.complaint_id);
+        } else if event.is::<intake::ComplaintRouted>() {
+            ids.push(event.decode::<intake::ComplaintRouted>()?.complaint_id);
+        } else if event.is::<intake::ComplaintWithdrawn>() {
+            ids.push(event.decode::<intake::ComplaintWithdrawn>()?.complaint_id);
+        } else if event.is::<intake::ComplaintRejected>() {
+            ids.push(event.decode::<intake::ComplaintRejected>()?.complaint_id);
+        } else if event.is::<intake::IncidentJoined>() {
+            let joined = event.decode::<intake::IncidentJoined>()?;
+            ids.push(joined.incident_id);
+            ids.push(joined.complaint_id);
+        } else if event.is::<intake::IncidentDeclared>() {
+            let declared = event.decode::<intake::IncidentDeclared>()?;
+            ids.push(declared.incident_id);
+            ids.extend(declared.complaint_ids);
+        }
+    }
+    Ok(ids)
+}
+
+/// The tickets a batch changed, with their state after its last change: their rows are written
+/// once each, together, when the batch ends (or before the rows are read).
+#[derive(Default)]
+struct Later {
+    tickets: Vec<(Uuid, Ticket, usize)>,
+    index: HashMap<Uuid, usize>,
+}
+
+impl Later {
+    fn note(&mut self, id: Uuid, ticket: &Ticket, version: usize) {
+        match self.index.get(&id) {
+            Some(&at) => self.tickets[at] = (id, ticket.clone(), version),
+            None => {
+                self.index.insert(id, self.tickets.len());
+                self.tickets.push((id, ticket.clone(), version));
+            }
+        }
+    }
+
+    /// Writes the noted tickets' rows, all sent before any answer is read.
+    async fn project(&mut self, batch: &Batch<'_>, now: DateTime<Utc>) -> Result<(), HandlerError> {
+        self.index.clear();
+        let tickets = std::mem::take(&mut self.tickets);
+        let writes = tickets
+            .iter()
+            .map(|(id, ticket, version)| project(batch.tx(), *id, ticket, *version, now));
+        futures_util::future::try_join_all(writes).await?;
         Ok(())
     }
 }

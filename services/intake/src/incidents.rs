@@ -14,12 +14,12 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::intake::v1 as proto;
 use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
-    SubscriptionConfig, SubscriptionHandle,
+    SubscriptionConfig, SubscriptionHandle, Writes, params,
 };
 use uuid::Uuid;
 
 use crate::complaints::Complaints;
-use crate::domain::complaint::ComplaintCommand;
+use crate::domain::complaint::{Complaint, ComplaintCommand};
 use crate::domain::incident::{Incident, IncidentCommand, Member, Scope};
 use crate::domain::values::{Category, Route};
 
@@ -328,6 +328,29 @@ impl eventstore::Handler for Watcher {
                     .await?;
             }
         }
+        // Every incident and complaint the actions touch, read together.
+        let mut incidents = Vec::new();
+        let mut complaints = Vec::new();
+        for action in &plan.actions {
+            match action {
+                Action::Declare {
+                    incident, members, ..
+                } => {
+                    incidents.push(incident.to_string());
+                    complaints.extend(members.iter().map(|m| m.complaint_id.clone()));
+                }
+                Action::Join {
+                    incident, member, ..
+                } => {
+                    incidents.push(incident.to_string());
+                    complaints.push(member.complaint_id.clone());
+                }
+            }
+        }
+        tokio::try_join!(
+            batch.preload::<Incident>(&incidents),
+            batch.preload::<Complaint>(&complaints),
+        )?;
         for action in &plan.actions {
             let (incident, command, joining, at, cause) = match action {
                 Action::Declare {
@@ -384,40 +407,39 @@ impl eventstore::Handler for Watcher {
                 .await?;
             }
         }
-        let tx = batch.tx();
+        // Then the watcher's own rows, sent together.
+        let mut writes = Writes::new();
         for c in &plan.fresh {
-            tx.execute(
+            writes.push(
                 "INSERT INTO intake.incident_candidate \
                  (complaint_id, building_id, station, household, filed_at, incident_id) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING",
-                &[
-                    &c.complaint_id,
-                    &c.building,
-                    &c.station,
-                    &c.household,
-                    &c.filed_at,
-                    &c.incident,
+                params![
+                    c.complaint_id,
+                    c.building.clone(),
+                    c.station.clone(),
+                    c.household.clone(),
+                    c.filed_at,
+                    c.incident,
                 ],
-            )
-            .await?;
+            );
         }
         for (complaint, incident) in &plan.assigned {
-            tx.execute(
+            writes.push(
                 "UPDATE intake.incident_candidate SET incident_id = $2 WHERE complaint_id = $1",
-                &[complaint, incident],
-            )
-            .await?;
+                params![*complaint, *incident],
+            );
         }
         for (scope, k) in &plan.opened {
             let open = plan.open[&(*scope, k.clone())];
-            tx.execute(
+            writes.push(
                 "INSERT INTO intake.open_incident (scope, key, incident_id, last_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO UPDATE \
                  SET incident_id = excluded.incident_id, last_at = excluded.last_at",
-                &[&scope.as_str(), k, &open.incident, &open.last_at],
-            )
-            .await?;
+                params![scope.as_str(), k.clone(), open.incident, open.last_at],
+            );
         }
+        writes.send(batch.tx()).await?;
         Ok(())
     }
 }
