@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::metadata::{EventMetadata, MetadataError};
 use crate::position::LogPosition;
 use crate::store::StreamContext;
+use crate::writes::Param;
 
 pub(crate) const APPEND: &str = include_str!("sql/append.sql");
 pub(crate) const APPEND_ONE: &str = include_str!("sql/append_one.sql");
@@ -104,6 +105,110 @@ pub struct Appended {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// What an append writes, worked out before the statement: each event's sequence and id, the
+/// integration events it publishes, and the state after the last.
+struct Prepared<A> {
+    state: A,
+    sequences: Vec<i64>,
+    event_ids: Vec<Uuid>,
+    event_types: Vec<String>,
+    versions: Vec<String>,
+    pub_ids: Vec<Uuid>,
+    pub_types: Vec<String>,
+    pub_payloads: Vec<Vec<u8>>,
+    pub_sequences: Vec<i64>,
+    pub_causes: Vec<EventMetadata>,
+}
+
+fn prepare<A: Publish>(
+    context: &StreamContext<A>,
+    events: &[A::Event],
+    metadata: &EventMetadata,
+) -> Prepared<A> {
+    let mut prepared = Prepared {
+        state: context.loaded.clone(),
+        sequences: Vec::with_capacity(events.len()),
+        event_ids: Vec::with_capacity(events.len()),
+        event_types: Vec::with_capacity(events.len()),
+        versions: Vec::with_capacity(events.len()),
+        pub_ids: Vec::new(),
+        pub_types: Vec::new(),
+        pub_payloads: Vec::new(),
+        pub_sequences: Vec::new(),
+        pub_causes: Vec::new(),
+    };
+    for (offset, event) in events.iter().enumerate() {
+        let sequence = (context.current_sequence + offset + 1) as i64;
+        let event_id = Uuid::now_v7();
+        prepared.sequences.push(sequence);
+        prepared.event_ids.push(event_id);
+        prepared.event_types.push(event.event_type());
+        prepared.versions.push(event.event_version());
+        prepared.state.apply(event.clone());
+        for integration in prepared.state.publish(&context.aggregate_id, event) {
+            prepared.pub_ids.push(Uuid::now_v7());
+            prepared.pub_types.push(integration.message_type);
+            prepared.pub_payloads.push(integration.payload);
+            prepared.pub_sequences.push(sequence);
+            prepared
+                .pub_causes
+                .push(metadata.clone().caused_by(event_id));
+        }
+    }
+    prepared
+}
+
+/// An append as one statement with owned parameters, to be sent later with others
+/// ([`crate::Writes`]): the statement, its parameters, and the state after the events. The
+/// statement answers one row, or none when an earlier write of the transaction came first.
+pub(crate) fn append_statement<A: Publish>(
+    context: &StreamContext<A>,
+    events: &[A::Event],
+    metadata: &EventMetadata,
+    after_append: bool,
+) -> (&'static str, Vec<Param>, A) {
+    let prepared = prepare(context, events, metadata);
+    let payloads: Vec<Json<A::Event>> = events.iter().cloned().map(Json).collect();
+    let metas = vec![Json(metadata.clone()); events.len()];
+    let pub_metas: Vec<Json<EventMetadata>> = prepared.pub_causes.into_iter().map(Json).collect();
+    let mut params: Vec<Param> = vec![
+        Box::new(A::TYPE.to_owned()),
+        Box::new(context.aggregate_id.clone()),
+    ];
+    if events.len() == 1 && prepared.pub_ids.len() <= 1 {
+        params.extend::<[Param; 11]>([
+            Box::new(prepared.sequences[0]),
+            Box::new(prepared.event_ids[0]),
+            Box::new(prepared.event_types[0].clone()),
+            Box::new(prepared.versions[0].clone()),
+            Box::new(payloads.into_iter().next()),
+            Box::new(metas.into_iter().next()),
+            Box::new(prepared.pub_ids.first().copied()),
+            Box::new(prepared.pub_types.into_iter().next()),
+            Box::new(prepared.pub_payloads.into_iter().next()),
+            Box::new(pub_metas.into_iter().next()),
+            Box::new(after_append),
+        ]);
+        (APPEND_ONE, params, prepared.state)
+    } else {
+        params.extend::<[Param; 12]>([
+            Box::new(prepared.sequences),
+            Box::new(prepared.event_ids),
+            Box::new(prepared.event_types),
+            Box::new(prepared.versions),
+            Box::new(payloads),
+            Box::new(metas),
+            Box::new(prepared.pub_ids),
+            Box::new(prepared.pub_types),
+            Box::new(prepared.pub_payloads),
+            Box::new(prepared.pub_sequences),
+            Box::new(pub_metas),
+            Box::new(after_append),
+        ]);
+        (APPEND, params, prepared.state)
+    }
+}
+
 /// Writes `events` after `context.current_sequence` in one statement, with the integration
 /// events they publish.
 pub(crate) async fn append_with<A: Publish>(
@@ -114,34 +219,20 @@ pub(crate) async fn append_with<A: Publish>(
     after_append: bool,
 ) -> Result<(Appended, A), AppendError> {
     // Serialised straight into the statement's parameters (no intermediate JSON values).
-    let mut state = context.loaded.clone();
-    let mut sequences = Vec::with_capacity(events.len());
-    let mut event_ids = Vec::with_capacity(events.len());
-    let mut event_types = Vec::with_capacity(events.len());
-    let mut versions = Vec::with_capacity(events.len());
     let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
     let metas = vec![Json(metadata); events.len()];
-    let mut pub_ids = Vec::new();
-    let mut pub_types = Vec::new();
-    let mut pub_payloads = Vec::new();
-    let mut pub_sequences = Vec::new();
-    let mut pub_causes = Vec::new();
-    for (offset, event) in events.iter().enumerate() {
-        let sequence = (context.current_sequence + offset + 1) as i64;
-        let event_id = Uuid::now_v7();
-        sequences.push(sequence);
-        event_ids.push(event_id);
-        event_types.push(event.event_type());
-        versions.push(event.event_version());
-        state.apply(event.clone());
-        for integration in state.publish(&context.aggregate_id, event) {
-            pub_ids.push(Uuid::now_v7());
-            pub_types.push(integration.message_type);
-            pub_payloads.push(integration.payload);
-            pub_sequences.push(sequence);
-            pub_causes.push(metadata.clone().caused_by(event_id));
-        }
-    }
+    let Prepared {
+        state,
+        sequences,
+        event_ids,
+        event_types,
+        versions,
+        pub_ids,
+        pub_types,
+        pub_payloads,
+        pub_sequences,
+        pub_causes,
+    } = prepare(context, events, metadata);
     let pub_metas: Vec<Json<&EventMetadata>> = pub_causes.iter().map(Json).collect();
     let row = if events.len() == 1 && pub_ids.len() <= 1 {
         let statement = client.prepare_cached(APPEND_ONE).await?;

@@ -43,4 +43,4 @@ pub use subscription::{
     Batch, Handler, HandlerError, Partition, SubscriptionConfig, SubscriptionHandle,
     SubscriptionStatus,
 };
-pub use writes::Writes;
+pub use writes::{WriteError, Writes};

@@ -29,6 +29,7 @@ use crate::position::LogPosition;
 use crate::store::{
     AppendError, Appended, PgEventStore, Publish, StreamContext, load_many_with, load_with,
 };
+use crate::writes::{Param, WriteError, Writes};
 
 /// A handler's failure: the batch is rolled back and retried.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -44,14 +45,63 @@ pub struct Batch<'a> {
     /// once. Kept only for the batch, so nothing survives a rollback; another writer's append
     /// meanwhile still makes this batch's append fail as a conflict.
     streams: std::sync::Mutex<Streams>,
+    /// Appends and rows queued to go out together ([`Batch::append_queued`],
+    /// [`Batch::queue`]), sent by [`Batch::flush`], before any immediate append, and before
+    /// the checkpoint moves.
+    queued: Writes,
 }
 
 type Streams = HashMap<(&'static str, String), Box<dyn Any + Send>>;
 
 impl<'a> Batch<'a> {
-    /// The batch's transaction, for projection writes.
+    /// The batch's transaction, for projection writes. Statements queued with
+    /// [`Self::append_queued`] or [`Self::queue`] are not sent yet: [`Self::flush`] first when
+    /// what follows depends on them.
     pub fn tx(&self) -> &deadpool_postgres::Transaction<'a> {
         &self.tx
+    }
+
+    /// Queues a statement after the ones queued already; it goes out with them.
+    pub fn queue(&mut self, sql: &'static str, params: Vec<Param>) {
+        self.queued.push(sql, params);
+    }
+
+    /// Queues `writes`' statements after the ones queued already.
+    pub fn queue_all(&mut self, mut writes: Writes) {
+        self.queued.append(&mut writes);
+    }
+
+    /// Sends what is queued, in order, and waits for it. A queued append that lost a race
+    /// fails as [`AppendError::Conflict`].
+    pub async fn flush(&mut self) -> Result<(), AppendError> {
+        match self.queued.send(&self.tx).await {
+            Ok(_) => Ok(()),
+            Err(WriteError::Db(error)) => Err(AppendError::from(error)),
+            Err(WriteError::NoRow(_)) => Err(AppendError::NotFirstWrite),
+        }
+    }
+
+    /// Queues an append (see [`Self::append`]) instead of waiting for it: the stream's new
+    /// state and sequence are known at once (the batch remembers them), and the statement goes
+    /// out with the next [`Self::flush`]. A conflict with another writer fails the flush, and
+    /// with it the batch. Returns the sequence of the last event.
+    pub fn append_queued<A: Publish>(
+        &mut self,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+    ) -> usize {
+        let (sql, params, state) =
+            crate::append::append_statement(context, events, metadata, self.appended);
+        self.queued.push_needing_row(
+            sql,
+            params,
+            "an append must be the first write of its transaction",
+        );
+        self.appended = true;
+        let last = context.current_sequence() + events.len();
+        self.remember(context.aggregate_id(), state, last);
+        last
     }
 
     /// The checkpoint the batch started from: its events all come after it. A handler that
@@ -125,12 +175,15 @@ impl<'a> Batch<'a> {
         );
     }
 
-    /// The sequence number of a stream's last event (0 for none), read in the batch's
-    /// transaction: whether a state kept in memory is still the stream's.
+    /// The sequence number of a stream's last event (0 for none), as the batch knows it or read
+    /// in its transaction: whether a state kept in memory is still the stream's.
     pub async fn stream_version<A: Publish>(
         &self,
         aggregate_id: &str,
     ) -> Result<usize, StoreError> {
+        if let Some(known) = self.known::<A>(aggregate_id) {
+            return Ok(known.current_sequence());
+        }
         let row = self
             .tx
             .query_one(
@@ -151,6 +204,7 @@ impl<'a> Batch<'a> {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> Result<Appended, AppendError> {
+        self.flush().await?;
         let appended = if self.appended {
             self.store
                 .append_also_in(&self.tx, context, events, metadata)
@@ -603,8 +657,10 @@ impl<H: Handler> Runner<H> {
             appended: false,
             after: from,
             streams: std::sync::Mutex::new(HashMap::new()),
+            queued: Writes::new(),
         };
         self.handler.handle(&mut batch, events).await?;
+        batch.flush().await?;
         let Batch { tx, appended, .. } = batch;
         let moved = tx
             .execute(

@@ -28,7 +28,35 @@ macro_rules! params {
 /// Statements waiting to be sent, in order.
 #[derive(Default)]
 pub struct Writes {
-    pending: Vec<(&'static str, Vec<Param>)>,
+    pending: Vec<Pending>,
+}
+
+struct Pending {
+    sql: &'static str,
+    params: Vec<Param>,
+    /// Whether answering no row is a failure (an append's own check).
+    needs_row: Option<&'static str>,
+}
+
+/// Why sent statements failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// PostgreSQL refused a statement; in a transaction, everything after it was refused too.
+    #[error(transparent)]
+    Db(#[from] tokio_postgres::Error),
+    /// A statement that must answer a row answered none.
+    #[error("{0}")]
+    NoRow(&'static str),
+}
+
+impl WriteError {
+    /// PostgreSQL's error code, if it refused the statement.
+    pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            WriteError::Db(error) => error.code(),
+            WriteError::NoRow(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Writes {
@@ -51,7 +79,26 @@ impl Writes {
 
     /// Adds a statement after the ones already added.
     pub fn push(&mut self, sql: &'static str, params: Vec<Param>) {
-        self.pending.push((sql, params));
+        self.pending.push(Pending {
+            sql,
+            params,
+            needs_row: None,
+        });
+    }
+
+    /// Adds a statement that must answer at least one row; answering none fails the send with
+    /// [`WriteError::NoRow`] and `why`.
+    pub fn push_needing_row(&mut self, sql: &'static str, params: Vec<Param>, why: &'static str) {
+        self.pending.push(Pending {
+            sql,
+            params,
+            needs_row: Some(why),
+        });
+    }
+
+    /// Moves `other`'s statements after these.
+    pub fn append(&mut self, other: &mut Writes) {
+        self.pending.append(&mut other.pending);
     }
 
     /// How many statements wait.
@@ -65,25 +112,25 @@ impl Writes {
     }
 
     /// Sends every waiting statement on `client` (prepared once per connection), all before
-    /// reading any answer, and waits for them all. Returns the rows they changed. The first
-    /// failure is returned; in a transaction it has aborted everything after it.
-    pub async fn send(
-        &mut self,
-        client: &impl GenericClient,
-    ) -> Result<u64, tokio_postgres::Error> {
+    /// reading any answer, and waits for them all. Returns the rows they changed (or answered).
+    /// The first failure is returned; in a transaction it has aborted everything after it.
+    pub async fn send(&mut self, client: &impl GenericClient) -> Result<u64, WriteError> {
         if self.pending.is_empty() {
             return Ok(0);
         }
         let pending = std::mem::take(&mut self.pending);
         let mut statements = Vec::with_capacity(pending.len());
-        for (sql, _) in &pending {
-            statements.push(client.prepare_cached(sql).await?);
+        for statement in &pending {
+            statements.push(client.prepare_cached(statement.sql).await?);
         }
         let mut sent: Vec<Sent<'_>> = pending
             .iter()
             .zip(&statements)
-            .map(|((_, params), statement)| {
-                let params = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync));
+            .map(|(pending, statement)| {
+                let params = pending
+                    .params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync));
                 let execute: Pin<Box<dyn Future<Output = _> + Send + '_>> =
                     Box::pin(client.execute_raw(statement, params));
                 Box::pin(maybe_done(execute))
@@ -98,11 +145,14 @@ impl Writes {
         })
         .await;
         let mut changed = 0;
-        for statement in &mut sent {
+        for (statement, pending) in sent.iter_mut().zip(&pending) {
             statement.as_mut().await;
             match statement.as_mut().take_output() {
+                Some(Ok(0)) if pending.needs_row.is_some() => {
+                    return Err(WriteError::NoRow(pending.needs_row.unwrap_or_default()));
+                }
                 Some(Ok(rows)) => changed += rows,
-                Some(Err(error)) => return Err(error),
+                Some(Err(error)) => return Err(error.into()),
                 None => {}
             }
         }

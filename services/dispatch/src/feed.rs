@@ -79,11 +79,12 @@ impl Feed {
         if events.is_empty() {
             return Ok(Some(ticket));
         }
-        let appended = batch.append(&context, &events, metadata).await?;
+        // Sent with the batch's other appends and rows, not waited for one by one.
+        let version = batch.append_queued(&context, &events, metadata);
         for event in &events {
             cqrs_es::Aggregate::apply(&mut ticket, event.clone());
         }
-        later.note(ticket_id, &ticket, appended.last_sequence);
+        later.note(ticket_id, &ticket, version);
         Ok(Some(ticket))
     }
 
@@ -91,7 +92,7 @@ impl Feed {
     /// into).
     async fn carrier(
         &self,
-        batch: &Batch<'_>,
+        batch: &mut Batch<'_>,
         later: &mut Later,
         complaint_id: Uuid,
     ) -> Result<Uuid, HandlerError> {
@@ -394,8 +395,14 @@ impl Later {
         }
     }
 
-    /// Writes the noted tickets' rows, all sent before any answer is read.
-    async fn project(&mut self, batch: &Batch<'_>, now: DateTime<Utc>) -> Result<(), HandlerError> {
+    /// Sends the batch's queued appends, then writes the noted tickets' rows, all sent before
+    /// any answer is read.
+    async fn project(
+        &mut self,
+        batch: &mut Batch<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        batch.flush().await?;
         self.index.clear();
         let tickets = std::mem::take(&mut self.tickets);
         let writes = tickets

@@ -496,17 +496,23 @@ impl Complaints {
     ) -> Result<(), CommandError> {
         let context = batch.load::<Complaint>(&id.to_string()).await?;
         let event = context.state().decide(command)?;
-        let appended = batch
-            .append(&context, std::slice::from_ref(&event), metadata)
-            .await?;
-        project(
-            batch.tx(),
-            id,
-            &event,
-            appended.last_sequence,
-            metadata.request_id.as_deref(),
-        )
-        .await?;
+        // A change of a few columns goes out with the batch's other appends and rows; a filing
+        // or a reveal is written at once.
+        let version = batch.append_queued(&context, std::slice::from_ref(&event), metadata);
+        match crate::projection::row_update(id, &event, version) {
+            Some((sql, params)) => batch.queue(sql, params),
+            None => {
+                batch.flush().await?;
+                project(
+                    batch.tx(),
+                    id,
+                    &event,
+                    version,
+                    metadata.request_id.as_deref(),
+                )
+                .await?;
+            }
+        }
         Ok(())
     }
 }

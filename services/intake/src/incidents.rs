@@ -16,6 +16,7 @@ use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
     SubscriptionConfig, SubscriptionHandle, Writes, params,
 };
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::complaints::Complaints;
@@ -77,6 +78,111 @@ struct Plan {
     actions: Vec<Action>,
 }
 
+/// What the database held before the batch, for the buildings and stations its complaints
+/// name: read in two statements for the whole batch instead of per complaint. The batch's own
+/// changes are in the [`Plan`], written when it ends.
+#[derive(Default)]
+struct Known {
+    open: HashMap<(Scope, String), Open>,
+    /// Candidates not in an incident, filed after the earliest window the batch looks at, in
+    /// filing order.
+    waiting: HashMap<(Scope, String), Vec<Candidate>>,
+}
+
+impl Known {
+    async fn read(
+        tx: &deadpool_postgres::Transaction<'_>,
+        events: &[PublishedEvent],
+        window: Duration,
+    ) -> Result<Known, HandlerError> {
+        let mut buildings = Vec::new();
+        let mut stations = Vec::new();
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for event in events {
+            if !event.is::<proto::ComplaintAccepted>() {
+                continue;
+            }
+            let accepted = event.decode::<proto::ComplaintAccepted>()?;
+            let route = accepted.route.as_ref().map(Route::from).unwrap_or_default();
+            buildings.extend(route.building_id);
+            stations.extend(route.station);
+            let filed = DateTime::from_timestamp_millis(accepted.filed_at_ms).unwrap_or_default();
+            earliest = Some(earliest.map_or(filed, |e| e.min(filed)));
+        }
+        let Some(earliest) = earliest else {
+            return Ok(Known::default());
+        };
+        buildings.sort_unstable();
+        buildings.dedup();
+        stations.sort_unstable();
+        stations.dedup();
+        let open = tx
+            .prepare_cached(
+                "SELECT scope, key, incident_id, last_at FROM intake.open_incident \
+                 WHERE (scope = 'building' AND key = ANY($1)) \
+                    OR (scope = 'station' AND key = ANY($2))",
+            )
+            .await?;
+        let waiting = tx
+            .prepare_cached(
+                "SELECT complaint_id, household, filed_at, building_id, station \
+                 FROM intake.incident_candidate \
+                 WHERE (building_id = ANY($1) OR station = ANY($2)) \
+                   AND filed_at > $3 AND incident_id IS NULL \
+                 ORDER BY filed_at",
+            )
+            .await?;
+        let since = earliest - window;
+        let open_params: [&(dyn ToSql + Sync); 2] = [&buildings, &stations];
+        let waiting_params: [&(dyn ToSql + Sync); 3] = [&buildings, &stations, &since];
+        // Sent together: one round trip for both.
+        let (open, waiting) = tokio::try_join!(
+            tx.query(&open, &open_params),
+            tx.query(&waiting, &waiting_params),
+        )?;
+        let mut known = Known::default();
+        for row in open {
+            let scope = match row.get::<_, &str>(0) {
+                "building" => Scope::Building,
+                _ => Scope::Station,
+            };
+            known.open.insert(
+                (scope, row.get(1)),
+                Open {
+                    incident: row.get(2),
+                    last_at: row.get(3),
+                },
+            );
+        }
+        for row in waiting {
+            let candidate = Candidate {
+                complaint_id: row.get(0),
+                household: row.get(1),
+                filed_at: row.get(2),
+                building: row.get(3),
+                station: row.get(4),
+                incident: None,
+            };
+            for scope in [Scope::Building, Scope::Station] {
+                let k = key(scope, &candidate);
+                let listed = if scope == Scope::Building {
+                    buildings.binary_search(&k).is_ok()
+                } else {
+                    stations.binary_search(&k).is_ok()
+                };
+                if listed {
+                    known
+                        .waiting
+                        .entry((scope, k))
+                        .or_default()
+                        .push(candidate.clone());
+                }
+            }
+        }
+        Ok(known)
+    }
+}
+
 struct Watcher {
     rules: IncidentRules,
 }
@@ -89,9 +195,9 @@ fn key(scope: Scope, c: &Candidate) -> String {
 }
 
 impl Watcher {
-    async fn consider(
+    fn consider(
         &self,
-        tx: &deadpool_postgres::Transaction<'_>,
+        known: &Known,
         plan: &mut Plan,
         event: &PublishedEvent,
         accepted: proto::ComplaintAccepted,
@@ -100,9 +206,8 @@ impl Watcher {
         let network = accepted.source() == proto::Source::Sensor
             && accepted.category() == proto::Category::Leak;
         if let (true, Some(station)) = (network, route.station.clone()) {
-            return self
-                .network_leak(tx, plan, event, &accepted, route, station)
-                .await;
+            self.network_leak(known, plan, event, &accepted, route, station);
+            return Ok(());
         }
         let heating = proto::Category::try_from(accepted.category)
             .ok()
@@ -127,20 +232,11 @@ impl Watcher {
         };
         for scope in [Scope::Building, Scope::Station] {
             let k = key(scope, &candidate);
-            let open = match plan.open.get(&(scope, k.clone())) {
-                Some(open) => Some(*open),
-                None => tx
-                    .query_opt(
-                        "SELECT incident_id, last_at FROM intake.open_incident \
-                         WHERE scope = $1 AND key = $2",
-                        &[&scope.as_str(), &k],
-                    )
-                    .await?
-                    .map(|row| Open {
-                        incident: row.get(0),
-                        last_at: row.get(1),
-                    }),
-            };
+            let open = plan
+                .open
+                .get(&(scope, k.clone()))
+                .or_else(|| known.open.get(&(scope, k.clone())))
+                .copied();
             if let Some(open) = open.filter(|o| {
                 candidate.filed_at.signed_duration_since(o.last_at) <= self.rules.window
             }) {
@@ -162,36 +258,14 @@ impl Watcher {
                 break;
             }
             let since = candidate.filed_at - self.rules.window;
-            let column = match scope {
-                Scope::Building => "building_id",
-                Scope::Station => "station",
-            };
-            let rows = tx
-                .query(
-                    &format!(
-                        "SELECT complaint_id, household, filed_at FROM intake.incident_candidate \
-                         WHERE {column} = $1 AND filed_at > $2 AND incident_id IS NULL \
-                         ORDER BY filed_at"
-                    ),
-                    &[&k, &since],
-                )
-                .await?;
-            let mut stored: Vec<Candidate> = rows
-                .iter()
-                .filter(|row| {
-                    !plan
-                        .assigned
-                        .iter()
-                        .any(|(c, _)| *c == row.get::<_, Uuid>(0))
-                })
-                .map(|row| Candidate {
-                    complaint_id: row.get(0),
-                    building: candidate.building.clone(),
-                    station: candidate.station.clone(),
-                    household: row.get(1),
-                    filed_at: row.get(2),
-                    incident: None,
-                })
+            let mut stored: Vec<Candidate> = known
+                .waiting
+                .get(&(scope, k.clone()))
+                .into_iter()
+                .flatten()
+                .filter(|c| c.filed_at > since)
+                .filter(|c| !plan.assigned.iter().any(|(a, _)| *a == c.complaint_id))
+                .cloned()
                 .collect();
             let pending: Vec<usize> = plan
                 .fresh
@@ -246,35 +320,26 @@ impl Watcher {
 impl Watcher {
     /// A suspected network leak: joins the station's open incident, or declares one over it
     /// alone.
-    async fn network_leak(
+    fn network_leak(
         &self,
-        tx: &deadpool_postgres::Transaction<'_>,
+        known: &Known,
         plan: &mut Plan,
         event: &PublishedEvent,
         accepted: &proto::ComplaintAccepted,
         route: Route,
         station: String,
-    ) -> Result<(), HandlerError> {
+    ) {
         let at = DateTime::from_timestamp_millis(accepted.filed_at_ms).unwrap_or_default();
         let member = Member {
             complaint_id: accepted.complaint_id.clone(),
             household: accepted.household.clone(),
         };
         let key = (Scope::Station, station.clone());
-        let open = match plan.open.get(&key) {
-            Some(open) => Some(*open),
-            None => tx
-                .query_opt(
-                    "SELECT incident_id, last_at FROM intake.open_incident \
-                     WHERE scope = 'station' AND key = $1",
-                    &[&station],
-                )
-                .await?
-                .map(|row| Open {
-                    incident: row.get(0),
-                    last_at: row.get(1),
-                }),
-        };
+        let open = plan
+            .open
+            .get(&key)
+            .or_else(|| known.open.get(&key))
+            .copied();
         let action = match open.filter(|o| at.signed_duration_since(o.last_at) <= self.rules.window)
         {
             Some(open) => Action::Join {
@@ -305,7 +370,6 @@ impl Watcher {
         );
         plan.opened.push(key);
         plan.actions.push(action);
-        Ok(())
     }
 }
 
@@ -320,12 +384,12 @@ impl eventstore::Handler for Watcher {
         batch: &mut Batch<'_>,
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
+        let known = Known::read(batch.tx(), events, self.rules.window).await?;
         let mut plan = Plan::default();
         for event in events {
             if event.is::<proto::ComplaintAccepted>() {
                 let accepted = event.decode::<proto::ComplaintAccepted>()?;
-                self.consider(batch.tx(), &mut plan, event, accepted)
-                    .await?;
+                self.consider(&known, &mut plan, event, accepted)?;
             }
         }
         // Every incident and complaint the actions touch, read together.
@@ -393,7 +457,7 @@ impl eventstore::Handler for Watcher {
             };
             let context = batch.load::<Incident>(&incident.to_string()).await?;
             let event = context.state().decide(command)?;
-            batch.append(&context, &[event], &system(cause)).await?;
+            batch.append_queued(&context, &[event], &system(cause));
             for member in joining {
                 Complaints::execute_in_batch(
                     batch,
@@ -439,7 +503,8 @@ impl eventstore::Handler for Watcher {
                 params![scope.as_str(), k.clone(), open.incident, open.last_at],
             );
         }
-        writes.send(batch.tx()).await?;
+        // After the batch's queued appends, with them.
+        batch.queue_all(writes);
         Ok(())
     }
 }

@@ -426,7 +426,8 @@ impl News {
                 owe_platform(batch, &mut writes, step, complaints, status).await?;
             }
         }
-        writes.send(batch.tx()).await?;
+        // After the batch's queued appends, with them.
+        batch.queue_all(writes);
         Ok(())
     }
 }

@@ -2,6 +2,9 @@
 //! transaction that appends them.
 
 use deadpool_postgres::Transaction;
+use eventstore::params;
+use eventstore::writes::Param;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use chrono::Utc;
@@ -19,8 +22,62 @@ pub(crate) fn status_code(status: Status) -> &'static str {
     }
 }
 
+/// The one statement that keeps `intake.complaint` in step with an event that changes a few
+/// columns of its row (version = its sequence); `None` for a filing or a reveal, whose rows
+/// [`project`] writes.
+pub(crate) fn row_update(
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+) -> Option<(&'static str, Vec<Param>)> {
+    let version = version as i64;
+    let at = event.at();
+    Some(match event {
+        ComplaintEvent::Routed { route, .. } => (
+            "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
+             supplier_id = $5, updated_at = $6, version = $7 WHERE complaint_id = $1",
+            params![
+                id,
+                route.building_id.clone(),
+                route.station.clone(),
+                route.district.clone(),
+                route.supplier_id.clone(),
+                at,
+                version
+            ],
+        ),
+        ComplaintEvent::JoinedIncident { incident_id, .. } => (
+            "UPDATE intake.complaint SET incident_id = $2, updated_at = $3, version = $4 \
+             WHERE complaint_id = $1",
+            params![id, incident_id.parse::<Uuid>().ok(), at, version],
+        ),
+        ComplaintEvent::RepeatRecorded { .. } => (
+            "UPDATE intake.complaint SET updated_at = $2, version = $3 WHERE complaint_id = $1",
+            params![id, at, version],
+        ),
+        ComplaintEvent::Withdrawn { .. }
+        | ComplaintEvent::Rejected { .. }
+        | ComplaintEvent::Signed { .. } => {
+            let status = match event {
+                ComplaintEvent::Withdrawn { .. } => Status::Withdrawn,
+                ComplaintEvent::Rejected { .. } => Status::Rejected,
+                _ => Status::Signed,
+            };
+            (
+                "UPDATE intake.complaint SET status = $2, updated_at = $3, version = $4 \
+                 WHERE complaint_id = $1",
+                params![id, status_code(status), at, version],
+            )
+        }
+        ComplaintEvent::Accepted { .. }
+        | ComplaintEvent::Merged { .. }
+        | ComplaintEvent::ContactRevealed { .. } => return None,
+    })
+}
+
 /// Keeps `intake.complaint` (and the reveal log) in step with one event of complaint `id`
-/// (version = its sequence), appended for the request `request_id`.
+/// (version = its sequence), appended for the request `request_id`. Each statement is
+/// prepared once per connection.
 pub(crate) async fn project(
     tx: &Transaction<'_>,
     id: Uuid,
@@ -28,6 +85,14 @@ pub(crate) async fn project(
     version: usize,
     request_id: Option<&str>,
 ) -> Result<(), tokio_postgres::Error> {
+    if let Some((sql, params)) = row_update(id, event, version) {
+        let params: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        tx.execute(&tx.prepare_cached(sql).await?, &params).await?;
+        return Ok(());
+    }
     let version = version as i64;
     let at = event.at();
     match event {
@@ -42,40 +107,16 @@ pub(crate) async fn project(
             };
             insert_row(tx, &statement, id, event, version as usize, contact).await?;
         }
-        ComplaintEvent::Routed { route, .. } => {
-            let sql = "UPDATE intake.complaint SET building_id = $2, station = $3, district = $4, \
-                       supplier_id = $5, updated_at = $6, version = $7 WHERE complaint_id = $1";
-            tx.execute(
-                sql,
-                &[
-                    &id,
-                    &route.building_id,
-                    &route.station,
-                    &route.district,
-                    &route.supplier_id,
-                    &at,
-                    &version,
-                ],
-            )
-            .await?;
-            return Ok(());
-        }
-        ComplaintEvent::JoinedIncident { incident_id, .. } => {
-            let incident = incident_id.parse::<Uuid>().ok();
-            let sql = "UPDATE intake.complaint SET incident_id = $2, updated_at = $3, \
-                       version = $4 WHERE complaint_id = $1";
-            tx.execute(sql, &[&id, &incident, &at, &version]).await?;
-            return Ok(());
-        }
         ComplaintEvent::ContactRevealed { by, reason, .. } => {
             let sql = "UPDATE intake.complaint SET version = $2 WHERE complaint_id = $1";
-            tx.execute(sql, &[&id, &version]).await?;
+            tx.execute(&tx.prepare_cached(sql).await?, &[&id, &version])
+                .await?;
             let sql = "INSERT INTO intake.contact_reveal (complaint_id, version, revealed_at, \
                        account, role, district, supplier_id, reason, request_id, reveal_id) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
             let reveal_id = crate::views::reveal_id(id, version);
             tx.execute(
-                sql,
+                &tx.prepare_cached(sql).await?,
                 &[
                     &id,
                     &version,
@@ -92,26 +133,7 @@ pub(crate) async fn project(
             .await?;
             return Ok(());
         }
-        ComplaintEvent::RepeatRecorded { .. } => {
-            let sql = "UPDATE intake.complaint SET updated_at = $2, version = $3 \
-                       WHERE complaint_id = $1";
-            tx.execute(sql, &[&id, &at, &version]).await?;
-            return Ok(());
-        }
-        ComplaintEvent::Withdrawn { .. }
-        | ComplaintEvent::Rejected { .. }
-        | ComplaintEvent::Signed { .. } => {
-            let status = match event {
-                ComplaintEvent::Withdrawn { .. } => Status::Withdrawn,
-                ComplaintEvent::Rejected { .. } => Status::Rejected,
-                _ => Status::Signed,
-            };
-            let sql = "UPDATE intake.complaint SET status = $2, updated_at = $3, version = $4 \
-                       WHERE complaint_id = $1";
-            tx.execute(sql, &[&id, &status_code(status), &at, &version])
-                .await?;
-            return Ok(());
-        }
+        _ => {}
     };
     Ok(())
 }

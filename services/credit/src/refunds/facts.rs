@@ -56,11 +56,17 @@ struct SensorHour<'a> {
     seen_ms: i64,
 }
 
-fn sensor_hour(writes: &mut Writes, event: &PublishedEvent, hour: SensorHour<'_>) {
+/// Stores an hour of an episode. A warm hour (`warm`) ends a spell and is kept only for an
+/// episode whose cold hours were (as the statements before it in the batch left them).
+fn sensor_hour(writes: &mut Writes, event: &PublishedEvent, hour: SensorHour<'_>, warm: bool) {
     let (log_tx, log_pos) = position(event);
     writes.push(
         "INSERT INTO credit.refund_sensor_hour (event_id, hour, episode_id, household, tenths, \
-         seen_at, log_tx, log_pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         seen_at, log_tx, log_pos) \
+         SELECT $1::uuid, $2::timestamptz, $3::text, $4::text, $5::integer, $6::timestamptz, \
+         $7::bigint, $8::bigint \
+         WHERE NOT $9::boolean \
+            OR EXISTS (SELECT 1 FROM credit.refund_sensor_hour WHERE episode_id = $3) \
          ON CONFLICT DO NOTHING",
         params![
             event.event_id,
@@ -70,7 +76,8 @@ fn sensor_hour(writes: &mut Writes, event: &PublishedEvent, hour: SensorHour<'_>
             hour.tenths,
             at(hour.seen_ms),
             log_tx,
-            log_pos
+            log_pos,
+            warm
         ],
     );
 }
@@ -126,32 +133,20 @@ fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError
                     tenths: hour.mean_tenths_celsius,
                     seen_ms: m.detected_at_ms,
                 };
-                sensor_hour(writes, event, hour);
+                sensor_hour(writes, event, hour, false);
             }
         }
     } else if is::<intake::TemperatureRecovered>(event) {
         let m: intake::TemperatureRecovered = event.decode()?;
-        // The warm hour ends the spell; it is kept only for an episode whose cold hours were
-        // (as the statements before it in the batch left them).
         if let Some(hour) = m.hour.as_ref() {
-            writes.push(
-                "INSERT INTO credit.refund_sensor_hour (event_id, hour, episode_id, household, \
-                 tenths, seen_at, log_tx, log_pos) \
-                 SELECT $1::uuid, $2::timestamptz, $3::text, $4::text, $5::integer, \
-                 $6::timestamptz, $7::bigint, $8::bigint \
-                 WHERE EXISTS (SELECT 1 FROM credit.refund_sensor_hour WHERE episode_id = $3) \
-                 ON CONFLICT DO NOTHING",
-                params![
-                    event.event_id,
-                    at(hour.hour_ms),
-                    m.episode_id.clone(),
-                    m.household.clone(),
-                    hour.mean_tenths_celsius,
-                    at(m.recovered_at_ms),
-                    log_tx,
-                    log_pos
-                ],
-            );
+            let hour = SensorHour {
+                episode: &m.episode_id,
+                household: &m.household,
+                hour_ms: hour.hour_ms,
+                tenths: hour.mean_tenths_celsius,
+                seen_ms: m.recovered_at_ms,
+            };
+            sensor_hour(writes, event, hour, true);
         }
     } else if is::<dispatch::TicketOpened>(event) {
         let m: dispatch::TicketOpened = event.decode()?;
