@@ -333,19 +333,20 @@ pub(crate) async fn load_with<A: Aggregate + Clone>(
     })
 }
 
-/// Loads the streams `aggregate_ids` of `A` in one statement; an id without events comes back
-/// as a new stream. Each stream is replayed in sequence order.
+/// Brings streams of `A` up to date in one statement: each starts from a state the caller
+/// knows at a sequence (`A::default()` at 0 for one it does not) and gets only the events
+/// after it. A stream without events comes back new.
 pub(crate) async fn load_many_with<A: Aggregate + Clone>(
     client: &impl GenericClient,
-    aggregate_ids: &[&str],
+    known: Vec<(String, A, usize)>,
 ) -> Result<Vec<StreamContext<A>>, StoreError> {
+    let ids: Vec<&str> = known.iter().map(|(id, _, _)| id.as_str()).collect();
+    let after: Vec<i64> = known.iter().map(|(_, _, seq)| *seq as i64).collect();
     let statement = client.prepare_cached(LOAD_MANY).await?;
-    let rows = client
-        .query(&statement, &[&A::TYPE, &aggregate_ids])
-        .await?;
-    let mut streams: HashMap<&str, (A, usize)> = aggregate_ids
+    let rows = client.query(&statement, &[&A::TYPE, &ids, &after]).await?;
+    let mut streams: HashMap<&str, (A, usize)> = known
         .iter()
-        .map(|id| (*id, (A::default(), 0)))
+        .map(|(id, state, seq)| (id.as_str(), (state.clone(), *seq)))
         .collect();
     for row in rows {
         let id: &str = row.get("aggregate_id");

@@ -26,9 +26,7 @@ use crate::log::{
 };
 use crate::metadata::EventMetadata;
 use crate::position::LogPosition;
-use crate::store::{
-    AppendError, Appended, PgEventStore, Publish, StreamContext, load_many_with, load_with,
-};
+use crate::store::{AppendError, Appended, PgEventStore, Publish, StreamContext, load_many_with};
 use crate::writes::{Param, WriteError, Writes};
 
 /// A handler's failure: the batch is rolled back and retried.
@@ -42,9 +40,13 @@ pub struct Batch<'a> {
     after: LogPosition,
     /// Streams loaded or appended to in this batch, as of this transaction: a stream that
     /// several events of the batch touch (an incident's ticket, a supplier's ledger) is read
-    /// once. Kept only for the batch, so nothing survives a rollback; another writer's append
-    /// meanwhile still makes this batch's append fail as a conflict.
+    /// once. Another writer's append meanwhile still makes this batch's append fail as a
+    /// conflict.
     streams: std::sync::Mutex<Streams>,
+    /// Streams as committed batches of this runner left them: a later batch reads only the
+    /// events after (a long stream, an incident's ticket, is not read again whole). Updated
+    /// from `streams` after a commit only.
+    committed: &'a std::sync::Mutex<Streams>,
     /// Appends and rows queued to go out together ([`Batch::append_queued`],
     /// [`Batch::queue`]), sent by [`Batch::flush`], before any immediate append, and before
     /// the checkpoint moves.
@@ -111,7 +113,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Loads an aggregate inside the batch's transaction (from the batch's memory when this
-    /// batch already loaded or appended to it).
+    /// batch already loaded or appended to it; else what committed batches left, and the
+    /// events after it).
     pub async fn load<A: Publish>(
         &self,
         aggregate_id: &str,
@@ -119,34 +122,44 @@ impl<'a> Batch<'a> {
         if let Some(known) = self.known::<A>(aggregate_id) {
             return Ok(known);
         }
-        let context = load_with::<A>(&self.tx, aggregate_id).await?;
-        self.remember(
-            aggregate_id,
-            context.state().clone(),
-            context.current_sequence(),
-        );
-        Ok(context)
+        self.preload::<A>(&[aggregate_id.to_owned()]).await?;
+        self.known::<A>(aggregate_id)
+            .ok_or_else(|| StoreError::Decode(format!("stream {aggregate_id} was not loaded")))
     }
 
     /// Loads many streams of `A` in one statement, for the events of a batch to come: each
-    /// later [`Self::load`] of one of them reads nothing. Ids already known are skipped; an id
-    /// without events is remembered as a new stream.
+    /// later [`Self::load`] of one of them reads nothing. Ids already known to the batch are
+    /// skipped; one a committed batch left is read only after its sequence; an id without
+    /// events is remembered as a new stream.
     pub async fn preload<A: Publish>(&self, aggregate_ids: &[String]) -> Result<(), StoreError> {
-        let wanted: Vec<&str> = {
+        let mut wanted: Vec<&str> = {
             let streams = self.streams.lock().expect("batch streams");
-            let mut wanted: Vec<&str> = aggregate_ids
+            aggregate_ids
                 .iter()
                 .map(String::as_str)
                 .filter(|id| !streams.contains_key(&(A::TYPE, (*id).to_owned())))
-                .collect();
-            wanted.sort_unstable();
-            wanted.dedup();
-            wanted
+                .collect()
         };
+        wanted.sort_unstable();
+        wanted.dedup();
         if wanted.is_empty() {
             return Ok(());
         }
-        for context in load_many_with::<A>(&self.tx, &wanted).await? {
+        let known: Vec<(String, A, usize)> = {
+            let committed = self.committed.lock().expect("committed streams");
+            wanted
+                .iter()
+                .map(|id| {
+                    let (state, sequence) = committed
+                        .get(&(A::TYPE, (*id).to_owned()))
+                        .and_then(|known| known.downcast_ref::<(A, usize)>())
+                        .cloned()
+                        .unwrap_or_default();
+                    ((*id).to_owned(), state, sequence)
+                })
+                .collect()
+        };
+        for context in load_many_with::<A>(&self.tx, known).await? {
             self.remember(
                 context.aggregate_id(),
                 context.state().clone(),
@@ -418,6 +431,7 @@ fn spawn_shared<H: Handler>(
         handler,
         status: status_tx,
         stop: stop_rx,
+        committed: std::sync::Mutex::new(HashMap::new()),
     };
     let task = tokio::spawn(runner.run());
     Ok(SubscriptionHandle {
@@ -437,7 +451,12 @@ struct Runner<H> {
     handler: Arc<H>,
     status: watch::Sender<SubscriptionStatus>,
     stop: watch::Receiver<bool>,
+    /// Streams as this runner's committed batches left them (see [`Batch::load`]).
+    committed: std::sync::Mutex<Streams>,
 }
+
+/// The most streams a runner keeps between batches; past it, it starts again empty.
+const STREAMS_KEPT: usize = 20_000;
 
 enum Exit {
     Stopped,
@@ -535,6 +554,8 @@ impl<H: Handler> Runner<H> {
                 return Exit::Reconnect;
             }
         };
+        // What another holder did meanwhile is read again from the log.
+        self.committed.lock().expect("committed streams").clear();
         if let Err(error) = self.handler.resume(checkpoint).await {
             self.failed(&error.to_string());
             return Exit::Reconnect;
@@ -657,11 +678,17 @@ impl<H: Handler> Runner<H> {
             appended: false,
             after: from,
             streams: std::sync::Mutex::new(HashMap::new()),
+            committed: &self.committed,
             queued: Writes::new(),
         };
         self.handler.handle(&mut batch, events).await?;
         batch.flush().await?;
-        let Batch { tx, appended, .. } = batch;
+        let Batch {
+            tx,
+            appended,
+            streams,
+            ..
+        } = batch;
         let moved = tx
             .execute(
                 &format!(
@@ -677,6 +704,14 @@ impl<H: Handler> Runner<H> {
             return Err(format!("checkpoint row of {} vanished", self.config.name).into());
         }
         tx.commit().await?;
+        let streams = streams.into_inner().unwrap_or_default();
+        if !streams.is_empty() {
+            let mut committed = self.committed.lock().expect("committed streams");
+            if committed.len() + streams.len() > STREAMS_KEPT {
+                committed.clear();
+            }
+            committed.extend(streams);
+        }
         if appended {
             self.store.notify_appended();
         }

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eventstore::selftest::{Probe, ProbeEvent};
+use eventstore::selftest::{Probe, ProbeCommand, ProbeEvent};
 use eventstore::{Batch, Commands, Handler, HandlerError, PublishedEvent, params, subscription};
 use support::meta;
 use testkit::TestDb;
@@ -168,4 +168,57 @@ async fn a_queued_append_after_another_write_fails_the_batch_and_keeps_nothing()
         kept, 0,
         "the failed batch's row and append were rolled back"
     );
+}
+
+#[tokio::test]
+async fn a_stream_kept_between_batches_takes_in_what_another_writer_appended() {
+    let db = TestDb::new().await;
+    mirrored_table(&db).await;
+    let store = support::store(&db).await;
+    let commands = Commands::<Probe>::new(store.clone(), ());
+    support::open_probe(&commands, "p-0", 40).await;
+    let mut config = support::fast_config("mirror_shared");
+    config.batch_size = 7;
+    let running = subscription::spawn(&store, config, Mirror).expect("spawn");
+    // Meanwhile another writer ticks `mirror` too, between the runner's batches (a lost race
+    // is the runner's batch failing and coming again, or this writer trying again).
+    let mut outside = 0;
+    while outside < 15 {
+        let tick = ProbeCommand::Tick {
+            amount: 1,
+            times: 1,
+        };
+        if commands.execute("mirror", tick, &meta()).await.is_ok() {
+            outside += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    support::open_probe(&commands, "p-1", 40).await;
+    let head = support::head(&db).await;
+    assert!(
+        running.wait_for(head, Duration::from_secs(30)).await,
+        "caught up: {:?}",
+        running.status()
+    );
+    running.stop().await;
+
+    let client = db.connect().await;
+    let row = client
+        .query_one(
+            "SELECT count(*), min(sequence), max(sequence) FROM eventstore.event \
+             WHERE aggregate_type = 'probe' AND aggregate_id = 'mirror'",
+            &[],
+        )
+        .await
+        .expect("mirror");
+    // Opened once (by the runner, or refused to the outside writer until then), 80 mirrored
+    // ticks and the outside writer's 15, without a gap.
+    assert_eq!(row.get::<_, i64>(0), 96);
+    assert_eq!((row.get::<_, i64>(1), row.get::<_, i64>(2)), (1, 96));
+    let mirrored: i64 = client
+        .query_one("SELECT count(DISTINCT version) FROM selftest.mirrored", &[])
+        .await
+        .expect("mirrored")
+        .get(0);
+    assert_eq!(mirrored, 80, "each tick mirrored once, at its own version");
 }
