@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod append;
+mod batch;
 mod cache;
 mod checkpoint;
 mod commands;
