@@ -170,6 +170,26 @@ impl PgEventStore {
         read_published_with(&client, after, limit).await
     }
 
+    /// Where the published event `event_id` stands in the log, if it is there.
+    pub async fn published_position(
+        &self,
+        event_id: Uuid,
+    ) -> Result<Option<LogPosition>, StoreError> {
+        let client = self.pool().get().await?;
+        let row = client
+            .query_opt(
+                "SELECT tx_id::text, global_position FROM eventstore.published_event
+                 WHERE event_id = $1",
+                &[&event_id],
+            )
+            .await?;
+        row.map(|row| {
+            LogPosition::from_parts(row.get(0), row.get(1))
+                .map_err(|e| StoreError::Decode(e.to_string()))
+        })
+        .transpose()
+    }
+
     /// The position of the newest committed event of the public log ([`LogPosition::START`]
     /// when it is empty). A subscription whose checkpoint has reached it is caught up.
     pub async fn published_head(&self) -> Result<LogPosition, StoreError> {

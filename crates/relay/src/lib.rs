@@ -9,14 +9,18 @@
 //! duplicate window. Each event waits for JetStream's acknowledgement before the next is sent,
 //! and the checkpoint moves with the batch only after every acknowledgement: an event is never
 //! skipped, and order per aggregate (and overall) is the log's. A relay killed mid-batch sends
-//! the batch again from its checkpoint; the copies are dropped as duplicates.
+//! the batch again from its checkpoint; the copies are dropped as duplicates. When it takes the
+//! subscription it also looks at the stream's last message: the events up to it are already
+//! there and are not sent again, so a relay that stays down past the duplicate window does not
+//! leave copies in the stream either.
 
 use std::time::Duration;
 
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, Context, message::PublishMessage, stream};
 use async_trait::async_trait;
 use eventstore::{
-    Batch, HandlerError, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
+    Batch, HandlerError, LogPosition, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
     SubscriptionHandle,
 };
 use platform::metrics::Counter;
@@ -28,7 +32,7 @@ pub const SUBSCRIPTION: &str = "relay.jetstream";
 /// Events relayed, by whether JetStream already held them.
 pub const RELAYED: Counter = Counter {
     name: "heatline_relay_events_total",
-    help: "Published events JetStream acknowledged, by whether it already held them (outcome=\"stored\" or \"duplicate\").",
+    help: "Published events JetStream acknowledged, by whether it already held them (outcome=\"stored\" or \"duplicate\"), and events not sent again because the stream's last message was past the checkpoint (outcome=\"held\").",
 };
 
 /// Where and how the log is relayed.
@@ -72,7 +76,11 @@ pub fn subject(message_type: &str) -> Option<&str> {
 
 struct Relay {
     config: RelayConfig,
+    store: PgEventStore,
     jetstream: Mutex<Option<Context>>,
+    /// Where the stream's last message stands in the log, when that is past the checkpoint
+    /// this relay took the subscription at: the events up to it are not sent again.
+    held_through: std::sync::Mutex<Option<LogPosition>>,
 }
 
 impl Relay {
@@ -104,6 +112,24 @@ impl Relay {
     }
 }
 
+/// The event id of the stream's last message (`Nats-Msg-Id`), if it has one. A stream
+/// that is empty, or whose last message was deleted, has none.
+async fn last_message_id(context: &Context, stream: &str) -> Result<Option<String>, HandlerError> {
+    let mut stream = context.get_stream(stream).await?;
+    let last = stream.info().await?.state.last_sequence;
+    if last == 0 {
+        return Ok(None);
+    }
+    match stream.get_raw_message(last).await {
+        Ok(message) => Ok(message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .map(|id| id.to_string())),
+        Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 fn message(event: &PublishedEvent) -> PublishMessage {
     PublishMessage::build()
         .payload(event.payload.clone().into())
@@ -127,7 +153,12 @@ impl eventstore::Handler for Relay {
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
         let jetstream = self.jetstream().await?;
+        let held = *self.held_through.lock().expect("held position");
         for event in events {
+            if held.is_some_and(|through| event.position <= through) {
+                platform::metrics::count(RELAYED, &[("outcome", "held")]);
+                continue;
+            }
             let subject = subject(&event.message_type).ok_or_else(|| {
                 format!(
                     "event {} has the message type {:?}, which is no subject under heatline.",
@@ -141,6 +172,32 @@ impl eventstore::Handler for Relay {
             let outcome = if ack.duplicate { "duplicate" } else { "stored" };
             platform::metrics::count(RELAYED, &[("outcome", outcome)]);
         }
+        Ok(())
+    }
+
+    /// Finds where the stream already is: events relayed and acknowledged after the last
+    /// committed checkpoint (a relay killed between the two) are in the stream, and sending
+    /// them again after the duplicate window would store them twice.
+    async fn resume(&self, checkpoint: LogPosition) -> Result<(), HandlerError> {
+        let jetstream = self.jetstream().await?;
+        let through = match last_message_id(&jetstream, &self.config.stream).await? {
+            Some(id) => match id.parse() {
+                Ok(id) => self.store.published_position(id).await?,
+                // Not one of this log's events: nothing to go by.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let through = through.filter(|through| *through > checkpoint);
+        if let Some(through) = through {
+            tracing::info!(
+                %checkpoint,
+                %through,
+                stream = %self.config.stream,
+                "the stream already holds the log past the checkpoint; those events are not sent again"
+            );
+        }
+        *self.held_through.lock().expect("held position") = through;
         Ok(())
     }
 }
@@ -158,7 +215,9 @@ pub fn spawn(store: &PgEventStore, config: RelayConfig) -> Result<SubscriptionHa
         subscription,
         Relay {
             config,
+            store: store.clone(),
             jetstream: Mutex::new(None),
+            held_through: std::sync::Mutex::new(None),
         },
     )
 }

@@ -117,3 +117,98 @@ async fn killed_mid_stream_and_with_nats_restarted_the_stream_holds_every_event_
     drop(relay);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every message id in the stream, in the stream's order.
+async fn streamed_ids(url: &str) -> Vec<String> {
+    let jetstream = jetstream::new(async_nats::connect(url).await.unwrap());
+    let mut stream = jetstream.get_stream("HEATLINE").await.unwrap();
+    let state = stream.info().await.unwrap().state.clone();
+    let mut ids = Vec::new();
+    for sequence in state.first_sequence..=state.last_sequence {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        ids.push(
+            message
+                .headers
+                .get(async_nats::header::NATS_MESSAGE_ID)
+                .unwrap()
+                .to_string(),
+        );
+    }
+    ids
+}
+
+async fn publish_breaches(store: &PgEventStore, from: usize, to: usize) {
+    for n in from..to {
+        let ticket = format!("t{:02}", n % TICKETS);
+        let message = dispatch::SlaBreached {
+            ticket_id: ticket.clone(),
+            supplier_id: "north-heat".into(),
+            clock: dispatch::Clock::OnSite.into(),
+            cycle: (n / TICKETS) as u32 + 1,
+            ..Default::default()
+        };
+        testkit::log::publish(store, "ticket", &ticket, &message).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_back_after_the_duplicate_window_does_not_send_what_the_stream_holds() {
+    let db = testkit::TestDb::new().await;
+    let store = PgEventStore::new(&db.config());
+    let dir = scratch("jetstream-window");
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let _nats = Nats::start(port, &dir);
+    let mut config = RelayConfig::new(&url);
+    config.duplicate_window = Duration::from_secs(1);
+
+    publish_breaches(&store, 0, 200).await;
+    let relay = relay::spawn(&store, config.clone()).unwrap();
+    let head = store.published_head().await.unwrap();
+    assert!(relay.wait_for(head, Duration::from_secs(60)).await);
+    relay.stop().await;
+
+    // As if the relay had died after JetStream acknowledged the last 150 events and before
+    // its checkpoint moved, and stayed down longer than the duplicate window.
+    let client = store.pool().get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT tx_id::text, global_position FROM eventstore.published_event \
+             ORDER BY tx_id, global_position OFFSET 49 LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let fiftieth = eventstore::LogPosition::from_parts(row.get(0), row.get(1)).unwrap();
+    let (schema, name) = relay::SUBSCRIPTION.split_once('.').unwrap();
+    eventstore::subscription::set_checkpoint(&store, schema, name, fiftieth)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    publish_breaches(&store, 200, 300).await;
+    let relay = relay::spawn(&store, config).unwrap();
+    let head = store.published_head().await.unwrap();
+    assert!(
+        relay.wait_for(head, Duration::from_secs(60)).await,
+        "{:?}",
+        relay.status()
+    );
+    let logged: Vec<String> = client
+        .query(
+            "SELECT event_id::text FROM eventstore.published_event \
+             ORDER BY tx_id, global_position",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(logged.len(), 300);
+    let streamed = streamed_ids(&url).await;
+    assert_eq!(streamed.len(), 300, "no event sent again after the window");
+    assert_eq!(streamed, logged, "every event once, in the log's order");
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&dir);
+}
