@@ -337,7 +337,16 @@ impl News {
             return Ok(());
         }
         // Reads first: who each ticket carries (before this batch), then this batch's joins.
-        let tickets: Vec<Uuid> = steps.iter().map(|s| s.ticket).collect();
+        // Only a ticket with a step for all its complaints needs them: an area repair's ticket
+        // takes on a complaint at a time, each told only to the one that joined, and reading
+        // its hundreds of members for every batch of joins was most of this feed's reads.
+        let mut tickets: Vec<Uuid> = steps
+            .iter()
+            .filter(|s| s.only.is_none())
+            .map(|s| s.ticket)
+            .collect();
+        tickets.sort_unstable();
+        tickets.dedup();
         let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for row in batch
             .tx()
