@@ -159,15 +159,25 @@ fn prepare<A: Publish>(
 }
 
 /// An append as one statement with owned parameters, to be sent later with others
-/// ([`crate::Writes`]): the statement, its parameters, and the state after the events. The
-/// statement answers one row, or none when an earlier write of the transaction came first.
+/// ([`crate::Writes`]). The statement answers one row, or none when an earlier write of the
+/// transaction came first.
+pub(crate) struct AppendStatement<A> {
+    pub(crate) sql: &'static str,
+    pub(crate) params: Vec<Param>,
+    /// The stream's state after the events.
+    pub(crate) state: A,
+    /// The events' ids, in order.
+    pub(crate) event_ids: Vec<Uuid>,
+}
+
 pub(crate) fn append_statement<A: Publish>(
     context: &StreamContext<A>,
     events: &[A::Event],
     metadata: &EventMetadata,
     after_append: bool,
-) -> (&'static str, Vec<Param>, A) {
+) -> AppendStatement<A> {
     let prepared = prepare(context, events, metadata);
+    let event_ids = prepared.event_ids.clone();
     let payloads: Vec<Json<A::Event>> = events.iter().cloned().map(Json).collect();
     let metas = vec![Json(metadata.clone()); events.len()];
     let pub_metas: Vec<Json<EventMetadata>> = prepared.pub_causes.into_iter().map(Json).collect();
@@ -189,7 +199,12 @@ pub(crate) fn append_statement<A: Publish>(
             Box::new(pub_metas.into_iter().next()),
             Box::new(after_append),
         ]);
-        (APPEND_ONE, params, prepared.state)
+        AppendStatement {
+            sql: APPEND_ONE,
+            params,
+            state: prepared.state,
+            event_ids,
+        }
     } else {
         params.extend::<[Param; 12]>([
             Box::new(prepared.sequences),
@@ -205,7 +220,12 @@ pub(crate) fn append_statement<A: Publish>(
             Box::new(pub_metas),
             Box::new(after_append),
         ]);
-        (APPEND, params, prepared.state)
+        AppendStatement {
+            sql: APPEND,
+            params,
+            state: prepared.state,
+            event_ids,
+        }
     }
 }
 

@@ -72,11 +72,11 @@ impl<'a> Batch<'a> {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> usize {
-        let (sql, params, state) =
-            crate::append::append_statement(context, events, metadata, self.appended);
+        let statement = crate::append::append_statement(context, events, metadata, self.appended);
+        let state = statement.state;
         self.queued.push_needing_row(
-            sql,
-            params,
+            statement.sql,
+            statement.params,
             "an append must be the first write of its transaction",
         );
         self.appended = true;

@@ -37,7 +37,7 @@ pub use log::{DecodeError, PublishedEvent};
 pub use metadata::{Actor, Channel, EventMetadata};
 pub use position::LogPosition;
 pub use store::{
-    AppendError, Appended, DEFAULT_CACHE_CAPACITY, IntegrationEvent, PgEventStore, Publish,
+    AppendError, Appended, DEFAULT_CACHE_CAPACITY, IntegrationEvent, PgEventStore, Publish, Queued,
     RecordedEvent, StreamContext,
 };
 pub use subscription::{

@@ -139,6 +139,20 @@ impl NewKey {
         self.id
     }
 
+    /// Queues the key's row in `writes`, to go out with the events that use it.
+    pub fn queue(&self, writes: &mut crate::Writes) {
+        writes.push(
+            INSERT_KEY,
+            crate::params![
+                self.id,
+                self.owner.subject.clone(),
+                self.owner.resident.clone(),
+                self.owner.household.clone(),
+                self.wrapped.clone(),
+            ],
+        );
+    }
+
     /// Stores the key, in the transaction of the events that use it.
     pub async fn store(&self, client: &impl GenericClient) -> Result<(), StoreError> {
         let key = self;

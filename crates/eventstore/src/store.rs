@@ -124,6 +124,15 @@ impl<A> StreamContext<A> {
     }
 }
 
+/// An append queued with [`PgEventStore::queue_append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The sequence of its last event.
+    pub last_sequence: usize,
+    /// Its events' ids, in order.
+    pub event_ids: Vec<Uuid>,
+}
+
 /// The PostgreSQL event store, shared by every service of a process. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct PgEventStore {
@@ -223,6 +232,33 @@ impl PgEventStore {
         append_with(tx, context, events, metadata, after_append)
             .await
             .map(|(appended, _)| appended)
+    }
+
+    /// Queues an append in `writes` instead of sending it (see [`crate::Writes`]): it goes out
+    /// with the statements around it, in order, when they are sent. `after_append` as for
+    /// [`Self::append_also_in`]: false when it must be the transaction's first write. Returns
+    /// the sequence of its last event and the events' ids. A lost race fails the send with a
+    /// unique violation on `event_pkey` ([`AppendError::from`] reads it as a conflict).
+    pub fn queue_append<A: Publish>(
+        &self,
+        writes: &mut crate::Writes,
+        context: &StreamContext<A>,
+        events: &[A::Event],
+        metadata: &EventMetadata,
+        after_append: bool,
+    ) -> Queued {
+        // The transaction may yet roll back: the cached state cannot be trusted.
+        self.inner.cache.evict(A::TYPE, &context.aggregate_id);
+        let statement = crate::append::append_statement(context, events, metadata, after_append);
+        writes.push_needing_row(
+            statement.sql,
+            statement.params,
+            "an append must be the first write of its transaction",
+        );
+        Queued {
+            last_sequence: context.current_sequence() + events.len(),
+            event_ids: statement.event_ids,
+        }
     }
 
     /// Prepares (once per connection) the statements [`Self::append_in`] sends, so that an

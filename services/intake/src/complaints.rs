@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::complaint::{
     Complaint, ComplaintCommand, ComplaintDetails, ComplaintError, Status,
 };
-use crate::projection::{insert_row, project};
+use crate::projection::project;
 
 /// How filings are limited and merged.
 #[derive(Debug, Clone, Copy)]
@@ -276,8 +276,13 @@ impl Complaints {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
         lock(&tx, std::slice::from_ref(filing)).await?;
-        let outcome = self.decide_filing(&tx, filing, metadata, true).await;
+        let read = self.read_filing(&tx, filing).await?;
+        let mut writes = eventstore::Writes::new();
+        let outcome = self
+            .decide_filing(&tx, filing, metadata, read, &mut writes, false)
+            .await;
         if outcome.is_ok() {
+            send(&tx, &mut writes).await?;
             tx.commit().await?;
             self.store.notify_appended();
         }
@@ -286,6 +291,13 @@ impl Complaints {
 
     /// Files a batch in one transaction. `Err` when the transaction failed as a whole (nothing
     /// of it stored); otherwise each filing's own outcome.
+    ///
+    /// Round trips, not statements, are what a batch waits for: the reads of every filing
+    /// that does not depend on an earlier one of the batch (another household, and for a
+    /// limited filer another filer) go out together, and the writes of the filings that merge
+    /// nothing go out together at the end. A filing that depends on an earlier one, or that
+    /// merges, sends what is queued first and reads after it, exactly as if each had been
+    /// decided alone in turn.
     async fn file_batch(
         &self,
         jobs: &[Job],
@@ -294,11 +306,35 @@ impl Complaints {
         let tx = client.transaction().await?;
         let filings: Vec<NewFiling> = jobs.iter().map(|j| j.filing.clone()).collect();
         lock(&tx, &filings).await?;
+        let independent = independent(&filings);
+        let mut reads: Vec<Option<Result<Read, CommandError>>> =
+            futures_util::future::join_all(filings.iter().zip(&independent).map(
+                |(filing, independent)| {
+                    let tx = &tx;
+                    async move {
+                        if *independent {
+                            Some(self.read_filing(tx, filing).await)
+                        } else {
+                            None
+                        }
+                    }
+                },
+            ))
+            .await;
+        let mut writes = eventstore::Writes::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut wrote = false;
-        for job in jobs {
+        for (job, read) in jobs.iter().zip(reads.iter_mut()) {
+            let read = match read.take() {
+                Some(read) => read?,
+                None => {
+                    // It depends on what the filings before it wrote.
+                    send(&tx, &mut writes).await?;
+                    self.read_filing(&tx, &job.filing).await?
+                }
+            };
             match self
-                .decide_filing(&tx, &job.filing, &job.metadata, !wrote)
+                .decide_filing(&tx, &job.filing, &job.metadata, read, &mut writes, wrote)
                 .await
             {
                 Ok((receipt, written)) => {
@@ -314,6 +350,7 @@ impl Complaints {
                 Err(failure) => return Err(failure),
             }
         }
+        send(&tx, &mut writes).await?;
         tx.commit().await?;
         if wrote {
             self.store.notify_appended();
@@ -321,22 +358,19 @@ impl Complaints {
         Ok(outcomes)
     }
 
-    /// Decides one filing inside `tx`, whose locks are held; `first` says whether nothing has
-    /// been written in `tx` yet. Returns the receipt and whether anything was written.
-    async fn decide_filing(
+    /// What a filing's decision reads: its stream (none for a fresh id) and its household's
+    /// open complaint and its filer's recent filings, in one round trip.
+    async fn read_filing(
         &self,
         tx: &Transaction<'_>,
         filing: &NewFiling,
-        metadata: &EventMetadata,
-        first: bool,
-    ) -> Result<(FilingReceipt, bool), CommandError> {
+    ) -> Result<Read, CommandError> {
         let id = filing.id.to_string();
         let household_and_rate = tx
             .prepare_cached(include_str!("sql/household_and_rate.sql"))
             .await?;
         let since_merge = filing.at - self.limits.merge_window;
         let since_hour = filing.at - Duration::hours(1);
-        // One round trip for both reads (a fresh id has no stream to read).
         let (context, row) = tokio::try_join!(
             async {
                 if filing.fresh {
@@ -362,14 +396,40 @@ impl Complaints {
                 .map_err(CommandError::from)
             },
         )?;
+        Ok(Read {
+            context,
+            open: row.get("open_complaint"),
+            recent: row.get("recent"),
+            nth_recent: row.get("nth_recent"),
+        })
+    }
+
+    /// Decides one filing inside `tx`, whose locks are held, from what [`Self::read_filing`]
+    /// read. A new complaint's writes are queued in `writes`; a merge sends them first and
+    /// writes at once (it reads the complaint it merges into). `wrote` says whether anything
+    /// was written or queued in `tx` before. Returns the receipt and whether anything was
+    /// written or queued.
+    async fn decide_filing(
+        &self,
+        tx: &Transaction<'_>,
+        filing: &NewFiling,
+        metadata: &EventMetadata,
+        read: Read,
+        writes: &mut eventstore::Writes,
+        wrote: bool,
+    ) -> Result<(FilingReceipt, bool), CommandError> {
+        let id = filing.id.to_string();
+        let Read {
+            context,
+            open,
+            recent,
+            nth_recent,
+        } = read;
         if context.state().status() != Status::New {
             return replay(context.state(), filing).map(|receipt| (receipt, false));
         }
-        let open: Option<Uuid> = row.get("open_complaint");
-        let recent: i64 = row.get("recent");
         if filing.rate_limited && recent >= self.limits.per_hour {
-            let oldest: Option<DateTime<Utc>> = row.get("nth_recent");
-            let free_at = oldest.unwrap_or(filing.at) + Duration::hours(1);
+            let free_at = nth_recent.unwrap_or(filing.at) + Duration::hours(1);
             let retry_after = (free_at - filing.at).num_seconds().max(1) as u64;
             return Err(CommandError::TooMany { retry_after });
         }
@@ -379,39 +439,20 @@ impl Complaints {
             merge_into: open.map(|o| o.to_string()),
             at: filing.at,
         })?;
-        let insert = tx
-            .prepare_cached(include_str!("sql/insert_complaint.sql"))
-            .await?;
-        self.store.prepare_append(tx).await?;
-        // The read model's row goes in the same round trip as the append: if the append
-        // loses a race, the error rolls both back.
-        let (appended, (), ()) = tokio::try_join!(
-            async {
-                let events = std::slice::from_ref(&event);
-                if first {
-                    self.store.append_in(tx, &context, events, metadata).await
-                } else {
-                    self.store
-                        .append_also_in(tx, &context, events, metadata)
-                        .await
-                }
-                .map_err(CommandError::from)
-            },
-            async {
-                insert_row(
-                    tx,
-                    &insert,
-                    filing.id,
-                    &event,
-                    context.current_sequence() + 1,
-                    filing.details.personal.sealed_here(),
-                )
-                .await
-                .map_err(CommandError::from)
-            },
-            async { filing.key.store(tx).await.map_err(CommandError::Store) },
-        )?;
+        let contact = filing.details.personal.sealed_here();
+        let queued = self.store.queue_append(
+            writes,
+            &context,
+            std::slice::from_ref(&event),
+            metadata,
+            wrote,
+        );
+        crate::projection::queue_insert(writes, filing.id, &event, queued.last_sequence, contact);
+        filing.key.queue(writes);
         if let Some(into) = open {
+            // The merge reads the complaint it goes into: after what is queued is written.
+            send(tx, writes).await?;
+            let cause = metadata.clone().caused_by(queued.event_ids[0]);
             let target = self
                 .store
                 .load_in::<Complaint>(tx, &into.to_string())
@@ -420,7 +461,6 @@ impl Complaints {
                 complaint_id: id.clone(),
                 at: filing.at,
             })?;
-            let cause = metadata.clone().caused_by(appended.event_ids[0]);
             let also = self
                 .store
                 .append_also_in(tx, &target, std::slice::from_ref(&repeat), &cause)
@@ -514,6 +554,47 @@ impl Complaints {
             }
         }
         Ok(())
+    }
+}
+
+/// What a filing's decision reads before it is decided ([`Complaints::read_filing`]).
+struct Read {
+    context: StreamContext<Complaint>,
+    /// The household's open complaint within the merge window.
+    open: Option<Uuid>,
+    /// The filer's filings in the last hour (at most the limit).
+    recent: i64,
+    /// When the oldest of those was filed.
+    nth_recent: Option<DateTime<Utc>>,
+}
+
+/// For each filing of a batch, whether what it reads is untouched by the filings before it:
+/// another id, another household, and, when the hourly limit applies to it, another filer.
+/// Such a filing can be read before the earlier ones are written.
+fn independent(filings: &[NewFiling]) -> Vec<bool> {
+    let mut ids = std::collections::HashSet::new();
+    let mut households = std::collections::HashSet::new();
+    let mut filers = std::collections::HashSet::new();
+    filings
+        .iter()
+        .map(|f| {
+            let seen = ids.contains(&f.id)
+                || households.contains(f.details.household.as_str())
+                || (f.rate_limited && filers.contains(f.details.filer.as_str()));
+            ids.insert(f.id);
+            households.insert(f.details.household.as_str());
+            filers.insert(f.details.filer.as_str());
+            !seen
+        })
+        .collect()
+}
+
+/// Sends what is queued in `tx`, in order; a lost race is [`CommandError::Contended`].
+async fn send(tx: &Transaction<'_>, writes: &mut eventstore::Writes) -> Result<(), CommandError> {
+    match writes.send(tx).await {
+        Ok(_) => Ok(()),
+        Err(eventstore::WriteError::Db(error)) => Err(AppendError::from(error).into()),
+        Err(eventstore::WriteError::NoRow(_)) => Err(AppendError::NotFirstWrite.into()),
     }
 }
 

@@ -212,7 +212,7 @@ pub async fn rebuild(store: &PgEventStore, vault: &Vault) -> Result<Rebuilt, Sto
     )
     .await?;
     let insert = tx
-        .prepare_cached(include_str!("sql/insert_complaint.sql"))
+        .prepare_cached(crate::projection::INSERT_COMPLAINT)
         .await?;
     let mut rebuilt = Rebuilt {
         complaints: 0,

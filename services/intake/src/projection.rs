@@ -97,9 +97,7 @@ pub(crate) async fn project(
     let at = event.at();
     match event {
         ComplaintEvent::Accepted { .. } | ComplaintEvent::Merged { .. } => {
-            let statement = tx
-                .prepare_cached(include_str!("sql/insert_complaint.sql"))
-                .await?;
+            let statement = tx.prepare_cached(INSERT_COMPLAINT).await?;
             let contact = match event {
                 ComplaintEvent::Accepted { details, .. }
                 | ComplaintEvent::Merged { details, .. } => details.personal.sealed_here(),
@@ -148,12 +146,47 @@ pub(crate) async fn insert_row(
     version: usize,
     contact: Option<&Contact>,
 ) -> Result<(), tokio_postgres::Error> {
+    let Some(params) = insert_params(id, event, version, contact) else {
+        return Ok(());
+    };
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    tx.execute(statement, &refs).await?;
+    Ok(())
+}
+
+/// The read model's row of a filing as a statement for [`eventstore::Writes`].
+pub(crate) fn queue_insert(
+    writes: &mut eventstore::Writes,
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+    contact: Option<&Contact>,
+) {
+    if let Some(params) = insert_params(id, event, version, contact) {
+        writes.push(INSERT_COMPLAINT, params);
+    }
+}
+
+/// Inserts a filing's row (`sql/insert_complaint.sql`).
+pub(crate) const INSERT_COMPLAINT: &str = include_str!("sql/insert_complaint.sql");
+
+/// The parameters of [`INSERT_COMPLAINT`] for an `Accepted` or `Merged` event; `None` for
+/// any other.
+fn insert_params(
+    id: Uuid,
+    event: &ComplaintEvent,
+    version: usize,
+    contact: Option<&Contact>,
+) -> Option<Vec<Param>> {
     let (details, merged_into, status) = match event {
         ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
         ComplaintEvent::Merged { details, into, .. } => {
             (details, into.parse::<Uuid>().ok(), Status::Merged)
         }
-        _ => return Ok(()),
+        _ => return None,
     };
     let version = version as i64;
     let at = event.at();
@@ -163,37 +196,32 @@ pub(crate) async fn insert_row(
         Some(c) => (c, None),
         None => (&erased, Some(Utc::now())),
     };
-    tx.execute(
-        statement,
-        &[
-            &id,
-            &d.filer,
-            &source_code(d.source),
-            &d.category.code(),
-            &priority_code(d.priority),
-            &status_code(status),
-            &d.household.as_str(),
-            &c.account.as_ref().map(|a| a.as_str()),
-            &c.address.as_ref().map(|a| a.as_str()),
-            &c.position.map(|p| p.0),
-            &c.position.map(|p| p.1),
-            &c.contact_phone,
-            &d.route.building_id,
-            &d.route.station,
-            &d.route.district,
-            &d.route.supplier_id,
-            &d.reading.map(|r| r.tenths()),
-            &c.description,
-            &c.photos,
-            &d.hotline_work_order,
-            &merged_into,
-            &at,
-            &version,
-            &erased_at,
-        ],
-    )
-    .await?;
-    Ok(())
+    Some(params![
+        id,
+        d.filer.clone(),
+        source_code(d.source),
+        d.category.code(),
+        priority_code(d.priority),
+        status_code(status),
+        d.household.as_str().to_owned(),
+        c.account.as_ref().map(|a| a.as_str().to_owned()),
+        c.address.as_ref().map(|a| a.as_str().to_owned()),
+        c.position.map(|p| p.0),
+        c.position.map(|p| p.1),
+        c.contact_phone.clone(),
+        d.route.building_id.clone(),
+        d.route.station.clone(),
+        d.route.district.clone(),
+        d.route.supplier_id.clone(),
+        d.reading.map(|r| r.tenths()),
+        c.description.clone(),
+        c.photos.clone(),
+        d.hotline_work_order.clone(),
+        merged_into,
+        at,
+        version,
+        erased_at,
+    ])
 }
 
 /// The stable code of a source.

@@ -567,27 +567,40 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         per(1),
         per(2)
     );
-    let written = client
-        .query(
-            "SELECT schemaname || '.' || relname, n_tup_ins + n_tup_upd + n_tup_del AS n \
-             FROM pg_stat_user_tables ORDER BY n DESC LIMIT 6",
-            &[],
-        )
-        .await?;
-    let tables: Vec<String> = written
-        .iter()
-        .map(|r| {
-            let n: i64 = r.get(1);
-            format!(
-                "{} {:.1}",
-                r.get::<_, String>(0),
-                n as f64 / system.accepted.max(1) as f64
-            )
-        })
-        .collect();
+    let most = |column: &'static str| {
+        let client = &client;
+        let accepted = system.accepted.max(1) as f64;
+        async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT schemaname || '.' || relname, ({column})::bigint AS n \
+                         FROM pg_stat_user_tables ORDER BY n DESC NULLS LAST LIMIT 6"
+                    ),
+                    &[],
+                )
+                .await?;
+            let tables: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let n: Option<i64> = r.get(1);
+                    format!(
+                        "{} {:.1}",
+                        r.get::<_, String>(0),
+                        n.unwrap_or(0) as f64 / accepted
+                    )
+                })
+                .collect();
+            anyhow::Ok(tables.join(", "))
+        }
+    };
     println!(
         "system    rows written per complaint, most first (the whole run): {}",
-        tables.join(", ")
+        most("n_tup_ins + n_tup_upd + n_tup_del").await?
+    );
+    println!(
+        "system    rows read per complaint, most first (the whole run): {}",
+        most("seq_tup_read + coalesce(idx_tup_fetch, 0)").await?
     );
     match served.peak_rss_mib() {
         Some(mib) => println!("system    peak RSS of the server: {mib:.0} MiB"),
