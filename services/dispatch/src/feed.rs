@@ -84,7 +84,7 @@ impl Feed {
         for event in &events {
             cqrs_es::Aggregate::apply(&mut ticket, event.clone());
         }
-        later.note(ticket_id, &ticket, version);
+        later.note(ticket_id, context.state(), &ticket, version);
         Ok(Some(ticket))
     }
 
@@ -376,21 +376,39 @@ fn tickets_named(events: &[PublishedEvent]) -> Result<Vec<String>, HandlerError>
     Ok(ids)
 }
 
+/// A ticket whose rows wait: its state when they were last written, and after its last change.
+struct Noted {
+    id: Uuid,
+    before: Ticket,
+    after: Ticket,
+    version: usize,
+}
+
 /// The tickets a batch changed, with their state after its last change: their rows are written
 /// once each, together, when the batch ends (or before the rows are read).
 #[derive(Default)]
 struct Later {
-    tickets: Vec<(Uuid, Ticket, usize)>,
+    tickets: Vec<Noted>,
     index: HashMap<Uuid, usize>,
 }
 
 impl Later {
-    fn note(&mut self, id: Uuid, ticket: &Ticket, version: usize) {
+    /// Notes that ticket `id` went from `before` to `after` (at `version`).
+    fn note(&mut self, id: Uuid, before: &Ticket, after: &Ticket, version: usize) {
         match self.index.get(&id) {
-            Some(&at) => self.tickets[at] = (id, ticket.clone(), version),
+            Some(&at) => {
+                let noted = &mut self.tickets[at];
+                noted.after = after.clone();
+                noted.version = version;
+            }
             None => {
                 self.index.insert(id, self.tickets.len());
-                self.tickets.push((id, ticket.clone(), version));
+                self.tickets.push(Noted {
+                    id,
+                    before: before.clone(),
+                    after: after.clone(),
+                    version,
+                });
             }
         }
     }
@@ -407,7 +425,7 @@ impl Later {
         let tickets = std::mem::take(&mut self.tickets);
         let writes = tickets
             .iter()
-            .map(|(id, ticket, version)| project(batch.tx(), *id, ticket, *version, now));
+            .map(|t| project(batch.tx(), t.id, Some(&t.before), &t.after, t.version, now));
         futures_util::future::try_join_all(writes).await?;
         Ok(())
     }

@@ -14,10 +14,14 @@ const UPSERT_TICKET: &str = include_str!("sql/upsert_ticket.sql");
 const SET_DEADLINES: &str = include_str!("sql/set_deadlines.sql");
 const ATTACH_COMPLAINTS: &str = include_str!("sql/attach_complaints.sql");
 
-/// Writes a ticket's rows from its state after `version` events.
+/// Writes a ticket's rows from its state after `version` events. `before` is its state when
+/// its rows were last written (`None`: never, or not known): only the complaints it took on
+/// since are attached, so an area repair's ticket carrying hundreds of complaints does not
+/// rewrite them all with each of its events.
 pub(crate) async fn project(
     client: &impl GenericClient,
     id: Uuid,
+    before: Option<&Ticket>,
     ticket: &Ticket,
     version: usize,
     now: DateTime<Utc>,
@@ -26,11 +30,16 @@ pub(crate) async fn project(
         return Ok(());
     };
     let next = ticket.next_deadline();
+    let attached: std::collections::HashSet<&str> = before
+        .filter(|b| b.subject.is_some() && b.merged_into.is_none())
+        .map(|b| b.members.iter().map(|m| m.complaint_id.as_str()).collect())
+        .unwrap_or_default();
     // A ticket merged into an incident's hands its complaints to that ticket.
     let complaint_ids: Vec<Uuid> = ticket
         .members
         .iter()
         .filter(|_| ticket.merged_into.is_none())
+        .filter(|m| !attached.contains(m.complaint_id.as_str()))
         .filter_map(|m| m.complaint_id.parse().ok())
         .collect();
     let open = ticket.status != Status::Closed;

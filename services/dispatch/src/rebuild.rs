@@ -44,7 +44,15 @@ pub async fn queue(store: &PgEventStore, now: DateTime<Utc>) -> Result<Rebuilt, 
             continue;
         };
         let context = store.load::<Ticket>(&id).await?;
-        project(&tx, uuid, context.state(), context.current_sequence(), now).await?;
+        project(
+            &tx,
+            uuid,
+            None,
+            context.state(),
+            context.current_sequence(),
+            now,
+        )
+        .await?;
         rebuilt.tickets += 1;
     }
     for id in store.stream_ids::<Crew>().await? {

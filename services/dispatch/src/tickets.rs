@@ -164,7 +164,15 @@ impl Tickets {
         for event in &events {
             ticket.apply(event.clone());
         }
-        project(&tx, id, &ticket, appended.last_sequence, self.clock.now()).await?;
+        project(
+            &tx,
+            id,
+            Some(context.state()),
+            &ticket,
+            appended.last_sequence,
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         self.store.notify_appended();
         Ok(Outcome {

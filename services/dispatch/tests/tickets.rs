@@ -122,6 +122,20 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
         row.get::<_, i64>(0) == 20 && row.get::<_, i64>(1) == 0
     })
     .await;
+    // Each complaint leads to the incident's ticket (complaints attached one by one are each
+    // written once, not with every event of the ticket).
+    let leads: Vec<String> = client
+        .query(
+            "SELECT DISTINCT ticket_id::text FROM dispatch.ticket_complaint \
+             WHERE complaint_id = ANY($1::text[]::uuid[])",
+            &[&complaints],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(leads, vec![incident.clone()]);
     let own = h.ticket(&complaints[0]).await;
     assert_eq!(
         (own["outcome"].as_str(), own["merged_into"].as_str()),
