@@ -43,10 +43,10 @@ impl Aggregate for Ticket {
                 self.cycle = 1;
                 let filed_at = subject.filed_at;
                 self.subject = Some(subject);
-                self.members = members;
+                self.members = members.into();
                 self.clocks.push(ClockRun::start(&resident, 1, filed_at));
             }
-            ComplaintAttached { member, .. } => self.members.push(member),
+            ComplaintAttached { member, .. } => self.members.push_back(member),
             Routed { place, .. } => {
                 if let Some(subject) = self.subject.as_mut() {
                     subject.place = place;

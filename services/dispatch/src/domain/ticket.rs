@@ -155,8 +155,9 @@ pub struct Ticket {
     pub status: Status,
     /// What it is about (set when opened).
     pub subject: Option<Subject>,
-    /// The complaints it carries.
-    pub members: Vec<Member>,
+    /// The complaints it carries: shared between copies of the state, since an area repair's
+    /// ticket carries thousands and its state is copied for every complaint that joins.
+    pub members: imbl::Vector<Member>,
     /// The supplier it is dispatched to.
     pub supplier: Option<String>,
     /// The crew assigned.
@@ -533,7 +534,7 @@ impl Ticket {
             .subject
             .as_ref()
             .is_some_and(|s| s.origin == "complaint");
-        from_a_complaint && self.members.first().is_some_and(|m| m.filed_by == account)
+        from_a_complaint && self.members.front().is_some_and(|m| m.filed_by == account)
     }
 
     /// Whether the last measurement meets the standard.

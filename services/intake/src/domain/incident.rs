@@ -43,12 +43,14 @@ pub struct Member {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     declared: bool,
-    members: Vec<Member>,
+    /// Shared between copies of the state: a station's incident carries thousands, and its
+    /// state is copied for every complaint that joins.
+    members: imbl::Vector<Member>,
 }
 
 impl Incident {
     /// Its complaints, in the order they joined.
-    pub fn members(&self) -> &[Member] {
+    pub fn members(&self) -> &imbl::Vector<Member> {
         &self.members
     }
 }
@@ -157,9 +159,9 @@ impl Aggregate for Incident {
         match event {
             IncidentEvent::Declared { members, .. } => {
                 self.declared = true;
-                self.members = members;
+                self.members = members.into();
             }
-            IncidentEvent::Joined { member, .. } => self.members.push(member),
+            IncidentEvent::Joined { member, .. } => self.members.push_back(member),
         }
     }
 }
