@@ -313,6 +313,18 @@ impl Served {
         Ok(Served { child, base })
     }
 
+    /// The server's CPU time so far (user and system), in seconds.
+    fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command's closing parenthesis: utime and stime are the 12th and
+        // 13th, in clock ticks of 1/100 s.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
     fn peak_rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let kib: f64 = status
@@ -333,6 +345,20 @@ impl Drop for Served {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// The machine's busy CPU time so far (every core, all but idle and I/O wait), in seconds.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((ticks.iter().sum::<f64>() - idle) / 100.0)
 }
 
 /// Whether every subscription's checkpoint is at the public log's head.
@@ -527,6 +553,7 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     let (client, connection) = scratch.config.pg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let before = database_work(&client).await?;
+    let cpu_before = (served.cpu_seconds(), machine_busy_seconds());
     let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
     let load_ended = Instant::now();
     while !drained(&client).await? {
@@ -537,6 +564,7 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drain = load_ended.elapsed();
+    let cpu_after = (served.cpu_seconds(), machine_busy_seconds());
     // Read after the statistics collector has reported the last transactions.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let after = database_work(&client).await?;
@@ -602,6 +630,14 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         "system    rows read per complaint, most first (the whole run): {}",
         most("seq_tup_read + coalesce(idx_tup_fetch, 0)").await?
     );
+    if let ((Some(s0), Some(m0)), (Some(s1), Some(m1))) = (cpu_before, cpu_after) {
+        let per = |seconds: f64| seconds * 1000.0 / system.accepted.max(1) as f64;
+        println!(
+            "system    CPU per accepted complaint, until drained: {:.2} ms in the server, {:.2} ms in the rest of the machine (PostgreSQL, the load generator)",
+            per(s1 - s0),
+            per((m1 - m0) - (s1 - s0)),
+        );
+    }
     match served.peak_rss_mib() {
         Some(mib) => println!("system    peak RSS of the server: {mib:.0} MiB"),
         None => println!("system    peak RSS of the server unavailable"),
