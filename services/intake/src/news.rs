@@ -6,7 +6,7 @@
 //! A batch first appends (the complaints' `Signed` notes), then writes its rows: an append
 //! must be its transaction's first write.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -337,12 +337,19 @@ impl News {
             return Ok(());
         }
         // Reads first: who each ticket carries (before this batch), then this batch's joins.
-        // Only a ticket with a step for all its complaints needs them: an area repair's ticket
-        // takes on a complaint at a time, each told only to the one that joined, and reading
-        // its hundreds of members for every batch of joins was most of this feed's reads.
+        // Only a ticket with a step for all its complaints needs them, and not one opened in
+        // this batch (it carried nothing before): an area repair's ticket takes on a complaint
+        // at a time, each told only to the one that joined, and reading its hundreds of members
+        // for every batch of joins, or looking up every new ticket of a batch, was most of
+        // this feed's reads.
+        let opened: HashSet<Uuid> = steps
+            .iter()
+            .filter(|s| s.event == "ticket_opened")
+            .map(|s| s.ticket)
+            .collect();
         let mut tickets: Vec<Uuid> = steps
             .iter()
-            .filter(|s| s.only.is_none())
+            .filter(|s| s.only.is_none() && !opened.contains(&s.ticket))
             .map(|s| s.ticket)
             .collect();
         tickets.sort_unstable();
