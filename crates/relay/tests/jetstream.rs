@@ -84,8 +84,25 @@ async fn killed_mid_stream_and_with_nats_restarted_the_stream_holds_every_event_
         "the relay caught up with the log after the restart: {:?}",
         relay.status()
     );
+    let logged = logged_ids(&store).await;
+    assert_eq!(logged.len(), EVENTS);
+    let (subjects, streamed) = streamed(&url).await;
+    assert_eq!(streamed.len(), EVENTS);
+    assert!(
+        subjects
+            .iter()
+            .all(|s| s == "heatline.dispatch.v1.SlaBreached"),
+        "{subjects:?}"
+    );
+    assert_eq!(streamed, logged, "every event once, in the log's order");
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The event ids of the public log, in log order.
+async fn logged_ids(store: &PgEventStore) -> Vec<String> {
     let client = store.pool().get().await.unwrap();
-    let logged: Vec<String> = client
+    client
         .query(
             "SELECT event_id::text FROM eventstore.published_event \
              ORDER BY tx_id, global_position",
@@ -95,37 +112,18 @@ async fn killed_mid_stream_and_with_nats_restarted_the_stream_holds_every_event_
         .unwrap()
         .iter()
         .map(|row| row.get(0))
-        .collect();
-    assert_eq!(logged.len(), EVENTS);
-
-    let jetstream = jetstream::new(async_nats::connect(&url).await.unwrap());
-    let mut stream = jetstream.get_stream("HEATLINE").await.unwrap();
-    let state = stream.info().await.unwrap().state.clone();
-    assert_eq!(state.messages, EVENTS as u64, "{state:?}");
-    let mut streamed = Vec::new();
-    for sequence in state.first_sequence..=state.last_sequence {
-        let message = stream.get_raw_message(sequence).await.unwrap();
-        assert_eq!(message.subject.as_str(), "heatline.dispatch.v1.SlaBreached");
-        let id = message
-            .headers
-            .get(async_nats::header::NATS_MESSAGE_ID)
-            .unwrap()
-            .to_string();
-        streamed.push(id);
-    }
-    assert_eq!(streamed, logged, "every event once, in the log's order");
-    drop(relay);
-    let _ = std::fs::remove_dir_all(&dir);
+        .collect()
 }
 
-/// Every message id in the stream, in the stream's order.
-async fn streamed_ids(url: &str) -> Vec<String> {
+/// Every message of the stream, in the stream's order: the subjects and the message ids.
+async fn streamed(url: &str) -> (Vec<String>, Vec<String>) {
     let jetstream = jetstream::new(async_nats::connect(url).await.unwrap());
     let mut stream = jetstream.get_stream("HEATLINE").await.unwrap();
     let state = stream.info().await.unwrap().state.clone();
-    let mut ids = Vec::new();
+    let (mut subjects, mut ids) = (Vec::new(), Vec::new());
     for sequence in state.first_sequence..=state.last_sequence {
         let message = stream.get_raw_message(sequence).await.unwrap();
+        subjects.push(message.subject.to_string());
         ids.push(
             message
                 .headers
@@ -134,7 +132,7 @@ async fn streamed_ids(url: &str) -> Vec<String> {
                 .to_string(),
         );
     }
-    ids
+    (subjects, ids)
 }
 
 async fn publish_breaches(store: &PgEventStore, from: usize, to: usize) {
@@ -194,19 +192,9 @@ async fn a_relay_back_after_the_duplicate_window_does_not_send_what_the_stream_h
         "{:?}",
         relay.status()
     );
-    let logged: Vec<String> = client
-        .query(
-            "SELECT event_id::text FROM eventstore.published_event \
-             ORDER BY tx_id, global_position",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let logged = logged_ids(&store).await;
     assert_eq!(logged.len(), 300);
-    let streamed = streamed_ids(&url).await;
+    let (_, streamed) = streamed(&url).await;
     assert_eq!(streamed.len(), 300, "no event sent again after the window");
     assert_eq!(streamed, logged, "every event once, in the log's order");
     drop(relay);
