@@ -49,15 +49,7 @@ async fn killed_mid_stream_and_with_nats_restarted_the_stream_holds_every_event_
             if n == EVENTS / 2 {
                 let _ = (&mut resume).await;
             }
-            let ticket = format!("t{:02}", n % TICKETS);
-            let message = dispatch::SlaBreached {
-                ticket_id: ticket.clone(),
-                supplier_id: "north-heat".into(),
-                clock: dispatch::Clock::Sign.into(),
-                cycle: (n / TICKETS) as u32 + 1,
-                ..Default::default()
-            };
-            testkit::log::publish(&writing, "ticket", &ticket, &message).await;
+            publish_breaches(&writing, n, n + 1).await;
             if n % 50 == 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -135,13 +127,14 @@ async fn streamed(url: &str) -> (Vec<String>, Vec<String>) {
     (subjects, ids)
 }
 
+/// Publishes breaches `from..to` of dispatch's sign-for clock, spread over the tickets.
 async fn publish_breaches(store: &PgEventStore, from: usize, to: usize) {
     for n in from..to {
         let ticket = format!("t{:02}", n % TICKETS);
         let message = dispatch::SlaBreached {
             ticket_id: ticket.clone(),
             supplier_id: "north-heat".into(),
-            clock: dispatch::Clock::OnSite.into(),
+            clock: dispatch::Clock::Sign.into(),
             cycle: (n / TICKETS) as u32 + 1,
             ..Default::default()
         };
