@@ -13,6 +13,7 @@ use crate::store::PgEventStore;
 
 pub(crate) const READ_PUBLISHED: &str = include_str!("sql/read_published.sql");
 const READ_PUBLISHED_PARTITION: &str = include_str!("sql/read_published_partition.sql");
+const READ_WANTED: &str = include_str!("sql/read_wanted.sql");
 pub(crate) const PUBLISHED_PENDING: &str = include_str!("sql/published_pending.sql");
 const PUBLISHED_HEAD: &str = include_str!("sql/published_head.sql");
 
@@ -105,8 +106,82 @@ impl PublishedEvent {
     }
 }
 
-/// Reads up to `limit` published events after `after`, below the horizon of running
-/// transactions, in global order.
+/// What a subscription's read passed over: the events it wants, where the read ended, and
+/// how many events it passed (wanted or not).
+pub(crate) struct Scanned {
+    pub(crate) events: Vec<PublishedEvent>,
+    pub(crate) last: Option<LogPosition>,
+    pub(crate) count: usize,
+}
+
+impl Scanned {
+    /// Every event read is wanted.
+    pub(crate) fn all(events: Vec<PublishedEvent>) -> Self {
+        Scanned {
+            last: events.last().map(|e| e.position),
+            count: events.len(),
+            events,
+        }
+    }
+}
+
+/// Up to `limit` events after `after` (of one partition (index, count), if given), of which
+/// only those of the message types `wanted` are read whole.
+pub(crate) async fn read_wanted_with(
+    client: &ClientWrapper,
+    after: LogPosition,
+    limit: i64,
+    wanted: &[String],
+    partition: Option<(u32, u32)>,
+) -> Result<Scanned, StoreError> {
+    let statement = client.prepare_cached(READ_WANTED).await?;
+    let (count, index) = match partition {
+        Some((index, count)) => (Some(i64::from(count)), Some(i64::from(index))),
+        None => (None, None),
+    };
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &after.tx_id_text(),
+                &after.global_position,
+                &limit,
+                &wanted,
+                &count,
+                &index,
+            ],
+        )
+        .await?;
+    let mut events = Vec::new();
+    let mut last = None;
+    for row in &rows {
+        if row
+            .try_get::<_, bool>("wanted")
+            .map_err(|e| StoreError::Decode(e.to_string()))?
+        {
+            let event = PublishedEvent::from_row(row)?;
+            last = Some(event.position);
+            events.push(event);
+        } else {
+            let tx_id: String = row
+                .try_get("tx_id_text")
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            let position = row
+                .try_get("global_position")
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            last = Some(
+                LogPosition::from_parts(&tx_id, position)
+                    .map_err(|e| StoreError::Decode(e.to_string()))?,
+            );
+        }
+    }
+    Ok(Scanned {
+        events,
+        last,
+        count: rows.len(),
+    })
+}
+
 /// The events of one partition (index, count) after `after`, at most `limit`.
 pub(crate) async fn read_partition_with(
     client: &ClientWrapper,
@@ -130,6 +205,8 @@ pub(crate) async fn read_partition_with(
     rows.iter().map(PublishedEvent::from_row).collect()
 }
 
+/// Reads up to `limit` published events after `after`, below the horizon of running
+/// transactions, in global order.
 pub(crate) async fn read_published_with(
     client: &ClientWrapper,
     after: LogPosition,

@@ -23,7 +23,8 @@ pub use crate::checkpoint::set_checkpoint;
 use crate::checkpoint::{ensure_checkpoint, is_identifier};
 use crate::error::StoreError;
 use crate::log::{
-    PublishedEvent, pending_beyond_horizon, read_partition_with, read_published_with,
+    PublishedEvent, Scanned, pending_beyond_horizon, read_partition_with, read_published_with,
+    read_wanted_with,
 };
 use crate::position::LogPosition;
 use crate::store::PgEventStore;
@@ -49,6 +50,14 @@ pub trait Handler: Send + Sync + 'static {
     /// (another process, or this one after a pause, takes it again).
     async fn resume(&self, _checkpoint: LogPosition) -> Result<(), HandlerError> {
         Ok(())
+    }
+
+    /// The message types (full protobuf names) this handler acts on; `None`, the default:
+    /// every event. The others never reach [`Self::handle`]: the runner reads only their
+    /// positions and its checkpoint passes them, and a batch of only such events commits just
+    /// the checkpoint. Asked once each time the subscription is taken.
+    fn message_types(&self) -> Option<Vec<String>> {
+        None
     }
 }
 
@@ -365,6 +374,7 @@ impl<H: Handler> Runner<H> {
             %checkpoint,
             "subscription running"
         );
+        let wanted = self.handler.message_types();
         let mut wakeups = self.store.wakeups();
         let mut backoff = self.config.min_backoff;
         loop {
@@ -373,26 +383,35 @@ impl<H: Handler> Runner<H> {
             }
             // Mark wake-ups seen before reading, so one that arrives during the read is not lost.
             wakeups.borrow_and_update();
-            let read = match self.config.partition {
-                Some(p) => {
-                    read_partition_with(
+            let partition = self.config.partition.map(|p| (p.index, p.count));
+            let read = match (&wanted, partition) {
+                (Some(types), _) => {
+                    read_wanted_with(
                         &client,
                         checkpoint,
                         self.config.batch_size,
-                        (p.index, p.count),
+                        types,
+                        partition,
                     )
                     .await
                 }
-                None => read_published_with(&client, checkpoint, self.config.batch_size).await,
+                (None, Some(partition)) => {
+                    read_partition_with(&client, checkpoint, self.config.batch_size, partition)
+                        .await
+                        .map(Scanned::all)
+                }
+                (None, None) => read_published_with(&client, checkpoint, self.config.batch_size)
+                    .await
+                    .map(Scanned::all),
             };
-            let events = match read {
-                Ok(events) => events,
+            let scanned = match read {
+                Ok(scanned) => scanned,
                 Err(error) => {
                     self.failed(&error.to_string());
                     return Exit::Reconnect;
                 }
             };
-            if events.is_empty() {
+            let Some(last) = scanned.last else {
                 let held_back = pending_beyond_horizon(&client, checkpoint)
                     .await
                     .unwrap_or(false);
@@ -412,12 +431,15 @@ impl<H: Handler> Runner<H> {
                     _ = stop_requested(self.stop.clone()) => return Exit::Stopped,
                 }
                 continue;
-            }
-            match self.apply(&mut client, checkpoint, &events).await {
-                Ok(next) => {
-                    checkpoint = next;
+            };
+            match self
+                .apply(&mut client, checkpoint, last, &scanned.events)
+                .await
+            {
+                Ok(()) => {
+                    checkpoint = last;
                     backoff = self.config.min_backoff;
-                    let count = events.len() as u64;
+                    let count = scanned.count as u64;
                     self.status.send_modify(|s| {
                         s.checkpoint = checkpoint;
                         s.handled += count;
@@ -458,13 +480,15 @@ impl<H: Handler> Runner<H> {
     }
 
     /// One batch in one transaction: the handler's writes and the checkpoint commit together.
+    /// `last` is where the read ended (the last of `events`, or an event after them the
+    /// handler does not want).
     async fn apply(
         &self,
         client: &mut ClientWrapper,
         from: LogPosition,
+        last: LogPosition,
         events: &[PublishedEvent],
-    ) -> Result<LogPosition, HandlerError> {
-        let last = events.last().map_or(from, |e| e.position);
+    ) -> Result<(), HandlerError> {
         let started = Instant::now();
         let tx = client.transaction().await?;
         let mut batch = Batch {
@@ -476,7 +500,9 @@ impl<H: Handler> Runner<H> {
             committed: &self.committed,
             queued: Writes::new(),
         };
-        self.handler.handle(&mut batch, events).await?;
+        if !events.is_empty() {
+            self.handler.handle(&mut batch, events).await?;
+        }
         batch.flush().await?;
         let Batch {
             tx,
@@ -517,6 +543,6 @@ impl<H: Handler> Runner<H> {
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "subscription batch committed"
         );
-        Ok(last)
+        Ok(())
     }
 }

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::Name;
+use contracts::selftest::v1::ProbeOpened;
 use eventstore::selftest::{Probe, ProbeCommand};
 use eventstore::{
     Batch, Commands, Handler, HandlerError, PgEventStore, PublishedEvent, subscription,
@@ -293,4 +295,93 @@ async fn a_partitioned_subscription_gives_each_stream_to_one_partition_and_keeps
         .map(|r| r.get(0))
         .collect();
     assert_eq!(names, ["split_p0of3", "split_p1of3", "split_p2of3"]);
+}
+
+/// Records the probes' openings, the only events it asks for; any other fails its batch.
+struct OpeningsOnly {
+    runner: &'static str,
+}
+
+#[async_trait]
+impl Handler for OpeningsOnly {
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![ProbeOpened::full_name()])
+    }
+
+    async fn handle(
+        &self,
+        batch: &mut Batch<'_>,
+        events: &[PublishedEvent],
+    ) -> Result<(), HandlerError> {
+        if let Some(other) = events.iter().find(|e| !e.is::<ProbeOpened>()) {
+            return Err(format!("handed a {}", other.message_type).into());
+        }
+        for event in events {
+            event.decode::<ProbeOpened>()?;
+        }
+        support::record(batch, events, self.runner).await
+    }
+}
+
+/// Deliveries to `runner`: how many, of how many probes, and the highest sequence.
+async fn seen_by(db: &TestDb, runner: &str) -> (i64, i64, i64) {
+    let row = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT count(*), count(DISTINCT aggregate_id), coalesce(max(sequence), 0) \
+             FROM selftest.seen WHERE runner = $1",
+            &[&runner],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[tokio::test]
+async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes_the_rest() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
+    // 30 openings, each followed by 9 ticks: the log ends with events nobody here wants.
+    write_probes(&store, 30, 9).await;
+    let published = support::published_count(&db).await;
+    assert_eq!(published, 300);
+    let head = store.published_head().await.unwrap();
+
+    let mut config = support::fast_config("openings");
+    config.batch_size = 16;
+    let whole =
+        subscription::spawn(&store, config.clone(), OpeningsOnly { runner: "whole" }).unwrap();
+    assert!(
+        whole.wait_for(head, Duration::from_secs(30)).await,
+        "the checkpoint passes the unwanted events to the head: {:?}",
+        whole.status()
+    );
+    assert_eq!(
+        seen_by(&db, "whole").await,
+        (30, 30, 1),
+        "each opening once"
+    );
+    assert_eq!(whole.status().handled, 300, "every event passed");
+    assert!(whole.status().last_error.is_none());
+
+    // Partitioned, the same: each partition passes its own streams' other events.
+    config.name = "openings_split".into();
+    let parts = subscription::spawn_partitioned(
+        &store,
+        config,
+        2,
+        Arc::new(OpeningsOnly { runner: "split" }),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    while parts.iter().map(|p| p.status().handled).sum::<u64>() < 300 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not all passed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen_by(&db, "split").await, (30, 30, 1), "each opening once");
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use contracts::Name;
 use contracts::intake::v1 as intake;
 use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
@@ -335,6 +336,21 @@ impl Feed {
 
 #[async_trait]
 impl eventstore::Handler for Feed {
+    /// The intake events `apply` acts on: dispatch's own events, most of the log, are not
+    /// read whole.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            intake::ComplaintAccepted::full_name(),
+            intake::ComplaintMerged::full_name(),
+            intake::ComplaintRouted::full_name(),
+            intake::ComplaintWithdrawn::full_name(),
+            intake::ComplaintRejected::full_name(),
+            intake::StopHeatingApplied::full_name(),
+            intake::IncidentDeclared::full_name(),
+            intake::IncidentJoined::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use contracts::Name;
 use contracts::intake::v1 as proto;
 use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
@@ -379,6 +380,10 @@ fn system(cause: Uuid) -> EventMetadata {
 
 #[async_trait]
 impl eventstore::Handler for Watcher {
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![proto::ComplaintAccepted::full_name()])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,

@@ -252,6 +252,10 @@ impl Accruals {
 
 #[async_trait]
 impl eventstore::Handler for Accruals {
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![dispatch::TicketResolved::full_name()])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,
