@@ -383,5 +383,9 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(seen_by(&db, "split").await, (30, 30, 1), "each opening once");
+    assert_eq!(
+        seen_by(&db, "split").await,
+        (30, 30, 1),
+        "each opening once"
+    );
 }
