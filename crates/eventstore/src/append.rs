@@ -79,6 +79,17 @@ impl From<tokio_postgres::Error> for AppendError {
     }
 }
 
+/// Queued writes that failed ([`crate::Writes::send`]): a statement that had to answer a row
+/// is an append's own check that it came first in its transaction.
+impl From<crate::writes::WriteError> for AppendError {
+    fn from(error: crate::writes::WriteError) -> Self {
+        match error {
+            crate::writes::WriteError::Db(error) => AppendError::from(error),
+            crate::writes::WriteError::NoRow(_) => AppendError::NotFirstWrite,
+        }
+    }
+}
+
 impl<T: std::error::Error> From<AppendError> for AggregateError<T> {
     fn from(error: AppendError) -> Self {
         match error {

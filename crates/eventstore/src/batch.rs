@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::metadata::EventMetadata;
 use crate::position::LogPosition;
 use crate::store::{AppendError, Appended, PgEventStore, Publish, StreamContext, load_many_with};
-use crate::writes::{Param, WriteError, Writes};
+use crate::writes::{Param, Writes};
 
 /// The transaction of one batch, handed to a [`Handler`](crate::Handler).
 pub struct Batch<'a> {
@@ -55,11 +55,8 @@ impl<'a> Batch<'a> {
     /// Sends what is queued, in order, and waits for it. A queued append that lost a race
     /// fails as [`AppendError::Conflict`].
     pub async fn flush(&mut self) -> Result<(), AppendError> {
-        match self.queued.send(&self.tx).await {
-            Ok(_) => Ok(()),
-            Err(WriteError::Db(error)) => Err(AppendError::from(error)),
-            Err(WriteError::NoRow(_)) => Err(AppendError::NotFirstWrite),
-        }
+        self.queued.send(&self.tx).await?;
+        Ok(())
     }
 
     /// Queues an append (see [`Self::append`]) instead of waiting for it: the stream's new

@@ -591,11 +591,8 @@ fn independent(filings: &[NewFiling]) -> Vec<bool> {
 
 /// Sends what is queued in `tx`, in order; a lost race is [`CommandError::Contended`].
 async fn send(tx: &Transaction<'_>, writes: &mut eventstore::Writes) -> Result<(), CommandError> {
-    match writes.send(tx).await {
-        Ok(_) => Ok(()),
-        Err(eventstore::WriteError::Db(error)) => Err(AppendError::from(error).into()),
-        Err(eventstore::WriteError::NoRow(_)) => Err(AppendError::NotFirstWrite.into()),
-    }
+    writes.send(tx).await.map_err(AppendError::from)?;
+    Ok(())
 }
 
 /// Takes the locks of `filings` (each one's household, so a repeat sees the complaint it
