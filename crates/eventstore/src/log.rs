@@ -12,8 +12,8 @@ use crate::position::LogPosition;
 use crate::store::PgEventStore;
 
 pub(crate) const READ_PUBLISHED: &str = include_str!("sql/read_published.sql");
-const READ_PUBLISHED_PARTITION: &str = include_str!("sql/read_published_partition.sql");
-const READ_WANTED: &str = include_str!("sql/read_wanted.sql");
+/// The subscriptions' read (migration V4 defines the function and why it plans as it does).
+const READ_LOG: &str = "SELECT * FROM eventstore.read_log($1::text::xid8, $2, $3, $4, $5, $6)";
 pub(crate) const PUBLISHED_PENDING: &str = include_str!("sql/published_pending.sql");
 const PUBLISHED_HEAD: &str = include_str!("sql/published_head.sql");
 
@@ -114,27 +114,17 @@ pub(crate) struct Scanned {
     pub(crate) count: usize,
 }
 
-impl Scanned {
-    /// Every event read is wanted.
-    pub(crate) fn all(events: Vec<PublishedEvent>) -> Self {
-        Scanned {
-            last: events.last().map(|e| e.position),
-            count: events.len(),
-            events,
-        }
-    }
-}
-
-/// Up to `limit` events after `after` (of one partition (index, count), if given), of which
-/// only those of the message types `wanted` are read whole.
-pub(crate) async fn read_wanted_with(
+/// A subscription's read: up to `limit` events after `after` (of one partition (index,
+/// count), if given), of which only those of the message types `wanted` names (all when
+/// `None`) are read whole (`eventstore.read_log`).
+pub(crate) async fn read_log_with(
     client: &ClientWrapper,
     after: LogPosition,
     limit: i64,
-    wanted: &[String],
+    wanted: Option<&[String]>,
     partition: Option<(u32, u32)>,
 ) -> Result<Scanned, StoreError> {
-    let statement = client.prepare_cached(READ_WANTED).await?;
+    let statement = client.prepare_cached(READ_LOG).await?;
     let (count, index) = match partition {
         Some((index, count)) => (Some(i64::from(count)), Some(i64::from(index))),
         None => (None, None),
@@ -180,29 +170,6 @@ pub(crate) async fn read_wanted_with(
         last,
         count: rows.len(),
     })
-}
-
-/// The events of one partition (index, count) after `after`, at most `limit`.
-pub(crate) async fn read_partition_with(
-    client: &ClientWrapper,
-    after: LogPosition,
-    limit: i64,
-    (index, count): (u32, u32),
-) -> Result<Vec<PublishedEvent>, StoreError> {
-    let statement = client.prepare_cached(READ_PUBLISHED_PARTITION).await?;
-    let rows = client
-        .query(
-            &statement,
-            &[
-                &after.tx_id_text(),
-                &after.global_position,
-                &limit,
-                &i64::from(count),
-                &i64::from(index),
-            ],
-        )
-        .await?;
-    rows.iter().map(PublishedEvent::from_row).collect()
 }
 
 /// Reads up to `limit` published events after `after`, below the horizon of running

@@ -22,10 +22,7 @@ use crate::batch::Streams;
 pub use crate::checkpoint::set_checkpoint;
 use crate::checkpoint::{ensure_checkpoint, is_identifier};
 use crate::error::StoreError;
-use crate::log::{
-    PublishedEvent, Scanned, pending_beyond_horizon, read_partition_with, read_published_with,
-    read_wanted_with,
-};
+use crate::log::{PublishedEvent, pending_beyond_horizon, read_log_with};
 use crate::position::LogPosition;
 use crate::store::PgEventStore;
 use crate::writes::Writes;
@@ -384,26 +381,14 @@ impl<H: Handler> Runner<H> {
             // Mark wake-ups seen before reading, so one that arrives during the read is not lost.
             wakeups.borrow_and_update();
             let partition = self.config.partition.map(|p| (p.index, p.count));
-            let read = match (&wanted, partition) {
-                (Some(types), _) => {
-                    read_wanted_with(
-                        &client,
-                        checkpoint,
-                        self.config.batch_size,
-                        types,
-                        partition,
-                    )
-                    .await
-                }
-                (None, Some(partition)) => {
-                    read_partition_with(&client, checkpoint, self.config.batch_size, partition)
-                        .await
-                        .map(Scanned::all)
-                }
-                (None, None) => read_published_with(&client, checkpoint, self.config.batch_size)
-                    .await
-                    .map(Scanned::all),
-            };
+            let read = read_log_with(
+                &client,
+                checkpoint,
+                self.config.batch_size,
+                wanted.as_deref(),
+                partition,
+            )
+            .await;
             let scanned = match read {
                 Ok(scanned) => scanned,
                 Err(error) => {

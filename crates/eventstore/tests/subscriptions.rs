@@ -389,3 +389,48 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
         "each opening once"
     );
 }
+
+/// A read planned while the log was tiny (a new deployment) and run again when the log has
+/// grown still walks the log-order index from the checkpoint and stops at its batch: a plan
+/// that fetched every event past the checkpoint and sorted them was kept by the connection and
+/// made each batch read the whole backlog.
+#[tokio::test]
+async fn a_subscription_read_planned_on_a_small_log_reads_only_its_batch_later() {
+    let db = TestDb::new().await;
+    let store = support::store(&db).await;
+    write_probes(&store, 2, 4).await;
+    assert_eq!(support::published_count(&db).await, 10);
+    let reader = db.connect().await;
+    let read = "SELECT count(*) FROM eventstore.read_log('0'::xid8, 0, 100, NULL, NULL, NULL)";
+    for _ in 0..8 {
+        let n: i64 = reader.query_one(read, &[]).await.unwrap().get(0);
+        assert_eq!(n, 10);
+    }
+    db.connect()
+        .await
+        .batch_execute(
+            "INSERT INTO eventstore.published_event (event_id, message_type, payload, \
+             aggregate_type, aggregate_id, sequence, metadata) \
+             SELECT gen_random_uuid(), 'heatline.selftest.v1.ProbeOpened', '\\x', 'probe', \
+                    'bulk-' || n, 1, '{}' FROM generate_series(1, 5000) n",
+        )
+        .await
+        .unwrap();
+    reader.batch_execute("BEGIN").await.unwrap();
+    let n: i64 = reader.query_one(read, &[]).await.unwrap().get(0);
+    assert_eq!(n, 100);
+    let touched: i64 = reader
+        .query_one(
+            "SELECT pg_stat_get_xact_tuples_fetched('eventstore.published_event'::regclass) \
+             + pg_stat_get_xact_tuples_returned('eventstore.published_event_log_order'::regclass)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    reader.batch_execute("COMMIT").await.unwrap();
+    assert!(
+        touched <= 300,
+        "a batch of 100 from a backlog of 5,010 touched {touched} rows"
+    );
+}
