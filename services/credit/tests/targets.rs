@@ -369,6 +369,57 @@ async fn every_figure_of_a_season_built_by_hand() {
         .sum();
     assert_eq!(total, 4);
 
+    // The feed folded every change into the daily counts, and they hold what the rows do.
+    let db = h.store.pool().get().await.unwrap();
+    let pending: i64 = db
+        .query_one("SELECT count(*) FROM credit.target_day_change", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 0);
+    let counted = "SELECT day::text, district, supplier_id, complaints::bigint, \
+                   measurements::bigint, at_or_above::bigint, verdicts::bigint, \
+                   satisfied::bigint FROM credit.target_day WHERE complaints + measurements \
+                   + verdicts <> 0 ORDER BY 1, 2, 3";
+    let recounted = "SELECT day::text, district, supplier_id, sum(c), sum(m), sum(ok), \
+                     sum(v), sum(s) FROM ( \
+                       SELECT (filed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, \
+                              coalesce(district, '') AS district, \
+                              coalesce(supplier_id, '') AS supplier_id, \
+                              1 AS c, 0 AS m, 0 AS ok, 0 AS v, 0 AS s \
+                         FROM credit.target_complaint WHERE NOT rejected \
+                       UNION ALL \
+                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
+                              supplier_id, 0, 1, (tenths >= 180)::int, 0, 0 \
+                         FROM credit.target_measurement \
+                       UNION ALL \
+                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
+                              supplier_id, 0, 0, 0, 1, (rating <> 'unsatisfied')::int \
+                         FROM credit.target_verdict \
+                     ) rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    let rows = |sql: &'static str| {
+        let db = &db;
+        async move {
+            db.query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let n = |i: usize| r.get::<_, i64>(i);
+                    (
+                        r.get::<_, String>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2),
+                        [n(3), n(4), n(5), n(6), n(7)],
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let daily = rows(counted).await;
+    assert!(!daily.is_empty());
+    assert_eq!(daily, rows(recounted).await);
+
     // Narrowed to one supplier, the trend counts only its own.
     let reply = h
         .api

@@ -87,8 +87,9 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
                     (ARRAY['satisfied', 'basically_satisfied', 'unsatisfied'])[n % 3 + 1], \
                     timestamptz '2026-10-31 16:00Z' + (n::float8 / {verdicts}) * interval '92 days' \
              FROM generate_series(0, {verdicts} - 1) n;
+             SELECT credit.target_day_fold();
              ANALYZE credit.target_complaint, credit.target_ticket, credit.target_measurement, \
-               credit.target_verdict, credit.target_day, credit.supplier;"
+               credit.target_verdict, credit.target_day, credit.target_day_change, credit.supplier;"
         ))
         .await?;
     println!("  seeded in {:.1} s", started.elapsed().as_secs_f64());

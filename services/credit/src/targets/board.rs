@@ -61,7 +61,7 @@ impl Windows {
 }
 
 /// Where whole China days end in a window and its current day begins: the board reads whole
-/// days from `credit.target_day` and the rest from the rows.
+/// days from the daily counts (`credit.target_day_counts`) and the rest from the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Split {
     /// The season's first day.
@@ -266,7 +266,7 @@ pub async fn board(
            SELECT nullif(district, '') AS district, nullif(supplier_id, '') AS supplier_id, \
                   day >= $2 AS week, complaints AS c, measurements AS m, at_or_above AS ok, \
                   verdicts AS v, satisfied AS s \
-             FROM credit.target_day WHERE day >= $1 AND day < $3 \
+             FROM credit.target_day_counts WHERE day >= $1 AND day < $3 \
            UNION ALL \
            SELECT district, supplier_id, filed_at >= $5, 1, 0, 0, 0, 0 \
              FROM credit.target_complaint WHERE NOT rejected AND filed_at >= $4 AND filed_at < $6 \
@@ -481,7 +481,7 @@ async fn trend(
          sum(s)::bigint FROM ( \
            SELECT day AS d, complaints AS c, measurements AS m, at_or_above AS ok, \
                   verdicts AS v, satisfied AS s \
-             FROM credit.target_day WHERE day >= $1 AND day < $2 AND {NARROW} \
+             FROM credit.target_day_counts WHERE day >= $1 AND day < $2 AND {NARROW} \
            UNION ALL \
            SELECT {cd}, 1, 0, 0, 0, 0 FROM credit.target_complaint \
              WHERE NOT rejected AND filed_at >= $3 AND filed_at < $4 AND {NARROW} \

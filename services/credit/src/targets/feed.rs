@@ -5,6 +5,7 @@
 
 use crate::publish::{at, is};
 use async_trait::async_trait;
+use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
@@ -244,6 +245,25 @@ fn verdict(
 
 #[async_trait]
 impl eventstore::Handler for Feed {
+    /// The types [`apply`] acts on.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            intake::ComplaintAccepted::full_name(),
+            intake::ComplaintMerged::full_name(),
+            intake::ComplaintRouted::full_name(),
+            intake::ComplaintRejected::full_name(),
+            dispatch::TicketOpened::full_name(),
+            dispatch::TicketDispatched::full_name(),
+            dispatch::TicketSigned::full_name(),
+            dispatch::TemperatureMeasured::full_name(),
+            dispatch::TicketResolved::full_name(),
+            dispatch::FeedbackGiven::full_name(),
+            dispatch::MemberVerdictGiven::full_name(),
+            dispatch::TicketReopened::full_name(),
+            dispatch::TicketClosed::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,
@@ -252,6 +272,11 @@ impl eventstore::Handler for Feed {
         let mut writes = Writes::new();
         for event in events {
             apply(&mut writes, event)?;
+        }
+        if !writes.is_empty() {
+            // The rows' triggers noted what the daily counts gain; add it once per day and
+            // scope.
+            writes.push("SELECT credit.target_day_fold()", Vec::new());
         }
         writes.send(batch.tx()).await?;
         Ok(())
