@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use contracts::Name;
 use contracts::intake::v1 as proto;
 use deadpool_postgres::Pool;
 use eventstore::{
@@ -172,6 +173,16 @@ struct Outbox;
 
 #[async_trait]
 impl eventstore::Handler for Outbox {
+    /// The types [`status_update`] acts on.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            proto::ComplaintAccepted::full_name(),
+            proto::ComplaintMerged::full_name(),
+            proto::ComplaintRejected::full_name(),
+            proto::ComplaintWithdrawn::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,

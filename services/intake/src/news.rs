@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
 use eventstore::{
     Actor, Batch, Channel, EventMetadata, HandlerError, PgEventStore, PublishedEvent, StoreError,
@@ -231,6 +232,30 @@ struct News;
 
 #[async_trait]
 impl eventstore::Handler for News {
+    /// The types [`step`] and [`application_change`] act on.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            dispatch::TicketOpened::full_name(),
+            dispatch::ComplaintAttached::full_name(),
+            dispatch::TicketDispatched::full_name(),
+            dispatch::TicketSigned::full_name(),
+            dispatch::TicketReturned::full_name(),
+            dispatch::CrewAssigned::full_name(),
+            dispatch::CrewOnSite::full_name(),
+            dispatch::TemperatureMeasured::full_name(),
+            dispatch::TicketResolved::full_name(),
+            dispatch::FeedbackGiven::full_name(),
+            dispatch::MemberVerdictGiven::full_name(),
+            dispatch::TicketReopened::full_name(),
+            dispatch::SlaBreached::full_name(),
+            dispatch::TicketSupervised::full_name(),
+            dispatch::TicketClosed::full_name(),
+            dispatch::StopHeatingReplied::full_name(),
+            dispatch::HeatingStopped::full_name(),
+            dispatch::HeatingRestored::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,

@@ -6,6 +6,7 @@
 
 use crate::publish::{at, is};
 use async_trait::async_trait;
+use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
 use eventstore::{
@@ -280,6 +281,23 @@ fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError
 
 #[async_trait]
 impl eventstore::Handler for Facts {
+    /// The types [`apply`] acts on.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            intake::ComplaintAccepted::full_name(),
+            intake::ComplaintMerged::full_name(),
+            intake::LowTemperatureDetected::full_name(),
+            intake::TemperatureRecovered::full_name(),
+            dispatch::TicketOpened::full_name(),
+            dispatch::ComplaintAttached::full_name(),
+            dispatch::TicketReopened::full_name(),
+            dispatch::TemperatureMeasured::full_name(),
+            dispatch::HeatingStopped::full_name(),
+            dispatch::HeatingRestored::full_name(),
+            dispatch::TicketResolved::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use contracts::Name;
 use contracts::credit::v1 as credit;
 use contracts::dispatch::v1 as dispatch;
 use contracts::intake::v1 as intake;
@@ -244,6 +245,23 @@ struct Feed {
 
 #[async_trait]
 impl eventstore::Handler for Feed {
+    /// The types [`parties`] and [`notice`] act on.
+    fn message_types(&self) -> Option<Vec<String>> {
+        Some(vec![
+            intake::ComplaintAccepted::full_name(),
+            intake::ComplaintMerged::full_name(),
+            intake::StopHeatingApplied::full_name(),
+            dispatch::TicketOpened::full_name(),
+            dispatch::ComplaintAttached::full_name(),
+            dispatch::TicketSigned::full_name(),
+            dispatch::CrewAssigned::full_name(),
+            dispatch::CrewOnSite::full_name(),
+            dispatch::TicketResolved::full_name(),
+            dispatch::StopHeatingReplied::full_name(),
+            credit::RefundAccrued::full_name(),
+        ])
+    }
+
     async fn handle(
         &self,
         batch: &mut Batch<'_>,
