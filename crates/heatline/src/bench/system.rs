@@ -64,6 +64,8 @@ struct Outcome {
     elapsed_s: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The generator's own CPU time (user and system), in seconds.
+    cpu_s: Option<f64>,
 }
 
 impl Outcome {
@@ -162,6 +164,7 @@ pub async fn load(options: LoadOptions) -> anyhow::Result<()> {
         elapsed_s,
         p50_ms: ms(percentile(&latencies, 0.50)),
         p99_ms: ms(percentile(&latencies, 0.99)),
+        cpu_s: process_cpu_seconds("self"),
     };
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(())
@@ -315,14 +318,7 @@ impl Served {
 
     /// The server's CPU time so far (user and system), in seconds.
     fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command's closing parenthesis: utime and stime are the 12th and
-        // 13th, in clock ticks of 1/100 s.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some(ticks / 100.0)
+        process_cpu_seconds(&self.child.id().to_string())
     }
 
     fn peak_rss_mib(&self) -> Option<f64> {
@@ -345,6 +341,38 @@ impl Drop for Served {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// The CPU time (user and system) of the process `pid` (a number, or `self`), in seconds.
+fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th,
+    // in clock ticks of 1/100 s.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The CPU time so far of every PostgreSQL process of the machine (the postmaster, its
+/// background workers and the connections' backends alive now), in seconds.
+fn postgres_cpu_seconds() -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let is_postgres = std::fs::read_to_string(entry.path().join("comm"))
+            .is_ok_and(|comm| comm.trim_end() == "postgres");
+        if is_postgres {
+            total += process_cpu_seconds(pid).unwrap_or(0.0);
+        }
+    }
+    Some(total)
 }
 
 /// The machine's busy CPU time so far (every core, all but idle and I/O wait), in seconds.
@@ -553,7 +581,11 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     let (client, connection) = scratch.config.pg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let before = database_work(&client).await?;
-    let cpu_before = (served.cpu_seconds(), machine_busy_seconds());
+    let cpu_before = (
+        served.cpu_seconds(),
+        machine_busy_seconds(),
+        postgres_cpu_seconds(),
+    );
     let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
     let load_ended = Instant::now();
     while !drained(&client).await? {
@@ -564,7 +596,11 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drain = load_ended.elapsed();
-    let cpu_after = (served.cpu_seconds(), machine_busy_seconds());
+    let cpu_after = (
+        served.cpu_seconds(),
+        machine_busy_seconds(),
+        postgres_cpu_seconds(),
+    );
     // Read after the statistics collector has reported the last transactions.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let after = database_work(&client).await?;
@@ -630,12 +666,17 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         "system    rows read per complaint, most first (the whole run): {}",
         most("seq_tup_read + coalesce(idx_tup_fetch, 0)").await?
     );
-    if let ((Some(s0), Some(m0)), (Some(s1), Some(m1))) = (cpu_before, cpu_after) {
+    if let ((Some(s0), Some(m0), Some(p0)), (Some(s1), Some(m1), Some(p1)), Some(load)) =
+        (cpu_before, cpu_after, system.cpu_s)
+    {
         let per = |seconds: f64| seconds * 1000.0 / system.accepted.max(1) as f64;
+        let (server, postgres) = (s1 - s0, p1 - p0);
         println!(
-            "system    CPU per accepted complaint, until drained: {:.2} ms in the server, {:.2} ms in the rest of the machine (PostgreSQL, the load generator)",
-            per(s1 - s0),
-            per((m1 - m0) - (s1 - s0)),
+            "system    CPU per accepted complaint, until drained: {:.2} ms in the server, {:.2} ms in PostgreSQL, {:.2} ms in the load generator, {:.2} ms elsewhere on the machine",
+            per(server),
+            per(postgres),
+            per(load),
+            per((m1 - m0) - server - postgres - load),
         );
     }
     match served.peak_rss_mib() {
