@@ -4,16 +4,8 @@
 -- Updating the counter row at every change left a chain of row versions that grew with each
 -- change of the transaction (a feed batch of hundreds of complaints of one day and supplier),
 -- every update slower than the one before it.
-CREATE TABLE credit.target_day_change (
-    day          date NOT NULL,
-    district     text NOT NULL,
-    supplier_id  text NOT NULL,
-    complaints   integer NOT NULL,
-    measurements integer NOT NULL,
-    at_or_above  integer NOT NULL,
-    verdicts     integer NOT NULL,
-    satisfied    integer NOT NULL
-);
+-- The counts' columns, without their key: a day and scope has many changes until folded.
+CREATE TABLE credit.target_day_change (LIKE credit.target_day);
 
 -- Moves the changes this transaction sees into the daily counts, in key order. A concurrent
 -- fold waits for the changes this one took and then skips them.
