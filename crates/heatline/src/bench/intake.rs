@@ -76,17 +76,6 @@ pub(super) fn registry(buildings: usize) -> String {
     csv
 }
 
-pub(super) fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let scratch = Scratch::create(&database.config).await?;
     let outcome = measure(&scratch, &options).await;
@@ -213,7 +202,7 @@ async fn measure(scratch: &Scratch, options: &Options) -> anyhow::Result<()> {
         ms(p99),
         super::verdict(p99 <= Duration::from_millis(100))
     );
-    match peak_rss_kib() {
+    match super::procfs::peak_rss_kib("self") {
         Some(kib) => println!(
             "memory    peak RSS of this process (server and load generator together): {:.1} MiB",
             kib as f64 / 1024.0

@@ -7,6 +7,7 @@ mod dispatch;
 mod eventstore;
 mod intake;
 mod partitions;
+mod procfs;
 mod seal;
 mod sensors;
 mod system;

@@ -19,6 +19,7 @@ use eventstore::DbConfig;
 use serde::{Deserialize, Serialize};
 
 use super::eventstore::Scratch;
+use super::procfs;
 use super::{ms, percentile};
 use crate::database::Database;
 
@@ -164,7 +165,7 @@ pub async fn load(options: LoadOptions) -> anyhow::Result<()> {
         elapsed_s,
         p50_ms: ms(percentile(&latencies, 0.50)),
         p99_ms: ms(percentile(&latencies, 0.99)),
-        cpu_s: process_cpu_seconds("self"),
+        cpu_s: procfs::cpu_seconds("self"),
     };
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(())
@@ -318,19 +319,11 @@ impl Served {
 
     /// The server's CPU time so far (user and system), in seconds.
     fn cpu_seconds(&self) -> Option<f64> {
-        process_cpu_seconds(&self.child.id().to_string())
+        procfs::cpu_seconds(&self.child.id().to_string())
     }
 
     fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kib / 1024.0)
+        procfs::peak_rss_kib(&self.child.id().to_string()).map(|kib| kib as f64 / 1024.0)
     }
 }
 
@@ -341,52 +334,6 @@ impl Drop for Served {
             .status();
         let _ = self.child.wait();
     }
-}
-
-/// The CPU time (user and system) of the process `pid` (a number, or `self`), in seconds.
-fn process_cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th,
-    // in clock ticks of 1/100 s.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// The CPU time so far of every PostgreSQL process of the machine (the postmaster, its
-/// background workers and the connections' backends alive now), in seconds.
-fn postgres_cpu_seconds() -> Option<f64> {
-    let mut total = 0.0;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let is_postgres = std::fs::read_to_string(entry.path().join("comm"))
-            .is_ok_and(|comm| comm.trim_end() == "postgres");
-        if is_postgres {
-            total += process_cpu_seconds(pid).unwrap_or(0.0);
-        }
-    }
-    Some(total)
-}
-
-/// The machine's busy CPU time so far (every core, all but idle and I/O wait), in seconds.
-fn machine_busy_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()?
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    let idle = ticks.get(3)? + ticks.get(4)?;
-    Some((ticks.iter().sum::<f64>() - idle) / 100.0)
 }
 
 /// Whether every subscription's checkpoint is at the public log's head.
@@ -583,8 +530,8 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     let before = database_work(&client).await?;
     let cpu_before = (
         served.cpu_seconds(),
-        machine_busy_seconds(),
-        postgres_cpu_seconds(),
+        procfs::machine_busy_seconds(),
+        procfs::postgres_cpu_seconds(),
     );
     let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
     let load_ended = Instant::now();
@@ -598,8 +545,8 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     let drain = load_ended.elapsed();
     let cpu_after = (
         served.cpu_seconds(),
-        machine_busy_seconds(),
-        postgres_cpu_seconds(),
+        procfs::machine_busy_seconds(),
+        procfs::postgres_cpu_seconds(),
     );
     // Read after the statistics collector has reported the last transactions.
     tokio::time::sleep(Duration::from_millis(600)).await;
