@@ -86,14 +86,9 @@ impl PublishedEvent {
 
     fn from_row(row: &Row) -> Result<Self, StoreError> {
         let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
-        let tx_id: String = row.try_get("tx_id_text").map_err(decode)?;
         let Json(metadata): Json<EventMetadata> = row.try_get("metadata").map_err(decode)?;
         Ok(PublishedEvent {
-            position: LogPosition::from_parts(
-                &tx_id,
-                row.try_get("global_position").map_err(decode)?,
-            )
-            .map_err(|e| StoreError::Decode(e.to_string()))?,
+            position: position_of(row)?,
             event_id: row.try_get("event_id").map_err(decode)?,
             message_type: row.try_get("message_type").map_err(decode)?,
             payload: row.try_get("payload").map_err(decode)?,
@@ -104,6 +99,14 @@ impl PublishedEvent {
             recorded_at: row.try_get("recorded_at").map_err(decode)?,
         })
     }
+}
+
+/// The log position of a row read from the log (`tx_id_text`, `global_position`).
+fn position_of(row: &Row) -> Result<LogPosition, StoreError> {
+    let decode = |e: tokio_postgres::Error| StoreError::Decode(e.to_string());
+    let tx_id: String = row.try_get("tx_id_text").map_err(decode)?;
+    LogPosition::from_parts(&tx_id, row.try_get("global_position").map_err(decode)?)
+        .map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 /// What a subscription's read passed over: the events it wants, where the read ended, and
@@ -153,16 +156,7 @@ pub(crate) async fn read_log_with(
             last = Some(event.position);
             events.push(event);
         } else {
-            let tx_id: String = row
-                .try_get("tx_id_text")
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            let position = row
-                .try_get("global_position")
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            last = Some(
-                LogPosition::from_parts(&tx_id, position)
-                    .map_err(|e| StoreError::Decode(e.to_string()))?,
-            );
+            last = Some(position_of(row)?);
         }
     }
     Ok(Scanned {
