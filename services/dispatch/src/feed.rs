@@ -1,6 +1,7 @@
 //! Intake's news: a subscription to intake's published events that opens exactly one ticket
 //! per accepted complaint or declared incident, attaches merged complaints, routes, cancels,
-//! and merges an incident's complaints into its ticket.
+//! and merges an incident's complaints into its ticket. A cold home filed while its area's
+//! incident is open goes straight onto the incident's ticket.
 //!
 //! A ticket's id is the id of the complaint or incident it is opened for, so a redelivered
 //! acceptance finds its ticket and opens nothing. Each decision appends in the batch's
@@ -166,11 +167,24 @@ impl Feed {
                 filed_at: at(accepted.filed_at_ms),
                 channel: Some(channel_code(source).to_owned()),
             };
-            let members = vec![Member {
+            let member = Member {
                 complaint_id: accepted.complaint_id.clone(),
                 household: accepted.household.clone(),
                 filed_by: accepted.filed_by.clone(),
-            }];
+            };
+            if let Ok(incident) = accepted.joins_incident_id.parse::<Uuid>() {
+                // Filed where an area repair is under way: it goes on that repair's ticket
+                // instead of a ticket of its own that the incident would close at once. The
+                // incident's ticket was opened from an event earlier in the log; should it be
+                // missing, the complaint opens its own and is merged when it joins.
+                let carrier = batch.load::<Ticket>(&incident.to_string()).await?;
+                if carrier.current_sequence() > 0 {
+                    let attach = TicketCommand::Attach { member, at: now };
+                    self.run(batch, later, incident, attach, &metadata).await?;
+                    return Ok(());
+                }
+            }
+            let members = vec![member];
             let open = TicketCommand::Open {
                 subject,
                 members,
@@ -372,7 +386,11 @@ fn tickets_named(events: &[PublishedEvent]) -> Result<Vec<String>, HandlerError>
     let mut ids = Vec::new();
     for event in events {
         if event.is::<intake::ComplaintAccepted>() {
-            ids.push(event.decode::<intake::ComplaintAccepted>()?.complaint_id);
+            let accepted = event.decode::<intake::ComplaintAccepted>()?;
+            ids.push(accepted.complaint_id);
+            if !accepted.joins_incident_id.is_empty() {
+                ids.push(accepted.joins_incident_id);
+            }
         } else if event.is::<intake::ComplaintRouted>() {
             ids.push(event.decode::<intake::ComplaintRouted>()?.complaint_id);
         } else if event.is::<intake::ComplaintWithdrawn>() {

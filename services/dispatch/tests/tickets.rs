@@ -74,10 +74,6 @@ async fn a_repeat_complaint_of_the_household_attaches_to_its_ticket() {
 #[tokio::test]
 async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
     let h = Harness::start().await;
-    let mut complaints = Vec::new();
-    for n in 1..=20 {
-        complaints.push(h.file(n, &format!("HL01{n:08}")).await);
-    }
     let client = h.store.pool().get().await.unwrap();
     let incident_ticket = || async {
         client
@@ -89,6 +85,24 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
             .unwrap()
             .map(|row| (row.get::<_, String>(0), row.get::<_, i32>(1)))
     };
+    // Five cold homes of one building declare the incident.
+    let mut complaints = Vec::new();
+    for n in 1..=5 {
+        complaints.push(h.file(n, &format!("HL01{n:08}")).await);
+    }
+    eventually(
+        "the incident's ticket carries the first 5 households",
+        || async {
+            incident_ticket()
+                .await
+                .is_some_and(|(_, households)| households == 5)
+        },
+    )
+    .await;
+    // Filed while it is open, the next fifteen go straight onto its ticket.
+    for n in 6..=20 {
+        complaints.push(h.file(n, &format!("HL01{n:08}")).await);
+    }
     eventually("the incident's ticket carries 20 households", || async {
         incident_ticket()
             .await
@@ -107,21 +121,36 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
         .map(|c| c["complaint_id"].as_str().unwrap().to_owned())
         .collect();
     carried.sort();
-    complaints.sort();
-    assert_eq!(carried, complaints);
-    // Each complaint's own ticket was merged into it and left the queue.
-    eventually("every complaint's own ticket is merged", || async {
+    let mut all = complaints.clone();
+    all.sort();
+    assert_eq!(carried, all);
+    // The first five opened tickets of their own, merged into it and gone from the queue;
+    // the later ones never had one (nothing was sent to the supplier twice).
+    eventually("the first five's own tickets are merged", || async {
         let row = client
             .query_one(
-                "SELECT count(*) FILTER (WHERE status = 'closed'), count(*) FILTER (WHERE is_open) \
+                "SELECT count(*), count(*) FILTER (WHERE status = 'closed'), \
+                        count(*) FILTER (WHERE is_open) \
                  FROM dispatch.ticket WHERE origin = 'complaint'",
                 &[],
             )
             .await
             .unwrap();
-        row.get::<_, i64>(0) == 20 && row.get::<_, i64>(1) == 0
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+        ) == (5, 5, 0)
     })
     .await;
+    let late = h
+        .api
+        .get(
+            &format!("/api/v1/tickets/{}", complaints[19]),
+            &h.dispatcher(),
+        )
+        .await;
+    assert_eq!(late.status, 404, "{}", late.body);
     // Each complaint leads to the incident's ticket (complaints attached one by one are each
     // written once, not with every event of the ticket).
     let leads: Vec<String> = client
@@ -141,6 +170,20 @@ async fn an_incident_of_twenty_households_is_one_ticket_carrying_all_of_them() {
         (own["outcome"].as_str(), own["merged_into"].as_str()),
         (Some("merged"), Some(incident.as_str()))
     );
+    // The incident's record names every one of them once: the late ones joined the incident
+    // they were put on.
+    eventually("the fifteen late ones joined the incident", || async {
+        let joined: i64 = client
+            .query_one(
+                "SELECT count(*) FROM eventstore.event WHERE event_type = 'IncidentJoined'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        joined == 15
+    })
+    .await;
     let queue = h.api.get("/api/v1/tickets", &h.dispatcher()).await;
     assert_eq!(queue.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(queue.body["items"][0]["households"], 20);

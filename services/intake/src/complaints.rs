@@ -130,14 +130,18 @@ struct Job {
 pub struct Complaints {
     store: PgEventStore,
     limits: Limits,
+    /// How long an incident takes new members after its last one (the incident watcher's
+    /// window): a cold home filed within it joins the incident.
+    incident_window: Duration,
     /// Where filings wait for a batch; `None` in the workers themselves.
     queue: Option<mpsc::Sender<Job>>,
 }
 
 impl Complaints {
     /// Commands over `store`, with the workers that file in batches (on the current Tokio
-    /// runtime; they stop when the last clone of this is dropped).
-    pub fn new(store: PgEventStore, limits: Limits) -> Self {
+    /// runtime; they stop when the last clone of this is dropped). A cold home filed within
+    /// `incident_window` of an open incident's last member joins it.
+    pub fn new(store: PgEventStore, limits: Limits, incident_window: Duration) -> Self {
         let (queue, jobs) = mpsc::channel::<Job>(BATCH * FILING_WORKERS * 4);
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
         for _ in 0..FILING_WORKERS {
@@ -146,6 +150,7 @@ impl Complaints {
             let worker = Complaints {
                 store: store.clone(),
                 limits,
+                incident_window,
                 queue: None,
             };
             let jobs = jobs.clone();
@@ -154,6 +159,7 @@ impl Complaints {
         Complaints {
             store,
             limits,
+            incident_window,
             queue: Some(queue),
         }
     }
@@ -358,19 +364,21 @@ impl Complaints {
         Ok(outcomes)
     }
 
-    /// What a filing's decision reads: its stream (none for a fresh id) and its household's
-    /// open complaint and its filer's recent filings, in one round trip.
+    /// What a filing's decision reads: its stream (none for a fresh id), its household's open
+    /// complaint, its filer's recent filings and its area's open incident, in one round trip.
     async fn read_filing(
         &self,
         tx: &Transaction<'_>,
         filing: &NewFiling,
     ) -> Result<Read, CommandError> {
         let id = filing.id.to_string();
-        let household_and_rate = tx
-            .prepare_cached(include_str!("sql/household_and_rate.sql"))
+        let filing_context = tx
+            .prepare_cached(include_str!("sql/filing_context.sql"))
             .await?;
         let since_merge = filing.at - self.limits.merge_window;
         let since_hour = filing.at - Duration::hours(1);
+        let since_incident = filing.at - self.incident_window;
+        let route = &filing.details.route;
         let (context, row) = tokio::try_join!(
             async {
                 if filing.fresh {
@@ -383,13 +391,16 @@ impl Complaints {
             },
             async {
                 tx.query_one(
-                    &household_and_rate,
+                    &filing_context,
                     &[
                         &filing.details.household.as_str(),
                         &since_merge,
                         &filing.details.filer,
                         &since_hour,
                         &self.limits.per_hour,
+                        &route.building_id,
+                        &route.station,
+                        &since_incident,
                     ],
                 )
                 .await
@@ -401,6 +412,7 @@ impl Complaints {
             open: row.get("open_complaint"),
             recent: row.get("recent"),
             nth_recent: row.get("nth_recent"),
+            incident: row.get("open_incident"),
         })
     }
 
@@ -424,6 +436,7 @@ impl Complaints {
             open,
             recent,
             nth_recent,
+            incident,
         } = read;
         if context.state().status() != Status::New {
             return replay(context.state(), filing).map(|receipt| (receipt, false));
@@ -437,6 +450,7 @@ impl Complaints {
             details: Box::new(filing.details.clone()),
             fingerprint: filing.fingerprint.clone(),
             merge_into: open.map(|o| o.to_string()),
+            open_incident: incident.map(|i| i.to_string()),
             at: filing.at,
         })?;
         let contact = filing.details.personal.sealed_here();
@@ -566,6 +580,8 @@ struct Read {
     recent: i64,
     /// When the oldest of those was filed.
     nth_recent: Option<DateTime<Utc>>,
+    /// The open incident of its building or station.
+    incident: Option<Uuid>,
 }
 
 /// For each filing of a batch, whether what it reads is untouched by the filings before it:

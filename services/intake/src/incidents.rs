@@ -231,6 +231,20 @@ impl Watcher {
             complaint_id: c.complaint_id.to_string(),
             household: c.household.clone(),
         };
+        if let Ok(incident) = accepted.joins_incident_id.parse::<Uuid>() {
+            // Filed while the incident was open over its building or station: it joins that
+            // one, as dispatch already put it on that incident's ticket.
+            self.note_joined(known, plan, &candidate, incident);
+            candidate.incident = Some(incident);
+            plan.actions.push(Action::Join {
+                incident,
+                member: member(&candidate),
+                at: candidate.filed_at,
+                cause: event.event_id,
+            });
+            plan.fresh.push(candidate);
+            return Ok(());
+        }
         for scope in [Scope::Building, Scope::Station] {
             let k = key(scope, &candidate);
             let open = plan
@@ -319,6 +333,30 @@ impl Watcher {
 }
 
 impl Watcher {
+    /// Moves the last arrival of the building's or station's open incident, whichever is
+    /// `incident` (neither when a newer incident has replaced it there).
+    fn note_joined(&self, known: &Known, plan: &mut Plan, candidate: &Candidate, incident: Uuid) {
+        for scope in [Scope::Building, Scope::Station] {
+            let k = key(scope, candidate);
+            let open = plan
+                .open
+                .get(&(scope, k.clone()))
+                .or_else(|| known.open.get(&(scope, k.clone())))
+                .copied();
+            if let Some(open) = open.filter(|o| o.incident == incident) {
+                plan.open.insert(
+                    (scope, k.clone()),
+                    Open {
+                        incident,
+                        last_at: open.last_at.max(candidate.filed_at),
+                    },
+                );
+                plan.opened.push((scope, k));
+                return;
+            }
+        }
+    }
+
     /// A suspected network leak: joins the station's open incident, or declares one over it
     /// alone.
     fn network_leak(

@@ -200,7 +200,7 @@ impl Intake {
             readings,
             mqtt,
             registry,
-            complaints: Complaints::new(store.clone(), config.limits),
+            complaints: Complaints::new(store.clone(), config.limits, config.incidents.window),
             store,
             clock,
             photos,

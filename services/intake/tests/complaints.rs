@@ -446,6 +446,112 @@ async fn five_cold_households_of_one_building_within_two_hours_declare_one_incid
 }
 
 #[actix_web::test]
+async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_filing() {
+    let h = Harness::start().await;
+    let file = |n: u32| {
+        let h = &h;
+        async move {
+            let filed = h
+                .post(
+                    "/api/v1/complaints",
+                    &h.resident(n),
+                    &cold(&format!("HL01-8{n:03}")),
+                )
+                .await;
+            assert_eq!(filed.status, 201, "{}", filed.body);
+            filed.body["complaint_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let accepted = |id: String| {
+        let store = h.store.clone();
+        async move {
+            for _ in 0..100 {
+                let events = store.read_published(Default::default(), 200).await.unwrap();
+                let found = events
+                    .iter()
+                    .filter(|e| e.is::<proto::ComplaintAccepted>())
+                    .map(|e| e.decode::<proto::ComplaintAccepted>().unwrap())
+                    .find(|a| a.complaint_id == id);
+                if let Some(found) = found {
+                    return found;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!(
+                "{id} was not accepted: {events:?}",
+                events = store
+                    .read_published(Default::default(), 200)
+                    .await
+                    .unwrap()
+                    .len()
+            );
+        }
+    };
+    let joined = |id: String| {
+        let store = h.store.clone();
+        async move {
+            let events = store.read_published(Default::default(), 200).await.unwrap();
+            events
+                .iter()
+                .filter(|e| e.is::<proto::IncidentJoined>())
+                .map(|e| e.decode::<proto::IncidentJoined>().unwrap())
+                .find(|j| j.complaint_id == id)
+        }
+    };
+    for n in 1..=5 {
+        let id = file(n).await;
+        assert_eq!(accepted(id).await.joins_incident_id, "");
+        h.clock.advance(Duration::minutes(10));
+    }
+    let store = h.store.clone();
+    h.eventually("the incident is declared", || {
+        let store = store.clone();
+        async move {
+            let events = store.read_published(Default::default(), 200).await.unwrap();
+            events.iter().any(|e| e.is::<proto::IncidentDeclared>())
+        }
+    })
+    .await;
+    let events = h
+        .store
+        .read_published(Default::default(), 200)
+        .await
+        .unwrap();
+    let incident = events
+        .iter()
+        .find(|e| e.is::<proto::IncidentDeclared>())
+        .unwrap()
+        .decode::<proto::IncidentDeclared>()
+        .unwrap()
+        .incident_id;
+    // Ten minutes after the last member, and then exactly the window after the one before:
+    // each says at filing which incident it joins, and joins it.
+    for (n, wait) in [(6, 0), (7, 120)] {
+        h.clock.advance(Duration::minutes(wait));
+        let id = file(n).await;
+        assert_eq!(accepted(id.clone()).await.joins_incident_id, incident);
+        h.eventually("it joins the incident", || {
+            let joined = joined(id.clone());
+            async move { joined.await.is_some() }
+        })
+        .await;
+        assert_eq!(joined(id).await.unwrap().incident_id, incident);
+    }
+    // A minute past the window, the incident takes no one more.
+    h.clock.advance(Duration::minutes(121));
+    let late = file(8).await;
+    assert_eq!(accepted(late.clone()).await.joins_incident_id, "");
+    let handle = &h.background.as_ref().unwrap().incidents;
+    let head = h.store.published_head().await.unwrap();
+    assert!(
+        handle
+            .wait_for(head, std::time::Duration::from_secs(10))
+            .await
+    );
+    assert!(joined(late).await.is_none());
+}
+
+#[actix_web::test]
 async fn households_spread_over_more_than_two_hours_declare_no_incident() {
     let h = Harness::start().await;
     for n in 1..=5 {

@@ -149,6 +149,9 @@ pub enum ComplaintCommand {
         fingerprint: String,
         /// The household's open complaint, found under the household's lock.
         merge_into: Option<String>,
+        /// The incident open over its building or station when it was filed (building first).
+        /// A cold home filed there joins it: the incident's repair is its repair.
+        open_incident: Option<String>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -226,6 +229,11 @@ pub enum ComplaintEvent {
         details: Box<ComplaintDetails>,
         /// The request's digest.
         fingerprint: String,
+        /// The open incident of its building or station that this cold home joins (the
+        /// incident watcher records the joining; dispatch puts it on the incident's ticket
+        /// at once). Absent in events written before filings looked for one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        joins_incident: Option<String>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -377,6 +385,7 @@ impl Aggregate for Complaint {
                 details,
                 fingerprint,
                 at,
+                ..
             } => {
                 self.details = Some(*details);
                 self.forget_personal();
@@ -420,6 +429,7 @@ impl Complaint {
             details,
             fingerprint,
             merge_into,
+            open_incident,
             at,
         } = command
         {
@@ -433,11 +443,18 @@ impl Complaint {
                     fingerprint,
                     at,
                 },
-                None => ComplaintEvent::Accepted {
-                    details,
-                    fingerprint,
-                    at,
-                },
+                None => {
+                    // Only a cold home of a placed building counts towards an incident.
+                    let joins = details.category.is_heating_failure()
+                        && details.route.building_id.is_some()
+                        && details.route.station.is_some();
+                    ComplaintEvent::Accepted {
+                        joins_incident: open_incident.filter(|_| joins),
+                        details,
+                        fingerprint,
+                        at,
+                    }
+                }
             });
         }
         if self.status == Status::New {

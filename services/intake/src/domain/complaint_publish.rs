@@ -87,20 +87,24 @@ impl Publish for Complaint {
     fn publish(&self, aggregate_id: &str, event: &ComplaintEvent) -> Vec<IntegrationEvent> {
         let complaint_id = aggregate_id.to_owned();
         let message = match event {
-            ComplaintEvent::Accepted { details, at, .. } => {
-                IntegrationEvent::encode(&proto::ComplaintAccepted {
-                    complaint_id,
-                    category: proto::Category::from(details.category).into(),
-                    priority: proto::Priority::from(details.priority).into(),
-                    source: proto::Source::from(details.source).into(),
-                    household: details.household.as_str().to_owned(),
-                    route: Some((&details.route).into()),
-                    reported_tenths_celsius: details.reading.map(Celsius::tenths),
-                    filed_at_ms: millis(*at),
-                    hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
-                    filed_by: details.filer.clone(),
-                })
-            }
+            ComplaintEvent::Accepted {
+                details,
+                joins_incident,
+                at,
+                ..
+            } => IntegrationEvent::encode(&proto::ComplaintAccepted {
+                complaint_id,
+                category: proto::Category::from(details.category).into(),
+                priority: proto::Priority::from(details.priority).into(),
+                source: proto::Source::from(details.source).into(),
+                household: details.household.as_str().to_owned(),
+                route: Some((&details.route).into()),
+                reported_tenths_celsius: details.reading.map(Celsius::tenths),
+                filed_at_ms: millis(*at),
+                hotline_work_order: details.hotline_work_order.clone().unwrap_or_default(),
+                filed_by: details.filer.clone(),
+                joins_incident_id: joins_incident.clone().unwrap_or_default(),
+            }),
             ComplaintEvent::Merged {
                 into, details, at, ..
             } => IntegrationEvent::encode(&proto::ComplaintMerged {

@@ -56,6 +56,7 @@ fn accepted() -> ComplaintEvent {
     ComplaintEvent::Accepted {
         details: Box::new(details()),
         fingerprint: "f".into(),
+        joins_incident: None,
         at: at(),
     }
 }
@@ -65,8 +66,72 @@ fn file(merge_into: Option<&str>) -> ComplaintCommand {
         details: Box::new(details()),
         fingerprint: "f".into(),
         merge_into: merge_into.map(str::to_owned),
+        open_incident: None,
         at: at(),
     }
+}
+
+#[test]
+fn a_cold_home_filed_under_an_open_incident_joins_it_and_says_so() {
+    let under = |details: ComplaintDetails, merge_into: Option<&str>| ComplaintCommand::File {
+        details: Box::new(details),
+        fingerprint: "f".into(),
+        merge_into: merge_into.map(str::to_owned),
+        open_incident: Some("i-1".into()),
+        at: at(),
+    };
+    let event = Complaint::default().decide(under(details(), None)).unwrap();
+    assert_eq!(
+        event,
+        ComplaintEvent::Accepted {
+            details: Box::new(details()),
+            fingerprint: "f".into(),
+            joins_incident: Some("i-1".into()),
+            at: at(),
+        }
+    );
+    let published = Complaint::default().publish("c-1", &event);
+    let accepted = proto::ComplaintAccepted::decode(published[0].payload.as_slice()).unwrap();
+    assert_eq!(accepted.joins_incident_id, "i-1");
+    // A leak is not a cold home: it stands alone.
+    let leak = ComplaintDetails {
+        category: Category::Leak,
+        ..details()
+    };
+    let event = Complaint::default().decide(under(leak, None)).unwrap();
+    assert!(matches!(
+        event,
+        ComplaintEvent::Accepted {
+            joins_incident: None,
+            ..
+        }
+    ));
+    // Nor does a home the registry could not place.
+    let unplaced = ComplaintDetails {
+        route: Route::default(),
+        ..details()
+    };
+    let event = Complaint::default().decide(under(unplaced, None)).unwrap();
+    assert!(matches!(
+        event,
+        ComplaintEvent::Accepted {
+            joins_incident: None,
+            ..
+        }
+    ));
+    // A repeat goes to the household's own complaint, not to the incident.
+    let event = Complaint::default()
+        .decide(under(details(), Some("c-0")))
+        .unwrap();
+    assert!(matches!(event, ComplaintEvent::Merged { .. }));
+}
+
+#[test]
+fn an_acceptance_stored_before_incidents_were_looked_for_still_reads() {
+    let stored = serde_json::to_value(accepted()).unwrap();
+    assert!(stored["Accepted"].get("joins_incident").is_none());
+    let read: ComplaintEvent = serde_json::from_value(stored).unwrap();
+    assert_eq!(read, accepted());
 }
 
 #[test]
