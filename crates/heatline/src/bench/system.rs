@@ -36,7 +36,7 @@ pub struct Options {
     buildings: usize,
     /// Residents logged in before the load (each files at most 5 complaints, under the
     /// hourly limit).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 4000)]
     residents: usize,
 }
 
