@@ -66,6 +66,9 @@ enum Action {
         member: Member,
         at: DateTime<Utc>,
         cause: Uuid,
+        /// Whether the complaint named the incident when it was filed (its own stream says
+        /// so already).
+        at_filing: bool,
     },
 }
 
@@ -241,6 +244,7 @@ impl Watcher {
                 member: member(&candidate),
                 at: candidate.filed_at,
                 cause: event.event_id,
+                at_filing: true,
             });
             plan.fresh.push(candidate);
             return Ok(());
@@ -269,6 +273,7 @@ impl Watcher {
                     member: member(&candidate),
                     at: candidate.filed_at,
                     cause: event.event_id,
+                    at_filing: false,
                 });
                 break;
             }
@@ -386,6 +391,7 @@ impl Watcher {
                 member,
                 at,
                 cause: event.event_id,
+                at_filing: false,
             },
             None => Action::Declare {
                 incident: Uuid::now_v7(),
@@ -447,10 +453,15 @@ impl eventstore::Handler for Watcher {
                     complaints.extend(members.iter().map(|m| m.complaint_id.clone()));
                 }
                 Action::Join {
-                    incident, member, ..
+                    incident,
+                    member,
+                    at_filing,
+                    ..
                 } => {
                     incidents.push(incident.to_string());
-                    complaints.push(member.complaint_id.clone());
+                    if !at_filing {
+                        complaints.push(member.complaint_id.clone());
+                    }
                 }
             }
         }
@@ -487,13 +498,19 @@ impl eventstore::Handler for Watcher {
                     member,
                     at,
                     cause,
+                    at_filing,
                 } => (
                     incident,
                     IncidentCommand::Join {
                         member: member.clone(),
                         at: *at,
                     },
-                    vec![member.clone()],
+                    // A complaint that named the incident at filing is part of it already.
+                    if *at_filing {
+                        Vec::new()
+                    } else {
+                        vec![member.clone()]
+                    },
                     *at,
                     *cause,
                 ),

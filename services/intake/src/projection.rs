@@ -181,10 +181,21 @@ fn insert_params(
     version: usize,
     contact: Option<&Contact>,
 ) -> Option<Vec<Param>> {
-    let (details, merged_into, status) = match event {
-        ComplaintEvent::Accepted { details, .. } => (details, None, Status::Open),
+    let (details, merged_into, status, incident) = match event {
+        ComplaintEvent::Accepted {
+            details,
+            joins_incident,
+            ..
+        } => (
+            details,
+            None,
+            Status::Open,
+            joins_incident
+                .as_deref()
+                .and_then(|i| i.parse::<Uuid>().ok()),
+        ),
         ComplaintEvent::Merged { details, into, .. } => {
-            (details, into.parse::<Uuid>().ok(), Status::Merged)
+            (details, into.parse::<Uuid>().ok(), Status::Merged, None)
         }
         _ => return None,
     };
@@ -221,6 +232,7 @@ fn insert_params(
         at,
         version,
         erased_at,
+        incident,
     ])
 }
 

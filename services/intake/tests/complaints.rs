@@ -535,7 +535,19 @@ async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_fili
             async move { joined.await.is_some() }
         })
         .await;
-        assert_eq!(joined(id).await.unwrap().incident_id, incident);
+        assert_eq!(joined(id.clone()).await.unwrap().incident_id, incident);
+        // The resident sees it from the first answer on: one step, not a second one.
+        let view = h
+            .get(&format!("/api/v1/complaints/{id}"), &h.resident(n))
+            .await;
+        assert_eq!(view.body["complaint"]["incident_id"], incident.as_str());
+        let timeline = view.body["timeline"].as_array().unwrap();
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
+        assert_eq!(timeline[0]["event"], "accepted");
+        assert!(
+            timeline[0]["note"].as_str().unwrap().contains(&incident),
+            "{timeline:?}"
+        );
     }
     // A minute past the window, the incident takes no one more.
     h.clock.advance(Duration::minutes(121));

@@ -229,9 +229,10 @@ pub enum ComplaintEvent {
         details: Box<ComplaintDetails>,
         /// The request's digest.
         fingerprint: String,
-        /// The open incident of its building or station that this cold home joins (the
-        /// incident watcher records the joining; dispatch puts it on the incident's ticket
-        /// at once). Absent in events written before filings looked for one.
+        /// The open incident of its building or station that this cold home joins: it is
+        /// part of it from now (the incident records it when the watcher reads this, and
+        /// dispatch puts it on the incident's ticket). Absent in events written before
+        /// filings looked for one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         joins_incident: Option<String>,
         /// When.
@@ -384,14 +385,15 @@ impl Aggregate for Complaint {
             ComplaintEvent::Accepted {
                 details,
                 fingerprint,
+                joins_incident,
                 at,
-                ..
             } => {
                 self.details = Some(*details);
                 self.forget_personal();
                 self.fingerprint = fingerprint;
                 self.filed_at = Some(at);
                 self.status = Status::Open;
+                self.incident_id = joins_incident;
             }
             ComplaintEvent::Merged {
                 into,

@@ -90,6 +90,9 @@ fn a_cold_home_filed_under_an_open_incident_joins_it_and_says_so() {
             at: at(),
         }
     );
+    let mut state = Complaint::default();
+    cqrs_es::Aggregate::apply(&mut state, event.clone());
+    assert_eq!(state.incident_id(), Some("i-1"));
     let published = Complaint::default().publish("c-1", &event);
     let accepted = proto::ComplaintAccepted::decode(published[0].payload.as_slice()).unwrap();
     assert_eq!(accepted.joins_incident_id, "i-1");

@@ -98,6 +98,16 @@ pub(crate) struct ComplaintDetail {
 
 fn entry(event: &ComplaintEvent) -> (&'static str, String) {
     match event {
+        ComplaintEvent::Accepted {
+            joins_incident: Some(incident_id),
+            ..
+        } => (
+            "accepted",
+            format!(
+                "complaint accepted as part of incident {incident_id}: homes nearby reported \
+                 the same, and their repair is under way"
+            ),
+        ),
         ComplaintEvent::Accepted { .. } => ("accepted", "complaint accepted".into()),
         ComplaintEvent::Merged { into, .. } => (
             "merged",
