@@ -174,15 +174,17 @@ impl Feed {
             };
             if let Ok(incident) = accepted.joins_incident_id.parse::<Uuid>() {
                 // Filed where an area repair is under way: it goes on that repair's ticket
-                // instead of a ticket of its own that the incident would close at once. The
-                // incident's ticket was opened from an event earlier in the log; should it be
-                // missing, the complaint opens its own and is merged when it joins.
+                // instead of a ticket of its own that the incident would close at once (its
+                // IncidentJoined, marked as named at filing, then asks nothing more).
                 let carrier = batch.load::<Ticket>(&incident.to_string()).await?;
                 if carrier.current_sequence() > 0 {
                     let attach = TicketCommand::Attach { member, at: now };
                     self.run(batch, later, incident, attach, &metadata).await?;
                     return Ok(());
                 }
+                // The incident's declaration comes before any complaint that names it, so
+                // this is not expected; the complaint is still repaired, on a ticket of its own.
+                tracing::warn!(complaint.id = %id, incident.id = %incident, "the incident named at filing has no ticket; the complaint opens its own");
             }
             let members = vec![member];
             let open = TicketCommand::Open {
@@ -233,6 +235,10 @@ impl Feed {
             self.declare(batch, later, declared, &metadata).await?;
         } else if event.is::<intake::IncidentJoined>() {
             let joined: intake::IncidentJoined = event.decode()?;
+            if joined.named_at_filing {
+                // Put on the incident's ticket from its acceptance.
+                return Ok(());
+            }
             let incident: Uuid = joined.incident_id.parse()?;
             let (member, own) = self
                 .member(batch, &joined.complaint_id, &joined.household)
@@ -399,8 +405,10 @@ fn tickets_named(events: &[PublishedEvent]) -> Result<Vec<String>, HandlerError>
             ids.push(event.decode::<intake::ComplaintRejected>()?.complaint_id);
         } else if event.is::<intake::IncidentJoined>() {
             let joined = event.decode::<intake::IncidentJoined>()?;
-            ids.push(joined.incident_id);
-            ids.push(joined.complaint_id);
+            if !joined.named_at_filing {
+                ids.push(joined.incident_id);
+                ids.push(joined.complaint_id);
+            }
         } else if event.is::<intake::IncidentDeclared>() {
             let declared = event.decode::<intake::IncidentDeclared>()?;
             ids.push(declared.incident_id);

@@ -503,6 +503,7 @@ impl eventstore::Handler for Watcher {
                     incident,
                     IncidentCommand::Join {
                         member: member.clone(),
+                        named_at_filing: *at_filing,
                         at: *at,
                     },
                     // A complaint that named the incident at filing is part of it already.

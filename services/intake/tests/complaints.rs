@@ -535,7 +535,9 @@ async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_fili
             async move { joined.await.is_some() }
         })
         .await;
-        assert_eq!(joined(id.clone()).await.unwrap().incident_id, incident);
+        let joined = joined(id.clone()).await.unwrap();
+        assert_eq!(joined.incident_id, incident);
+        assert!(joined.named_at_filing);
         // The resident sees it from the first answer on: one step, not a second one.
         let view = h
             .get(&format!("/api/v1/complaints/{id}"), &h.resident(n))

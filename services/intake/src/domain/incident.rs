@@ -77,6 +77,8 @@ pub enum IncidentCommand {
     Join {
         /// The complaint.
         member: Member,
+        /// Whether the complaint named the incident when it was filed.
+        named_at_filing: bool,
         /// When.
         at: DateTime<Utc>,
     },
@@ -104,6 +106,10 @@ pub enum IncidentEvent {
     Joined {
         /// The complaint.
         member: Member,
+        /// Whether the complaint named the incident when it was filed (it was part of it
+        /// from its acceptance). Absent, false, in events written before filings did.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        named_at_filing: bool,
         /// When.
         at: DateTime<Utc>,
     },
@@ -190,7 +196,11 @@ impl Incident {
                     at,
                 })
             }
-            IncidentCommand::Join { member, at } => {
+            IncidentCommand::Join {
+                member,
+                named_at_filing,
+                at,
+            } => {
                 if !self.declared {
                     Err(IncidentError::NotDeclared)
                 } else if self
@@ -200,7 +210,11 @@ impl Incident {
                 {
                     Err(IncidentError::AlreadyMember)
                 } else {
-                    Ok(IncidentEvent::Joined { member, at })
+                    Ok(IncidentEvent::Joined {
+                        member,
+                        named_at_filing,
+                        at,
+                    })
                 }
             }
         }
@@ -228,14 +242,17 @@ impl Publish for Incident {
                 threshold: *threshold,
                 window_ms: window_seconds * 1000,
             }),
-            IncidentEvent::Joined { member, at } => {
-                IntegrationEvent::encode(&proto::IncidentJoined {
-                    incident_id,
-                    complaint_id: member.complaint_id.clone(),
-                    household: member.household.clone(),
-                    joined_at_ms: at.timestamp_millis(),
-                })
-            }
+            IncidentEvent::Joined {
+                member,
+                named_at_filing,
+                at,
+            } => IntegrationEvent::encode(&proto::IncidentJoined {
+                incident_id,
+                complaint_id: member.complaint_id.clone(),
+                household: member.household.clone(),
+                joined_at_ms: at.timestamp_millis(),
+                named_at_filing: *named_at_filing,
+            }),
         }]
     }
 }
@@ -272,16 +289,19 @@ mod tests {
             .given(vec![declared()])
             .when(IncidentCommand::Join {
                 member: member(6),
+                named_at_filing: true,
                 at,
             })
             .then_expect_events(vec![IncidentEvent::Joined {
                 member: member(6),
+                named_at_filing: true,
                 at,
             }]);
         TestFramework::<Incident>::with(())
             .given(vec![declared()])
             .when(IncidentCommand::Join {
                 member: member(3),
+                named_at_filing: false,
                 at,
             })
             .then_expect_error(IncidentError::AlreadyMember);
@@ -289,6 +309,7 @@ mod tests {
             .given_no_previous_events()
             .when(IncidentCommand::Join {
                 member: member(3),
+                named_at_filing: false,
                 at,
             })
             .then_expect_error(IncidentError::NotDeclared);
