@@ -532,9 +532,10 @@ impl eventstore::Handler for Watcher {
                 .await?;
             }
         }
-        // Then the watcher's own rows, sent together.
+        // Then the watcher's own rows, sent together: the candidates still waiting (one in an
+        // incident is never read again), and each open incident's last arrival once.
         let mut writes = Writes::new();
-        for c in &plan.fresh {
+        for c in plan.fresh.iter().filter(|c| c.incident.is_none()) {
             writes.push(
                 "INSERT INTO intake.incident_candidate \
                  (complaint_id, building_id, station, household, filed_at, incident_id) \
@@ -555,7 +556,11 @@ impl eventstore::Handler for Watcher {
                 params![*complaint, *incident],
             );
         }
+        let mut written = std::collections::HashSet::new();
         for (scope, k) in &plan.opened {
+            if !written.insert((*scope, k)) {
+                continue;
+            }
             let open = plan.open[&(*scope, k.clone())];
             writes.push(
                 "INSERT INTO intake.open_incident (scope, key, incident_id, last_at) \
