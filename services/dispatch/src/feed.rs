@@ -174,8 +174,8 @@ impl Feed {
             };
             if let Ok(incident) = accepted.joins_incident_id.parse::<Uuid>() {
                 // Filed where an area repair is under way: it goes on that repair's ticket
-                // instead of a ticket of its own that the incident would close at once (its
-                // IncidentJoined, marked as named at filing, then asks nothing more).
+                // instead of a ticket of its own that the incident would close at once (the
+                // incident publishes no IncidentJoined for it).
                 let carrier = batch.load::<Ticket>(&incident.to_string()).await?;
                 if carrier.current_sequence() > 0 {
                     let attach = TicketCommand::Attach { member, at: now };
@@ -235,10 +235,6 @@ impl Feed {
             self.declare(batch, later, declared, &metadata).await?;
         } else if event.is::<intake::IncidentJoined>() {
             let joined: intake::IncidentJoined = event.decode()?;
-            if joined.named_at_filing {
-                // Put on the incident's ticket from its acceptance.
-                return Ok(());
-            }
             let incident: Uuid = joined.incident_id.parse()?;
             let (member, own) = self
                 .member(batch, &joined.complaint_id, &joined.household)
@@ -405,10 +401,8 @@ fn tickets_named(events: &[PublishedEvent]) -> Result<Vec<String>, HandlerError>
             ids.push(event.decode::<intake::ComplaintRejected>()?.complaint_id);
         } else if event.is::<intake::IncidentJoined>() {
             let joined = event.decode::<intake::IncidentJoined>()?;
-            if !joined.named_at_filing {
-                ids.push(joined.incident_id);
-                ids.push(joined.complaint_id);
-            }
+            ids.push(joined.incident_id);
+            ids.push(joined.complaint_id);
         } else if event.is::<intake::IncidentDeclared>() {
             let declared = event.decode::<intake::IncidentDeclared>()?;
             ids.push(declared.incident_id);

@@ -242,17 +242,20 @@ impl Publish for Incident {
                 threshold: *threshold,
                 window_ms: window_seconds * 1000,
             }),
+            // The complaint's ComplaintAccepted named the incident (`joins_incident_id`): the
+            // world was told then, so its membership here publishes nothing more.
             IncidentEvent::Joined {
-                member,
-                named_at_filing,
-                at,
-            } => IntegrationEvent::encode(&proto::IncidentJoined {
-                incident_id,
-                complaint_id: member.complaint_id.clone(),
-                household: member.household.clone(),
-                joined_at_ms: at.timestamp_millis(),
-                named_at_filing: *named_at_filing,
-            }),
+                named_at_filing: true,
+                ..
+            } => return Vec::new(),
+            IncidentEvent::Joined { member, at, .. } => {
+                IntegrationEvent::encode(&proto::IncidentJoined {
+                    incident_id,
+                    complaint_id: member.complaint_id.clone(),
+                    household: member.household.clone(),
+                    joined_at_ms: at.timestamp_millis(),
+                })
+            }
         }]
     }
 }
