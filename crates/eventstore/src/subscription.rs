@@ -182,7 +182,18 @@ impl Drop for SubscriptionHandle {
     }
 }
 
-/// Starts a subscription on the current Tokio runtime.
+/// The runtime subscriptions run on when a process gives them one of their own.
+static BACKGROUND: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+
+/// Runs every subscription started after this on `runtime` instead of the caller's: a server
+/// gives them threads of their own, so that a batch being handled never holds up a request
+/// waiting on the same worker thread. Answers false when a runtime was already given (it
+/// stays).
+pub fn run_on(runtime: tokio::runtime::Handle) -> bool {
+    BACKGROUND.set(runtime).is_ok()
+}
+
+/// Starts a subscription on the current Tokio runtime (or the one [`run_on`] gave).
 pub fn spawn(
     store: &PgEventStore,
     config: SubscriptionConfig,
@@ -234,7 +245,10 @@ fn spawn_shared<H: Handler>(
         stop: stop_rx,
         committed: std::sync::Mutex::new(HashMap::new()),
     };
-    let task = tokio::spawn(runner.run());
+    let task = match BACKGROUND.get() {
+        Some(runtime) => runtime.spawn(runner.run()),
+        None => tokio::spawn(runner.run()),
+    };
     Ok(SubscriptionHandle {
         status,
         stop,
@@ -508,6 +522,14 @@ impl<H: Handler> Runner<H> {
             .await?;
         if moved != 1 {
             return Err(format!("checkpoint row of {} vanished", self.config.name).into());
+        }
+        if !appended {
+            // Rows derived from the log, committed with the checkpoint that says so: were the
+            // machine to stop before this commit reached the disk, both would be lost together
+            // and the batch handled again. Nothing waits for that flush; a batch that appended
+            // events (which others act on) still does.
+            tx.batch_execute("SET LOCAL synchronous_commit = off")
+                .await?;
         }
         tx.commit().await?;
         let streams = streams.into_inner().unwrap_or_default();
