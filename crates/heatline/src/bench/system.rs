@@ -64,7 +64,14 @@ struct Outcome {
     failed: u64,
     elapsed_s: f64,
     p50_ms: f64,
+    p90_ms: f64,
     p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    /// Of each second of the load, the requests that took longer than 50 ms.
+    slow_by_second: Vec<usize>,
+    /// The operators' filings' p50 and p99, then the residents'.
+    by_filer_ms: [f64; 4],
     /// The generator's own CPU time (user and system), in seconds.
     cpu_s: Option<f64>,
 }
@@ -141,7 +148,9 @@ pub async fn load(options: LoadOptions) -> anyhow::Result<()> {
                     };
                     let sent = Instant::now();
                     match request.send().await {
-                        Ok(r) if r.status().is_success() => latencies.push(sent.elapsed()),
+                        Ok(r) if r.status().is_success() => {
+                            latencies.push((sent.elapsed(), (sent - started).as_secs(), c % 2))
+                        }
                         _ => failed += 1,
                     }
                     n += 1;
@@ -158,13 +167,36 @@ pub async fn load(options: LoadOptions) -> anyhow::Result<()> {
         failed += f;
     }
     let elapsed_s = started.elapsed().as_secs_f64();
+    let mut slow_by_second = vec![0; options.seconds as usize + 1];
+    for (latency, second, _) in &latencies {
+        if *latency > Duration::from_millis(50) {
+            slow_by_second[(*second as usize).min(options.seconds as usize)] += 1;
+        }
+    }
+    let of = |kind: usize| {
+        let mut of: Vec<Duration> = latencies
+            .iter()
+            .filter(|(_, _, k)| *k == kind)
+            .map(|(l, _, _)| *l)
+            .collect();
+        of.sort_unstable();
+        [ms(percentile(&of, 0.50)), ms(percentile(&of, 0.99))]
+    };
+    let ([op50, op99], [re50, re99]) = (of(0), of(1));
+    let by_filer_ms = [op50, op99, re50, re99];
+    let mut latencies: Vec<Duration> = latencies.into_iter().map(|(l, _, _)| l).collect();
     latencies.sort_unstable();
     let outcome = Outcome {
         accepted: latencies.len(),
         failed,
         elapsed_s,
         p50_ms: ms(percentile(&latencies, 0.50)),
+        p90_ms: ms(percentile(&latencies, 0.90)),
         p99_ms: ms(percentile(&latencies, 0.99)),
+        p999_ms: ms(percentile(&latencies, 0.999)),
+        max_ms: ms(latencies.last().copied().unwrap_or_default()),
+        slow_by_second,
+        by_filer_ms,
         cpu_s: procfs::cpu_seconds("self"),
     };
     println!("{}", serde_json::to_string(&outcome)?);
@@ -565,6 +597,14 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         super::verdict(system.p99_ms <= 50.0),
         system.accepted,
         system.failed
+    );
+    println!(
+        "system    latency by filer: operators p50 {:.1} ms, p99 {:.1} ms; residents p50 {:.1} ms, p99 {:.1} ms",
+        system.by_filer_ms[0], system.by_filer_ms[1], system.by_filer_ms[2], system.by_filer_ms[3]
+    );
+    println!(
+        "system    latency's tail: p90 {:.1} ms, p99.9 {:.1} ms, slowest {:.1} ms; over 50 ms in each second of the load: {:?}",
+        system.p90_ms, system.p999_ms, system.max_ms, system.slow_by_second
     );
     println!(
         "system    drained (every subscription at the log's head) {:.2} s after the load; target <= 1 s: {}",
