@@ -281,8 +281,15 @@ impl Complaints {
     ) -> Result<FilingReceipt, CommandError> {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
-        lock(&tx, std::slice::from_ref(filing)).await?;
-        let read = self.read_filing(&tx, filing).await?;
+        let locking = lock_statement(&tx).await?;
+        // The locks first, the reads behind them: one round trip.
+        let (locked, read) = futures_util::future::join(
+            lock(&tx, &locking, std::slice::from_ref(filing)),
+            self.read_filing(&tx, filing),
+        )
+        .await;
+        locked?;
+        let read = read?;
         let mut writes = eventstore::Writes::new();
         let outcome = self
             .decide_filing(&tx, filing, metadata, read, &mut writes, false)
@@ -311,9 +318,14 @@ impl Complaints {
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await?;
         let filings: Vec<NewFiling> = jobs.iter().map(|j| j.filing.clone()).collect();
-        lock(&tx, &filings).await?;
+        let locking = lock_statement(&tx).await?;
         let independent = independent(&filings);
-        let mut reads: Vec<Option<Result<Read, CommandError>>> =
+        // The locks first, the reads behind them: one round trip.
+        let (locked, mut reads): (
+            Result<(), CommandError>,
+            Vec<Option<Result<Read, CommandError>>>,
+        ) = futures_util::future::join(
+            lock(&tx, &locking, &filings),
             futures_util::future::join_all(filings.iter().zip(&independent).map(
                 |(filing, independent)| {
                     let tx = &tx;
@@ -325,8 +337,10 @@ impl Complaints {
                         }
                     }
                 },
-            ))
-            .await;
+            )),
+        )
+        .await;
+        locked?;
         let mut writes = eventstore::Writes::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut wrote = false;
@@ -617,7 +631,15 @@ async fn send(tx: &Transaction<'_>, writes: &mut eventstore::Writes) -> Result<(
 /// without a limit (a hotline operator, a sensor episode) is not locked: an operator's filings
 /// for different households go on at once. Advisory locks are not writes: an append after them
 /// is still the transaction's first write.
-async fn lock(tx: &Transaction<'_>, filings: &[NewFiling]) -> Result<(), CommandError> {
+///
+/// `statement` is [`lock_statement`]'s. The locks are asked for when this is first polled:
+/// reads polled after it on the same connection are sent behind it, and PostgreSQL runs them
+/// once the locks are held, in the same round trip.
+async fn lock(
+    tx: &Transaction<'_>,
+    statement: &tokio_postgres::Statement,
+    filings: &[NewFiling],
+) -> Result<(), CommandError> {
     let keys: Vec<String> = filings
         .iter()
         .flat_map(|f| {
@@ -628,11 +650,15 @@ async fn lock(tx: &Transaction<'_>, filings: &[NewFiling]) -> Result<(), Command
             std::iter::once(household).chain(filer)
         })
         .collect();
-    let statement = tx
-        .prepare_cached(include_str!("sql/lock_filing.sql"))
-        .await?;
-    tx.execute(&statement, &[&keys]).await?;
+    tx.execute(statement, &[&keys]).await?;
     Ok(())
+}
+
+/// The statement [`lock`] runs (prepared once per connection).
+async fn lock_statement(tx: &Transaction<'_>) -> Result<tokio_postgres::Statement, CommandError> {
+    Ok(tx
+        .prepare_cached(include_str!("sql/lock_filing.sql"))
+        .await?)
 }
 
 fn replay(state: &Complaint, filing: &NewFiling) -> Result<FilingReceipt, CommandError> {
