@@ -321,10 +321,7 @@ impl Complaints {
         let locking = lock_statement(&tx).await?;
         let independent = independent(&filings);
         // The locks first, the reads behind them: one round trip.
-        let (locked, mut reads): (
-            Result<(), CommandError>,
-            Vec<Option<Result<Read, CommandError>>>,
-        ) = futures_util::future::join(
+        let (locked, reads) = futures_util::future::join(
             lock(&tx, &locking, &filings),
             futures_util::future::join_all(filings.iter().zip(&independent).map(
                 |(filing, independent)| {
@@ -341,6 +338,7 @@ impl Complaints {
         )
         .await;
         locked?;
+        let mut reads: Vec<Option<Result<Read, CommandError>>> = reads;
         let mut writes = eventstore::Writes::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut wrote = false;
