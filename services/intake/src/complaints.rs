@@ -123,6 +123,8 @@ struct Job {
     filing: NewFiling,
     metadata: EventMetadata,
     reply: oneshot::Sender<Result<FilingReceipt, CommandError>>,
+    /// When it was queued.
+    queued: std::time::Instant,
 }
 
 /// The complaint commands.
@@ -181,7 +183,18 @@ impl Complaints {
                     }
                 }
             }
-            match self.file_batch(&batch).await {
+            let started = std::time::Instant::now();
+            let outcome = self.file_batch(&batch).await;
+            tracing::debug!(
+                filings = batch.len(),
+                waited_ms = batch
+                    .iter()
+                    .map(|j| started.duration_since(j.queued).as_secs_f64() * 1000.0)
+                    .fold(0.0, f64::max),
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "filing batch decided"
+            );
+            match outcome {
                 Ok(outcomes) => {
                     for (job, outcome) in batch.into_iter().zip(outcomes) {
                         let _gone = job.reply.send(outcome);
@@ -245,6 +258,7 @@ impl Complaints {
             filing: filing.clone(),
             metadata: metadata.clone(),
             reply,
+            queued: std::time::Instant::now(),
         };
         let Some(queue) = &self.queue else {
             return self.file_alone(filing, metadata).await;
@@ -315,8 +329,11 @@ impl Complaints {
         &self,
         jobs: &[Job],
     ) -> Result<Vec<Result<FilingReceipt, CommandError>>, CommandError> {
+        let t0 = std::time::Instant::now();
         let mut client = self.store.pool().get().await.map_err(StoreError::from)?;
+        let t1 = std::time::Instant::now();
         let tx = client.transaction().await?;
+        let t2 = std::time::Instant::now();
         let filings: Vec<NewFiling> = jobs.iter().map(|j| j.filing.clone()).collect();
         let locking = lock_statement(&tx).await?;
         let independent = independent(&filings);
@@ -338,6 +355,7 @@ impl Complaints {
         )
         .await;
         locked?;
+        let t3 = std::time::Instant::now();
         let mut reads: Vec<Option<Result<Read, CommandError>>> = reads;
         let mut writes = eventstore::Writes::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
@@ -368,8 +386,21 @@ impl Complaints {
                 Err(failure) => return Err(failure),
             }
         }
+        let t4 = std::time::Instant::now();
         send(&tx, &mut writes).await?;
+        let t5 = std::time::Instant::now();
         tx.commit().await?;
+        let t6 = std::time::Instant::now();
+        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1000.0;
+        tracing::debug!(
+            pool = ms(t0, t1),
+            begin = ms(t1, t2),
+            reads = ms(t2, t3),
+            decide = ms(t3, t4),
+            writes = ms(t4, t5),
+            commit = ms(t5, t6),
+            "filing batch phases"
+        );
         if wrote {
             self.store.notify_appended();
         }
