@@ -182,18 +182,7 @@ impl Drop for SubscriptionHandle {
     }
 }
 
-/// The runtime subscriptions run on when a process gives them one of their own.
-static BACKGROUND: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
-
-/// Runs every subscription started after this on `runtime` instead of the caller's: a server
-/// gives them threads of their own, so that a batch being handled never holds up a request
-/// waiting on the same worker thread. Answers false when a runtime was already given (it
-/// stays).
-pub fn run_on(runtime: tokio::runtime::Handle) -> bool {
-    BACKGROUND.set(runtime).is_ok()
-}
-
-/// Starts a subscription on the current Tokio runtime (or the one [`run_on`] gave).
+/// Starts a subscription on the current Tokio runtime.
 pub fn spawn(
     store: &PgEventStore,
     config: SubscriptionConfig,
@@ -245,10 +234,7 @@ fn spawn_shared<H: Handler>(
         stop: stop_rx,
         committed: std::sync::Mutex::new(HashMap::new()),
     };
-    let task = match BACKGROUND.get() {
-        Some(runtime) => runtime.spawn(runner.run()),
-        None => tokio::spawn(runner.run()),
-    };
+    let task = tokio::spawn(runner.run());
     Ok(SubscriptionHandle {
         status,
         stop,

@@ -545,27 +545,6 @@ fn main() -> std::process::ExitCode {
             }
         };
     }
-    // A server's subscriptions run on threads of their own: a batch being handled never holds
-    // up a request that waits for the same worker thread.
-    let _subscriptions = if matches!(cli.command, Command::Serve(_)) {
-        match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("subscriptions")
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => {
-                eventstore::subscription::run_on(runtime.handle().clone());
-                Some(runtime)
-            }
-            Err(error) => {
-                eprintln!("heatline: cannot start the subscriptions' runtime: {error}");
-                return std::process::ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
