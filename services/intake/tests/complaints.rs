@@ -521,27 +521,9 @@ async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_fili
         assert_eq!(accepted(id).await.joins_incident_id, "");
         h.clock.advance(Duration::minutes(10));
     }
-    let store = h.store.clone();
-    h.eventually("the incident is declared", || {
-        let store = store.clone();
-        async move {
-            let events = store.read_published(Default::default(), 200).await.unwrap();
-            events.iter().any(|e| e.is::<proto::IncidentDeclared>())
-        }
-    })
-    .await;
-    let events = h
-        .store
-        .read_published(Default::default(), 200)
-        .await
-        .unwrap();
-    let incident = events
-        .iter()
-        .find(|e| e.is::<proto::IncidentDeclared>())
-        .unwrap()
-        .decode::<proto::IncidentDeclared>()
-        .unwrap()
-        .incident_id;
+    let declared: Vec<proto::IncidentDeclared> =
+        h.until_published("the incident is declared", 1).await;
+    let incident = declared[0].incident_id.clone();
     // Ten minutes after the last member, and then exactly the window after the one before:
     // each says at filing which incident it joins, and joins it.
     for (n, wait) in [(6, 0), (7, 120)] {
