@@ -436,7 +436,12 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("heatline-bench-system-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let outcome = measure(&scratch, &dir, &options).await;
-    scratch.drop_database().await;
+    // `HEATLINE_BENCH_KEEP=1` leaves the scratch database for a look at what the load wrote.
+    if std::env::var_os("HEATLINE_BENCH_KEEP").is_some() {
+        println!("kept the scratch database: {}", settings(&scratch.config));
+    } else {
+        scratch.drop_database().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
