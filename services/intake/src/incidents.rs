@@ -66,9 +66,6 @@ enum Action {
         member: Member,
         at: DateTime<Utc>,
         cause: Uuid,
-        /// Whether the complaint named the incident when it was filed (its own stream says
-        /// so already).
-        at_filing: bool,
     },
 }
 
@@ -235,17 +232,11 @@ impl Watcher {
             household: c.household.clone(),
         };
         if let Ok(incident) = accepted.joins_incident_id.parse::<Uuid>() {
-            // Filed while the incident was open over its building or station: it joins that
-            // one, as dispatch already put it on that incident's ticket.
+            // Filed while the incident was open over its building or station: it is part of
+            // that one from its acceptance (its own stream says so, and dispatch put it on the
+            // incident's ticket). The watcher only moves the incident's last arrival.
             self.note_joined(known, plan, &candidate, incident);
             candidate.incident = Some(incident);
-            plan.actions.push(Action::Join {
-                incident,
-                member: member(&candidate),
-                at: candidate.filed_at,
-                cause: event.event_id,
-                at_filing: true,
-            });
             plan.fresh.push(candidate);
             return Ok(());
         }
@@ -273,7 +264,6 @@ impl Watcher {
                     member: member(&candidate),
                     at: candidate.filed_at,
                     cause: event.event_id,
-                    at_filing: false,
                 });
                 break;
             }
@@ -391,7 +381,6 @@ impl Watcher {
                 member,
                 at,
                 cause: event.event_id,
-                at_filing: false,
             },
             None => Action::Declare {
                 incident: Uuid::now_v7(),
@@ -453,15 +442,10 @@ impl eventstore::Handler for Watcher {
                     complaints.extend(members.iter().map(|m| m.complaint_id.clone()));
                 }
                 Action::Join {
-                    incident,
-                    member,
-                    at_filing,
-                    ..
+                    incident, member, ..
                 } => {
                     incidents.push(incident.to_string());
-                    if !at_filing {
-                        complaints.push(member.complaint_id.clone());
-                    }
+                    complaints.push(member.complaint_id.clone());
                 }
             }
         }
@@ -498,20 +482,13 @@ impl eventstore::Handler for Watcher {
                     member,
                     at,
                     cause,
-                    at_filing,
                 } => (
                     incident,
                     IncidentCommand::Join {
                         member: member.clone(),
-                        named_at_filing: *at_filing,
                         at: *at,
                     },
-                    // A complaint that named the incident at filing is part of it already.
-                    if *at_filing {
-                        Vec::new()
-                    } else {
-                        vec![member.clone()]
-                    },
+                    vec![member.clone()],
                     *at,
                     *cause,
                 ),

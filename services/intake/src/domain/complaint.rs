@@ -230,9 +230,9 @@ pub enum ComplaintEvent {
         /// The request's digest.
         fingerprint: String,
         /// The open incident of its building or station that this cold home joins: it is
-        /// part of it from now (the incident records it when the watcher reads this, and
-        /// dispatch puts it on the incident's ticket). Absent in events written before
-        /// filings looked for one.
+        /// part of it from now: this is the membership's record (the incident's own stream
+        /// holds only the members the watcher joined), and dispatch puts it on the incident's
+        /// ticket. Absent in events written before filings looked for one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         joins_incident: Option<String>,
         /// When.

@@ -77,8 +77,6 @@ pub enum IncidentCommand {
     Join {
         /// The complaint.
         member: Member,
-        /// Whether the complaint named the incident when it was filed.
-        named_at_filing: bool,
         /// When.
         at: DateTime<Utc>,
     },
@@ -107,7 +105,9 @@ pub enum IncidentEvent {
         /// The complaint.
         member: Member,
         /// Whether the complaint named the incident when it was filed (it was part of it
-        /// from its acceptance). Absent, false, in events written before filings did.
+        /// from its acceptance). Such joins are recorded in the complaint's stream only (its
+        /// acceptance names the incident); `true` appears only in incidents recorded before
+        /// that, and absent (false) in events written before filings named incidents.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         named_at_filing: bool,
         /// When.
@@ -196,11 +196,7 @@ impl Incident {
                     at,
                 })
             }
-            IncidentCommand::Join {
-                member,
-                named_at_filing,
-                at,
-            } => {
+            IncidentCommand::Join { member, at } => {
                 if !self.declared {
                     Err(IncidentError::NotDeclared)
                 } else if self
@@ -212,7 +208,7 @@ impl Incident {
                 } else {
                     Ok(IncidentEvent::Joined {
                         member,
-                        named_at_filing,
+                        named_at_filing: false,
                         at,
                     })
                 }
@@ -292,19 +288,17 @@ mod tests {
             .given(vec![declared()])
             .when(IncidentCommand::Join {
                 member: member(6),
-                named_at_filing: true,
                 at,
             })
             .then_expect_events(vec![IncidentEvent::Joined {
                 member: member(6),
-                named_at_filing: true,
+                named_at_filing: false,
                 at,
             }]);
         TestFramework::<Incident>::with(())
             .given(vec![declared()])
             .when(IncidentCommand::Join {
                 member: member(3),
-                named_at_filing: false,
                 at,
             })
             .then_expect_error(IncidentError::AlreadyMember);
@@ -312,7 +306,6 @@ mod tests {
             .given_no_previous_events()
             .when(IncidentCommand::Join {
                 member: member(3),
-                named_at_filing: false,
                 at,
             })
             .then_expect_error(IncidentError::NotDeclared);
