@@ -533,13 +533,7 @@ async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_fili
         // The watcher has read it (it moved the incident's last arrival, which the next
         // filing's window starts from) and recorded nothing more: its acceptance is the
         // membership's record, and told the world.
-        let handle = &h.background.as_ref().unwrap().incidents;
-        let head = h.store.published_head().await.unwrap();
-        assert!(
-            handle
-                .wait_for(head, std::time::Duration::from_secs(10))
-                .await
-        );
+        h.until_watcher_caught_up().await;
         assert_eq!(joined(id.clone()).await, None);
         assert!(!published_joined(id.clone()).await);
         // The resident sees it from the first answer on: one step, not a second one.
@@ -559,13 +553,7 @@ async fn a_cold_home_filed_while_its_buildings_incident_is_open_joins_it_at_fili
     h.clock.advance(Duration::minutes(121));
     let late = file(8).await;
     assert_eq!(accepted(late.clone()).await.joins_incident_id, "");
-    let handle = &h.background.as_ref().unwrap().incidents;
-    let head = h.store.published_head().await.unwrap();
-    assert!(
-        handle
-            .wait_for(head, std::time::Duration::from_secs(10))
-            .await
-    );
+    h.until_watcher_caught_up().await;
     assert!(joined(late.clone()).await.is_none());
     assert!(!published_joined(late).await);
 }
@@ -590,13 +578,7 @@ async fn households_spread_over_more_than_two_hours_declare_no_incident() {
         )
         .await;
     assert_eq!(marker.status, 201);
-    let handle = &h.background.as_ref().unwrap().incidents;
-    let head = h.store.published_head().await.unwrap();
-    assert!(
-        handle
-            .wait_for(head, std::time::Duration::from_secs(10))
-            .await
-    );
+    h.until_watcher_caught_up().await;
     let events = h
         .store
         .read_published(Default::default(), 100)

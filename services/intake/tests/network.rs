@@ -186,13 +186,7 @@ async fn a_stations_pressure_drop_opens_one_urgent_leak_complaint_and_one_incide
     assert_eq!(call.joins_incident_id, declared[0].incident_id);
     // Its acceptance is the membership's record and told the world: once the watcher has read
     // it, the incident's stream records no join and the log holds no IncidentJoined.
-    let handle = &h.background.as_ref().unwrap().incidents;
-    let head = h.store.published_head().await.unwrap();
-    assert!(
-        handle
-            .wait_for(head, std::time::Duration::from_secs(10))
-            .await
-    );
+    h.until_watcher_caught_up().await;
     let joins: i64 = client
         .query_one(
             "SELECT count(*) FROM eventstore.event WHERE event_type = 'IncidentJoined'",

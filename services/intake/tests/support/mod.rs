@@ -241,6 +241,18 @@ impl Harness {
         self.published().await
     }
 
+    /// Waits (up to 10 s) until the incident watcher has handled every event published so far.
+    pub async fn until_watcher_caught_up(&self) {
+        let handle = &self.background.as_ref().unwrap().incidents;
+        let head = self.store.published_head().await.unwrap();
+        assert!(
+            handle
+                .wait_for(head, std::time::Duration::from_secs(10))
+                .await,
+            "the incident watcher did not reach the log's head"
+        );
+    }
+
     /// How many complaints exist in the read model.
     pub async fn complaint_rows(&self) -> i64 {
         let client = self.store.pool().get().await.unwrap();
