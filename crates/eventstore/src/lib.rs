@@ -28,6 +28,7 @@ pub mod seal;
 pub mod selftest;
 mod store;
 pub mod subscription;
+mod tail;
 pub mod writes;
 
 pub use commands::{Commands, CommitReceipt};

@@ -20,6 +20,7 @@ use crate::error::StoreError;
 use crate::metadata::EventMetadata;
 use crate::notify::{self, Notifier};
 use crate::position::LogPosition;
+use crate::tail::Tail;
 
 const LOAD_PAYLOADS: &str = include_str!("sql/load_payloads.sql");
 const LOAD_MANY: &str = include_str!("sql/load_many.sql");
@@ -146,6 +147,7 @@ struct Inner {
     notifier: Notifier,
     wakeups: OnceLock<watch::Receiver<u64>>,
     cache: AggregateCache,
+    tail: Tail,
 }
 
 /// How many aggregates a store keeps in memory by default (see [`PgEventStore::with_cache`]).
@@ -168,6 +170,7 @@ impl PgEventStore {
                 db: db.clone(),
                 wakeups: OnceLock::new(),
                 cache: AggregateCache::new(capacity),
+                tail: Tail::default(),
             }),
         }
     }
@@ -186,6 +189,11 @@ impl PgEventStore {
     /// does this itself; call it after committing a transaction used with [`Self::append_in`].
     pub fn notify_appended(&self) {
         self.inner.notifier.signal();
+    }
+
+    /// The newest stretch of the public log, shared by this store's subscriptions.
+    pub(crate) fn tail(&self) -> &Tail {
+        &self.inner.tail
     }
 
     pub(crate) fn wakeups(&self) -> watch::Receiver<u64> {

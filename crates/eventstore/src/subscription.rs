@@ -3,6 +3,7 @@
 //! A subscription is a named consumer with a checkpoint in its own schema. Each batch reads
 //! events after the checkpoint, lets the handler write (projection rows, appended events) and
 //! moves the checkpoint, all in one transaction: a projection sees every event exactly once.
+//! The subscriptions of one store read the log's newest events once between them (`tail`).
 //! Only one process runs a subscription at a time: the runner holds a session advisory lock on
 //! a connection of its own, and standbys keep trying. A handler error rolls the batch back, is
 //! logged, and the same batch is retried with backoff: an event is never skipped.
@@ -380,15 +381,30 @@ impl<H: Handler> Runner<H> {
             }
             // Mark wake-ups seen before reading, so one that arrives during the read is not lost.
             wakeups.borrow_and_update();
-            let partition = self.config.partition.map(|p| (p.index, p.count));
-            let read = read_log_with(
-                &client,
-                checkpoint,
-                self.config.batch_size,
-                wanted.as_deref(),
-                partition,
-            )
-            .await;
+            let read = match self.config.partition {
+                // The process's subscriptions share one read of the log's newest events.
+                None => {
+                    self.store
+                        .tail()
+                        .read(
+                            &client,
+                            checkpoint,
+                            self.config.batch_size,
+                            wanted.as_deref(),
+                        )
+                        .await
+                }
+                Some(p) => {
+                    read_log_with(
+                        &client,
+                        checkpoint,
+                        self.config.batch_size,
+                        wanted.as_deref(),
+                        Some((p.index, p.count)),
+                    )
+                    .await
+                }
+            };
             let scanned = match read {
                 Ok(scanned) => scanned,
                 Err(error) => {

@@ -57,17 +57,28 @@ async fn writer(store: PgEventStore, w: usize) -> (HashSet<(String, i64)>, usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_subscription_sees_every_committed_event_once_and_no_rolled_back_one_under_concurrent_writers()
+async fn subscriptions_see_every_committed_event_once_and_no_rolled_back_one_under_concurrent_writers()
  {
     let db = TestDb::new().await;
     support::create_seen_table(&db).await;
     let store = PgEventStore::new(&db.config().pool_size(WRITERS + 4));
-    let running =
-        subscription::spawn(&store, support::fast_config("all"), Recorder::new("one")).unwrap();
+    // Three subscriptions of one store share its reads of the log's newest events: one with
+    // the usual batches, one with small batches (served from the middle of what another
+    // read), and one started late, which first reads behind the shared stretch for itself.
+    let mut small = support::fast_config("small");
+    small.batch_size = 7;
+    let mut running = vec![
+        subscription::spawn(&store, support::fast_config("all"), Recorder::new("one")).unwrap(),
+        subscription::spawn(&store, small, Recorder::new("small")).unwrap(),
+    ];
 
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| tokio::spawn(writer(store.clone(), w)))
         .collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    running.push(
+        subscription::spawn(&store, support::fast_config("late"), Recorder::new("late")).unwrap(),
+    );
     let mut committed = HashSet::new();
     let mut rolled_back = 0;
     for handle in writers {
@@ -82,45 +93,62 @@ async fn a_subscription_sees_every_committed_event_once_and_no_rolled_back_one_u
     );
 
     let head = support::head(&db).await;
-    assert!(
-        running.wait_for(head, Duration::from_secs(60)).await,
-        "caught up"
-    );
+    for subscription in &running {
+        assert!(
+            subscription.wait_for(head, Duration::from_secs(60)).await,
+            "caught up"
+        );
+    }
 
-    let seen = support::seen_summary(&db).await;
-    let twice = db
-        .connect()
-        .await
-        .query(
-            "SELECT s.event_id::text, array_agg(s.delivery ORDER BY s.delivery)::text, min(p.tx_id::text), min(p.global_position)
-             FROM selftest.seen s LEFT JOIN eventstore.published_event p USING (event_id)
-             GROUP BY s.event_id HAVING count(*) > 1 LIMIT 5",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| format!("{} at {} (tx {:?}, position {:?})", r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2), r.get::<_, Option<i64>>(3)))
-        .collect::<Vec<_>>();
-    assert_eq!(
-        seen.deliveries, seen.distinct,
-        "no event delivered twice: {twice:#?}"
-    );
-    assert_eq!(
-        seen.deliveries as usize,
-        committed.len(),
-        "every committed event, nothing else"
-    );
-    let rows = db
-        .connect()
-        .await
-        .query("SELECT aggregate_id, sequence FROM selftest.seen", &[])
-        .await
-        .unwrap();
-    let delivered: HashSet<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(delivered, committed);
-    assert!(support::streams_delivered_in_order(&db).await);
-    running.stop().await;
+    let client = db.connect().await;
+    for runner in ["one", "small", "late"] {
+        let twice = client
+            .query(
+                "SELECT s.event_id::text, array_agg(s.delivery ORDER BY s.delivery)::text, min(p.tx_id::text), min(p.global_position)
+                 FROM selftest.seen s LEFT JOIN eventstore.published_event p USING (event_id)
+                 WHERE s.runner = $1
+                 GROUP BY s.event_id HAVING count(*) > 1 LIMIT 5",
+                &[&runner],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} at {} (tx {:?}, position {:?})", r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2), r.get::<_, Option<i64>>(3)))
+            .collect::<Vec<_>>();
+        assert!(
+            twice.is_empty(),
+            "{runner}: no event delivered twice: {twice:#?}"
+        );
+        let rows = client
+            .query(
+                "SELECT aggregate_id, sequence FROM selftest.seen WHERE runner = $1",
+                &[&runner],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.len(),
+            committed.len(),
+            "{runner}: every committed event, nothing else"
+        );
+        let delivered: HashSet<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(delivered, committed, "{runner}");
+        let out_of_order: i64 = client
+            .query_one(
+                "SELECT count(*) FROM (
+                     SELECT sequence, lag(sequence) OVER (PARTITION BY aggregate_id ORDER BY delivery) AS previous
+                     FROM selftest.seen WHERE runner = $1
+                 ) d WHERE previous IS NOT NULL AND sequence <= previous",
+                &[&runner],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(out_of_order, 0, "{runner}: every stream in its order");
+    }
+    for subscription in running {
+        subscription.stop().await;
+    }
 }
 
 #[tokio::test]
