@@ -108,9 +108,13 @@ impl Tail {
             return read_log_with(client, after, limit, wanted, None).await;
         }
         let _reading = self.fetching.lock().await;
-        // Another subscription's read may have brought the events meanwhile.
+        // Another subscription's read may have brought the events meanwhile, or moved the
+        // stretch past `after` (a read from there would start the stretch over behind others).
         if let Some(scanned) = self.served(after, most, wanted) {
             return Ok(scanned);
+        }
+        if self.behind(after) {
+            return read_log_with(client, after, limit, wanted, None).await;
         }
         let read = read_log_with(client, after, FETCHED.max(limit), None, None).await?;
         let mut stretch = self.stretch.lock().expect("log tail");
