@@ -59,6 +59,12 @@ impl Failure {
         Failure::local(503, "unavailable", "the API did not answer")
     }
 
+    /// The status to answer the browser with: the API's, or 502 when it was not one.
+    pub fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::from_u16(self.status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY)
+    }
+
     /// The messages of the invalid fields, when the API listed them; else its message.
     pub fn explained(&self) -> String {
         let fields: Vec<String> = match &self.details {

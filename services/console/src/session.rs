@@ -10,10 +10,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -190,6 +193,27 @@ pub struct Session {
     pub claims: Claims,
     /// A pair refreshed for this request, to set in the cookies.
     renewed: Option<TokenPair>,
+}
+
+/// A page's signed-in user as a handler's argument: a request without one is answered with
+/// the way to the login page ([`Session::load`]), and the handler does not run.
+impl FromRequest for Session {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let Some(console) = request.app_data::<web::Data<Console>>().cloned() else {
+                return Err(actix_web::error::ErrorInternalServerError(
+                    "the console is not configured",
+                ));
+            };
+            Session::load(&request, &console)
+                .await
+                .map_err(|to_login| InternalError::from_response("not signed in", to_login).into())
+        })
+    }
 }
 
 impl Session {

@@ -4,7 +4,7 @@
 //! same API answers the pages show.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Deserialize;
 use serde_json::Value;
@@ -104,15 +104,11 @@ pub(crate) struct ExportQuery {
 
 /// `/console/exports/{name}.{xlsx|csv}`.
 pub(crate) async fn export(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     file: web::Path<String>,
     query: web::Query<ExportQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let Some((name, extension)) = file.rsplit_once('.') else {
         return refused(&session, &not_found(), "/console");

@@ -183,12 +183,9 @@ fn blank(session: &Session) -> Page {
 pub(crate) async fn page(
     request: HttpRequest,
     console: web::Data<Console>,
+    session: Session,
     lookup: web::Query<Lookup>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let mut page = blank(&session);
     if let Some(typed) = lookup.address.as_deref() {
         let found = addresses(&console, &session, typed.trim()).await;
@@ -295,7 +292,7 @@ pub(crate) async fn file(
             render(&session, StatusCode::OK, page, None)
         }
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             let mut page = blank(&session);
             page.error = Some(failure.explained());
             let form = form.into_inner();

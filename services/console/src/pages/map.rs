@@ -1,7 +1,7 @@
 //! The network map: complaints and open incidents by district and heat-exchange station, drawn
 //! as a schematic on the server, with the same figures as a table.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -81,14 +81,10 @@ fn tickets(season: &str, district: &str, supplier: Option<&str>) -> String {
 
 /// The map of a season.
 pub(crate) async fn page(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<SeasonQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = query.season();
     let path = format!("/api/v1/credit/seasons/{season}/map");
     let map: NetworkMap = match read(&console, &session, &path, "/console/targets").await {

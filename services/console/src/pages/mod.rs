@@ -1,6 +1,7 @@
 //! The console's pages; the route table is here.
 
 mod board;
+mod entries;
 mod exports;
 mod hotline;
 mod login;
@@ -249,7 +250,7 @@ pub(crate) fn refused(session: &Session, failure: &Failure, back: &str) -> HttpR
         503 => t.s("error.unavailable").to_owned(),
         _ => failure.explained(),
     };
-    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = failure.status_code();
     let page = ErrorPage {
         chrome: Chrome::of(session, "error.title", back),
         message,

@@ -145,14 +145,10 @@ pub(crate) struct DoneQuery {
 
 /// The orders page.
 pub(crate) async fn page(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<DoneQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let notice = query
         .done
         .as_deref()
@@ -181,7 +177,7 @@ async fn answer(
         Ok(_) => session.finish(see_other(&format!("/console/orders?done={done}"))),
         Err(failure) if failure.status == 401 => refused(&session, &failure, "/console"),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             orders_page(console, &session, None, Some(failure.explained()), status).await
         }
     }

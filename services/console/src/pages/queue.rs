@@ -288,14 +288,10 @@ fn band_cards(t: Tr, filters: &Filters, bands: &Bands) -> Vec<BandCard> {
 
 /// The queue page.
 pub(crate) async fn page(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     filters: web::Query<Filters>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let filters = filters.into_inner().cleaned();
     let (page, bands) = match read(&console, &session, &filters).await {
         Ok(read) => read,
@@ -358,10 +354,7 @@ pub(crate) async fn live(
     let (page, bands) = match read(&console, &session, &filters).await {
         Ok(read) => read,
         Err(failure) => {
-            return HttpResponse::build(
-                StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY),
-            )
-            .json(json!({"code": failure.code}));
+            return HttpResponse::build(failure.status_code()).json(json!({"code": failure.code}));
         }
     };
     let t = session.tr();
@@ -393,11 +386,7 @@ pub(crate) async fn live(
 }
 
 /// A crew's jobs: its open tickets, phone-sized.
-pub(crate) async fn jobs(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
+pub(crate) async fn jobs(session: Session, console: web::Data<Console>) -> HttpResponse {
     let Some(crew) = session.claims.crew.clone() else {
         let failure = crate::api::Failure::local(403, "no_crew", "this account is not a crew's");
         return refused(&session, &failure, "/console");
@@ -447,11 +436,7 @@ struct UnroutedView {
 }
 
 /// Complaints whose address matched no building, oldest first, each with a routing form.
-pub(crate) async fn unrouted(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
+pub(crate) async fn unrouted(session: Session, console: web::Data<Console>) -> HttpResponse {
     unrouted_page(&console, &session, None, StatusCode::OK).await
 }
 
@@ -503,7 +488,7 @@ pub(crate) async fn route(
     {
         Ok(_) => session.finish(see_other("/console/unrouted")),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             unrouted_page(&console, &session, Some(failure.explained()), status).await
         }
     }

@@ -3,7 +3,7 @@
 //! The regulator sees every supplier; a supplier admin its own liability.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -152,14 +152,10 @@ pub(crate) async fn read_refunds(
 
 /// `/console/refunds`.
 pub(crate) async fn page(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<RefundsQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let (totals, homes) =
         match read_refunds(&console, &session, &season, query.supplier_id.as_deref()).await {
@@ -205,15 +201,11 @@ pub(crate) struct SeasonOnly {
 
 /// `/console/refunds/{household}`.
 pub(crate) async fn household(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     path: web::Path<String>,
     query: web::Query<SeasonOnly>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let statement: Statement = match read(
         &console,

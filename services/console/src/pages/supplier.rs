@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::entries::{EntryRow, Ledger};
 use super::queue::urlencode;
 use super::{Chrome, Form, field, form_session, html, read, refused, season_now, see_other};
 use crate::Console;
@@ -90,11 +91,8 @@ async fn crews_page(
 }
 
 /// The supplier's crews.
-pub(crate) async fn crews(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    match Session::load(&request, &console).await {
-        Ok(session) => crews_page(&console, &session, None, StatusCode::OK).await,
-        Err(to_login) => to_login,
-    }
+pub(crate) async fn crews(session: Session, console: web::Data<Console>) -> HttpResponse {
+    crews_page(&console, &session, None, StatusCode::OK).await
 }
 
 /// Registers a crew of the supplier.
@@ -119,52 +117,16 @@ pub(crate) async fn new_crew(
     {
         Ok(_) => session.finish(see_other("/console/crews")),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             crews_page(&console, &session, Some(failure.explained()), status).await
         }
     }
 }
 
 #[derive(Debug, Deserialize)]
-struct Link {
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct EntryView {
-    entry_id: String,
-    dimension: String,
-    rule: String,
-    points_text: String,
-    detail: String,
-    at: String,
-    evidence: Vec<Link>,
-    tickets: Vec<Link>,
-    appeal: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LedgerPage {
-    items: Vec<EntryView>,
-}
-
-#[derive(Debug, Deserialize)]
 struct ScoreView {
     score: f64,
     grade: String,
-}
-
-pub(crate) struct EntryRow {
-    id: String,
-    dimension: String,
-    rule: String,
-    points: String,
-    negative: bool,
-    detail: String,
-    at: String,
-    evidence: Vec<String>,
-    tickets: Vec<String>,
-    appeal: Option<String>,
 }
 
 #[derive(Template)]
@@ -199,7 +161,7 @@ async fn ledger_page(
         console.api.get::<ScoreView>(&base, Some(&session.token)),
         console
             .api
-            .get::<LedgerPage>(&ledger_path, Some(&session.token)),
+            .get::<Ledger>(&ledger_path, Some(&session.token)),
     );
     let t = session.tr();
     // A supplier not scored yet this season has no score and no ledger: both empty.
@@ -209,7 +171,7 @@ async fn ledger_page(
         Err(f) => return refused(session, &f, "/console"),
     };
     let entries = match ledger {
-        Ok(page) => page.items,
+        Ok(ledger) => ledger.items,
         Err(f) if f.status == 404 => Vec::new(),
         Err(f) => return refused(session, &f, "/console"),
     };
@@ -221,18 +183,7 @@ async fn ledger_page(
         entries: entries
             .into_iter()
             .rev()
-            .map(|e| EntryRow {
-                negative: e.points_text.starts_with('-'),
-                id: e.entry_id,
-                dimension: t.code("dimension", &e.dimension),
-                rule: e.rule,
-                points: e.points_text,
-                detail: e.detail,
-                at: format::moment_text(t.0, &e.at),
-                evidence: e.evidence.into_iter().map(|l| l.id).collect(),
-                tickets: e.tickets.into_iter().map(|l| l.id).collect(),
-                appeal: e.appeal.map(|a| t.code("appeal", &a)),
-            })
+            .map(|e| EntryRow::of(t, e))
             .collect(),
         notice,
         error,
@@ -241,11 +192,8 @@ async fn ledger_page(
 }
 
 /// The supplier's ledger this season, newest first.
-pub(crate) async fn ledger(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    match Session::load(&request, &console).await {
-        Ok(session) => ledger_page(&console, &session, None, None, StatusCode::OK).await,
-        Err(to_login) => to_login,
-    }
+pub(crate) async fn ledger(session: Session, console: web::Data<Console>) -> HttpResponse {
+    ledger_page(&console, &session, None, None, StatusCode::OK).await
 }
 
 /// Appeals an entry, with one attachment when the page's script put a file in the form.
@@ -291,7 +239,7 @@ pub(crate) async fn appeal(
             .await
         }
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             ledger_page(&console, &session, None, Some(failure.explained()), status).await
         }
     }
@@ -327,11 +275,7 @@ struct AppealsPage {
 }
 
 /// The supplier's appeals this season, newest first, with their attachments and decisions.
-pub(crate) async fn appeals(request: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
+pub(crate) async fn appeals(session: Session, console: web::Data<Console>) -> HttpResponse {
     let season = season_now();
     let path = format!("/api/v1/credit/seasons/{season}/appeals");
     let found: Vec<AppealView> = match read(&console, &session, &path, "/console").await {

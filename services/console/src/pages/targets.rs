@@ -2,7 +2,7 @@
 //! plan's targets over the season and the week, open tickets by SLA band, trend charts, and
 //! the tickets behind each figure.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -245,14 +245,10 @@ fn points(trend: &[TrendPoint], days: i64, orders: &[(String, String)]) -> Vec<P
 
 /// The targets board.
 pub(crate) async fn page(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<SeasonQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = query.season();
     let path = format!("/api/v1/credit/seasons/{season}/targets");
     let (board, orders) = futures_util::join!(
@@ -418,14 +414,10 @@ struct BehindView {
 
 /// The tickets behind one figure of the board.
 pub(crate) async fn behind(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<BehindQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let figure = query.figure.clone().unwrap_or_else(|| "open".into());
     let week = query.week.as_deref() == Some("true");
@@ -542,14 +534,10 @@ struct RetrofitView {
 
 /// The retrofit list: buildings ranked by complaints this season.
 pub(crate) async fn retrofit(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<SeasonQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = query.season();
     let path = format!("/api/v1/credit/seasons/{season}/retrofit?limit=200");
     let list: Vec<Building> = match read(&console, &session, &path, "/console/targets").await {

@@ -458,12 +458,9 @@ async fn show(
 pub(crate) async fn page(
     request: HttpRequest,
     console: web::Data<Console>,
+    session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let back = if session.is("crew") {
         "/console/jobs"
     } else {
@@ -561,7 +558,7 @@ pub(crate) async fn act(
     };
     match read(&console, &session, &id).await {
         Ok(ticket) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             show(&console, &session, ticket, notice, error, status).await
         }
         Err(read_failure) => refused(&session, &read_failure, "/console"),

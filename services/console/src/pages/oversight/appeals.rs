@@ -15,7 +15,8 @@ use crate::pages::targets::season_or_now;
 use crate::pages::{Chrome, Form, field, form_session, html, read, refused, see_other};
 use crate::session::Session;
 
-use super::{Entry, EntryRow, Ledger, SupplierQuery, entry_rows};
+use super::SupplierQuery;
+use crate::pages::entries::{Entry, EntryRow, Ledger};
 
 #[derive(Debug, Deserialize)]
 struct Appeal {
@@ -98,9 +99,7 @@ async fn decisions_page(
                 urlencode(&a.supplier_id),
                 a.entry_id
             ),
-            entry: entries
-                .remove(&a.entry_id)
-                .and_then(|e| entry_rows(t, vec![e]).pop()),
+            entry: entries.remove(&a.entry_id).map(|e| EntryRow::of(t, e)),
             id: a.appeal_id,
             supplier: a.supplier_id,
             filed: format::moment_text(t.0, &a.filed_at),
@@ -144,14 +143,10 @@ async fn decisions_page(
 
 /// The appeals to decide, oldest first, and those decided.
 pub(crate) async fn decisions(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<SupplierQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let notice = query
         .done
@@ -196,7 +191,7 @@ pub(crate) async fn decide(
         }
         Err(failure) if failure.status == 401 => refused(&session, &failure, "/console"),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             decisions_page(
                 &console,
                 &session,

@@ -13,7 +13,8 @@ use crate::pages::targets::season_or_now;
 use crate::pages::{Chrome, Form, field, form_session, html, read, refused, see_other};
 use crate::session::Session;
 
-use super::{EntryRow, Ledger, Score, SupplierQuery, entry_rows, month, points};
+use super::{Score, SupplierQuery, month, points};
+use crate::pages::entries::{EntryRow, Ledger, entry_rows};
 
 #[derive(Template)]
 #[template(path = "supplier_credit.html")]
@@ -100,15 +101,11 @@ async fn supplier_page(
 
 /// A supplier's score and ledger, as the regulator reads them.
 pub(crate) async fn supplier(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     id: web::Path<String>,
     query: web::Query<SupplierQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let notice = query
         .done
@@ -200,7 +197,7 @@ pub(crate) async fn own_entry(
         ))),
         Err(failure) if failure.status == 401 => refused(&session, &failure, "/console"),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             supplier_page(
                 &console,
                 &session,
@@ -267,14 +264,10 @@ fn message_name(full: &str) -> &str {
 
 /// A published event behind ledger entries.
 pub(crate) async fn evidence(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let path = format!("/api/v1/credit/evidence/{}", urlencode(&id));
     let found: Evidence = match read(&console, &session, &path, "/console/ranking").await {
         Ok(found) => found,

@@ -4,7 +4,6 @@
 
 use serde::Deserialize;
 
-use crate::format;
 use crate::i18n::Tr;
 
 mod appeals;
@@ -74,67 +73,9 @@ fn month(t: Tr, c: &Closing) -> (String, String) {
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct Ledger {
-    items: Vec<Entry>,
-}
-
 /// Query of a supplier's page: the season, and what was just recorded.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SupplierQuery {
     season: Option<String>,
     done: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Link {
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Entry {
-    entry_id: String,
-    sequence: i64,
-    dimension: String,
-    rule: String,
-    points: f64,
-    points_text: String,
-    detail: String,
-    at: String,
-    evidence: Vec<Link>,
-    tickets: Vec<Link>,
-    appeal: Option<String>,
-}
-
-pub(crate) struct EntryRow {
-    id: String,
-    sequence: i64,
-    dimension: String,
-    rule: String,
-    points: String,
-    negative: bool,
-    detail: String,
-    at: String,
-    evidence: Vec<String>,
-    tickets: Vec<String>,
-    appeal: Option<String>,
-}
-
-fn entry_rows(t: Tr, entries: Vec<Entry>) -> Vec<EntryRow> {
-    entries
-        .into_iter()
-        .map(|e| EntryRow {
-            negative: e.points < 0.0,
-            id: e.entry_id,
-            sequence: e.sequence,
-            dimension: t.code("dimension", &e.dimension),
-            rule: e.rule,
-            points: e.points_text,
-            detail: e.detail,
-            at: format::moment_text(t.0, &e.at),
-            evidence: e.evidence.into_iter().map(|l| l.id).collect(),
-            tickets: e.tickets.into_iter().map(|l| l.id).collect(),
-            appeal: e.appeal.map(|a| t.code("appeal", &a)),
-        })
-        .collect()
 }

@@ -51,14 +51,10 @@ struct RankingView {
 
 /// The season's ranking.
 pub(crate) async fn ranking(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<SupplierQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let notice = query
         .done
@@ -166,7 +162,7 @@ pub(crate) async fn publish(
         ))),
         Err(failure) if failure.status == 401 => refused(&session, &failure, "/console"),
         Err(failure) => {
-            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status = failure.status_code();
             ranking_page(
                 &console,
                 &session,

@@ -1,7 +1,7 @@
 //! A season replayed under another rulebook version, beside its scores as they stand.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -79,14 +79,10 @@ pub(crate) struct WhatIfQuery {
 
 /// A season replayed under another rulebook version, nothing written.
 pub(crate) async fn what_if(
-    request: HttpRequest,
+    session: Session,
     console: web::Data<Console>,
     query: web::Query<WhatIfQuery>,
 ) -> HttpResponse {
-    let session = match Session::load(&request, &console).await {
-        Ok(session) => session,
-        Err(to_login) => return to_login,
-    };
     let season = season_or_now(query.season.clone());
     let rulebook: Rulebook =
         match read(&console, &session, "/api/v1/credit/rulebook", "/console").await {
