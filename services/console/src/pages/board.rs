@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::targets::season_or_now;
+use super::season_or_now;
 use crate::Console;
 use crate::chart::{self, Point};
 use crate::format;

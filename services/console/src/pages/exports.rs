@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::queue::urlencode;
-use super::targets::season_or_now;
+use super::season_or_now;
 use super::{read, refused};
 use crate::Console;
 use crate::api::Failure;

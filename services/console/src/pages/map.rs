@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::SeasonQuery;
 use super::queue::urlencode;
-use super::targets::SeasonQuery;
 use super::{Chrome, html, read};
 use crate::Console;
 use crate::format;

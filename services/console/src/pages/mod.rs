@@ -334,6 +334,25 @@ pub(crate) fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// A page's season, from its query.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SeasonQuery {
+    season: Option<String>,
+}
+
+impl SeasonQuery {
+    pub(crate) fn season(&self) -> String {
+        season_or_now(self.season.clone())
+    }
+}
+
+/// A season as a form or query names it (`2026-2027`), or the season now.
+pub(crate) fn season_or_now(named: Option<String>) -> String {
+    named
+        .filter(|s| s.len() == 9 && s.chars().all(|c| c.is_ascii_digit() || c == '-'))
+        .unwrap_or_else(season_now)
+}
+
 /// The heating season now (`2026-2027`, July to June, China time).
 pub(crate) fn season_now() -> String {
     use chrono::Datelike;

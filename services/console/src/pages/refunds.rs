@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::queue::urlencode;
-use super::targets::season_or_now;
+use super::season_or_now;
 use super::{Chrome, html, read};
 use crate::Console;
 use crate::format;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::Console;
 use crate::format;
 use crate::pages::queue::urlencode;
-use crate::pages::targets::season_or_now;
+use crate::pages::season_or_now;
 use crate::pages::{Chrome, Form, field, form_session, html, read, refused, see_other};
 use crate::session::Session;
 

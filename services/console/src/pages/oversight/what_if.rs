@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::Console;
 use crate::format;
 use crate::pages::queue::urlencode;
-use crate::pages::targets::season_or_now;
+use crate::pages::season_or_now;
 use crate::pages::{Chrome, html, read};
 use crate::session::Session;
 

@@ -6,8 +6,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+mod behind;
+mod retrofit;
+
+pub(crate) use behind::behind;
+pub(crate) use retrofit::retrofit;
+
 use super::queue::urlencode;
-use super::{Chrome, html, read, season_now};
+use super::{Chrome, SeasonQuery, html, read};
 use crate::Console;
 use crate::chart::{self, Point};
 use crate::format;
@@ -101,25 +107,6 @@ struct TargetsView {
     /// Orders in force now, and suppliers that have not acknowledged them.
     orders_in_force: usize,
     unacknowledged: usize,
-}
-
-/// The board's season, from the query.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SeasonQuery {
-    season: Option<String>,
-}
-
-impl SeasonQuery {
-    pub(crate) fn season(&self) -> String {
-        season_or_now(self.season.clone())
-    }
-}
-
-/// A season as a form or query names it (`2026-2027`), or the season now.
-pub(crate) fn season_or_now(named: Option<String>) -> String {
-    named
-        .filter(|s| s.len() == 9 && s.chars().all(|c| c.is_ascii_digit() || c == '-'))
-        .unwrap_or_else(season_now)
 }
 
 fn percent(share: Option<f64>, of: i64) -> String {
@@ -361,218 +348,6 @@ pub(crate) async fn page(
         ),
         orders_in_force: in_force.len(),
         unacknowledged: in_force.iter().map(|o| o.unacknowledged).sum(),
-    };
-    session.finish(html(actix_web::http::StatusCode::OK, &page))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct BehindQuery {
-    season: Option<String>,
-    figure: Option<String>,
-    week: Option<String>,
-    district: Option<String>,
-    supplier_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TicketBehind {
-    ticket_id: String,
-    district: Option<String>,
-    supplier_id: Option<String>,
-    category: String,
-    incident: bool,
-    opened_at: String,
-    value: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TicketsBehind {
-    total: i64,
-    items: Vec<TicketBehind>,
-}
-
-pub(crate) struct BehindRow {
-    id: String,
-    district: String,
-    supplier: String,
-    category: String,
-    opened: String,
-    value: String,
-}
-
-#[derive(Template)]
-#[template(path = "behind.html")]
-struct BehindView {
-    chrome: Chrome,
-    heading: String,
-    scope: String,
-    total: String,
-    shown: usize,
-    rows: Vec<BehindRow>,
-    back: String,
-}
-
-/// The tickets behind one figure of the board.
-pub(crate) async fn behind(
-    session: Session,
-    console: web::Data<Console>,
-    query: web::Query<BehindQuery>,
-) -> HttpResponse {
-    let season = season_or_now(query.season.clone());
-    let figure = query.figure.clone().unwrap_or_else(|| "open".into());
-    let week = query.week.as_deref() == Some("true");
-    let mut path = format!(
-        "/api/v1/credit/seasons/{season}/targets/tickets?limit=200&figure={}&week={week}",
-        urlencode(&figure)
-    );
-    let mut scope = Vec::new();
-    if let Some(d) = query.district.as_deref().filter(|d| !d.is_empty()) {
-        path.push_str(&format!("&district={}", urlencode(d)));
-        scope.push(d.to_owned());
-    }
-    if let Some(s) = query.supplier_id.as_deref().filter(|s| !s.is_empty()) {
-        path.push_str(&format!("&supplier_id={}", urlencode(s)));
-        scope.push(s.to_owned());
-    }
-    let back = format!("/console/targets?season={season}");
-    let found: TicketsBehind = match read(&console, &session, &path, &back).await {
-        Ok(found) => found,
-        Err(refusal) => return refusal,
-    };
-    let t = session.tr();
-    let value = |v: Option<f64>| -> String {
-        match (figure.as_str(), v) {
-            ("below_standard", Some(c)) => format::celsius(c),
-            ("late_sign" | "restored", Some(m)) => format::duration(t.0, (m * 60.0) as i64),
-            _ => String::new(),
-        }
-    };
-    let rows = found
-        .items
-        .iter()
-        .map(|r| BehindRow {
-            id: r.ticket_id.clone(),
-            district: r.district.clone().unwrap_or_else(|| "—".into()),
-            supplier: r.supplier_id.clone().unwrap_or_else(|| "—".into()),
-            category: if r.incident {
-                format!(
-                    "{} · {}",
-                    t.code("category", &r.category),
-                    t.s("targets.incident")
-                )
-            } else {
-                t.code("category", &r.category)
-            },
-            opened: format::moment_text(t.0, &r.opened_at),
-            value: value(r.value),
-        })
-        .collect::<Vec<_>>();
-    let mut heading = t.code("figure", &figure);
-    heading.push_str(" · ");
-    heading.push_str(t.s(if week {
-        "targets.week"
-    } else {
-        "targets.season"
-    }));
-    let page = BehindView {
-        chrome: Chrome::of(&session, "targets.behind", "/console/targets"),
-        heading,
-        scope: if scope.is_empty() {
-            t.s("targets.city").to_owned()
-        } else {
-            scope.join(" · ")
-        },
-        total: format::count(found.total),
-        shown: rows.len(),
-        rows,
-        back,
-    };
-    session.finish(html(actix_web::http::StatusCode::OK, &page))
-}
-
-#[derive(Debug, Deserialize)]
-struct Cause {
-    cause: String,
-    tickets: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct Building {
-    rank: i64,
-    building_id: String,
-    district: Option<String>,
-    station: Option<String>,
-    supplier_id: Option<String>,
-    complaints: i64,
-    households: i64,
-    repeat_households: i64,
-    incidents: i64,
-    below_standard: i64,
-    causes: Vec<Cause>,
-}
-
-pub(crate) struct BuildingRow {
-    rank: i64,
-    building: String,
-    place: String,
-    supplier: String,
-    complaints: String,
-    households: String,
-    repeats: String,
-    incidents: String,
-    below: String,
-    causes: String,
-}
-
-#[derive(Template)]
-#[template(path = "retrofit.html")]
-struct RetrofitView {
-    chrome: Chrome,
-    season: String,
-    rows: Vec<BuildingRow>,
-}
-
-/// The retrofit list: buildings ranked by complaints this season.
-pub(crate) async fn retrofit(
-    session: Session,
-    console: web::Data<Console>,
-    query: web::Query<SeasonQuery>,
-) -> HttpResponse {
-    let season = query.season();
-    let path = format!("/api/v1/credit/seasons/{season}/retrofit?limit=200");
-    let list: Vec<Building> = match read(&console, &session, &path, "/console/targets").await {
-        Ok(list) => list,
-        Err(refusal) => return refusal,
-    };
-    let t = session.tr();
-    let rows = list
-        .into_iter()
-        .map(|b| BuildingRow {
-            rank: b.rank,
-            building: b.building_id,
-            place: [b.district, b.station]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · "),
-            supplier: b.supplier_id.unwrap_or_else(|| "—".into()),
-            complaints: format::count(b.complaints),
-            households: format::count(b.households),
-            repeats: format::count(b.repeat_households),
-            incidents: format::count(b.incidents),
-            below: format::count(b.below_standard),
-            causes: b
-                .causes
-                .iter()
-                .map(|c| format!("{} {}", t.code("cause", &c.cause), c.tickets))
-                .collect::<Vec<_>>()
-                .join("，"),
-        })
-        .collect();
-    let page = RetrofitView {
-        chrome: Chrome::of(&session, "retrofit.title", "/console/retrofit"),
-        season,
-        rows,
     };
     session.finish(html(actix_web::http::StatusCode::OK, &page))
 }
