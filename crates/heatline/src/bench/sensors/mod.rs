@@ -9,13 +9,12 @@
 //! hands them, and signed pushes over HTTP), each beside the COPY; and what storing raw
 //! defers: the hour's roll-up pass.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, DurationRound, SecondsFormat, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use eventstore::PgEventStore;
 use futures_util::SinkExt;
 use intake::{Intake, IntakeConfig};
@@ -24,8 +23,10 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio_postgres::NoTls;
 
 mod bound;
+mod mqtt;
 
 use bound::{broker_alone, push_over_http, store_directly};
+use mqtt::{Broker, PREFIX, flood, publish, reading, sensor_id};
 
 use super::eventstore::Scratch;
 use super::{ms, verdict};
@@ -68,156 +69,11 @@ pub struct Options {
     direct: usize,
 }
 
-/// A Mosquitto for the run, stopped when dropped.
-struct Broker {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Broker {
-    fn start(inflight: u32) -> anyhow::Result<Broker> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let dir = std::env::temp_dir().join(format!("heatline-bench-mosquitto-{port}"));
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join("mosquitto.conf"),
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages {inflight}\nmax_queued_messages 0\n"
-            ),
-        )?;
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting mosquitto (apt-get install mosquitto)")?;
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(Broker { child, port, dir });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        anyhow::bail!("the private Mosquitto did not start")
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-const PREFIX: &str = "bench/sensors";
-
-fn sensor_id(n: usize) -> String {
-    format!("R{n:07}")
-}
-
 pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
     let scratch = Scratch::create(&database.config).await?;
     let outcome = measure(&scratch, &options).await;
     scratch.drop_database().await;
     outcome
-}
-
-/// Publishes on `publishers` connections at `rate` a second for `seconds`, each message the
-/// reading that `payload` makes of its sequence number; answers how many were published.
-async fn publish(
-    clients: &[AsyncClient],
-    rate: u64,
-    seconds: u64,
-    first: u64,
-    payload: impl Fn(u64) -> (String, String) + Clone + Send + Sync + 'static,
-) -> u64 {
-    let per_client = rate as f64 / clients.len() as f64;
-    let window = Duration::from_secs(seconds);
-    let tasks: Vec<_> = clients
-        .iter()
-        .enumerate()
-        .map(|(c, client)| {
-            let (client, payload) = (client.clone(), payload.clone());
-            let stride = clients.len() as u64;
-            tokio::spawn(async move {
-                let started = Instant::now();
-                let mut sent = 0u64;
-                while started.elapsed() < window {
-                    let due = (per_client * started.elapsed().as_secs_f64()) as u64;
-                    while sent < due {
-                        let (topic, body) = payload(first + sent * stride + c as u64);
-                        if client
-                            .publish(topic, QoS::AtLeastOnce, false, body)
-                            .await
-                            .is_err()
-                        {
-                            return sent;
-                        }
-                        sent += 1;
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                sent
-            })
-        })
-        .collect();
-    let mut total = 0;
-    for task in tasks {
-        total += task.await.unwrap_or_default();
-    }
-    total
-}
-
-/// Publishes `total` messages on `publishers` connections as fast as they go.
-async fn flood(
-    clients: &[AsyncClient],
-    total: u64,
-    first: u64,
-    payload: impl Fn(u64) -> (String, String) + Clone + Send + Sync + 'static,
-) -> u64 {
-    let stride = clients.len() as u64;
-    let tasks: Vec<_> = clients
-        .iter()
-        .enumerate()
-        .map(|(c, client)| {
-            let (client, payload) = (client.clone(), payload.clone());
-            tokio::spawn(async move {
-                let mut sent = 0u64;
-                while sent * stride + (c as u64) < total {
-                    let (topic, body) = payload(first + sent * stride + c as u64);
-                    if client
-                        .publish(topic, QoS::AtLeastOnce, false, body)
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                    sent += 1;
-                }
-                sent
-            })
-        })
-        .collect();
-    let mut sent = 0;
-    for task in tasks {
-        sent += task.await.unwrap_or_default();
-    }
-    sent
-}
-
-fn reading(sensor: usize, at: DateTime<Utc>, celsius: f64) -> (String, String) {
-    (
-        format!("{PREFIX}/{}", sensor_id(sensor)),
-        format!(
-            "{{\"at\":\"{}\",\"celsius\":{celsius}}}",
-            at.to_rfc3339_opts(SecondsFormat::Millis, true)
-        ),
-    )
 }
 
 async fn count(client: &tokio_postgres::Client) -> anyhow::Result<i64> {
