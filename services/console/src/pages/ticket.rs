@@ -370,7 +370,10 @@ async fn show(
             t.s("ticket.crew").to_owned(),
             ticket.crew_id.clone().unwrap_or_else(none),
         ),
-        (t.s("ticket.extension").to_owned(), ticket.extension.clone()),
+        (
+            t.s("ticket.extension").to_owned(),
+            t.code("extension", &ticket.extension),
+        ),
     ];
     if let Some(reason) = &ticket.paused {
         facts.push((t.s("ticket.paused_for").to_owned(), t.code("pause", reason)));
