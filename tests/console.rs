@@ -325,10 +325,11 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
         .unwrap();
     assert!(weight < 100_000, "the crew's page is {weight} bytes");
     crew.screenshot(&shot("crew-resolved")).await;
-    // Every fact in the crew's words, the extension's state too (never a bare `none`).
+    // Every fact in the crew's words: the crew by its name, the extension's state (never a
+    // bare `none`).
     let facts = crew.text("dl.facts").await;
     assert!(
-        facts.contains("未申请") && !facts.contains("none"),
+        facts.contains("harbin-heat crew 1") && facts.contains("未申请") && !facts.contains("none"),
         "{facts}"
     );
 

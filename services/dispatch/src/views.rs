@@ -355,6 +355,8 @@ pub struct TicketView {
     pub supplier_id: Option<String>,
     /// The crew.
     pub crew_id: Option<String>,
+    /// The crew's name as the crew register has it now.
+    pub crew_name: Option<String>,
     /// The cycle.
     pub cycle: u32,
     /// Why work is paused.
@@ -434,6 +436,13 @@ pub async fn ticket(
     let Some(subject) = state.subject.clone() else {
         return Ok(None);
     };
+    let crew_name = match state.crew.as_deref().map(str::parse::<Uuid>) {
+        Some(Ok(crew_id)) => {
+            let client = store.pool().get().await.map_err(StoreError::from)?;
+            crew(&client, crew_id).await?.map(|c| c.name)
+        }
+        _ => None,
+    };
     let view = TicketView {
         ticket_id: id,
         version: timeline.len(),
@@ -447,6 +456,7 @@ pub async fn ticket(
         hotline_work_order: subject.hotline_work_order,
         supplier_id: state.supplier.clone(),
         crew_id: state.crew.clone(),
+        crew_name,
         cycle: state.cycle,
         paused: state.paused.map(|(reason, _)| reason),
         extension: match state.extension {

@@ -45,9 +45,14 @@ async fn two_concurrent_assignments_with_the_same_version_never_both_win() {
     let loser = if a.status == 412 { &a } else { &b };
     assert_eq!(loser.body["code"], "precondition_failed");
     assert_eq!(loser.body["details"]["current_version"], 4);
-    let winner = if a.status == 200 { first } else { second };
+    let (winner, name) = if a.status == 200 {
+        (first, "crew A")
+    } else {
+        (second, "crew B")
+    };
     let ticket = h.ticket(&id).await;
     assert_eq!(ticket["crew_id"], winner.as_str());
+    assert_eq!(ticket["crew_name"], name);
     assert_eq!(h.count(&id, "CrewAssigned").await, 1);
 }
 

@@ -29,6 +29,7 @@ struct TicketView {
     building_id: Option<String>,
     supplier_id: Option<String>,
     crew_id: Option<String>,
+    crew_name: Option<String>,
     extension: String,
     paused: Option<String>,
     cause: Option<String>,
@@ -368,7 +369,11 @@ async fn show(
         ),
         (
             t.s("ticket.crew").to_owned(),
-            ticket.crew_id.clone().unwrap_or_else(none),
+            ticket
+                .crew_name
+                .clone()
+                .or_else(|| ticket.crew_id.clone())
+                .unwrap_or_else(none),
         ),
         (
             t.s("ticket.extension").to_owned(),
