@@ -66,8 +66,3 @@ impl EntryRow {
         }
     }
 }
-
-/// The rows of `entries`, in the order given.
-pub(crate) fn entry_rows(t: Tr, entries: Vec<Entry>) -> Vec<EntryRow> {
-    entries.into_iter().map(|e| EntryRow::of(t, e)).collect()
-}

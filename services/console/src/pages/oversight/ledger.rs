@@ -14,7 +14,7 @@ use crate::pages::{Chrome, Form, field, form_session, html, read, refused, see_o
 use crate::session::Session;
 
 use super::{Score, SupplierQuery, month, points};
-use crate::pages::entries::{EntryRow, Ledger, entry_rows};
+use crate::pages::entries::{EntryRow, Ledger};
 
 #[derive(Template)]
 #[template(path = "supplier_credit.html")]
@@ -87,7 +87,11 @@ async fn supplier_page(
             })
             .collect(),
         months: score.closings.iter().map(|c| month(t, c)).collect(),
-        entries: entry_rows(t, ledger.items),
+        entries: ledger
+            .items
+            .into_iter()
+            .map(|e| EntryRow::of(t, e))
+            .collect(),
         dimension_choices: SCORED
             .iter()
             .map(|d| ((*d).to_owned(), t.code("dimension", d)))
