@@ -329,7 +329,9 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     // bare `none`).
     let facts = crew.text("dl.facts").await;
     assert!(
-        facts.contains("harbin-heat crew 1") && facts.contains("未申请") && !facts.contains("none"),
+        facts.contains("哈尔滨热力集团抢修一班")
+            && facts.contains("未申请")
+            && !facts.contains("none"),
         "{facts}"
     );
 

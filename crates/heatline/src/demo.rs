@@ -266,7 +266,7 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
     api.staff(&admin, "demo.regulator", "regulator", json!({}))
         .await?;
     let mut suppliers = Vec::new();
-    for (id, _, district) in SUPPLIERS {
+    for (id, name, district) in SUPPLIERS {
         let token = api
             .staff(
                 &admin,
@@ -279,7 +279,7 @@ async fn morning(api: &Client, complaints: usize, clock: &ShiftedClock) -> anyho
             .call(
                 "/api/v1/crews",
                 Some(&token),
-                Some(json!({"name": format!("{id} crew 1"), "supplier_id": id, "district": district})),
+                Some(json!({"name": format!("{name}抢修一班"), "supplier_id": id, "district": district})),
             )
             .await?;
         let crew_id = crew["crew_id"].as_str().unwrap_or_default().to_owned();

@@ -9,9 +9,9 @@ const DISTRICTS: [(&str, &str, &str); 3] = [
 ];
 /// The suppliers: id, name, the district each serves.
 pub(super) const SUPPLIERS: [(&str, &str, &str); 3] = [
-    ("harbin-heat", "Harbin Heat Co.", "nangang"),
-    ("songbei-thermal", "Songbei Thermal", "daoli"),
-    ("city-energy", "City Energy Group", "xiangfang"),
+    ("harbin-heat", "哈尔滨热力集团", "nangang"),
+    ("songbei-thermal", "松北热电公司", "daoli"),
+    ("city-energy", "城市能源集团", "xiangfang"),
 ];
 
 /// The home of the demo's `n`-th call: its district's index, its building's id and its
