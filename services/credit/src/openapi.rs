@@ -42,6 +42,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
         routes::network_map,
         routes::publish,
         routes::board,
+        routes::supplier_names,
         routes::issue,
         routes::list_orders,
         routes::acknowledge,
@@ -64,6 +65,7 @@ use crate::whatif::{ChangedEntry, SupplierWhatIf, WhatIf};
     components(schemas(
         routes::RulebookView,
         routes::SupplierView,
+        routes::SupplierName,
         routes::NewAdjustment,
         routes::NewVeto,
         routes::EvidenceView,

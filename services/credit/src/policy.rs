@@ -56,6 +56,7 @@ pub const POLICY: &[Operation] = &[
     ),
     // Published grades and counts only: no personal data.
     Operation::public("GET", "/api/v1/credit/public/seasons/{season}"),
+    Operation::public("GET", "/api/v1/credit/public/suppliers"),
     Operation::roles(
         "GET",
         "/api/v1/credit/seasons/{season}/targets/tickets",

@@ -8,6 +8,7 @@ fn the_checked_in_openapi_document_is_current_and_complete() {
     for (path, method) in [
         ("/api/v1/credit/rulebook", "get"),
         ("/api/v1/credit/suppliers", "get"),
+        ("/api/v1/credit/public/suppliers", "get"),
         ("/api/v1/credit/seasons/{season}/ranking", "get"),
         ("/api/v1/credit/seasons/{season}/suppliers/{id}", "get"),
         (

@@ -137,3 +137,43 @@ async fn only_closed_periods_are_published_and_only_published_grades_are_public(
         .get(0);
     assert_eq!(by, "regulator");
 }
+
+async fn names(h: &Harness) -> Value {
+    let reply = h
+        .api
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/credit/public/suppliers",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.headers["cache-control"], "public, max-age=60");
+    reply.body
+}
+
+#[tokio::test]
+async fn anyone_reads_the_suppliers_names_and_nothing_else_of_the_registry() {
+    let h = Harness::start().await;
+    assert_eq!(
+        names(&h).await,
+        json!([
+            {"supplier_id": "east-heat", "name": "East Heat Co."},
+            {"supplier_id": "north-heat", "name": "North Heat Co."},
+        ]),
+        "ids and names only: no contact, districts or area"
+    );
+
+    // A renamed supplier is read by its new name.
+    credit::registry::import(
+        h.store.pool(),
+        "supplier_id,name,districts,heated_area_m2,contact\n\
+         east-heat,东部热力公司,dadong,500000,024-3333-0000\n"
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&h).await[0]["name"], "东部热力公司");
+}

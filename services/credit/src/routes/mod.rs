@@ -71,6 +71,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, credit: web::Data<Credit>)
             "/api/v1/credit/public/seasons/{season}",
             web::get().to(public::board),
         )
+        .route(
+            "/api/v1/credit/public/suppliers",
+            web::get().to(public::supplier_names),
+        )
         .route(&season("/targets/tickets"), web::get().to(targets::behind))
         .route(&season("/retrofit"), web::get().to(targets::retrofit))
         .route(&season("/map"), web::get().to(targets::network_map))

@@ -137,6 +137,40 @@ pub(crate) struct PublicSupplier {
     grades: Vec<PublishedGrade>,
 }
 
+/// A registered supplier's public name.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SupplierName {
+    /// Its id, as tickets and complaints name it.
+    supplier_id: String,
+    /// Its name.
+    name: String,
+}
+
+/// Every registered supplier's name by its id, as the public board names them (the
+/// registry's contacts and areas stay with the regulator). Cacheable for a minute.
+#[utoipa::path(get, path = "/api/v1/credit/public/suppliers", tag = "credit",
+    responses((status = 200, body = Vec<SupplierName>)))]
+pub(crate) async fn supplier_names(credit: web::Data<Credit>) -> Result<HttpResponse, ApiError> {
+    let client = client(&credit).await?;
+    let rows = client
+        .query(
+            "SELECT supplier_id, name FROM credit.supplier ORDER BY supplier_id",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    let names: Vec<SupplierName> = rows
+        .iter()
+        .map(|r| SupplierName {
+            supplier_id: r.get(0),
+            name: r.get(1),
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(names))
+}
+
 /// Complaints of a district.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DistrictCount {
