@@ -93,6 +93,16 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
         assert!(bands.contains(band), "{bands}");
     }
     assert!(dispatcher.text("h1").await.contains("工单队列"));
+    // Suppliers are named as the public board names them, in the rows and the filter.
+    let filter = dispatcher.text("select[name=supplier_id]").await;
+    for name in ["哈尔滨热力集团", "松北热电公司", "城市能源集团"] {
+        assert!(filter.contains(name), "{filter}");
+    }
+    let rows = dispatcher.text("#queue-rows").await;
+    assert!(
+        rows.contains("热") && !rows.contains("harbin-heat") && !rows.contains("songbei"),
+        "{rows}"
+    );
     dispatcher.screenshot(&shot("dispatcher-queue")).await;
     let first = dispatcher
         .script(
@@ -199,6 +209,13 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     let supplier = driver.browser(1366, 768).await;
     log_in(&supplier, &base, "demo.harbin-heat").await;
     supplier.wait_for_text("h1", "本单位工单", 10).await;
+    assert!(
+        supplier
+            .text("header")
+            .await
+            .contains("供热单位 · 哈尔滨热力集团"),
+        "the account's supplier by its name"
+    );
     let ticket = format!("{base}/console/tickets/{complaint}");
     let mut shown = String::new();
     for _ in 0..50 {
@@ -215,6 +232,20 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     supplier.click("#form-assign button[type=submit]").await;
     supplier.wait_for_text("h1", "已派工", 10).await;
     supplier.wait_for_text("#timeline", "派工", 5).await;
+    let named = supplier
+        .script(
+            "return [...document.querySelectorAll('dl.facts dt')]\
+               .find(dt => dt.textContent === '供热单位').nextElementSibling.textContent",
+            json!([]),
+        )
+        .await;
+    assert_eq!(named, "哈尔滨热力集团", "the ticket names its supplier");
+    // The supplier's office sees the building, not the home; the filer's words in full.
+    let filed = supplier.text("table.members tbody").await;
+    assert!(
+        filed.contains("***") && !filed.contains("1701") && filed.contains("家里暖气不热"),
+        "{filed}"
+    );
     supplier.screenshot(&shot("supplier-assigned")).await;
 
     // Its crews and their members.
@@ -289,6 +320,15 @@ async fn staff_work_a_cold_morning_in_the_console_in_chromium() {
     crew.click(&format!("a[href='/console/tickets/{complaint}']"))
         .await;
     crew.wait_for_text("#actions-h", "操作", 10).await;
+    // The crew on the job sees the exact home to go to.
+    crew.wait_for_text("table.members", "南岗区学府路25号3单元1701", 5)
+        .await;
+    crew.script(
+        "document.getElementById('members-h').scrollIntoView()",
+        json!([]),
+    )
+    .await;
+    crew.screenshot(&shot("crew-ticket-complaints")).await;
     crew.click("button.locate").await;
     let mut position = Value::Null;
     for _ in 0..50 {

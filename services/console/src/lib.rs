@@ -11,6 +11,7 @@ pub mod api;
 pub mod chart;
 pub mod format;
 pub mod i18n;
+mod names;
 mod pages;
 pub mod policy;
 pub mod schematic;
@@ -25,6 +26,7 @@ pub use api::ApiBase;
 pub struct Console {
     pub(crate) api: api::Client,
     pub(crate) refreshes: std::sync::Arc<session::Refreshes>,
+    pub(crate) suppliers: std::sync::Arc<names::SupplierNames>,
 }
 
 impl Console {
@@ -33,6 +35,7 @@ impl Console {
         Console {
             api: api::Client::new(base),
             refreshes: Default::default(),
+            suppliers: Default::default(),
         }
     }
 

@@ -191,6 +191,8 @@ pub struct Session {
     pub token: String,
     /// What the token says.
     pub claims: Claims,
+    /// The name of the account's supplier, as the registry has it (its id when unknown).
+    pub supplier_name: Option<String>,
     /// A pair refreshed for this request, to set in the cookies.
     renewed: Option<TokenPair>,
 }
@@ -216,6 +218,15 @@ impl FromRequest for Session {
     }
 }
 
+/// The name of the supplier `claims` belong to, if any.
+async fn supplier_name(console: &Console, claims: &Claims) -> Option<String> {
+    let id = claims.supplier.as_deref()?;
+    Some(crate::names::supplier(
+        &*console.suppliers.all(&console.api).await,
+        id,
+    ))
+}
+
 impl Session {
     /// The signed-in user, refreshing the tokens when the access token is about to end; or
     /// the answer that sends the browser to the login page.
@@ -231,6 +242,7 @@ impl Session {
             return Ok(Session {
                 visit,
                 token,
+                supplier_name: supplier_name(console, &claims).await,
                 claims,
                 renewed: None,
             });
@@ -248,6 +260,7 @@ impl Session {
         Ok(Session {
             visit,
             token: pair.access_token.clone(),
+            supplier_name: supplier_name(console, &claims).await,
             claims,
             renewed: Some(pair),
         })

@@ -172,7 +172,7 @@ impl Chrome {
             })
             .collect();
         let claims = &session.claims;
-        let scope = [&claims.district, &claims.supplier]
+        let scope = [&claims.district, &session.supplier_name]
             .into_iter()
             .flatten()
             .cloned()

@@ -1,6 +1,8 @@
 //! The dispatcher's queue (also a supplier's own tickets, a regulator's and an operator's
 //! view), its live update, the unrouted complaints with their routing form, and a crew's jobs.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -11,6 +13,7 @@ use super::{Chrome, Form, field, form_session, html, read as read_api, refused, 
 use crate::Console;
 use crate::format;
 use crate::i18n::Tr;
+use crate::names;
 use crate::session::Session;
 
 /// A ticket of the API's queue.
@@ -71,7 +74,7 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    fn of(t: Tr, item: &QueueItem) -> Row {
+    fn of(t: Tr, suppliers: &HashMap<String, String>, item: &QueueItem) -> Row {
         let lang = t.0;
         let place = [&item.district, &item.station, &item.building_id]
             .into_iter()
@@ -112,7 +115,10 @@ impl Row {
             } else {
                 place
             },
-            supplier: item.supplier_id.clone().unwrap_or_else(|| "—".into()),
+            supplier: item
+                .supplier_id
+                .as_deref()
+                .map_or_else(|| "—".to_owned(), |id| names::supplier(suppliers, id)),
             households: item.households,
             channel: item
                 .channel
@@ -187,7 +193,7 @@ pub(crate) struct BandCard {
 
 /// A choice of a filter's select.
 pub(crate) struct Choice {
-    value: &'static str,
+    value: String,
     label: String,
     selected: bool,
 }
@@ -196,11 +202,33 @@ fn choices(t: Tr, kind: &str, codes: &[&'static str], current: Option<&str>) -> 
     codes
         .iter()
         .map(|code| Choice {
-            value: code,
+            value: (*code).to_owned(),
             label: t.code(kind, code),
             selected: current == Some(*code),
         })
         .collect()
+}
+
+/// The supplier filter's choices: every registered supplier by name, in the order of their
+/// names, and a supplier asked for that the registry does not know, by its id.
+fn supplier_choices(names: &HashMap<String, String>, current: Option<&str>) -> Vec<Choice> {
+    let mut list: Vec<Choice> = names
+        .iter()
+        .map(|(id, name)| Choice {
+            value: id.clone(),
+            label: name.clone(),
+            selected: current == Some(id.as_str()),
+        })
+        .collect();
+    if let Some(id) = current.filter(|id| !names.contains_key(*id)) {
+        list.push(Choice {
+            value: id.to_owned(),
+            label: id.to_owned(),
+            selected: true,
+        });
+    }
+    list.sort_by(|a, b| a.label.cmp(&b.label));
+    list
 }
 
 const STATUSES: [&str; 7] = [
@@ -228,6 +256,8 @@ struct QueueView {
     priorities: Vec<Choice>,
     channels: Vec<Choice>,
     band_choices: Vec<Choice>,
+    /// The registered suppliers by name, for the supplier filter.
+    suppliers: Vec<Choice>,
     live: String,
     updated: String,
     /// A supplier admin's page is its own tickets: no supplier filter.
@@ -310,11 +340,13 @@ pub(crate) async fn page(
     });
     let mut live_filters = filters.clone();
     live_filters.cursor = None;
+    let names = console.suppliers.all(&console.api).await;
     let view = QueueView {
         chrome: Chrome::of(&session, title, "/console/queue"),
         bands: band_cards(t, &filters, &bands),
         total: format::count(bands.total),
-        rows: page.items.iter().map(|i| Row::of(t, i)).collect(),
+        rows: page.items.iter().map(|i| Row::of(t, &names, i)).collect(),
+        suppliers: supplier_choices(&names, filters.supplier_id.as_deref()),
         next_page,
         statuses: choices(t, "status", &STATUSES, filters.status.as_deref()),
         priorities: choices(
@@ -358,8 +390,9 @@ pub(crate) async fn live(
         }
     };
     let t = session.tr();
+    let names = console.suppliers.all(&console.api).await;
     let rows = RowsView {
-        rows: page.items.iter().map(|i| Row::of(t, i)).collect(),
+        rows: page.items.iter().map(|i| Row::of(t, &names, i)).collect(),
     };
     let rows = match rows.render() {
         Ok(rows) => rows,
@@ -397,9 +430,10 @@ pub(crate) async fn jobs(session: Session, console: web::Data<Console>) -> HttpR
         Err(refusal) => return refusal,
     };
     let t = session.tr();
+    let names = console.suppliers.all(&console.api).await;
     let view = JobsView {
         chrome: Chrome::of(&session, "jobs.title", "/console/jobs"),
-        rows: page.items.iter().map(|i| Row::of(t, i)).collect(),
+        rows: page.items.iter().map(|i| Row::of(t, &names, i)).collect(),
     };
     session.finish(html(StatusCode::OK, &view))
 }

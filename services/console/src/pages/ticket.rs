@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,6 +15,7 @@ use crate::Console;
 use crate::api::Failure;
 use crate::format;
 use crate::i18n::Tr;
+use crate::names;
 use crate::session::Session;
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +47,33 @@ struct TicketView {
 struct Member {
     complaint_id: String,
     household: String,
+}
+
+/// A complaint of the ticket as the API lets the reader see it: a crew on the job the exact
+/// address, other staff the building's with the rest masked.
+#[derive(Debug, Deserialize)]
+struct Filed {
+    complaint: FiledFields,
+}
+
+#[derive(Debug, Deserialize)]
+struct FiledFields {
+    address: Option<String>,
+    description: Option<String>,
+    personal_data_erased_at: Option<String>,
+}
+
+/// How many of a ticket's complaints are read for their address and words; an incident may
+/// merge hundreds, and the rest are listed by id and household.
+const MEMBERS_READ: usize = 30;
+
+/// A complaint as the page lists it.
+struct MemberRow {
+    id: String,
+    short: String,
+    household: String,
+    address: String,
+    words: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +160,7 @@ struct Page {
     heading: String,
     facts: Vec<(String, String)>,
     clocks: Vec<ClockBar>,
-    members: Vec<(String, String)>,
+    members: Vec<MemberRow>,
     measurements: Vec<MeasurementRow>,
     timeline: Vec<TimelineRow>,
     actions: Vec<Action>,
@@ -289,6 +318,42 @@ fn summary(t: Tr, details: &Value) -> String {
     parts.join(" · ")
 }
 
+/// The ticket's complaints with what the reader may see of each: where, and in the filer's
+/// words. A complaint the API does not answer for is listed by id alone.
+async fn members(console: &Console, session: &Session, list: &[Member]) -> Vec<MemberRow> {
+    let t = session.tr();
+    let filed: Vec<Option<Filed>> = futures_util::stream::iter(list.iter().take(MEMBERS_READ))
+        .map(|m| async move {
+            let path = format!("/api/v1/complaints/{}", urlencode(&m.complaint_id));
+            console.api.get(&path, Some(&session.token)).await.ok()
+        })
+        .buffered(6)
+        .collect()
+        .await;
+    let dash = || "—".to_owned();
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let filed = filed.get(i).and_then(Option::as_ref).map(|f| &f.complaint);
+            let erased = filed.is_some_and(|f| f.personal_data_erased_at.is_some());
+            MemberRow {
+                id: m.complaint_id.clone(),
+                short: super::queue::short_id(&m.complaint_id),
+                household: m.household.clone(),
+                address: if erased {
+                    t.s("ticket.erased").to_owned()
+                } else {
+                    filed.and_then(|f| f.address.clone()).unwrap_or_else(dash)
+                },
+                words: filed
+                    .and_then(|f| f.description.clone())
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(dash),
+            }
+        })
+        .collect()
+}
+
 async fn read(console: &Console, session: &Session, id: &str) -> Result<TicketView, Failure> {
     console
         .api
@@ -346,6 +411,10 @@ async fn show(
         .collect::<Vec<_>>()
         .join(" / ");
     let none = || t.s("ticket.none").to_owned();
+    let supplier = match &ticket.supplier_id {
+        Some(id) => names::supplier(&*console.suppliers.all(&console.api).await, id),
+        None => none(),
+    };
     let mut facts = vec![
         (
             t.s("queue.status").to_owned(),
@@ -363,10 +432,7 @@ async fn show(
             t.s("queue.place").to_owned(),
             if place.is_empty() { none() } else { place },
         ),
-        (
-            t.s("ticket.supplier").to_owned(),
-            ticket.supplier_id.clone().unwrap_or_else(none),
-        ),
+        (t.s("ticket.supplier").to_owned(), supplier),
         (
             t.s("ticket.crew").to_owned(),
             ticket
@@ -409,11 +475,7 @@ async fn show(
             .filter(|c| c.cycle == ticket.cycle || c.clock == "resident")
             .map(|c| clock_bar(t, c))
             .collect(),
-        members: ticket
-            .complaints
-            .iter()
-            .map(|m| (m.complaint_id.clone(), m.household.clone()))
-            .collect(),
+        members: members(console, session, &ticket.complaints).await,
         measurements: ticket
             .measurements
             .iter()
