@@ -7,23 +7,22 @@ use serde_json::{Value, json};
 use support::Harness;
 use testkit::api::eventually;
 
-async fn public(h: &Harness) -> Value {
+/// An anonymous read of `path`, which anyone may cache for a minute.
+async fn anonymous(h: &Harness, path: &str) -> Value {
     let reply = h
         .api
-        .send(
-            reqwest::Method::GET,
-            "/api/v1/credit/public/seasons/2026-2027",
-            None,
-            None,
-            &[],
-        )
+        .send(reqwest::Method::GET, path, None, None, &[])
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
         reply.headers["cache-control"], "public, max-age=60",
-        "the public board may be cached"
+        "{path} may be cached"
     );
     reply.body
+}
+
+async fn public(h: &Harness) -> Value {
+    anonymous(h, "/api/v1/credit/public/seasons/2026-2027").await
 }
 
 fn grades<'a>(board: &'a Value, supplier: &str) -> &'a Vec<Value> {
@@ -139,19 +138,7 @@ async fn only_closed_periods_are_published_and_only_published_grades_are_public(
 }
 
 async fn names(h: &Harness) -> Value {
-    let reply = h
-        .api
-        .send(
-            reqwest::Method::GET,
-            "/api/v1/credit/public/suppliers",
-            None,
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.headers["cache-control"], "public, max-age=60");
-    reply.body
+    anonymous(h, "/api/v1/credit/public/suppliers").await
 }
 
 #[tokio::test]
