@@ -539,3 +539,33 @@ pub(crate) fn short_id(id: &str) -> String {
     let tail: Vec<char> = id.chars().rev().take(8).collect();
     tail.into_iter().rev().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supplier_filter_offers_names_and_keeps_an_id_it_does_not_know() {
+        let names = HashMap::from([
+            ("songbei-thermal".to_owned(), "松北热电公司".to_owned()),
+            ("harbin-heat".to_owned(), "哈尔滨热力集团".to_owned()),
+        ]);
+        let shown = |list: Vec<Choice>| -> Vec<(String, String, bool)> {
+            list.into_iter()
+                .map(|c| (c.value, c.label, c.selected))
+                .collect()
+        };
+        assert_eq!(
+            shown(supplier_choices(&names, Some("harbin-heat"))),
+            [
+                ("harbin-heat".into(), "哈尔滨热力集团".into(), true),
+                ("songbei-thermal".into(), "松北热电公司".into(), false),
+            ]
+        );
+        // A link that names a supplier since removed from the registry still filters by it.
+        let with_gone = shown(supplier_choices(&names, Some("gone-heat")));
+        assert_eq!(with_gone.len(), 3);
+        assert!(with_gone.contains(&("gone-heat".into(), "gone-heat".into(), true)));
+        assert!(with_gone.iter().filter(|c| c.2).count() == 1);
+    }
+}
