@@ -13,6 +13,7 @@ mod refunds;
 mod supplier;
 mod targets;
 mod ticket;
+mod ticket_members;
 
 use std::collections::HashMap;
 

@@ -5,11 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::queue::urlencode;
+use super::ticket_members::{Member, MemberRow, members};
 use super::{Chrome, Form, field, form_session, html, refused, see_other};
 use crate::Console;
 use crate::api::Failure;
@@ -41,39 +41,6 @@ struct TicketView {
     measurements: Vec<Measurement>,
     clocks: Vec<Clock>,
     timeline: Vec<Entry>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Member {
-    complaint_id: String,
-    household: String,
-}
-
-/// A complaint of the ticket as the API lets the reader see it: a crew on the job the exact
-/// address, other staff the building's with the rest masked.
-#[derive(Debug, Deserialize)]
-struct Filed {
-    complaint: FiledFields,
-}
-
-#[derive(Debug, Deserialize)]
-struct FiledFields {
-    address: Option<String>,
-    description: Option<String>,
-    personal_data_erased_at: Option<String>,
-}
-
-/// How many of a ticket's complaints are read for their address and words; an incident may
-/// merge hundreds, and the rest are listed by id and household.
-const MEMBERS_READ: usize = 30;
-
-/// A complaint as the page lists it.
-struct MemberRow {
-    id: String,
-    short: String,
-    household: String,
-    address: String,
-    words: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,42 +283,6 @@ fn summary(t: Tr, details: &Value) -> String {
         }
     }
     parts.join(" · ")
-}
-
-/// The ticket's complaints with what the reader may see of each: where, and in the filer's
-/// words. A complaint the API does not answer for is listed by id alone.
-async fn members(console: &Console, session: &Session, list: &[Member]) -> Vec<MemberRow> {
-    let t = session.tr();
-    let filed: Vec<Option<Filed>> = futures_util::stream::iter(list.iter().take(MEMBERS_READ))
-        .map(|m| async move {
-            let path = format!("/api/v1/complaints/{}", urlencode(&m.complaint_id));
-            console.api.get(&path, Some(&session.token)).await.ok()
-        })
-        .buffered(6)
-        .collect()
-        .await;
-    let dash = || "—".to_owned();
-    list.iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let filed = filed.get(i).and_then(Option::as_ref).map(|f| &f.complaint);
-            let erased = filed.is_some_and(|f| f.personal_data_erased_at.is_some());
-            MemberRow {
-                id: m.complaint_id.clone(),
-                short: super::queue::short_id(&m.complaint_id),
-                household: m.household.clone(),
-                address: if erased {
-                    t.s("ticket.erased").to_owned()
-                } else {
-                    filed.and_then(|f| f.address.clone()).unwrap_or_else(dash)
-                },
-                words: filed
-                    .and_then(|f| f.description.clone())
-                    .filter(|d| !d.trim().is_empty())
-                    .unwrap_or_else(dash),
-            }
-        })
-        .collect()
 }
 
 async fn read(console: &Console, session: &Session, id: &str) -> Result<TicketView, Failure> {
