@@ -283,6 +283,14 @@ impl Complaints {
         let since_merge = filing.at - self.limits.merge_window;
         let since_hour = filing.at - Duration::hours(1);
         let since_incident = filing.at - self.incident_window;
+        // A filer the hourly limit does not hold (an operator, a sensor episode) has its recent
+        // filings counted up to none: an operator files all day, and counting ten of them for
+        // each filing was most of what filings read from `intake.complaint`.
+        let count_up_to = if filing.rate_limited {
+            self.limits.per_hour
+        } else {
+            0
+        };
         let route = &filing.details.route;
         let (context, row) = tokio::try_join!(
             async {
@@ -302,7 +310,7 @@ impl Complaints {
                         &since_merge,
                         &filing.details.filer,
                         &since_hour,
-                        &self.limits.per_hour,
+                        &count_up_to,
                         &route.building_id,
                         &route.station,
                         &since_incident,
@@ -402,7 +410,8 @@ struct Read {
     context: StreamContext<Complaint>,
     /// The household's open complaint within the merge window.
     open: Option<Uuid>,
-    /// The filer's filings in the last hour (at most the limit).
+    /// The filer's filings in the last hour (at most the limit; none counted for a filer the
+    /// limit does not hold).
     recent: i64,
     /// When the oldest of those was filed.
     nth_recent: Option<DateTime<Utc>>,

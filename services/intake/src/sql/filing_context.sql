@@ -1,6 +1,7 @@
 -- What a filing's decision reads besides its stream.
--- $1 household, $2 start of the merge window, $3 filer, $4 an hour ago, $5 the hourly limit,
--- $6 building, $7 station (either may be null), $8 start of the incident window.
+-- $1 household, $2 start of the merge window, $3 filer, $4 an hour ago, $5 the hourly limit
+-- (0 for a filer it does not hold: LIMIT 0 reads no row), $6 building, $7 station (either may
+-- be null), $8 start of the incident window.
 -- `recent` counts at most $5 filings (all the limit needs) and `nth_recent` is the time of the
 -- $5-th most recent: a place frees up an hour after it. `open_incident` is the incident of the
 -- building, else of the station, whose last member came within the window (the incident

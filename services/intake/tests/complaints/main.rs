@@ -252,6 +252,22 @@ async fn a_resident_filing_more_than_ten_complaints_an_hour_is_told_to_wait() {
 }
 
 #[actix_web::test]
+async fn an_operator_is_not_held_to_the_hourly_limit() {
+    let h = Harness::start().await;
+    let operator = h.token(Role::Operator, "op-busy");
+    for n in 0..12 {
+        let call = json!({
+            "category": "no_heat",
+            "address": format!("沈河区北站路{n}号1单元101"),
+            "caller_phone": format!("0242345{n:04}"),
+        });
+        let filed = h.post("/api/v1/hotline/complaints", &operator, &call).await;
+        assert_eq!(filed.status, 201, "call {n}: {}", filed.body);
+        h.clock.advance(Duration::minutes(1));
+    }
+}
+
+#[actix_web::test]
 async fn a_resident_withdraws_their_own_open_complaint_only() {
     let h = Harness::start().await;
     let token = h.resident(1);
