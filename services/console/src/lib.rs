@@ -44,4 +44,9 @@ impl Console {
         let console = web::Data::new(self.clone());
         move |cfg| pages::configure(cfg, console)
     }
+
+    /// Supplier `id`'s name as the registry last gave it, or the id itself.
+    pub(crate) async fn supplier_name(&self, id: &str) -> String {
+        names::supplier(&*self.suppliers.all(&self.api).await, id)
+    }
 }

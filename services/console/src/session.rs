@@ -221,10 +221,7 @@ impl FromRequest for Session {
 /// The name of the supplier `claims` belong to, if any.
 async fn supplier_name(console: &Console, claims: &Claims) -> Option<String> {
     let id = claims.supplier.as_deref()?;
-    Some(crate::names::supplier(
-        &*console.suppliers.all(&console.api).await,
-        id,
-    ))
+    Some(console.supplier_name(id).await)
 }
 
 impl Session {

@@ -15,7 +15,6 @@ use crate::Console;
 use crate::api::Failure;
 use crate::format;
 use crate::i18n::Tr;
-use crate::names;
 use crate::session::Session;
 
 #[derive(Debug, Deserialize)]
@@ -343,7 +342,7 @@ async fn show(
         .join(" / ");
     let none = || t.s("ticket.none").to_owned();
     let supplier = match &ticket.supplier_id {
-        Some(id) => names::supplier(&*console.suppliers.all(&console.api).await, id),
+        Some(id) => console.supplier_name(id).await,
         None => none(),
     };
     let mut facts = vec![
