@@ -1,11 +1,12 @@
 //! Appending: the integration events an aggregate publishes, and the one statement that writes
 //! a command's domain events and those integration events together.
 
+use bytes::BufMut;
 use chrono::{DateTime, Utc};
 use cqrs_es::{Aggregate, AggregateError, DomainEvent};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
 use crate::metadata::{EventMetadata, MetadataError};
@@ -116,128 +117,200 @@ pub struct Appended {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// What an append writes, worked out before the statement: each event's sequence and id, the
-/// integration events it publishes, and the state after the last.
-struct Prepared<A> {
-    state: A,
+/// JSON serialized ahead of its statement, sent as `jsonb`. A value that could not be
+/// serialized fails the statement that carries it, as `Json` would.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonText(Result<String, String>);
+
+impl JsonText {
+    fn of<T: serde::Serialize + ?Sized>(value: &T) -> Self {
+        JsonText(serde_json::to_string(value).map_err(|e| e.to_string()))
+    }
+}
+
+impl ToSql for JsonText {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let text = self.0.as_ref().map_err(|e| e.clone())?;
+        // jsonb's binary form: format version 1, then the text.
+        out.put_u8(1);
+        out.put_slice(text.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
+
+    to_sql_checked!();
+}
+
+/// The rows of one append, or of several merged ([`Self::merge`]): each domain event with its
+/// stream, and each integration event with the stream of the event that caused it.
+#[derive(Debug)]
+pub(crate) struct AppendRows {
+    aggregate_types: Vec<&'static str>,
+    aggregate_ids: Vec<String>,
     sequences: Vec<i64>,
-    event_ids: Vec<Uuid>,
+    pub(crate) event_ids: Vec<Uuid>,
     event_types: Vec<String>,
     versions: Vec<String>,
+    payloads: Vec<JsonText>,
+    metadata: Vec<JsonText>,
     pub_ids: Vec<Uuid>,
     pub_types: Vec<String>,
     pub_payloads: Vec<Vec<u8>>,
+    pub_aggregate_types: Vec<&'static str>,
+    pub_aggregate_ids: Vec<String>,
     pub_sequences: Vec<i64>,
-    pub_causes: Vec<EventMetadata>,
+    pub_metadata: Vec<JsonText>,
+    /// Whether the statement may follow an earlier append of its transaction (else it must
+    /// be the transaction's first write).
+    after_append: bool,
 }
 
-fn prepare<A: Publish>(
-    context: &StreamContext<A>,
-    events: &[A::Event],
-    metadata: &EventMetadata,
-) -> Prepared<A> {
-    let mut prepared = Prepared {
-        state: context.loaded.clone(),
-        sequences: Vec::with_capacity(events.len()),
-        event_ids: Vec::with_capacity(events.len()),
-        event_types: Vec::with_capacity(events.len()),
-        versions: Vec::with_capacity(events.len()),
-        pub_ids: Vec::new(),
-        pub_types: Vec::new(),
-        pub_payloads: Vec::new(),
-        pub_sequences: Vec::new(),
-        pub_causes: Vec::new(),
-    };
-    for (offset, event) in events.iter().enumerate() {
-        let sequence = (context.current_sequence + offset + 1) as i64;
-        let event_id = Uuid::now_v7();
-        prepared.sequences.push(sequence);
-        prepared.event_ids.push(event_id);
-        prepared.event_types.push(event.event_type());
-        prepared.versions.push(event.event_version());
-        prepared.state.apply(event.clone());
-        for integration in prepared.state.publish(&context.aggregate_id, event) {
-            prepared.pub_ids.push(Uuid::now_v7());
-            prepared.pub_types.push(integration.message_type);
-            prepared.pub_payloads.push(integration.payload);
-            prepared.pub_sequences.push(sequence);
-            prepared
-                .pub_causes
-                .push(metadata.clone().caused_by(event_id));
-        }
+impl AppendRows {
+    /// Takes `later`'s rows after these, in one statement: each stream's events keep their
+    /// order, and all of `later`'s come after all of these in the log. The check that the
+    /// append comes first in its transaction stays this one's.
+    pub(crate) fn merge(&mut self, later: AppendRows) {
+        let AppendRows {
+            aggregate_types,
+            aggregate_ids,
+            sequences,
+            event_ids,
+            event_types,
+            versions,
+            payloads,
+            metadata,
+            pub_ids,
+            pub_types,
+            pub_payloads,
+            pub_aggregate_types,
+            pub_aggregate_ids,
+            pub_sequences,
+            pub_metadata,
+            after_append: _,
+        } = later;
+        self.aggregate_types.extend(aggregate_types);
+        self.aggregate_ids.extend(aggregate_ids);
+        self.sequences.extend(sequences);
+        self.event_ids.extend(event_ids);
+        self.event_types.extend(event_types);
+        self.versions.extend(versions);
+        self.payloads.extend(payloads);
+        self.metadata.extend(metadata);
+        self.pub_ids.extend(pub_ids);
+        self.pub_types.extend(pub_types);
+        self.pub_payloads.extend(pub_payloads);
+        self.pub_aggregate_types.extend(pub_aggregate_types);
+        self.pub_aggregate_ids.extend(pub_aggregate_ids);
+        self.pub_sequences.extend(pub_sequences);
+        self.pub_metadata.extend(pub_metadata);
     }
-    prepared
+
+    /// The statement and its parameters: single-row inserts for one event publishing at most
+    /// one (the common case, cheaper for PostgreSQL), arrays otherwise.
+    pub(crate) fn statement(self) -> (&'static str, Vec<Param>) {
+        if self.event_ids.len() == 1 && self.pub_ids.len() <= 1 {
+            let first = |v: Vec<String>| v.into_iter().next();
+            let params: Vec<Param> = vec![
+                Box::new(self.aggregate_types[0]),
+                Box::new(first(self.aggregate_ids)),
+                Box::new(self.sequences[0]),
+                Box::new(self.event_ids[0]),
+                Box::new(first(self.event_types)),
+                Box::new(first(self.versions)),
+                Box::new(self.payloads.into_iter().next()),
+                Box::new(self.metadata.into_iter().next()),
+                Box::new(self.pub_ids.first().copied()),
+                Box::new(first(self.pub_types)),
+                Box::new(self.pub_payloads.into_iter().next()),
+                Box::new(self.pub_metadata.into_iter().next()),
+                Box::new(self.after_append),
+            ];
+            return (APPEND_ONE, params);
+        }
+        let params: Vec<Param> = vec![
+            Box::new(self.aggregate_types),
+            Box::new(self.aggregate_ids),
+            Box::new(self.sequences),
+            Box::new(self.event_ids),
+            Box::new(self.event_types),
+            Box::new(self.versions),
+            Box::new(self.payloads),
+            Box::new(self.metadata),
+            Box::new(self.pub_ids),
+            Box::new(self.pub_types),
+            Box::new(self.pub_payloads),
+            Box::new(self.pub_aggregate_types),
+            Box::new(self.pub_aggregate_ids),
+            Box::new(self.pub_sequences),
+            Box::new(self.pub_metadata),
+            Box::new(self.after_append),
+        ];
+        (APPEND, params)
+    }
 }
 
-/// An append as one statement with owned parameters, to be sent later with others
-/// ([`crate::Writes`]). The statement answers one row, or none when an earlier write of the
-/// transaction came first.
-pub(crate) struct AppendStatement<A> {
-    pub(crate) sql: &'static str,
-    pub(crate) params: Vec<Param>,
+/// What an append writes, worked out before the statement: each event's sequence and id, the
+/// integration events it publishes, and the state after the last.
+pub(crate) struct Prepared<A> {
+    pub(crate) rows: AppendRows,
     /// The stream's state after the events.
     pub(crate) state: A,
-    /// The events' ids, in order.
-    pub(crate) event_ids: Vec<Uuid>,
 }
 
-pub(crate) fn append_statement<A: Publish>(
+pub(crate) fn prepare<A: Publish>(
     context: &StreamContext<A>,
     events: &[A::Event],
     metadata: &EventMetadata,
     after_append: bool,
-) -> AppendStatement<A> {
-    let prepared = prepare(context, events, metadata);
-    let event_ids = prepared.event_ids.clone();
-    let payloads: Vec<Json<A::Event>> = events.iter().cloned().map(Json).collect();
-    let metas = vec![Json(metadata.clone()); events.len()];
-    let pub_metas: Vec<Json<EventMetadata>> = prepared.pub_causes.into_iter().map(Json).collect();
-    let mut params: Vec<Param> = vec![
-        Box::new(A::TYPE.to_owned()),
-        Box::new(context.aggregate_id.clone()),
-    ];
-    if events.len() == 1 && prepared.pub_ids.len() <= 1 {
-        params.extend::<[Param; 11]>([
-            Box::new(prepared.sequences[0]),
-            Box::new(prepared.event_ids[0]),
-            Box::new(prepared.event_types[0].clone()),
-            Box::new(prepared.versions[0].clone()),
-            Box::new(payloads.into_iter().next()),
-            Box::new(metas.into_iter().next()),
-            Box::new(prepared.pub_ids.first().copied()),
-            Box::new(prepared.pub_types.into_iter().next()),
-            Box::new(prepared.pub_payloads.into_iter().next()),
-            Box::new(pub_metas.into_iter().next()),
-            Box::new(after_append),
-        ]);
-        AppendStatement {
-            sql: APPEND_ONE,
-            params,
-            state: prepared.state,
-            event_ids,
-        }
-    } else {
-        params.extend::<[Param; 12]>([
-            Box::new(prepared.sequences),
-            Box::new(prepared.event_ids),
-            Box::new(prepared.event_types),
-            Box::new(prepared.versions),
-            Box::new(payloads),
-            Box::new(metas),
-            Box::new(prepared.pub_ids),
-            Box::new(prepared.pub_types),
-            Box::new(prepared.pub_payloads),
-            Box::new(prepared.pub_sequences),
-            Box::new(pub_metas),
-            Box::new(after_append),
-        ]);
-        AppendStatement {
-            sql: APPEND,
-            params,
-            state: prepared.state,
-            event_ids,
+) -> Prepared<A> {
+    let meta = JsonText::of(metadata);
+    let mut state = context.loaded.clone();
+    let mut rows = AppendRows {
+        aggregate_types: vec![A::TYPE; events.len()],
+        aggregate_ids: vec![context.aggregate_id.clone(); events.len()],
+        sequences: Vec::with_capacity(events.len()),
+        event_ids: Vec::with_capacity(events.len()),
+        event_types: Vec::with_capacity(events.len()),
+        versions: Vec::with_capacity(events.len()),
+        payloads: Vec::with_capacity(events.len()),
+        metadata: vec![meta; events.len()],
+        pub_ids: Vec::new(),
+        pub_types: Vec::new(),
+        pub_payloads: Vec::new(),
+        pub_aggregate_types: Vec::new(),
+        pub_aggregate_ids: Vec::new(),
+        pub_sequences: Vec::new(),
+        pub_metadata: Vec::new(),
+        after_append,
+    };
+    for (offset, event) in events.iter().enumerate() {
+        let sequence = (context.current_sequence + offset + 1) as i64;
+        let event_id = Uuid::now_v7();
+        rows.sequences.push(sequence);
+        rows.event_ids.push(event_id);
+        rows.event_types.push(event.event_type());
+        rows.versions.push(event.event_version());
+        rows.payloads.push(JsonText::of(event));
+        state.apply(event.clone());
+        for integration in state.publish(&context.aggregate_id, event) {
+            rows.pub_ids.push(Uuid::now_v7());
+            rows.pub_types.push(integration.message_type);
+            rows.pub_payloads.push(integration.payload);
+            rows.pub_aggregate_types.push(A::TYPE);
+            rows.pub_aggregate_ids.push(context.aggregate_id.clone());
+            rows.pub_sequences.push(sequence);
+            rows.pub_metadata
+                .push(JsonText::of(&metadata.clone().caused_by(event_id)));
         }
     }
+    Prepared { rows, state }
 }
 
 /// Writes `events` after `context.current_sequence` in one statement, with the integration
@@ -249,70 +322,19 @@ pub(crate) async fn append_with<A: Publish>(
     metadata: &EventMetadata,
     after_append: bool,
 ) -> Result<(Appended, A), AppendError> {
-    // Serialised straight into the statement's parameters (no intermediate JSON values).
-    let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
-    let metas = vec![Json(metadata); events.len()];
-    let Prepared {
-        state,
-        sequences,
-        event_ids,
-        event_types,
-        versions,
-        pub_ids,
-        pub_types,
-        pub_payloads,
-        pub_sequences,
-        pub_causes,
-    } = prepare(context, events, metadata);
-    let pub_metas: Vec<Json<&EventMetadata>> = pub_causes.iter().map(Json).collect();
-    let row = if events.len() == 1 && pub_ids.len() <= 1 {
-        let statement = client.prepare_cached(APPEND_ONE).await?;
-        client
-            .query_opt(
-                &statement,
-                &[
-                    &A::TYPE,
-                    &context.aggregate_id,
-                    &sequences[0],
-                    &event_ids[0],
-                    &event_types[0],
-                    &versions[0],
-                    &payloads[0],
-                    &metas[0],
-                    &pub_ids.first(),
-                    &pub_types.first(),
-                    &pub_payloads.first(),
-                    &pub_metas.first(),
-                    &after_append,
-                ],
-            )
-            .await?
-    } else {
-        let statement = client.prepare_cached(APPEND).await?;
-        client
-            .query_opt(
-                &statement,
-                &[
-                    &A::TYPE,
-                    &context.aggregate_id,
-                    &sequences,
-                    &event_ids,
-                    &event_types,
-                    &versions,
-                    &payloads,
-                    &metas,
-                    &pub_ids,
-                    &pub_types,
-                    &pub_payloads,
-                    &pub_sequences,
-                    &pub_metas,
-                    &after_append,
-                ],
-            )
-            .await?
-    };
+    let Prepared { rows, state } = prepare(context, events, metadata, after_append);
+    let event_ids = rows.event_ids.clone();
+    let (sql, params) = rows.statement();
+    let statement = client.prepare_cached(sql).await?;
+    let params: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
     // No row: the check in the statement found an earlier write in the transaction.
-    let row = row.ok_or(AppendError::NotFirstWrite)?;
+    let row = client
+        .query_opt(&statement, &params)
+        .await?
+        .ok_or(AppendError::NotFirstWrite)?;
     let tx_id: String = row.get("tx_id_text");
     let position = |global: i64| {
         LogPosition::from_parts(&tx_id, global)

@@ -69,13 +69,9 @@ impl<'a> Batch<'a> {
         events: &[A::Event],
         metadata: &EventMetadata,
     ) -> usize {
-        let statement = crate::append::append_statement(context, events, metadata, self.appended);
-        let state = statement.state;
-        self.queued.push_needing_row(
-            statement.sql,
-            statement.params,
-            "an append must be the first write of its transaction",
-        );
+        let prepared = crate::append::prepare(context, events, metadata, self.appended);
+        let state = prepared.state;
+        self.queued.push_append(prepared.rows);
         self.appended = true;
         let last = context.current_sequence() + events.len();
         self.remember(context.aggregate_id(), state, last);

@@ -243,7 +243,8 @@ impl PgEventStore {
     }
 
     /// Queues an append in `writes` instead of sending it (see [`crate::Writes`]): it goes out
-    /// with the statements around it, in order, when they are sent. `after_append` as for
+    /// when they are sent, in one statement with the queue's other appends, at the place of the
+    /// first (see [`crate::Writes`]). `after_append` as for
     /// [`Self::append_also_in`]: false when it must be the transaction's first write. Returns
     /// the sequence of its last event and the events' ids. A lost race fails the send with a
     /// unique violation on `event_pkey` ([`AppendError::from`] reads it as a conflict).
@@ -257,15 +258,12 @@ impl PgEventStore {
     ) -> Queued {
         // The transaction may yet roll back: the cached state cannot be trusted.
         self.inner.cache.evict(A::TYPE, &context.aggregate_id);
-        let statement = crate::append::append_statement(context, events, metadata, after_append);
-        writes.push_needing_row(
-            statement.sql,
-            statement.params,
-            "an append must be the first write of its transaction",
-        );
+        let prepared = crate::append::prepare(context, events, metadata, after_append);
+        let event_ids = prepared.rows.event_ids.clone();
+        writes.push_append(prepared.rows);
         Queued {
             last_sequence: context.current_sequence() + events.len(),
-            event_ids: statement.event_ids,
+            event_ids,
         }
     }
 

@@ -90,3 +90,128 @@ async fn the_first_failure_is_reported_and_the_transaction_keeps_nothing() {
     // Nothing to send answers at once.
     assert_eq!(Writes::new().send(&client).await.expect("empty"), 0);
 }
+
+/// Appends queued on three streams, with rows between them: one statement writes all three,
+/// in the order they were queued, and the rows go out as queued.
+#[tokio::test]
+async fn queued_appends_go_out_as_one_statement_in_the_order_queued() {
+    use eventstore::selftest::{Probe, ProbeEvent};
+    let db = TestDb::new().await;
+    let store = support::store(&db).await;
+    let mut client = store.pool().get().await.expect("client");
+    client
+        .batch_execute("CREATE TABLE noted (n int PRIMARY KEY)")
+        .await
+        .expect("table");
+    let tx = client.transaction().await.expect("tx");
+    let mut writes = Writes::new();
+    let streams = ["q-b", "q-a", "q-c"];
+    for (n, id) in streams.iter().enumerate() {
+        let context = store.load_in::<Probe>(&tx, id).await.expect("load");
+        let events = [
+            ProbeEvent::Opened {
+                label: (*id).into(),
+            },
+            ProbeEvent::Ticked {
+                amount: n as i64 + 1,
+            },
+        ];
+        let queued = store.queue_append(&mut writes, &context, &events, &support::meta(), n > 0);
+        assert_eq!(queued.last_sequence, 2);
+        writes.push("INSERT INTO noted VALUES ($1)", params![n as i32]);
+    }
+    // Three rows and one append.
+    assert_eq!(writes.len(), 4);
+    writes.send(&tx).await.expect("sent");
+    tx.commit().await.expect("commit");
+
+    let rows = client
+        .query(
+            "SELECT aggregate_id, sequence, tx_id::text FROM eventstore.event \
+             WHERE aggregate_id LIKE 'q-%' ORDER BY global_position",
+            &[],
+        )
+        .await
+        .expect("events");
+    let order: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected: Vec<(String, i64)> = streams
+        .iter()
+        .flat_map(|id| [((*id).to_owned(), 1), ((*id).to_owned(), 2)])
+        .collect();
+    assert_eq!(
+        order, expected,
+        "each stream in sequence, the streams as queued"
+    );
+    let transactions: std::collections::HashSet<String> = rows.iter().map(|r| r.get(2)).collect();
+    assert_eq!(transactions.len(), 1, "one transaction");
+    let published: Vec<(String, i64)> = client
+        .query(
+            "SELECT aggregate_id, sequence FROM eventstore.published_event \
+             WHERE aggregate_id LIKE 'q-%' ORDER BY global_position",
+            &[],
+        )
+        .await
+        .expect("published")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        published, expected,
+        "each event published, caused by its own stream"
+    );
+    let noted: i64 = client
+        .query_one("SELECT count(*) FROM noted", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(noted, 3);
+    for (n, id) in streams.iter().enumerate() {
+        let context = store.load::<Probe>(id).await.expect("load");
+        assert_eq!(context.current_sequence(), 2);
+        assert_eq!(context.state().total(), n as i64 + 1, "{id}");
+    }
+}
+
+/// A queued append that lost its race fails the merged statement: the send reports a
+/// conflict, and nothing of the transaction is kept, the other streams' events included.
+#[tokio::test]
+async fn a_lost_race_among_queued_appends_keeps_none_of_them() {
+    use eventstore::selftest::{Probe, ProbeEvent};
+    let db = TestDb::new().await;
+    let store = support::store(&db).await;
+    let commands = eventstore::Commands::<Probe>::new(store.clone(), ());
+    let mut client = store.pool().get().await.expect("client");
+    let tx = client.transaction().await.expect("tx");
+    let mut writes = Writes::new();
+    let fresh = store.load_in::<Probe>(&tx, "r-fresh").await.expect("load");
+    let raced = store.load_in::<Probe>(&tx, "r-raced").await.expect("load");
+    // Another writer opens r-raced after it was read.
+    support::open_probe(&commands, "r-raced", 0).await;
+    for (context, first) in [(&fresh, true), (&raced, false)] {
+        store.queue_append(
+            &mut writes,
+            context,
+            &[ProbeEvent::Opened { label: "x".into() }],
+            &support::meta(),
+            !first,
+        );
+    }
+    let error = writes.send(&tx).await.expect_err("a conflict");
+    assert!(
+        matches!(
+            eventstore::AppendError::from(error),
+            eventstore::AppendError::Conflict
+        ),
+        "read as a conflict"
+    );
+    drop(tx);
+    let kept: i64 = client
+        .query_one(
+            "SELECT count(*) FROM eventstore.event WHERE aggregate_id LIKE 'r-%'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(kept, 1, "only the other writer's event");
+}
