@@ -43,10 +43,10 @@ impl Aggregate for Ticket {
                 self.cycle = 1;
                 let filed_at = subject.filed_at;
                 self.subject = Some(subject);
-                self.members = members.into();
+                self.members = members.into_iter().map(std::sync::Arc::new).collect();
                 self.clocks.push(ClockRun::start(&resident, 1, filed_at));
             }
-            ComplaintAttached { member, .. } => self.members.push_back(member),
+            ComplaintAttached { member, .. } => self.members.push_back(std::sync::Arc::new(member)),
             Routed { place, .. } => {
                 if let Some(subject) = self.subject.as_mut() {
                     subject.place = place;

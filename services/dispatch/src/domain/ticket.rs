@@ -156,8 +156,10 @@ pub struct Ticket {
     /// What it is about (set when opened).
     pub subject: Option<Subject>,
     /// The complaints it carries: shared between copies of the state, since an area repair's
-    /// ticket carries thousands and its state is copied for every complaint that joins.
-    pub members: imbl::Vector<Member>,
+    /// ticket carries thousands and its state is copied for every complaint that joins. Each
+    /// member is shared too: a join copies the vector's last chunk of up to 64 members, which
+    /// then costs a count each, not three strings each.
+    pub members: imbl::Vector<std::sync::Arc<Member>>,
     /// The supplier it is dispatched to.
     pub supplier: Option<String>,
     /// The crew assigned.
