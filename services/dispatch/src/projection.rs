@@ -14,6 +14,23 @@ const UPSERT_TICKET: &str = include_str!("sql/upsert_ticket.sql");
 const SET_DEADLINES: &str = include_str!("sql/set_deadlines.sql");
 const ATTACH_COMPLAINTS: &str = include_str!("sql/attach_complaints.sql");
 
+/// How many of `ticket`'s members `before` had: members are only ever added at the end, so
+/// they are its first ones (no member is hashed, where a set of `before`'s was built for every
+/// batch that touched an area repair's ticket). A `before` that is not such a prefix counts
+/// as none, and every member is written again (the rows are idempotent).
+fn written_before(before: &Ticket, ticket: &Ticket) -> usize {
+    let n = before.members.len();
+    let prefix = n <= ticket.members.len()
+        && match (before.members.last(), n.checked_sub(1)) {
+            (Some(last), Some(i)) => ticket
+                .members
+                .get(i)
+                .is_some_and(|m| m.complaint_id == last.complaint_id),
+            _ => true,
+        };
+    if prefix { n } else { 0 }
+}
+
 /// Writes a ticket's rows from its state after `version` events. `before` is its state when
 /// its rows were last written (`None`: never, or not known): only the complaints it took on
 /// since are attached, so an area repair's ticket carrying hundreds of complaints does not
@@ -30,18 +47,20 @@ pub(crate) async fn project(
         return Ok(());
     };
     let next = ticket.next_deadline();
-    let attached: std::collections::HashSet<&str> = before
+    let attached = before
         .filter(|b| b.subject.is_some() && b.merged_into.is_none())
-        .map(|b| b.members.iter().map(|m| m.complaint_id.as_str()).collect())
-        .unwrap_or_default();
+        .map_or(0, |b| written_before(b, ticket));
     // A ticket merged into an incident's hands its complaints to that ticket.
-    let complaint_ids: Vec<Uuid> = ticket
-        .members
-        .iter()
-        .filter(|_| ticket.merged_into.is_none())
-        .filter(|m| !attached.contains(m.complaint_id.as_str()))
-        .filter_map(|m| m.complaint_id.parse().ok())
-        .collect();
+    let complaint_ids: Vec<Uuid> = if ticket.merged_into.is_some() {
+        Vec::new()
+    } else {
+        ticket
+            .members
+            .skip(attached)
+            .iter()
+            .filter_map(|m| m.complaint_id.parse().ok())
+            .collect()
+    };
     let open = ticket.status != Status::Closed;
     let upsert = client.prepare_cached(UPSERT_TICKET).await?;
     let deadlines = client.prepare_cached(SET_DEADLINES).await?;
