@@ -160,7 +160,7 @@ impl Complaints {
         let locking = lock_statement(&tx).await?;
         // The locks first, the reads behind them: one round trip.
         let (locked, read) = futures_util::future::join(
-            lock(&tx, &locking, std::slice::from_ref(filing)),
+            lock(&tx, &locking, &[filing]),
             self.read_filing(&tx, filing),
         )
         .await;
@@ -196,7 +196,7 @@ impl Complaints {
         let t1 = std::time::Instant::now();
         let tx = client.transaction().await?;
         let t2 = std::time::Instant::now();
-        let filings: Vec<NewFiling> = jobs.iter().map(|j| j.filing.clone()).collect();
+        let filings: Vec<&NewFiling> = jobs.iter().map(|j| &j.filing).collect();
         let locking = lock_statement(&tx).await?;
         let independent = independent(&filings);
         // The locks first, the reads behind them: one round trip.
@@ -422,7 +422,7 @@ struct Read {
 /// For each filing of a batch, whether what it reads is untouched by the filings before it:
 /// another id, another household, and, when the hourly limit applies to it, another filer.
 /// Such a filing can be read before the earlier ones are written.
-fn independent(filings: &[NewFiling]) -> Vec<bool> {
+fn independent(filings: &[&NewFiling]) -> Vec<bool> {
     let mut ids = std::collections::HashSet::new();
     let mut households = std::collections::HashSet::new();
     let mut filers = std::collections::HashSet::new();
@@ -459,7 +459,7 @@ async fn send(tx: &Transaction<'_>, writes: &mut eventstore::Writes) -> Result<(
 async fn lock(
     tx: &Transaction<'_>,
     statement: &tokio_postgres::Statement,
-    filings: &[NewFiling],
+    filings: &[&NewFiling],
 ) -> Result<(), CommandError> {
     let keys: Vec<String> = filings
         .iter()
