@@ -3,21 +3,25 @@
 
 mod support;
 
-use eventstore::{Writes, params};
+use eventstore::{PgEventStore, Writes, params};
 use testkit::TestDb;
+
+/// A fresh database, its store, and a connection on which `setup` has run.
+async fn connected(setup: &str) -> (TestDb, PgEventStore, deadpool_postgres::Object) {
+    let db = TestDb::new().await;
+    let store = support::store(&db).await;
+    let client = store.pool().get().await.expect("client");
+    client.batch_execute(setup).await.expect("setup");
+    (db, store, client)
+}
 
 #[tokio::test]
 async fn statements_sent_together_run_in_the_order_they_were_added() {
-    let db = TestDb::new().await;
-    let store = support::store(&db).await;
-    let mut client = store.pool().get().await.expect("client");
-    client
-        .batch_execute(
-            "CREATE TABLE journal (id int PRIMARY KEY, entries text NOT NULL);
-             INSERT INTO journal VALUES (1, '')",
-        )
-        .await
-        .expect("table");
+    let (_db, _store, mut client) = connected(
+        "CREATE TABLE journal (id int PRIMARY KEY, entries text NOT NULL);
+         INSERT INTO journal VALUES (1, '')",
+    )
+    .await;
     let tx = client.transaction().await.expect("tx");
     let mut writes = Writes::new();
     for i in 0..300 {
@@ -60,13 +64,7 @@ async fn statements_sent_together_run_in_the_order_they_were_added() {
 
 #[tokio::test]
 async fn the_first_failure_is_reported_and_the_transaction_keeps_nothing() {
-    let db = TestDb::new().await;
-    let store = support::store(&db).await;
-    let mut client = store.pool().get().await.expect("client");
-    client
-        .batch_execute("CREATE TABLE once (id int PRIMARY KEY)")
-        .await
-        .expect("table");
+    let (_db, _store, mut client) = connected("CREATE TABLE once (id int PRIMARY KEY)").await;
     let tx = client.transaction().await.expect("tx");
     let mut writes = Writes::new();
     for id in [1, 2, 2, 3] {
@@ -96,13 +94,7 @@ async fn the_first_failure_is_reported_and_the_transaction_keeps_nothing() {
 #[tokio::test]
 async fn queued_appends_go_out_as_one_statement_in_the_order_queued() {
     use eventstore::selftest::{Probe, ProbeEvent};
-    let db = TestDb::new().await;
-    let store = support::store(&db).await;
-    let mut client = store.pool().get().await.expect("client");
-    client
-        .batch_execute("CREATE TABLE noted (n int PRIMARY KEY)")
-        .await
-        .expect("table");
+    let (_db, store, mut client) = connected("CREATE TABLE noted (n int PRIMARY KEY)").await;
     let tx = client.transaction().await.expect("tx");
     let mut writes = Writes::new();
     let streams = ["q-b", "q-a", "q-c"];
