@@ -15,6 +15,11 @@ async fn connected(setup: &str) -> (TestDb, PgEventStore, deadpool_postgres::Obj
     (db, store, client)
 }
 
+/// The one number `sql` answers.
+async fn count(client: &deadpool_postgres::Object, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.expect("count").get(0)
+}
+
 #[tokio::test]
 async fn statements_sent_together_run_in_the_order_they_were_added() {
     let (_db, _store, mut client) = connected(
@@ -51,14 +56,11 @@ async fn statements_sent_together_run_in_the_order_they_were_added() {
         .get(0);
     let expected: String = (0..300).map(|i| format!("{i} ")).collect();
     assert_eq!(entries, expected);
-    let changed_after_insert: i64 = client
-        .query_one(
-            "SELECT count(*) FROM journal WHERE entries = 'changed after insert'",
-            &[],
-        )
-        .await
-        .expect("count")
-        .get(0);
+    let changed_after_insert = count(
+        &client,
+        "SELECT count(*) FROM journal WHERE entries = 'changed after insert'",
+    )
+    .await;
     assert_eq!(changed_after_insert, 6);
 }
 
@@ -78,11 +80,7 @@ async fn the_first_failure_is_reported_and_the_transaction_keeps_nothing() {
         "{error}"
     );
     drop(tx);
-    let rows: i64 = client
-        .query_one("SELECT count(*) FROM once", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let rows = count(&client, "SELECT count(*) FROM once").await;
     assert_eq!(rows, 0);
 
     // Nothing to send answers at once.
@@ -151,11 +149,7 @@ async fn queued_appends_go_out_as_one_statement_in_the_order_queued() {
         published, expected,
         "each event published, caused by its own stream"
     );
-    let noted: i64 = client
-        .query_one("SELECT count(*) FROM noted", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let noted = count(&client, "SELECT count(*) FROM noted").await;
     assert_eq!(noted, 3);
     for (n, id) in streams.iter().enumerate() {
         let context = store.load::<Probe>(id).await.expect("load");
@@ -197,13 +191,10 @@ async fn a_lost_race_among_queued_appends_keeps_none_of_them() {
         "read as a conflict"
     );
     drop(tx);
-    let kept: i64 = client
-        .query_one(
-            "SELECT count(*) FROM eventstore.event WHERE aggregate_id LIKE 'r-%'",
-            &[],
-        )
-        .await
-        .expect("count")
-        .get(0);
+    let kept = count(
+        &client,
+        "SELECT count(*) FROM eventstore.event WHERE aggregate_id LIKE 'r-%'",
+    )
+    .await;
     assert_eq!(kept, 1, "only the other writer's event");
 }
