@@ -7,8 +7,8 @@
 //! handler that must read in between sends what it has first ([`Writes::send`]), then reads.
 //!
 //! Appends are the exception to the order: every append queued before a send goes out in one
-//! statement, at the place of the first (see [`Writes::push_append`]). No other statement reads
-//! or writes the log, so none can tell.
+//! statement, at the place of the first. No other statement reads or writes the log, so none
+//! can tell.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -120,7 +120,7 @@ impl Writes {
 
     /// Adds an append. The first append of the queue takes every later one into its own
     /// statement (one statement writes them all, in the order they were added, where the first
-    /// was added): a batch's appends cost PostgreSQL about a third less than one statement
+    /// was added): a batch's appends cost PostgreSQL about 30 % less than one statement
     /// each. The first's check that it is the transaction's first write (or follows an
     /// append) covers them all.
     pub(crate) fn push_append(&mut self, rows: AppendRows) {

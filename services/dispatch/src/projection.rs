@@ -20,14 +20,12 @@ const ATTACH_COMPLAINTS: &str = include_str!("sql/attach_complaints.sql");
 /// as none, and every member is written again (the rows are idempotent).
 fn written_before(before: &Ticket, ticket: &Ticket) -> usize {
     let n = before.members.len();
-    let prefix = n <= ticket.members.len()
-        && match (before.members.last(), n.checked_sub(1)) {
-            (Some(last), Some(i)) => ticket
-                .members
-                .get(i)
-                .is_some_and(|m| m.complaint_id == last.complaint_id),
-            _ => true,
-        };
+    let prefix = before.members.last().is_none_or(|last| {
+        ticket
+            .members
+            .get(n - 1)
+            .is_some_and(|m| m.complaint_id == last.complaint_id)
+    });
     if prefix { n } else { 0 }
 }
 
