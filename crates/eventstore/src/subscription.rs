@@ -52,8 +52,8 @@ pub trait Handler: Send + Sync + 'static {
 
     /// The message types (full protobuf names) this handler acts on; `None`, the default:
     /// every event. The others never reach [`Self::handle`]: the runner reads only their
-    /// positions and its checkpoint passes them, and a batch of only such events commits just
-    /// the checkpoint. Asked once each time the subscription is taken.
+    /// positions and its checkpoint passes them; a read of only such events commits just the
+    /// checkpoint, and not even that when one was stored a moment ago. Asked once each time the subscription is taken.
     fn message_types(&self) -> Option<Vec<String>> {
         None
     }
@@ -78,6 +78,10 @@ pub struct SubscriptionConfig {
     pub max_backoff: Duration,
     /// Which share of the log's streams this runner handles (see [`spawn_partitioned`]).
     pub partition: Option<Partition>,
+    /// How long the stored checkpoint may trail reads that had nothing to handle (only
+    /// events of other types): such a read stores nothing while a checkpoint was stored
+    /// within this time, and the subscription stores its place when it catches up.
+    pub skipped_checkpoint_every: Duration,
 }
 
 /// One of `count` partitions of a subscription: the events of the streams whose hash falls to
@@ -111,6 +115,7 @@ impl SubscriptionConfig {
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
             partition: None,
+            skipped_checkpoint_every: Duration::from_secs(1),
         }
     }
 }
@@ -120,7 +125,9 @@ impl SubscriptionConfig {
 pub struct SubscriptionStatus {
     /// Whether this process holds the subscription (others are standbys).
     pub holding: bool,
-    /// The last committed checkpoint seen by this process.
+    /// Where this process has handled the log to: its rows reflect every event up to here.
+    /// The stored checkpoint may trail it by reads that had nothing to handle (see
+    /// [`SubscriptionConfig::skipped_checkpoint_every`]).
     pub checkpoint: LogPosition,
     /// Events handled (committed) by this process.
     pub handled: u64,
@@ -296,7 +303,15 @@ impl<H: Handler> Runner<H> {
     }
 
     async fn connect(&self) -> Result<ClientWrapper, tokio_postgres::Error> {
-        let (client, connection) = self.store.db_config().pg.connect(NoTls).await?;
+        // Named after the subscription, so that `pg_stat_activity` tells which backend serves
+        // which (a long transaction, a busy backend): "heatline credit.targets_feed".
+        let mut pg = self.store.db_config().pg.clone();
+        let base = pg.get_application_name().unwrap_or("heatline").to_owned();
+        pg.application_name(format!(
+            "{base} {}.{}",
+            self.config.schema, self.config.name
+        ));
+        let (client, connection) = pg.connect(NoTls).await?;
         let task = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -375,6 +390,9 @@ impl<H: Handler> Runner<H> {
         let wanted = self.handler.message_types();
         let mut wakeups = self.store.wakeups();
         let mut backoff = self.config.min_backoff;
+        // When the stored checkpoint was last written, and whether `checkpoint` is ahead of it.
+        let mut stored_at = Instant::now();
+        let mut unstored = false;
         loop {
             if *self.stop.borrow() {
                 return Exit::Stopped;
@@ -413,6 +431,15 @@ impl<H: Handler> Runner<H> {
                 }
             };
             let Some(last) = scanned.last else {
+                if unstored {
+                    // Caught up: store the place reads with nothing to handle reached.
+                    if let Err(error) = self.apply(&mut client, checkpoint, checkpoint, &[]).await {
+                        self.failed(&error.to_string());
+                        return Exit::Reconnect;
+                    }
+                    unstored = false;
+                    stored_at = Instant::now();
+                }
                 let held_back = pending_beyond_horizon(&client, checkpoint)
                     .await
                     .unwrap_or(false);
@@ -433,12 +460,28 @@ impl<H: Handler> Runner<H> {
                 }
                 continue;
             };
+            if scanned.events.is_empty()
+                && stored_at.elapsed() < self.config.skipped_checkpoint_every
+            {
+                // Nothing to handle, and a checkpoint was stored a moment ago: no transaction.
+                // A restart reads these events' positions again and skips them again.
+                checkpoint = last;
+                unstored = true;
+                let count = scanned.count as u64;
+                self.status.send_modify(|s| {
+                    s.checkpoint = checkpoint;
+                    s.handled += count;
+                });
+                continue;
+            }
             match self
                 .apply(&mut client, checkpoint, last, &scanned.events)
                 .await
             {
                 Ok(()) => {
                     checkpoint = last;
+                    unstored = false;
+                    stored_at = Instant::now();
                     backoff = self.config.min_backoff;
                     let count = scanned.count as u64;
                     self.status.send_modify(|s| {

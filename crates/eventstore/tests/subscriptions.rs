@@ -11,7 +11,7 @@ use contracts::Name;
 use contracts::selftest::v1::ProbeOpened;
 use eventstore::selftest::{Probe, ProbeCommand};
 use eventstore::{
-    Batch, Commands, Handler, HandlerError, PgEventStore, PublishedEvent, subscription,
+    Batch, Commands, Handler, HandlerError, LogPosition, PgEventStore, PublishedEvent, subscription,
 };
 use support::{Recorder, meta};
 use testkit::TestDb;
@@ -321,6 +321,96 @@ impl Handler for OpeningsOnly {
         }
         support::record(batch, events, self.runner).await
     }
+}
+
+/// Stored checkpoint writes of subscription `name` (noted by the trigger the test installs).
+async fn checkpoint_writes(db: &TestDb, name: &str) -> i64 {
+    db.connect()
+        .await
+        .query_one(
+            "SELECT count(*) FROM selftest.checkpoint_write WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Waits until the stored checkpoint of `name` is `position`.
+async fn stored_reaches(db: &TestDb, name: &str, position: LogPosition) -> bool {
+    let client = db.connect().await;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        let row = client
+            .query_one(
+                "SELECT tx_id::text, global_position FROM selftest.subscription_checkpoint \
+                 WHERE name = $1",
+                &[&name],
+            )
+            .await
+            .unwrap();
+        if LogPosition::from_parts(row.get(0), row.get(1)).unwrap() == position {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn reads_with_nothing_to_handle_store_the_checkpoint_when_caught_up_not_at_each_read() {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
+    // One opening, then 200 ticks nobody here wants: 21 reads of 10.
+    write_probes(&store, 1, 200).await;
+    let head = store.published_head().await.unwrap();
+    for name in ["coalesced", "each_read"] {
+        subscription::set_checkpoint(&store, "selftest", name, LogPosition::default())
+            .await
+            .unwrap();
+    }
+    db.connect()
+        .await
+        .batch_execute(
+            "CREATE TABLE selftest.checkpoint_write (name text NOT NULL);
+             CREATE FUNCTION selftest.note_checkpoint_write() RETURNS trigger
+                 LANGUAGE plpgsql AS $$
+                 BEGIN INSERT INTO selftest.checkpoint_write VALUES (NEW.name); RETURN NULL; END $$;
+             CREATE TRIGGER noted AFTER UPDATE ON selftest.subscription_checkpoint
+                 FOR EACH ROW EXECUTE FUNCTION selftest.note_checkpoint_write();",
+        )
+        .await
+        .unwrap();
+
+    for (name, every) in [
+        ("coalesced", Duration::from_secs(3600)),
+        ("each_read", Duration::ZERO),
+    ] {
+        let mut config = support::fast_config(name);
+        config.batch_size = 10;
+        config.skipped_checkpoint_every = every;
+        let running = subscription::spawn(&store, config, OpeningsOnly { runner: name }).unwrap();
+        assert!(running.wait_for(head, Duration::from_secs(30)).await);
+        assert_eq!(running.status().handled, 201, "{name}: every event passed");
+        assert!(
+            stored_reaches(&db, name, head).await,
+            "{name}: the stored checkpoint reaches the head once caught up"
+        );
+        running.stop().await;
+        assert_eq!(
+            seen_by(&db, name).await,
+            (1, 1, 1),
+            "{name}: the opening once"
+        );
+    }
+    assert_eq!(
+        checkpoint_writes(&db, "coalesced").await,
+        2,
+        "the batch with the opening, then the place reached when caught up"
+    );
+    let each = checkpoint_writes(&db, "each_read").await;
+    assert!(each >= 21, "without the interval every read stores: {each}");
 }
 
 /// Deliveries to `runner`: how many, of how many probes, and the highest sequence.
