@@ -61,19 +61,22 @@ impl Handler for Hangs {
     }
 }
 
-async fn write_probes(store: &PgEventStore, probes: usize, ticks: usize) {
+/// A new database with the `seen` table and a log of `probes` probes, each opened and
+/// ticked `ticks` times, and a store over it.
+async fn probed(probes: usize, ticks: usize) -> (TestDb, PgEventStore) {
+    let db = TestDb::new().await;
+    support::create_seen_table(&db).await;
+    let store = support::store(&db).await;
     let commands = Commands::<Probe>::new(store.clone(), ());
     for p in 1..=probes {
         support::open_probe(&commands, &format!("p-{p}"), ticks).await;
     }
+    (db, store)
 }
 
 #[tokio::test]
 async fn a_failing_handler_stops_its_subscription_and_retries_the_same_events_without_skipping() {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
-    write_probes(&store, 2, 299).await;
+    let (db, store) = probed(2, 299).await;
     let mut config = support::fast_config("flaky");
     config.batch_size = 40;
     let running = subscription::spawn(
@@ -113,10 +116,7 @@ async fn a_failing_handler_stops_its_subscription_and_retries_the_same_events_wi
 
 #[tokio::test]
 async fn a_subscription_killed_mid_batch_resumes_from_its_checkpoint_with_exact_counts() {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
-    write_probes(&store, 3, 199).await;
+    let (db, store) = probed(3, 199).await;
     let stuck = Arc::new(Notify::new());
     let mut config = support::fast_config("crashy");
     config.batch_size = 25;
@@ -244,10 +244,7 @@ async fn two_processes_running_one_subscription_handle_each_event_once_even_when
 
 #[tokio::test]
 async fn a_partitioned_subscription_gives_each_stream_to_one_partition_and_keeps_its_order() {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
-    write_probes(&store, 60, 5).await;
+    let (db, store) = probed(60, 5).await;
     // Two processes, each running the three partitions: each partition runs in one of them.
     let mut config = support::fast_config("split");
     config.batch_size = 7;
@@ -359,11 +356,8 @@ async fn stored_reaches(db: &TestDb, name: &str, position: LogPosition) -> bool 
 
 #[tokio::test]
 async fn reads_with_nothing_to_handle_store_the_checkpoint_when_caught_up_not_at_each_read() {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
     // One opening, then 200 ticks nobody here wants: 21 reads of 10.
-    write_probes(&store, 1, 200).await;
+    let (db, store) = probed(1, 200).await;
     let head = store.published_head().await.unwrap();
     for name in ["coalesced", "each_read"] {
         subscription::set_checkpoint(&store, "selftest", name, LogPosition::default())
@@ -430,11 +424,8 @@ async fn seen_by(db: &TestDb, runner: &str) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes_the_rest() {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
     // 30 openings, each followed by 9 ticks: the log ends with events nobody here wants.
-    write_probes(&store, 30, 9).await;
+    let (db, store) = probed(30, 9).await;
     let published = support::published_count(&db).await;
     assert_eq!(published, 300);
     let head = store.published_head().await.unwrap();
@@ -486,9 +477,7 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
 /// made each batch read the whole backlog.
 #[tokio::test]
 async fn a_subscription_read_planned_on_a_small_log_reads_only_its_batch_later() {
-    let db = TestDb::new().await;
-    let store = support::store(&db).await;
-    write_probes(&store, 2, 4).await;
+    let (db, _store) = probed(2, 4).await;
     assert_eq!(support::published_count(&db).await, 10);
     let reader = db.connect().await;
     let read = "SELECT count(*) FROM eventstore.read_log('0'::xid8, 0, 100, NULL, NULL, NULL)";
