@@ -53,7 +53,8 @@ pub trait Handler: Send + Sync + 'static {
     /// The message types (full protobuf names) this handler acts on; `None`, the default:
     /// every event. The others never reach [`Self::handle`]: the runner reads only their
     /// positions and its checkpoint passes them; a read of only such events commits just the
-    /// checkpoint, and not even that when one was stored a moment ago. Asked once each time the subscription is taken.
+    /// checkpoint, and not even that when one was stored a moment ago. Asked once each time
+    /// the subscription is taken.
     fn message_types(&self) -> Option<Vec<String>> {
         None
     }
@@ -129,7 +130,7 @@ pub struct SubscriptionStatus {
     /// The stored checkpoint may trail it by reads that had nothing to handle (see
     /// [`SubscriptionConfig::skipped_checkpoint_every`]).
     pub checkpoint: LogPosition,
-    /// Events handled (committed) by this process.
+    /// Events this process has read past: handled, or of types the handler does not take.
     pub handled: u64,
     /// The last failure, until a batch succeeds again.
     pub last_error: Option<String>,
