@@ -79,7 +79,7 @@ async fn ceiling(
     pool.get()
         .await?
         .batch_execute(
-            "CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, body jsonb NOT NULL, \
+            "CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, body jsonb NOT NULL, \
              at timestamptz NOT NULL DEFAULT now())",
         )
         .await?;
@@ -254,12 +254,7 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     );
 
     // The ceiling, in this process, driven by the generator in another.
-    let (address, running) = ceiling(&scratch.config).await?;
-    let handle = running.handle();
-    tokio::spawn(running);
-    let base = format!("http://{address}");
-    let ceiling = drive(&url, &base, None, options).await?;
-    handle.stop(true).await;
+    let ceiling = drive_ceiling(&scratch.config, &url, options).await?;
     println!(
         "ceiling   minimal handler, one INSERT per request: {:>7.0} req/s, p50 {:.1} ms, p99 {:.1} ms ({} failed)",
         ceiling.per_second(),
@@ -363,6 +358,21 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
 
     let (client, connection) = scratch.config.pg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
+    // The logins' events (accounts, notification parties) are handled before the load
+    // starts: the load's figures are the filings', not the setup's backlog.
+    let settled = Instant::now();
+    while !drained(&client).await? {
+        anyhow::ensure!(
+            settled.elapsed() < Duration::from_secs(600),
+            "the setup not drained in 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "system    setup (registries, {} resident logins) handled {:.2} s after its last request",
+        options.residents,
+        settled.elapsed().as_secs_f64()
+    );
     let before = database_work(&client).await?;
     let cpu_before = (
         served.cpu_seconds(),
@@ -499,5 +509,33 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         Some(mib) => println!("system    peak RSS of the server: {mib:.0} MiB"),
         None => println!("system    peak RSS of the server unavailable"),
     }
+
+    // The ceiling once more, with the server stopped: how far the machine itself drifted
+    // while the system ran (on a shared machine, by a fifth or more within minutes), so that
+    // a ratio is read with the uncertainty it carries.
+    drop(served);
+    let again = drive_ceiling(&scratch.config, &url, options).await?;
+    let drift = again.per_second() / ceiling.per_second() - 1.0;
+    println!(
+        "ceiling   again after the system: {:>7.0} req/s, p99 {:.1} ms ({:+.0} % against the first); the system's rate is {:.0} % of this one",
+        again.per_second(),
+        again.p99_ms,
+        drift * 100.0,
+        system.per_second() / again.per_second() * 100.0
+    );
     Ok(())
+}
+
+/// The ceiling's minimal handler in this process, driven by the generator in another.
+async fn drive_ceiling(
+    config: &DbConfig,
+    url: &str,
+    options: &Options,
+) -> anyhow::Result<load::Outcome> {
+    let (address, running) = ceiling(config).await?;
+    let handle = running.handle();
+    tokio::spawn(running);
+    let measured = drive(url, &format!("http://{address}"), None, options).await;
+    handle.stop(true).await;
+    measured
 }
