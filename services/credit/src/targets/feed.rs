@@ -64,28 +64,86 @@ fn cause(cause: dispatch::Cause) -> &'static str {
     }
 }
 
-/// The statements that apply one published event to the board's tables.
-fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError> {
-    if is::<intake::ComplaintAccepted>(event) {
-        let m: intake::ComplaintAccepted = event.decode()?;
-        let [district, station, building, supplier] = route(m.route.as_ref());
+/// Accepted complaints waiting to be inserted together, column by column: one statement for a
+/// run of them, whose rows the table's statement trigger counts per day and scope at once.
+#[derive(Default)]
+struct Accepted {
+    complaint_id: Vec<String>,
+    household: Vec<String>,
+    category: Vec<String>,
+    source: Vec<String>,
+    district: Vec<Option<String>>,
+    station: Vec<Option<String>>,
+    building_id: Vec<Option<String>>,
+    supplier_id: Vec<Option<String>>,
+    filed_at: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Accepted {
+    fn add(&mut self, m: intake::ComplaintAccepted) {
+        let [district, station, building, supplier] =
+            route(m.route.as_ref()).map(|v| v.map(str::to_owned));
+        self.category.push(snake(m.category().as_str_name()));
+        self.source.push(snake(m.source().as_str_name()));
+        self.complaint_id.push(m.complaint_id);
+        self.household.push(m.household);
+        self.district.push(district);
+        self.station.push(station);
+        self.building_id.push(building);
+        self.supplier_id.push(supplier);
+        self.filed_at.push(at(m.filed_at_ms));
+    }
+
+    /// Queues the run's insert, if any: before any other statement, so that statements keep
+    /// the events' order (a merge reads the complaint it joins, a route updates its row).
+    fn flush(&mut self, writes: &mut Writes) {
+        if self.complaint_id.is_empty() {
+            return;
+        }
+        let Accepted {
+            complaint_id,
+            household,
+            category,
+            source,
+            district,
+            station,
+            building_id,
+            supplier_id,
+            filed_at,
+        } = std::mem::take(self);
         writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, household, category, source, \
              district, station, building_id, supplier_id, filed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::timestamptz[]) ON CONFLICT DO NOTHING",
             params![
-                m.complaint_id.clone(),
-                m.household.clone(),
-                snake(m.category().as_str_name()),
-                snake(m.source().as_str_name()),
-                district.map(str::to_owned),
-                station.map(str::to_owned),
-                building.map(str::to_owned),
-                supplier.map(str::to_owned),
-                at(m.filed_at_ms)
+                complaint_id,
+                household,
+                category,
+                source,
+                district,
+                station,
+                building_id,
+                supplier_id,
+                filed_at
             ],
         );
-    } else if is::<intake::ComplaintMerged>(event) {
+    }
+}
+
+/// The statements that apply one published event to the board's tables; an accepted complaint
+/// joins the run in `accepted`, queued when another kind of event comes or the batch ends.
+fn apply(
+    writes: &mut Writes,
+    accepted: &mut Accepted,
+    event: &PublishedEvent,
+) -> Result<(), HandlerError> {
+    if is::<intake::ComplaintAccepted>(event) {
+        accepted.add(event.decode()?);
+        return Ok(());
+    }
+    accepted.flush(writes);
+    if is::<intake::ComplaintMerged>(event) {
         let m: intake::ComplaintMerged = event.decode()?;
         writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, into_id, household, category, \
@@ -270,9 +328,11 @@ impl eventstore::Handler for Feed {
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
         let mut writes = Writes::new();
+        let mut accepted = Accepted::default();
         for event in events {
-            apply(&mut writes, event)?;
+            apply(&mut writes, &mut accepted, event)?;
         }
+        accepted.flush(&mut writes);
         if !writes.is_empty() {
             // The rows' triggers noted what the daily counts gain; add it once per day and
             // scope.

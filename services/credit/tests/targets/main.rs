@@ -266,6 +266,68 @@ fn close(value: &Value, expected: f64) {
     assert!((got - expected).abs() < 1e-9, "{got} is not {expected}");
 }
 
+/// A day and scope's counts: complaints, measurements, at or above the standard, verdicts,
+/// satisfied.
+type Daily = Vec<(String, String, String, [i64; 5])>;
+
+/// The daily counts, once every change is folded into them, checked against a count of the
+/// rows themselves.
+async fn daily_counts(h: &Harness) -> Daily {
+    let db = h.store.pool().get().await.unwrap();
+    let pending: i64 = db
+        .query_one("SELECT count(*) FROM credit.target_day_change", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 0);
+    let counted = "SELECT day::text, district, supplier_id, complaints::bigint, \
+                   measurements::bigint, at_or_above::bigint, verdicts::bigint, \
+                   satisfied::bigint FROM credit.target_day WHERE complaints + measurements \
+                   + verdicts <> 0 ORDER BY 1, 2, 3";
+    let recounted = "SELECT day::text, district, supplier_id, sum(c), sum(m), sum(ok), \
+                     sum(v), sum(s) FROM ( \
+                       SELECT (filed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, \
+                              coalesce(district, '') AS district, \
+                              coalesce(supplier_id, '') AS supplier_id, \
+                              1 AS c, 0 AS m, 0 AS ok, 0 AS v, 0 AS s \
+                         FROM credit.target_complaint WHERE NOT rejected \
+                       UNION ALL \
+                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
+                              supplier_id, 0, 1, (tenths >= 180)::int, 0, 0 \
+                         FROM credit.target_measurement \
+                       UNION ALL \
+                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
+                              supplier_id, 0, 0, 0, 1, (rating <> 'unsatisfied')::int \
+                         FROM credit.target_verdict \
+                     ) rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    let rows = |sql: &'static str| {
+        let db = &db;
+        async move {
+            db.query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let n = |i: usize| r.get::<_, i64>(i);
+                    (
+                        r.get::<_, String>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2),
+                        [n(3), n(4), n(5), n(6), n(7)],
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let daily = rows(counted).await;
+    assert_eq!(
+        daily,
+        rows(recounted).await,
+        "the daily counts hold what the rows do"
+    );
+    daily
+}
+
 #[tokio::test]
 async fn every_figure_of_a_season_built_by_hand() {
     let h = Harness::start().await;
@@ -372,55 +434,7 @@ async fn every_figure_of_a_season_built_by_hand() {
     assert_eq!(total, 4);
 
     // The feed folded every change into the daily counts, and they hold what the rows do.
-    let db = h.store.pool().get().await.unwrap();
-    let pending: i64 = db
-        .query_one("SELECT count(*) FROM credit.target_day_change", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(pending, 0);
-    let counted = "SELECT day::text, district, supplier_id, complaints::bigint, \
-                   measurements::bigint, at_or_above::bigint, verdicts::bigint, \
-                   satisfied::bigint FROM credit.target_day WHERE complaints + measurements \
-                   + verdicts <> 0 ORDER BY 1, 2, 3";
-    let recounted = "SELECT day::text, district, supplier_id, sum(c), sum(m), sum(ok), \
-                     sum(v), sum(s) FROM ( \
-                       SELECT (filed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, \
-                              coalesce(district, '') AS district, \
-                              coalesce(supplier_id, '') AS supplier_id, \
-                              1 AS c, 0 AS m, 0 AS ok, 0 AS v, 0 AS s \
-                         FROM credit.target_complaint WHERE NOT rejected \
-                       UNION ALL \
-                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
-                              supplier_id, 0, 1, (tenths >= 180)::int, 0, 0 \
-                         FROM credit.target_measurement \
-                       UNION ALL \
-                       SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, coalesce(district, ''), \
-                              supplier_id, 0, 0, 0, 1, (rating <> 'unsatisfied')::int \
-                         FROM credit.target_verdict \
-                     ) rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
-    let rows = |sql: &'static str| {
-        let db = &db;
-        async move {
-            db.query(sql, &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    let n = |i: usize| r.get::<_, i64>(i);
-                    (
-                        r.get::<_, String>(0),
-                        r.get::<_, String>(1),
-                        r.get::<_, String>(2),
-                        [n(3), n(4), n(5), n(6), n(7)],
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
-    let daily = rows(counted).await;
-    assert!(!daily.is_empty());
-    assert_eq!(daily, rows(recounted).await);
+    assert!(!daily_counts(&h).await.is_empty());
 
     // Narrowed to one supplier, the trend counts only its own.
     let reply = h
@@ -434,4 +448,104 @@ async fn every_figure_of_a_season_built_by_hand() {
     let days = reply.body["days"].as_array().unwrap();
     let complaints: i64 = days.iter().map(|d| d["complaints"].as_i64().unwrap()).sum();
     assert_eq!(complaints, 1);
+}
+
+/// Complaints the feed reads together are inserted in one statement and counted per day and
+/// scope by the table's statement trigger: with a replayed acceptance, a merge, a route found
+/// and a rejection among them, the daily counts still hold exactly what the rows do.
+#[tokio::test]
+async fn complaints_read_in_one_batch_count_as_their_rows() {
+    let h = Harness::start().await;
+    // An open transaction holds the log's readers back at its place: everything published
+    // while it is open reaches the feed in one read once it ends.
+    let mut holder = h.store.pool().get().await.unwrap();
+    let hold = holder.transaction().await.unwrap();
+    hold.query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .unwrap();
+    let (evening, morning) = ("2026-12-08T13:30:00Z", "2026-12-08T18:00:00Z");
+    for n in 0..24 {
+        let district = ["north", "south", "east"][n % 3];
+        // 13:30 UTC is 21:30 on the 8th in China, 18:00 UTC already 02:00 on the 9th.
+        let filed = if n % 2 == 0 { evening } else { morning };
+        complaint(&h, &format!("c{n}"), district, "east-heat", filed).await;
+        match n {
+            7 => {
+                h.publish(
+                    "c-merged",
+                    &intake::ComplaintMerged {
+                        complaint_id: "c-merged".into(),
+                        into_complaint_id: "c2".into(),
+                        category: intake::Category::LowTemperature.into(),
+                        source: intake::Source::HotlineOperator.into(),
+                        household: "household-c2".into(),
+                        filed_at_ms: at(morning),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            11 => {
+                // The same acceptance again, as a redelivery would bring it.
+                complaint(&h, "c4", "south", "east-heat", evening).await;
+                h.publish(
+                    "c-unrouted",
+                    &intake::ComplaintAccepted {
+                        complaint_id: "c-unrouted".into(),
+                        category: intake::Category::NoHeat.into(),
+                        source: intake::Source::App.into(),
+                        household: "household-unrouted".into(),
+                        filed_at_ms: at(evening),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            17 => {
+                h.publish(
+                    "c5",
+                    &intake::ComplaintRejected {
+                        complaint_id: "c5".into(),
+                        reason: "not a heating matter".into(),
+                        rejected_at_ms: at(morning),
+                        ..Default::default()
+                    },
+                )
+                .await;
+                h.publish(
+                    "c-unrouted",
+                    &intake::ComplaintRouted {
+                        complaint_id: "c-unrouted".into(),
+                        route: route("south", "east-heat"),
+                        routed_at_ms: at(morning),
+                    },
+                )
+                .await;
+            }
+            _ => {}
+        }
+    }
+    hold.commit().await.unwrap();
+    h.targets_caught_up().await;
+
+    let daily = daily_counts(&h).await;
+    let complaints = |day: &str, district: &str| {
+        daily
+            .iter()
+            .find(|(d, place, _, _)| d == day && place == district)
+            .map_or(0, |(_, _, _, counts)| counts[0])
+    };
+    // c0..c23 (c4 once), the merged one and the one routed later, less c5 rejected. Districts
+    // go north, south, east by n; even n were filed on China's evening of the 8th, odd n in
+    // the small hours of the 9th.
+    assert_eq!(daily.iter().map(|(_, _, _, c)| c[0]).sum::<i64>(), 25);
+    assert_eq!(complaints("2026-12-08", "north"), 4);
+    assert_eq!(complaints("2026-12-09", "north"), 4);
+    // c4, c10, c16, c22, and the complaint routed here after it was counted without a place.
+    assert_eq!(complaints("2026-12-08", "south"), 5);
+    assert_eq!(complaints("2026-12-09", "south"), 4);
+    assert_eq!(complaints("2026-12-08", "east"), 4);
+    // c11, c17, c23 (c5 rejected), and the merged one on c2's route, filed on the 9th.
+    assert_eq!(complaints("2026-12-09", "east"), 4);
+    assert_eq!(complaints("2026-12-08", ""), 0);
 }
