@@ -29,23 +29,75 @@ pub(crate) fn position(event: &PublishedEvent) -> (i64, i64) {
     (event.position.tx_id as i64, event.position.global_position)
 }
 
-fn household(writes: &mut Writes, ticket: &str, household: &str, (log_tx, log_pos): (i64, i64)) {
-    if household.is_empty() {
-        return;
-    }
-    writes.push(
-        "INSERT INTO credit.refund_ticket_household (ticket_id, household, log_tx, log_pos) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        params![ticket.to_owned(), household.to_owned(), log_tx, log_pos],
-    );
+/// The rows every complaint and ticket adds (a ticket's households and complaints, a
+/// resident's households), gathered over the batch and inserted as one statement per table
+/// after its other statements: nothing in the batch reads them, and each insert keeps the
+/// first row of a key (the earliest event) as single-row inserts in log order did.
+#[derive(Default)]
+struct Members {
+    households: (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>),
+    complaints: (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>),
+    residents: (Vec<String>, Vec<String>),
 }
 
-fn complaint(writes: &mut Writes, ticket: &str, complaint: &str, (log_tx, log_pos): (i64, i64)) {
-    writes.push(
-        "INSERT INTO credit.refund_ticket_complaint (complaint_id, ticket_id, log_tx, log_pos) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        params![complaint.to_owned(), ticket.to_owned(), log_tx, log_pos],
-    );
+impl Members {
+    fn household(&mut self, ticket: &str, household: &str, (log_tx, log_pos): (i64, i64)) {
+        if household.is_empty() {
+            return;
+        }
+        let rows = &mut self.households;
+        rows.0.push(ticket.to_owned());
+        rows.1.push(household.to_owned());
+        rows.2.push(log_tx);
+        rows.3.push(log_pos);
+    }
+
+    fn complaint(&mut self, ticket: &str, complaint: &str, (log_tx, log_pos): (i64, i64)) {
+        let rows = &mut self.complaints;
+        rows.0.push(complaint.to_owned());
+        rows.1.push(ticket.to_owned());
+        rows.2.push(log_tx);
+        rows.3.push(log_pos);
+    }
+
+    fn resident(&mut self, filed_by: &str, household: &str) {
+        if filed_by.is_empty() || household.is_empty() {
+            return;
+        }
+        self.residents.0.push(filed_by.to_owned());
+        self.residents.1.push(household.to_owned());
+    }
+
+    fn queue(self, writes: &mut Writes) {
+        let Members {
+            households,
+            complaints,
+            residents,
+        } = self;
+        if !households.0.is_empty() {
+            writes.push(
+                "INSERT INTO credit.refund_ticket_household (ticket_id, household, log_tx, \
+                 log_pos) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], \
+                 $4::bigint[]) ON CONFLICT DO NOTHING",
+                params![households.0, households.1, households.2, households.3],
+            );
+        }
+        if !complaints.0.is_empty() {
+            writes.push(
+                "INSERT INTO credit.refund_ticket_complaint (complaint_id, ticket_id, log_tx, \
+                 log_pos) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], \
+                 $4::bigint[]) ON CONFLICT DO NOTHING",
+                params![complaints.0, complaints.1, complaints.2, complaints.3],
+            );
+        }
+        if !residents.0.is_empty() {
+            writes.push(
+                "INSERT INTO credit.refund_resident (resident, household) \
+                 SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+                params![residents.0, residents.1],
+            );
+        }
+    }
 }
 
 /// One hour of a household's certified room sensors.
@@ -83,31 +135,25 @@ fn sensor_hour(writes: &mut Writes, event: &PublishedEvent, hour: SensorHour<'_>
     );
 }
 
-fn resident(writes: &mut Writes, filed_by: &str, household: &str) {
-    if filed_by.is_empty() || household.is_empty() {
-        return;
-    }
-    writes.push(
-        "INSERT INTO credit.refund_resident (resident, household) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING",
-        params![filed_by.to_owned(), household.to_owned()],
-    );
-}
-
-/// The statements that apply one published event to the facts.
-fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError> {
+/// The statements that apply one published event to the facts; its memberships go to
+/// `members`.
+fn apply(
+    writes: &mut Writes,
+    members: &mut Members,
+    event: &PublishedEvent,
+) -> Result<(), HandlerError> {
     let (log_tx, log_pos) = position(event);
     if is::<intake::ComplaintAccepted>(event) {
         let m: intake::ComplaintAccepted = event.decode()?;
         // Residents file from the app or the mini-program; others' filings name no home of
         // theirs.
         if matches!(m.source(), intake::Source::App | intake::Source::Wechat) {
-            resident(writes, &m.filed_by, &m.household);
+            members.resident(&m.filed_by, &m.household);
         }
     } else if is::<intake::ComplaintMerged>(event) {
         let m: intake::ComplaintMerged = event.decode()?;
         if matches!(m.source(), intake::Source::App | intake::Source::Wechat) {
-            resident(writes, &m.filed_by, &m.household);
+            members.resident(&m.filed_by, &m.household);
         }
         // Only a sensor episode's complaint has hours to follow where it merged.
         if m.source() == intake::Source::Sensor {
@@ -170,15 +216,15 @@ fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError
             ],
         );
         for h in &m.households {
-            household(writes, &m.ticket_id, h, (log_tx, log_pos));
+            members.household(&m.ticket_id, h, (log_tx, log_pos));
         }
         for c in &m.complaint_ids {
-            complaint(writes, &m.ticket_id, c, (log_tx, log_pos));
+            members.complaint(&m.ticket_id, c, (log_tx, log_pos));
         }
     } else if is::<dispatch::ComplaintAttached>(event) {
         let m: dispatch::ComplaintAttached = event.decode()?;
-        household(writes, &m.ticket_id, &m.household, (log_tx, log_pos));
-        complaint(writes, &m.ticket_id, &m.complaint_id, (log_tx, log_pos));
+        members.household(&m.ticket_id, &m.household, (log_tx, log_pos));
+        members.complaint(&m.ticket_id, &m.complaint_id, (log_tx, log_pos));
     } else if is::<dispatch::TicketReopened>(event) {
         let m: dispatch::TicketReopened = event.decode()?;
         writes.push(
@@ -273,7 +319,7 @@ fn apply(writes: &mut Writes, event: &PublishedEvent) -> Result<(), HandlerError
             ],
         );
         for h in &m.households {
-            household(writes, &m.ticket_id, h, (log_tx, log_pos));
+            members.household(&m.ticket_id, h, (log_tx, log_pos));
         }
     }
     Ok(())
@@ -304,9 +350,11 @@ impl eventstore::Handler for Facts {
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
         let mut writes = Writes::new();
+        let mut members = Members::default();
         for event in events {
-            apply(&mut writes, event)?;
+            apply(&mut writes, &mut members, event)?;
         }
+        members.queue(&mut writes);
         writes.send(batch.tx()).await?;
         Ok(())
     }
