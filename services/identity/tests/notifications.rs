@@ -449,3 +449,112 @@ async fn a_stop_heating_decision_and_a_refund_reach_the_resident_who_filed() {
     );
     assert_eq!(mine["recent"][1]["kind"], "stop_heating_decided");
 }
+
+/// Parties read in one batch follow the log's order: a ticket takes on the residents its
+/// complaints had when it took them on, not a resident who joined a complaint later in the
+/// batch, and the ticket's notice goes to those it took on.
+#[actix_web::test]
+async fn parties_read_together_follow_the_order_of_the_log() {
+    let w = start().await;
+    // An open transaction holds the log's readers back at its place: everything published
+    // while it is open reaches the feed in one read once it ends.
+    let mut holder = w.h.store.pool().get().await.unwrap();
+    let hold = holder.transaction().await.unwrap();
+    hold.query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .unwrap();
+    for (complaint, account, household) in [("c1", "acct-a", "hh-1"), ("c2", "acct-b", "hh-2")] {
+        w.publish(
+            complaint,
+            &intake::ComplaintAccepted {
+                complaint_id: complaint.into(),
+                household: household.into(),
+                source: intake::Source::App.into(),
+                filed_by: account.into(),
+                filed_at_ms: w.ms(),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    w.publish(
+        "t1",
+        &dispatch::TicketOpened {
+            ticket_id: "t1".into(),
+            origin: "complaint".into(),
+            complaint_ids: vec!["c1".into()],
+            opened_at_ms: w.ms(),
+            ..Default::default()
+        },
+    )
+    .await;
+    w.publish(
+        "c3",
+        &intake::ComplaintMerged {
+            complaint_id: "c3".into(),
+            into_complaint_id: "c1".into(),
+            household: "hh-1".into(),
+            source: intake::Source::Wechat.into(),
+            filed_by: "acct-c".into(),
+            filed_at_ms: w.ms(),
+            ..Default::default()
+        },
+    )
+    .await;
+    w.publish(
+        "t1",
+        &dispatch::ComplaintAttached {
+            ticket_id: "t1".into(),
+            complaint_id: "c2".into(),
+            household: "hh-2".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    w.publish(
+        "t1",
+        &dispatch::TicketSigned {
+            ticket_id: "t1".into(),
+            supplier_id: "north-heat".into(),
+            cycle: 1,
+            signed_at_ms: w.ms(),
+        },
+    )
+    .await;
+    hold.commit().await.unwrap();
+
+    eventually(
+        "the signing is noted for the ticket's residents",
+        || async { w.outbox().await.len() == 2 },
+    )
+    .await;
+    let signed: Vec<String> = w.outbox().await.into_iter().map(|(a, ..)| a).collect();
+    assert_eq!(signed, ["acct-a", "acct-b"]);
+    let client = w.h.store.pool().get().await.unwrap();
+    let parties: Vec<(String, String)> = client
+        .query(
+            "SELECT subject, account_id FROM identity.notify_party ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected = [
+        ("complaint:c1", "acct-a"),
+        ("complaint:c1", "acct-c"),
+        ("complaint:c2", "acct-b"),
+        ("complaint:c3", "acct-c"),
+        ("household:hh-1", "acct-a"),
+        ("household:hh-1", "acct-c"),
+        ("household:hh-2", "acct-b"),
+        ("ticket:t1", "acct-a"),
+        ("ticket:t1", "acct-b"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(s, a)| (s.to_string(), a.to_string()))
+        .collect();
+    assert_eq!(parties, expected);
+}
