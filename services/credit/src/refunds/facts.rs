@@ -74,21 +74,23 @@ impl Members {
             complaints,
             residents,
         } = self;
-        if !households.0.is_empty() {
-            writes.push(
+        for (sql, (first, second, log_tx, log_pos)) in [
+            (
                 "INSERT INTO credit.refund_ticket_household (ticket_id, household, log_tx, \
                  log_pos) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], \
                  $4::bigint[]) ON CONFLICT DO NOTHING",
-                params![households.0, households.1, households.2, households.3],
-            );
-        }
-        if !complaints.0.is_empty() {
-            writes.push(
+                households,
+            ),
+            (
                 "INSERT INTO credit.refund_ticket_complaint (complaint_id, ticket_id, log_tx, \
                  log_pos) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], \
                  $4::bigint[]) ON CONFLICT DO NOTHING",
-                params![complaints.0, complaints.1, complaints.2, complaints.3],
-            );
+                complaints,
+            ),
+        ] {
+            if !first.is_empty() {
+                writes.push(sql, params![first, second, log_tx, log_pos]);
+            }
         }
         if !residents.0.is_empty() {
             writes.push(

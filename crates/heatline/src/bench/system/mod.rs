@@ -197,6 +197,20 @@ async fn drained(client: &tokio_postgres::Client) -> anyhow::Result<bool> {
     Ok(client.query_one(&sql, &[]).await?.get::<_, i64>(0) == 0)
 }
 
+/// Waits until every subscription is at the log's head (at most 10 minutes); answers how long
+/// that took. `what` names what was being handled, for the error.
+async fn until_drained(client: &tokio_postgres::Client, what: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    while !drained(client).await? {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "{what} not drained in 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(started.elapsed())
+}
+
 /// The scratch database's transactions, rows written (inserted, updated, deleted) and rows
 /// read (returned and fetched), as PostgreSQL counts them.
 async fn database_work(client: &tokio_postgres::Client) -> anyhow::Result<[i64; 3]> {
@@ -360,18 +374,11 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
     tokio::spawn(connection);
     // The logins' events (accounts, notification parties) are handled before the load
     // starts: the load's figures are the filings', not the setup's backlog.
-    let settled = Instant::now();
-    while !drained(&client).await? {
-        anyhow::ensure!(
-            settled.elapsed() < Duration::from_secs(600),
-            "the setup not drained in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let settled = until_drained(&client, "the setup").await?;
     println!(
         "system    setup (registries, {} resident logins) handled {:.2} s after its last request",
         options.residents,
-        settled.elapsed().as_secs_f64()
+        settled.as_secs_f64()
     );
     let before = database_work(&client).await?;
     let cpu_before = (
@@ -380,15 +387,7 @@ async fn measure(scratch: &Scratch, dir: &Path, options: &Options) -> anyhow::Re
         procfs::postgres_cpu_seconds(),
     );
     let system = drive(&url, &served.base, Some(&tokens_file), options).await?;
-    let load_ended = Instant::now();
-    while !drained(&client).await? {
-        anyhow::ensure!(
-            load_ended.elapsed() < Duration::from_secs(600),
-            "not drained in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let drain = load_ended.elapsed();
+    let drain = until_drained(&client, "the load").await?;
     let cpu_after = (
         served.cpu_seconds(),
         procfs::machine_busy_seconds(),
