@@ -100,32 +100,22 @@ impl Accepted {
         if self.complaint_id.is_empty() {
             return;
         }
-        let Accepted {
-            complaint_id,
-            household,
-            category,
-            source,
-            district,
-            station,
-            building_id,
-            supplier_id,
-            filed_at,
-        } = std::mem::take(self);
+        let run = std::mem::take(self);
         writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, household, category, source, \
              district, station, building_id, supplier_id, filed_at) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
              $6::text[], $7::text[], $8::text[], $9::timestamptz[]) ON CONFLICT DO NOTHING",
             params![
-                complaint_id,
-                household,
-                category,
-                source,
-                district,
-                station,
-                building_id,
-                supplier_id,
-                filed_at
+                run.complaint_id,
+                run.household,
+                run.category,
+                run.source,
+                run.district,
+                run.station,
+                run.building_id,
+                run.supplier_id,
+                run.filed_at
             ],
         );
     }
