@@ -94,8 +94,9 @@ impl Accepted {
         self.filed_at.push(at(m.filed_at_ms));
     }
 
-    /// Queues the run's insert, if any: before any other statement, so that statements keep
-    /// the events' order (a merge reads the complaint it joins, a route updates its row).
+    /// Queues the run's insert, if any: before a statement on the complaints' rows, so that
+    /// those keep the events' order (a merge reads the complaint it joins, a route or a
+    /// rejection updates its row). Tickets' statements do not read the complaints' rows.
     fn flush(&mut self, writes: &mut Writes) {
         if self.complaint_id.is_empty() {
             return;
@@ -122,7 +123,8 @@ impl Accepted {
 }
 
 /// The statements that apply one published event to the board's tables; an accepted complaint
-/// joins the run in `accepted`, queued when another kind of event comes or the batch ends.
+/// joins the run in `accepted`, queued before the next statement on complaints' rows or at the
+/// batch's end.
 fn apply(
     writes: &mut Writes,
     accepted: &mut Accepted,
@@ -132,8 +134,8 @@ fn apply(
         accepted.add(event.decode()?);
         return Ok(());
     }
-    accepted.flush(writes);
     if is::<intake::ComplaintMerged>(event) {
+        accepted.flush(writes);
         let m: intake::ComplaintMerged = event.decode()?;
         writes.push(
             "INSERT INTO credit.target_complaint (complaint_id, into_id, household, category, \
@@ -151,6 +153,7 @@ fn apply(
             ],
         );
     } else if is::<intake::ComplaintRouted>(event) {
+        accepted.flush(writes);
         let m: intake::ComplaintRouted = event.decode()?;
         let [district, station, building, supplier] = route(m.route.as_ref());
         writes.push(
@@ -165,6 +168,7 @@ fn apply(
             ],
         );
     } else if is::<intake::ComplaintRejected>(event) {
+        accepted.flush(writes);
         let m: intake::ComplaintRejected = event.decode()?;
         writes.push(
             "UPDATE credit.target_complaint SET rejected = true WHERE complaint_id = $1",
