@@ -148,6 +148,8 @@ struct Inner {
     wakeups: OnceLock<watch::Receiver<u64>>,
     cache: AggregateCache,
     tail: Tail,
+    /// How many of this store's subscription batches may run at once (none: no limit).
+    batch_slots: Option<tokio::sync::Semaphore>,
 }
 
 /// How many aggregates a store keeps in memory by default (see [`PgEventStore::with_cache`]).
@@ -162,6 +164,21 @@ impl PgEventStore {
 
     /// A store caching up to `capacity` aggregates between commands (0: none).
     pub fn with_cache(db: &DbConfig, capacity: usize) -> Self {
+        Self::build(db, capacity, None)
+    }
+
+    /// A store whose subscriptions run at most `slots` batches at once (at least one); the
+    /// others wait their turn with their transactions not yet begun. A process that serves
+    /// requests and runs many subscriptions on a small machine gives its requests the CPU
+    /// this way: with every subscription's batch running at once, each request's round trips
+    /// queue behind them, and the subscriptions, taking turns, read bigger batches that cost
+    /// less per event. A subscription can be left out of the turns
+    /// ([`crate::SubscriptionConfig::takes_batch_slot`]).
+    pub fn with_batch_slots(db: &DbConfig, slots: usize) -> Self {
+        Self::build(db, DEFAULT_CACHE_CAPACITY, Some(slots.max(1)))
+    }
+
+    fn build(db: &DbConfig, capacity: usize, slots: Option<usize>) -> Self {
         let pool = db.pool();
         PgEventStore {
             inner: Arc::new(Inner {
@@ -171,6 +188,7 @@ impl PgEventStore {
                 wakeups: OnceLock::new(),
                 cache: AggregateCache::new(capacity),
                 tail: Tail::default(),
+                batch_slots: slots.map(tokio::sync::Semaphore::new),
             }),
         }
     }
@@ -194,6 +212,14 @@ impl PgEventStore {
     /// The newest stretch of the public log, shared by this store's subscriptions.
     pub(crate) fn tail(&self) -> &Tail {
         &self.inner.tail
+    }
+
+    /// A turn for one subscription batch, when the store limits them (see
+    /// [`Self::with_batch_slots`]); held until dropped.
+    pub(crate) async fn batch_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let slots = self.inner.batch_slots.as_ref()?;
+        // The semaphore is never closed.
+        slots.acquire().await.ok()
     }
 
     pub(crate) fn wakeups(&self) -> watch::Receiver<u64> {

@@ -152,6 +152,7 @@ pub async fn run(database: &Database, options: Options) -> anyhow::Result<()> {
         credit,
         seal_every: std::time::Duration::from_secs(60),
         relay: None,
+        subscription_batches: crate::serve::default_subscription_batches(),
         clock: Arc::new(clock.clone()),
     };
     let running = start(database, plan).await?;

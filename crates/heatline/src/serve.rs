@@ -50,8 +50,18 @@ pub struct Plan {
     pub seal_every: std::time::Duration,
     /// Where the public log is relayed (NATS JetStream), if anywhere.
     pub relay: Option<relay::RelayConfig>,
+    /// How many subscription batches the process runs at once (see
+    /// [`PgEventStore::with_batch_slots`]).
+    pub subscription_batches: usize,
     /// The time every service reads (the system's, but for the demo's morning).
     pub clock: Arc<dyn Clock>,
+}
+
+/// Subscription batches run at once by default: two for each core this process may use. A
+/// batch spends part of its time waiting for round trips, so two keep a core busy; more only
+/// crowd out requests.
+pub fn default_subscription_batches() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from) * 2
 }
 
 impl Plan {
@@ -114,7 +124,7 @@ pub async fn start(database: &Database, plan: Plan) -> anyhow::Result<Running> {
         );
     }
     database.migrate().await?;
-    let store = PgEventStore::new(&database.config);
+    let store = PgEventStore::with_batch_slots(&database.config, plan.subscription_batches);
     // Until every subscription has reached the log as it is now, the process is not ready.
     let head_at_start = store
         .published_head()

@@ -338,6 +338,11 @@ pub(crate) struct ServeArgs {
     /// Seconds between seals of the event logs (a process running credit seals them).
     #[arg(long, env = "HEATLINE_SEAL_EVERY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     seal_every_seconds: u64,
+    /// How many subscription batches run at once; the others wait their turn, so that they
+    /// cannot crowd out requests (the relay to NATS is not counted). Two for each core this
+    /// process may use by default.
+    #[arg(long, env = "HEATLINE_SUBSCRIPTION_BATCHES", value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    subscription_batches: Option<u64>,
     #[command(flatten)]
     outside: Outside,
     #[command(flatten)]
@@ -363,6 +368,7 @@ impl ServeArgs {
             nats_url,
             nats_stream,
             seal_every_seconds,
+            subscription_batches,
             outside,
             intake,
             dispatch,
@@ -411,6 +417,8 @@ impl ServeArgs {
                 stream: nats_stream,
                 ..relay::RelayConfig::new(url)
             }),
+            subscription_batches: subscription_batches
+                .map_or_else(serve::default_subscription_batches, |n| n as usize),
             clock: std::sync::Arc::new(platform::clock::SystemClock),
         };
         Ok((plan, sandbox))

@@ -210,6 +210,8 @@ pub fn spawn(store: &PgEventStore, config: RelayConfig) -> Result<SubscriptionHa
     let mut subscription = SubscriptionConfig::new(schema, name);
     // A server back after an outage is written to again within seconds.
     subscription.max_backoff = Duration::from_secs(5);
+    // Its batches wait for JetStream: a server that is down must not hold the others' turns.
+    subscription.takes_batch_slot = false;
     eventstore::subscription::spawn(
         store,
         subscription,

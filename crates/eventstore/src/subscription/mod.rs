@@ -82,6 +82,11 @@ pub struct SubscriptionConfig {
     /// events of other types): such a read stores nothing while a checkpoint was stored
     /// within this time, and the subscription stores its place when it catches up.
     pub skipped_checkpoint_every: Duration,
+    /// Whether its batches wait for a turn where the store limits how many run at once
+    /// ([`PgEventStore::with_batch_slots`]): true by default. A subscription whose batches
+    /// wait on something outside the database (a message broker's acknowledgement) leaves
+    /// the turns alone, so that an outage there cannot hold a turn the others need.
+    pub takes_batch_slot: bool,
 }
 
 /// One of `count` partitions of a subscription: the events of the streams whose hash falls to
@@ -104,7 +109,8 @@ impl Partition {
 }
 
 impl SubscriptionConfig {
-    /// Defaults: batches of 500, polling every 500 ms, backoff from 100 ms to 30 s.
+    /// Defaults: batches of 500, polling every 500 ms, backoff from 100 ms to 30 s, taking
+    /// turns where the store limits batches.
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
         SubscriptionConfig {
             schema: schema.into(),
@@ -116,6 +122,7 @@ impl SubscriptionConfig {
             max_backoff: Duration::from_secs(30),
             partition: None,
             skipped_checkpoint_every: Duration::from_secs(1),
+            takes_batch_slot: true,
         }
     }
 }

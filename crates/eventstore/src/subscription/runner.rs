@@ -301,6 +301,11 @@ impl<H: Handler> Runner<H> {
         last: LogPosition,
         events: &[PublishedEvent],
     ) -> Result<(), HandlerError> {
+        let _turn = if self.config.takes_batch_slot {
+            self.store.batch_slot().await
+        } else {
+            None
+        };
         let started = Instant::now();
         let tx = client.transaction().await?;
         let mut batch = Batch {
