@@ -3,7 +3,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use contracts::Name;
 use contracts::selftest::v1::ProbeOpened;
 use eventstore::selftest::{Probe, ProbeCommand};
 use eventstore::{
-    Batch, Commands, Handler, HandlerError, LogPosition, PgEventStore, PublishedEvent, subscription,
+    Batch, Commands, Handler, HandlerError, LogPosition, PublishedEvent, subscription,
 };
 use support::{Recorder, meta};
 use testkit::TestDb;
@@ -61,22 +61,9 @@ impl Handler for Hangs {
     }
 }
 
-/// A new database with the `seen` table and a log of `probes` probes, each opened and
-/// ticked `ticks` times, and a store over it.
-async fn probed(probes: usize, ticks: usize) -> (TestDb, PgEventStore) {
-    let db = TestDb::new().await;
-    support::create_seen_table(&db).await;
-    let store = support::store(&db).await;
-    let commands = Commands::<Probe>::new(store.clone(), ());
-    for p in 1..=probes {
-        support::open_probe(&commands, &format!("p-{p}"), ticks).await;
-    }
-    (db, store)
-}
-
 #[tokio::test]
 async fn a_failing_handler_stops_its_subscription_and_retries_the_same_events_without_skipping() {
-    let (db, store) = probed(2, 299).await;
+    let (db, store) = support::probed(2, 299).await;
     let mut config = support::fast_config("flaky");
     config.batch_size = 40;
     let running = subscription::spawn(
@@ -116,7 +103,7 @@ async fn a_failing_handler_stops_its_subscription_and_retries_the_same_events_wi
 
 #[tokio::test]
 async fn a_subscription_killed_mid_batch_resumes_from_its_checkpoint_with_exact_counts() {
-    let (db, store) = probed(3, 199).await;
+    let (db, store) = support::probed(3, 199).await;
     let stuck = Arc::new(Notify::new());
     let mut config = support::fast_config("crashy");
     config.batch_size = 25;
@@ -244,7 +231,7 @@ async fn two_processes_running_one_subscription_handle_each_event_once_even_when
 
 #[tokio::test]
 async fn a_partitioned_subscription_gives_each_stream_to_one_partition_and_keeps_its_order() {
-    let (db, store) = probed(60, 5).await;
+    let (db, store) = support::probed(60, 5).await;
     // Two processes, each running the three partitions: each partition runs in one of them.
     let mut config = support::fast_config("split");
     config.batch_size = 7;
@@ -357,7 +344,7 @@ async fn stored_reaches(db: &TestDb, name: &str, position: LogPosition) -> bool 
 #[tokio::test]
 async fn reads_with_nothing_to_handle_store_the_checkpoint_when_caught_up_not_at_each_read() {
     // One opening, then 200 ticks nobody here wants: 21 reads of 10.
-    let (db, store) = probed(1, 200).await;
+    let (db, store) = support::probed(1, 200).await;
     let head = store.published_head().await.unwrap();
     for name in ["coalesced", "each_read"] {
         subscription::set_checkpoint(&store, "selftest", name, LogPosition::default())
@@ -393,7 +380,7 @@ async fn reads_with_nothing_to_handle_store_the_checkpoint_when_caught_up_not_at
         );
         running.stop().await;
         assert_eq!(
-            seen_by(&db, name).await,
+            support::seen_by(&db, name).await,
             (1, 1, 1),
             "{name}: the opening once"
         );
@@ -407,25 +394,10 @@ async fn reads_with_nothing_to_handle_store_the_checkpoint_when_caught_up_not_at
     assert!(each >= 21, "without the interval every read stores: {each}");
 }
 
-/// Deliveries to `runner`: how many, of how many probes, and the highest sequence.
-async fn seen_by(db: &TestDb, runner: &str) -> (i64, i64, i64) {
-    let row = db
-        .connect()
-        .await
-        .query_one(
-            "SELECT count(*), count(DISTINCT aggregate_id), coalesce(max(sequence), 0) \
-             FROM selftest.seen WHERE runner = $1",
-            &[&runner],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1), row.get(2))
-}
-
 #[tokio::test]
 async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes_the_rest() {
     // 30 openings, each followed by 9 ticks: the log ends with events nobody here wants.
-    let (db, store) = probed(30, 9).await;
+    let (db, store) = support::probed(30, 9).await;
     let published = support::published_count(&db).await;
     assert_eq!(published, 300);
     let head = store.published_head().await.unwrap();
@@ -440,7 +412,7 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
         whole.status()
     );
     assert_eq!(
-        seen_by(&db, "whole").await,
+        support::seen_by(&db, "whole").await,
         (30, 30, 1),
         "each opening once"
     );
@@ -465,7 +437,7 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
-        seen_by(&db, "split").await,
+        support::seen_by(&db, "split").await,
         (30, 30, 1),
         "each opening once"
     );
@@ -477,7 +449,7 @@ async fn a_subscription_asking_for_some_message_types_gets_only_those_and_passes
 /// made each batch read the whole backlog.
 #[tokio::test]
 async fn a_subscription_read_planned_on_a_small_log_reads_only_its_batch_later() {
-    let (db, _store) = probed(2, 4).await;
+    let (db, _store) = support::probed(2, 4).await;
     assert_eq!(support::published_count(&db).await, 10);
     let reader = db.connect().await;
     let read = "SELECT count(*) FROM eventstore.read_log('0'::xid8, 0, 100, NULL, NULL, NULL)";
@@ -536,142 +508,4 @@ async fn a_subscription_read_planned_on_a_small_log_reads_only_its_batch_later()
         touched <= 300,
         "a batch of 100 from a backlog of 5,010 touched {touched} rows"
     );
-}
-
-/// Records its batches, counting how many subscriptions' batches are inside a handler at once;
-/// each batch stays inside for a moment, so that batches that may overlap do.
-struct Overlapping {
-    runner: String,
-    inside: Arc<AtomicUsize>,
-    most: Arc<AtomicUsize>,
-}
-
-#[async_trait]
-impl Handler for Overlapping {
-    async fn handle(
-        &self,
-        batch: &mut Batch<'_>,
-        events: &[PublishedEvent],
-    ) -> Result<(), HandlerError> {
-        let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        support::record(batch, events, &self.runner).await?;
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        self.inside.fetch_sub(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-/// Runs three subscriptions over `store` to the head; the most batches seen inside a handler
-/// at once.
-async fn most_batches_at_once(db: &TestDb, store: &PgEventStore, prefix: &str) -> usize {
-    let head = store.published_head().await.unwrap();
-    let (inside, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let mut running = Vec::new();
-    let runners = ["one", "two", "three"].map(|r| format!("{prefix}_{r}"));
-    for runner in &runners {
-        let mut config = support::fast_config(runner);
-        config.batch_size = 20;
-        let handler = Overlapping {
-            runner: runner.clone(),
-            inside: inside.clone(),
-            most: most.clone(),
-        };
-        running.push(subscription::spawn(store, config, handler).unwrap());
-    }
-    for (runner, subscription) in runners.iter().zip(running) {
-        assert!(subscription.wait_for(head, Duration::from_secs(30)).await);
-        subscription.stop().await;
-        assert_eq!(
-            seen_by(db, runner).await,
-            (120, 4, 30),
-            "{runner}: every event once"
-        );
-    }
-    most.load(Ordering::SeqCst)
-}
-
-#[tokio::test]
-async fn a_store_with_one_batch_slot_runs_its_subscriptions_batches_one_at_a_time() {
-    // 120 events: each of three subscriptions needs six batches of 20.
-    let (db, unlimited) = probed(4, 29).await;
-    let config = db.config().pool_size(12);
-    let one = PgEventStore::with_batch_slots(&config, 1);
-    assert_eq!(
-        most_batches_at_once(&db, &one, "turns").await,
-        1,
-        "one batch at a time"
-    );
-    let at_once = most_batches_at_once(&db, &unlimited, "free").await;
-    assert!(at_once > 1, "without slots they overlap: {at_once}");
-}
-
-/// Holds its first batch until released.
-struct HoldsFirstBatch {
-    holding: Arc<Notify>,
-    release: Arc<Notify>,
-    first: AtomicBool,
-}
-
-#[async_trait]
-impl Handler for HoldsFirstBatch {
-    async fn handle(
-        &self,
-        batch: &mut Batch<'_>,
-        events: &[PublishedEvent],
-    ) -> Result<(), HandlerError> {
-        support::record(batch, events, "holder").await?;
-        if self.first.swap(false, Ordering::SeqCst) {
-            self.holding.notify_one();
-            self.release.notified().await;
-        }
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_subscription_left_out_of_the_turns_runs_while_a_held_turn_keeps_the_others_waiting() {
-    let (db, _) = probed(2, 9).await;
-    let store = PgEventStore::with_batch_slots(&db.config().pool_size(12), 1);
-    let head = store.published_head().await.unwrap();
-    let (holding, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let holder = HoldsFirstBatch {
-        holding: holding.clone(),
-        release: release.clone(),
-        first: AtomicBool::new(true),
-    };
-    let holder = subscription::spawn(&store, support::fast_config("holder"), holder).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), holding.notified())
-        .await
-        .expect("the holder is inside its first batch");
-
-    let waiting = subscription::spawn(
-        &store,
-        support::fast_config("waiting"),
-        Recorder::new("waiting"),
-    )
-    .unwrap();
-    let mut config = support::fast_config("outside");
-    config.takes_batch_slot = false;
-    let outside = subscription::spawn(&store, config, Recorder::new("outside")).unwrap();
-    assert!(
-        outside.wait_for(head, Duration::from_secs(10)).await,
-        "the one outside the turns reaches the head"
-    );
-    assert_eq!(seen_by(&db, "outside").await, (20, 2, 10));
-    assert_eq!(
-        seen_by(&db, "waiting").await,
-        (0, 0, 0),
-        "no batch while the only turn is held"
-    );
-    assert_eq!(waiting.status().handled, 0);
-
-    release.notify_one();
-    assert!(holder.wait_for(head, Duration::from_secs(10)).await);
-    assert!(
-        waiting.wait_for(head, Duration::from_secs(10)).await,
-        "the turn, once given back, lets the other run"
-    );
-    assert_eq!(seen_by(&db, "waiting").await, (20, 2, 10));
-    assert_eq!(seen_by(&db, "holder").await, (20, 2, 10));
 }

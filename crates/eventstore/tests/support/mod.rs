@@ -199,3 +199,31 @@ pub async fn settled_log(db: &TestDb, store: &PgEventStore) -> Vec<PublishedEven
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A new database with the `seen` table and a log of `probes` probes, each opened and
+/// ticked `ticks` times, and a store over it.
+pub async fn probed(probes: usize, ticks: usize) -> (TestDb, PgEventStore) {
+    let db = TestDb::new().await;
+    create_seen_table(&db).await;
+    let store = store(&db).await;
+    let commands = Commands::<Probe>::new(store.clone(), ());
+    for p in 1..=probes {
+        open_probe(&commands, &format!("p-{p}"), ticks).await;
+    }
+    (db, store)
+}
+
+/// Deliveries to `runner`: how many, of how many probes, and the highest sequence.
+pub async fn seen_by(db: &TestDb, runner: &str) -> (i64, i64, i64) {
+    let row = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT count(*), count(DISTINCT aggregate_id), coalesce(max(sequence), 0) \
+             FROM selftest.seen WHERE runner = $1",
+            &[&runner],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
