@@ -509,41 +509,73 @@ impl eventstore::Handler for Watcher {
                 .await?;
             }
         }
-        // Then the watcher's own rows, sent together: the candidates still waiting (one in an
-        // incident is never read again), and each open incident's last arrival once.
+        // Then the watcher's own rows, one statement per kind for the whole batch: the
+        // candidates still waiting (one in an incident is never read again), and each open
+        // incident's last arrival once.
         let mut writes = Writes::new();
-        for c in plan.fresh.iter().filter(|c| c.incident.is_none()) {
+        let waiting: Vec<&Candidate> = plan.fresh.iter().filter(|c| c.incident.is_none()).collect();
+        if !waiting.is_empty() {
             writes.push(
                 "INSERT INTO intake.incident_candidate \
                  (complaint_id, building_id, station, household, filed_at, incident_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING",
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], \
+                 $5::timestamptz[], $6::uuid[]) ON CONFLICT (complaint_id) DO NOTHING",
                 params![
-                    c.complaint_id,
-                    c.building.clone(),
-                    c.station.clone(),
-                    c.household.clone(),
-                    c.filed_at,
-                    c.incident,
+                    waiting
+                        .iter()
+                        .map(|c| c.complaint_id)
+                        .collect::<Vec<Uuid>>(),
+                    waiting
+                        .iter()
+                        .map(|c| c.building.clone())
+                        .collect::<Vec<_>>(),
+                    waiting
+                        .iter()
+                        .map(|c| c.station.clone())
+                        .collect::<Vec<_>>(),
+                    waiting
+                        .iter()
+                        .map(|c| c.household.clone())
+                        .collect::<Vec<_>>(),
+                    waiting.iter().map(|c| c.filed_at).collect::<Vec<_>>(),
+                    waiting.iter().map(|c| c.incident).collect::<Vec<_>>(),
                 ],
             );
         }
+        // A complaint assigned twice keeps the later incident, as updates in turn would.
+        let mut assigned: HashMap<Uuid, Uuid> = HashMap::new();
         for (complaint, incident) in &plan.assigned {
+            assigned.insert(*complaint, *incident);
+        }
+        if !assigned.is_empty() {
+            let (complaints, incidents): (Vec<Uuid>, Vec<Uuid>) = assigned.into_iter().unzip();
             writes.push(
-                "UPDATE intake.incident_candidate SET incident_id = $2 WHERE complaint_id = $1",
-                params![*complaint, *incident],
+                "UPDATE intake.incident_candidate c SET incident_id = a.incident_id \
+                 FROM unnest($1::uuid[], $2::uuid[]) AS a(complaint_id, incident_id) \
+                 WHERE c.complaint_id = a.complaint_id",
+                params![complaints, incidents],
             );
         }
         let mut written = std::collections::HashSet::new();
+        let (mut scopes, mut keys, mut incidents, mut lasts) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (scope, k) in &plan.opened {
             if !written.insert((*scope, k)) {
                 continue;
             }
             let open = plan.open[&(*scope, k.clone())];
+            scopes.push(scope.as_str());
+            keys.push(k.clone());
+            incidents.push(open.incident);
+            lasts.push(open.last_at);
+        }
+        if !scopes.is_empty() {
             writes.push(
                 "INSERT INTO intake.open_incident (scope, key, incident_id, last_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO UPDATE \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) \
+                 ON CONFLICT (scope, key) DO UPDATE \
                  SET incident_id = excluded.incident_id, last_at = excluded.last_at",
-                params![scope.as_str(), k.clone(), open.incident, open.last_at],
+                params![scopes, keys, incidents, lasts],
             );
         }
         // After the batch's queued appends, with them.

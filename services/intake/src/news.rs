@@ -423,53 +423,123 @@ impl News {
                 }
             }
         }
-        // Then the rows, sent together.
+        // Then the rows, sent together: one statement per table for the whole batch, not one
+        // per event (statements, not rows, were most of what this feed cost the database).
         let mut writes = Writes::new();
+        let mut members = Members::default();
+        let mut progress = Progress::default();
+        // Who works each ticket at the batch's end: its last change wins.
+        let mut crews: Vec<(Uuid, Option<String>)> = Vec::new();
         for (step, complaints) in steps.iter().zip(&carried) {
             for joined in &step.joins {
-                writes.push(
-                    "INSERT INTO intake.ticket_member (ticket_id, complaint_id) \
-                     VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    params![step.ticket, *joined],
-                );
+                members.tickets.push(step.ticket);
+                members.complaints.push(*joined);
             }
-            writes.push(
-                "INSERT INTO intake.complaint_progress \
-                 (complaint_id, event_id, at, event, by_role, note) \
-                 SELECT c, $2, $3, $4, $5, $6 FROM unnest($1::uuid[]) AS c \
-                 ON CONFLICT DO NOTHING",
-                params![
-                    complaints.clone(),
-                    step.event_id,
-                    step.at,
-                    step.event,
-                    step.by_role.clone(),
-                    step.note.clone(),
-                ],
-            );
-            match &step.crew {
-                Some(CrewChange::Assigned(crew)) => {
-                    writes.push(
-                        "INSERT INTO intake.ticket_crew (ticket_id, crew_id) VALUES ($1, $2) \
-                         ON CONFLICT (ticket_id) DO UPDATE SET crew_id = EXCLUDED.crew_id",
-                        params![step.ticket, crew.clone()],
-                    );
-                }
-                Some(CrewChange::Released) => {
-                    writes.push(
-                        "DELETE FROM intake.ticket_crew WHERE ticket_id = $1",
-                        params![step.ticket],
-                    );
-                }
-                None => {}
+            progress.add(step, complaints);
+            if let Some(change) = &step.crew {
+                let crew = match change {
+                    CrewChange::Assigned(crew) => Some(crew.clone()),
+                    CrewChange::Released => None,
+                };
+                crews.retain(|(ticket, _)| *ticket != step.ticket);
+                crews.push((step.ticket, crew));
             }
             if let Some(status) = step.platform {
                 owe_platform(batch, &mut writes, step, complaints, status).await?;
             }
         }
+        if !members.tickets.is_empty() {
+            writes.push(
+                "INSERT INTO intake.ticket_member (ticket_id, complaint_id) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+                params![members.tickets, members.complaints],
+            );
+        }
+        if !progress.complaints.is_empty() {
+            writes.push(
+                "INSERT INTO intake.complaint_progress \
+                 (complaint_id, event_id, at, event, by_role, note) \
+                 SELECT c.complaint, s.event_id, s.at, s.event, s.by_role, s.note \
+                 FROM unnest($1::uuid[], $2::int[]) AS c (complaint, step) \
+                 JOIN unnest($3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[]) \
+                 WITH ORDINALITY AS s (event_id, at, event, by_role, note, n) ON s.n = c.step \
+                 ON CONFLICT DO NOTHING",
+                params![
+                    progress.complaints,
+                    progress.steps,
+                    progress.event_ids,
+                    progress.ats,
+                    progress.events,
+                    progress.roles,
+                    progress.notes,
+                ],
+            );
+        }
+        let (mut assigned, mut crew_ids, mut released) = (Vec::new(), Vec::new(), Vec::new());
+        for (ticket, crew) in crews {
+            match crew {
+                Some(crew) => {
+                    assigned.push(ticket);
+                    crew_ids.push(crew);
+                }
+                None => released.push(ticket),
+            }
+        }
+        if !assigned.is_empty() {
+            writes.push(
+                "INSERT INTO intake.ticket_crew (ticket_id, crew_id) \
+                 SELECT * FROM unnest($1::uuid[], $2::text[]) \
+                 ON CONFLICT (ticket_id) DO UPDATE SET crew_id = EXCLUDED.crew_id",
+                params![assigned, crew_ids],
+            );
+        }
+        if !released.is_empty() {
+            writes.push(
+                "DELETE FROM intake.ticket_crew WHERE ticket_id = ANY($1)",
+                params![released],
+            );
+        }
         // After the batch's queued appends, with them.
         batch.queue_all(writes);
         Ok(())
+    }
+}
+
+/// The complaints a batch's tickets take on, as two columns.
+#[derive(Default)]
+struct Members {
+    tickets: Vec<Uuid>,
+    complaints: Vec<Uuid>,
+}
+
+/// A batch's timeline rows as columns: each step once (`event_ids` to `notes`), and for each
+/// complaint that shows it the step's number, counted from 1 as `WITH ORDINALITY` counts.
+#[derive(Default)]
+struct Progress {
+    complaints: Vec<Uuid>,
+    steps: Vec<i32>,
+    event_ids: Vec<Uuid>,
+    ats: Vec<DateTime<Utc>>,
+    events: Vec<&'static str>,
+    roles: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Progress {
+    fn add(&mut self, step: &Step, complaints: &[Uuid]) {
+        if complaints.is_empty() {
+            return;
+        }
+        self.event_ids.push(step.event_id);
+        self.ats.push(step.at);
+        self.events.push(step.event);
+        self.roles.push(step.by_role.clone());
+        self.notes.push(step.note.clone());
+        let number = i32::try_from(self.event_ids.len()).unwrap_or(i32::MAX);
+        for complaint in complaints {
+            self.complaints.push(*complaint);
+            self.steps.push(number);
+        }
     }
 }
 
