@@ -269,28 +269,20 @@ impl eventstore::Handler for Feed {
     ) -> Result<(), HandlerError> {
         let tx = batch.tx();
         let now = self.clock.now();
-        // The parties' rows go out together; a notice that must read them sends what waits
-        // first.
+        // The parties' rows go out together, a run of one kind in one statement; a notice
+        // that must read them sends what waits first.
         let mut writes = Writes::new();
+        let mut run = PartyRun::default();
         for event in events {
             match parties(event)? {
                 Some(Parties::Filed(pairs)) => {
                     for (subject, account) in pairs.into_iter().filter(|(_, a)| !a.is_empty()) {
-                        writes.push(
-                            "INSERT INTO identity.notify_party (subject, account_id) \
-                             VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            params![subject, account],
-                        );
+                        run.add(&mut writes, RunKind::Filed, subject, account);
                     }
                 }
                 Some(Parties::Carry(pairs)) => {
                     for (to, from) in pairs {
-                        writes.push(
-                            "INSERT INTO identity.notify_party (subject, account_id) \
-                             SELECT $1, account_id FROM identity.notify_party WHERE subject = $2 \
-                             ON CONFLICT DO NOTHING",
-                            params![to, from],
-                        );
+                        run.add(&mut writes, RunKind::Carry, to, from);
                     }
                 }
                 None => {}
@@ -301,6 +293,7 @@ impl eventstore::Handler for Feed {
             if now - notice.at > chrono::Duration::days(1) {
                 continue;
             }
+            run.queue(&mut writes);
             writes.send(tx).await?;
             let residents: Vec<String> = tx
                 .query(
@@ -332,8 +325,64 @@ impl eventstore::Handler for Feed {
                 );
             }
         }
+        run.queue(&mut writes);
         writes.send(tx).await?;
         Ok(())
+    }
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum RunKind {
+    /// (subject, account): the account is reached through the subject.
+    #[default]
+    Filed,
+    /// (subject, other subject): whoever the other reaches, the subject reaches too.
+    Carry,
+}
+
+/// Party rows of one kind in a row of the log, waiting to go out as one statement. A run ends
+/// where the other kind begins, so that a carry reads every row filed before it and none
+/// filed after it, as if each pair were written in turn. (A carry's source is a complaint and
+/// its target a ticket, so no carry of a run reads another's rows.)
+#[derive(Default)]
+struct PartyRun {
+    kind: RunKind,
+    subjects: Vec<String>,
+    values: Vec<String>,
+}
+
+impl PartyRun {
+    fn add(&mut self, writes: &mut Writes, kind: RunKind, subject: String, value: String) {
+        if kind != self.kind {
+            self.queue(writes);
+            self.kind = kind;
+        }
+        self.subjects.push(subject);
+        self.values.push(value);
+    }
+
+    /// Queues the run's statement, if it has rows.
+    fn queue(&mut self, writes: &mut Writes) {
+        if self.subjects.is_empty() {
+            return;
+        }
+        let subjects = std::mem::take(&mut self.subjects);
+        let values = std::mem::take(&mut self.values);
+        match self.kind {
+            RunKind::Filed => writes.push(
+                "INSERT INTO identity.notify_party (subject, account_id) \
+                 SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+                params![subjects, values],
+            ),
+            RunKind::Carry => writes.push(
+                "INSERT INTO identity.notify_party (subject, account_id) \
+                 SELECT c.subject, p.account_id \
+                 FROM unnest($1::text[], $2::text[]) AS c (subject, source) \
+                 JOIN identity.notify_party p ON p.subject = c.source \
+                 ON CONFLICT DO NOTHING",
+                params![subjects, values],
+            ),
+        }
     }
 }
 
