@@ -27,7 +27,7 @@ use crate::domain::sla::Sla;
 use crate::domain::stop_heating::{CaseCommand, CaseError, Filed, Kind, StopHeatingCase};
 use crate::domain::ticket::{Member, Subject, Ticket, TicketCommand, TicketError};
 use crate::domain::values::Place;
-use crate::projection::project;
+use crate::projection::{Projected, project_all};
 use crate::stop_heating;
 
 /// The subscription's name in the `dispatch` schema.
@@ -449,8 +449,8 @@ impl Later {
         }
     }
 
-    /// Sends the batch's queued appends, then writes the noted tickets' rows, all sent before
-    /// any answer is read.
+    /// Sends the batch's queued appends, then writes the noted tickets' rows in one statement
+    /// per table.
     async fn project(
         &mut self,
         batch: &mut Batch<'_>,
@@ -459,10 +459,16 @@ impl Later {
         batch.flush().await?;
         self.index.clear();
         let tickets = std::mem::take(&mut self.tickets);
-        let writes = tickets
+        let projected: Vec<Projected<'_>> = tickets
             .iter()
-            .map(|t| project(batch.tx(), t.id, Some(&t.before), &t.after, t.version, now));
-        futures_util::future::try_join_all(writes).await?;
+            .map(|t| Projected {
+                id: t.id,
+                before: Some(&t.before),
+                ticket: &t.after,
+                version: t.version,
+            })
+            .collect();
+        project_all(batch.tx(), &projected, now).await?;
         Ok(())
     }
 }
