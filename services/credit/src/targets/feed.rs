@@ -3,7 +3,8 @@
 //! (a complaint, a ticket, an event id), so replaying an event changes nothing; and it runs in
 //! the transaction that moves the checkpoint.
 
-use crate::publish::{at, is};
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use contracts::Name;
 use contracts::dispatch::v1 as dispatch;
@@ -12,6 +13,8 @@ use eventstore::{
     Batch, HandlerError, PgEventStore, PublishedEvent, StoreError, SubscriptionConfig,
     SubscriptionHandle, Writes, params,
 };
+
+use crate::publish::{at, is};
 
 /// The subscription's name in the `credit` schema.
 pub const NAME: &str = "targets_feed";
@@ -122,12 +125,137 @@ impl Accepted {
     }
 }
 
+/// Tickets opened, dispatched and closed, waiting to go out in three statements (one per
+/// kind, in that order) where each event used to be one. The order is the events' wherever it
+/// matters: a ticket's update never goes before its own insert (an insert for a ticket with an
+/// update waiting sends the run first), and a ticket's second update of one kind goes in the
+/// next run (sequentially, a later dispatch's supplier wins and the first time stays). Updates
+/// of different kinds set different columns, so their order does not matter.
+#[derive(Default)]
+struct Tickets {
+    opened: OpenedTickets,
+    dispatched: (Vec<String>, Vec<String>, Vec<chrono::DateTime<chrono::Utc>>),
+    closed: (Vec<String>, Vec<chrono::DateTime<chrono::Utc>>),
+    /// The tickets with a dispatch, and with a closing, waiting.
+    dispatching: HashSet<String>,
+    closing: HashSet<String>,
+}
+
+/// The columns of opened tickets' rows.
+#[derive(Default)]
+struct OpenedTickets {
+    ticket_id: Vec<String>,
+    incident: Vec<bool>,
+    category: Vec<String>,
+    district: Vec<Option<String>>,
+    station: Vec<Option<String>>,
+    building_id: Vec<Option<String>>,
+    supplier_id: Vec<Option<String>>,
+    opened_at: Vec<chrono::DateTime<chrono::Utc>>,
+    households: Vec<i32>,
+}
+
+impl Tickets {
+    fn open(&mut self, writes: &mut Writes, m: dispatch::TicketOpened) {
+        if self.dispatching.contains(&m.ticket_id) || self.closing.contains(&m.ticket_id) {
+            self.flush(writes);
+        }
+        let [district, station, building, supplier] =
+            route(m.route.as_ref()).map(|v| v.map(str::to_owned));
+        let o = &mut self.opened;
+        o.incident.push(m.origin == "incident");
+        o.category.push(snake(m.category().as_str_name()));
+        o.district.push(district);
+        o.station.push(station);
+        o.building_id.push(building);
+        o.supplier_id.push(supplier);
+        o.opened_at.push(at(m.opened_at_ms));
+        o.households
+            .push(i32::try_from(m.households.len()).unwrap_or(i32::MAX));
+        o.ticket_id.push(m.ticket_id);
+    }
+
+    fn dispatch(
+        &mut self,
+        writes: &mut Writes,
+        ticket: String,
+        supplier: String,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        if !self.dispatching.insert(ticket.clone()) {
+            self.flush(writes);
+            self.dispatching.insert(ticket.clone());
+        }
+        self.dispatched.0.push(ticket);
+        self.dispatched.1.push(supplier);
+        self.dispatched.2.push(at);
+    }
+
+    fn close(&mut self, writes: &mut Writes, ticket: String, at: chrono::DateTime<chrono::Utc>) {
+        if !self.closing.insert(ticket.clone()) {
+            self.flush(writes);
+            self.closing.insert(ticket.clone());
+        }
+        self.closed.0.push(ticket);
+        self.closed.1.push(at);
+    }
+
+    /// Queues what waits: the inserts, then the updates.
+    fn flush(&mut self, writes: &mut Writes) {
+        let Tickets {
+            opened,
+            dispatched,
+            closed,
+            ..
+        } = std::mem::take(self);
+        if !opened.ticket_id.is_empty() {
+            writes.push(
+                "INSERT INTO credit.target_ticket (ticket_id, incident, category, district, \
+                 station, building_id, supplier_id, opened_at, households) \
+                 SELECT * FROM unnest($1::text[], $2::boolean[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::int[]) \
+                 ON CONFLICT DO NOTHING",
+                params![
+                    opened.ticket_id,
+                    opened.incident,
+                    opened.category,
+                    opened.district,
+                    opened.station,
+                    opened.building_id,
+                    opened.supplier_id,
+                    opened.opened_at,
+                    opened.households
+                ],
+            );
+        }
+        if !dispatched.0.is_empty() {
+            writes.push(
+                "UPDATE credit.target_ticket t SET supplier_id = d.supplier_id, \
+                 dispatched_at = coalesce(t.dispatched_at, d.at) \
+                 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
+                 AS d(ticket_id, supplier_id, at) WHERE t.ticket_id = d.ticket_id",
+                params![dispatched.0, dispatched.1, dispatched.2],
+            );
+        }
+        if !closed.0.is_empty() {
+            writes.push(
+                "UPDATE credit.target_ticket t SET closed_at = coalesce(t.closed_at, c.at) \
+                 FROM unnest($1::text[], $2::timestamptz[]) AS c(ticket_id, at) \
+                 WHERE t.ticket_id = c.ticket_id",
+                params![closed.0, closed.1],
+            );
+        }
+    }
+}
+
 /// The statements that apply one published event to the board's tables; an accepted complaint
 /// joins the run in `accepted`, queued before the next statement on complaints' rows or at the
-/// batch's end.
+/// batch's end; a ticket opened, dispatched or closed joins the run in `tickets`, queued
+/// before the next other statement on tickets' rows, or at the batch's end.
 fn apply(
     writes: &mut Writes,
     accepted: &mut Accepted,
+    tickets: &mut Tickets,
     event: &PublishedEvent,
 ) -> Result<(), HandlerError> {
     if is::<intake::ComplaintAccepted>(event) {
@@ -175,36 +303,15 @@ fn apply(
             params![m.complaint_id.clone()],
         );
     } else if is::<dispatch::TicketOpened>(event) {
-        let m: dispatch::TicketOpened = event.decode()?;
-        let [district, station, building, supplier] = route(m.route.as_ref());
-        writes.push(
-            "INSERT INTO credit.target_ticket (ticket_id, incident, category, district, station, \
-             building_id, supplier_id, opened_at, households) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-            params![
-                m.ticket_id.clone(),
-                m.origin == "incident",
-                snake(m.category().as_str_name()),
-                district.map(str::to_owned),
-                station.map(str::to_owned),
-                building.map(str::to_owned),
-                supplier.map(str::to_owned),
-                at(m.opened_at_ms),
-                m.households.len() as i32
-            ],
-        );
+        tickets.open(writes, event.decode()?);
     } else if is::<dispatch::TicketDispatched>(event) {
         let m: dispatch::TicketDispatched = event.decode()?;
-        writes.push(
-            "UPDATE credit.target_ticket SET supplier_id = $2, \
-             dispatched_at = coalesce(dispatched_at, $3) WHERE ticket_id = $1",
-            params![
-                m.ticket_id.clone(),
-                m.supplier_id.clone(),
-                at(m.dispatched_at_ms)
-            ],
-        );
+        tickets.dispatch(writes, m.ticket_id, m.supplier_id, at(m.dispatched_at_ms));
+    } else if is::<dispatch::TicketClosed>(event) {
+        let m: dispatch::TicketClosed = event.decode()?;
+        tickets.close(writes, m.ticket_id, at(m.closed_at_ms));
     } else if is::<dispatch::TicketSigned>(event) {
+        tickets.flush(writes);
         let m: dispatch::TicketSigned = event.decode()?;
         writes.push(
             "UPDATE credit.target_ticket SET signed_at = coalesce(signed_at, $2) \
@@ -212,6 +319,7 @@ fn apply(
             params![m.ticket_id.clone(), at(m.signed_at_ms)],
         );
     } else if is::<dispatch::TemperatureMeasured>(event) {
+        tickets.flush(writes);
         let m: dispatch::TemperatureMeasured = event.decode()?;
         writes.push(
             "INSERT INTO credit.target_measurement (event_id, ticket_id, district, supplier_id, \
@@ -227,6 +335,7 @@ fn apply(
             ],
         );
     } else if is::<dispatch::TicketResolved>(event) {
+        tickets.flush(writes);
         let m: dispatch::TicketResolved = event.decode()?;
         writes.push(
             "UPDATE credit.target_ticket SET resolved_at = coalesce(resolved_at, $2), \
@@ -234,6 +343,7 @@ fn apply(
             params![m.ticket_id.clone(), at(m.resolved_at_ms), cause(m.cause())],
         );
     } else if is::<dispatch::FeedbackGiven>(event) {
+        tickets.flush(writes);
         let m: dispatch::FeedbackGiven = event.decode()?;
         verdict(
             writes,
@@ -244,6 +354,7 @@ fn apply(
             m.given_at_ms,
         );
     } else if is::<dispatch::MemberVerdictGiven>(event) {
+        tickets.flush(writes);
         let m: dispatch::MemberVerdictGiven = event.decode()?;
         verdict(
             writes,
@@ -254,17 +365,11 @@ fn apply(
             m.given_at_ms,
         );
     } else if is::<dispatch::TicketReopened>(event) {
+        tickets.flush(writes);
         let m: dispatch::TicketReopened = event.decode()?;
         writes.push(
             "UPDATE credit.target_ticket SET reopened = reopened + 1 WHERE ticket_id = $1",
             params![m.ticket_id.clone()],
-        );
-    } else if is::<dispatch::TicketClosed>(event) {
-        let m: dispatch::TicketClosed = event.decode()?;
-        writes.push(
-            "UPDATE credit.target_ticket SET closed_at = coalesce(closed_at, $2) \
-             WHERE ticket_id = $1",
-            params![m.ticket_id.clone(), at(m.closed_at_ms)],
         );
     }
     Ok(())
@@ -323,10 +428,12 @@ impl eventstore::Handler for Feed {
     ) -> Result<(), HandlerError> {
         let mut writes = Writes::new();
         let mut accepted = Accepted::default();
+        let mut tickets = Tickets::default();
         for event in events {
-            apply(&mut writes, &mut accepted, event)?;
+            apply(&mut writes, &mut accepted, &mut tickets, event)?;
         }
         accepted.flush(&mut writes);
+        tickets.flush(&mut writes);
         if !writes.is_empty() {
             // The rows' triggers noted what the daily counts gain; add it once per day and
             // scope.

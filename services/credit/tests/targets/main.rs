@@ -549,3 +549,127 @@ async fn complaints_read_in_one_batch_count_as_their_rows() {
     assert_eq!(complaints("2026-12-09", "east"), 4);
     assert_eq!(complaints("2026-12-08", ""), 0);
 }
+
+/// Tickets the feed reads together are opened, dispatched and closed in one statement per
+/// kind: a ticket dispatched again keeps its first dispatch's time and takes the later
+/// supplier, a second closing keeps the first time, and a measurement after its ticket's
+/// signature still finds the ticket's district, exactly as one event at a time would leave
+/// them.
+#[tokio::test]
+async fn tickets_read_in_one_batch_keep_each_events_effect() {
+    let h = Harness::start().await;
+    // Held open, the transaction keeps everything published meanwhile for one read.
+    let mut holder = h.store.pool().get().await.unwrap();
+    let hold = holder.transaction().await.unwrap();
+    hold.query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .unwrap();
+    ticket(&h, "t1", "north", "a-heat", "2026-12-08T01:00:00Z", false).await;
+    ticket(&h, "t2", "south", "b-heat", "2026-12-08T01:30:00Z", false).await;
+    h.publish(
+        "t1",
+        &dispatch::TicketDispatched {
+            ticket_id: "t1".into(),
+            supplier_id: "b-heat".into(),
+            cycle: 2,
+            dispatched_at_ms: at("2026-12-08T02:00:00Z"),
+            sign_deadline_ms: at("2026-12-08T02:30:00Z"),
+        },
+    )
+    .await;
+    signed(&h, "t2", "b-heat", "2026-12-08T03:00:00Z").await;
+    measured(&h, "t2", "b-heat", "2026-12-08T03:30:00Z", 190).await;
+    for (id, when) in [
+        ("t1", "2026-12-08T05:00:00Z"),
+        ("t2", "2026-12-08T04:00:00Z"),
+        ("t1", "2026-12-08T06:00:00Z"),
+    ] {
+        h.publish(
+            id,
+            &dispatch::TicketClosed {
+                ticket_id: id.into(),
+                supplier_id: "b-heat".into(),
+                outcome: "completed".into(),
+                closed_at_ms: at(when),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    ticket(&h, "t3", "east", "c-heat", "2026-12-08T07:00:00Z", true).await;
+    hold.commit().await.unwrap();
+    h.targets_caught_up().await;
+
+    let client = h.store.pool().get().await.unwrap();
+    let rows = client
+        .query(
+            "SELECT ticket_id, incident, district, supplier_id, dispatched_at, signed_at, \
+             closed_at FROM credit.target_ticket ORDER BY ticket_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let time = |text: &str| {
+        Some(
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    };
+    let read: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, String>(0),
+                r.get::<_, bool>(1),
+                r.get::<_, Option<String>>(2),
+                r.get::<_, Option<String>>(3),
+                r.get::<_, Option<DateTime<Utc>>>(4),
+                r.get::<_, Option<DateTime<Utc>>>(5),
+                r.get::<_, Option<DateTime<Utc>>>(6),
+            )
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        read,
+        vec![
+            (
+                "t1".to_owned(),
+                false,
+                some("north"),
+                some("b-heat"),
+                time("2026-12-08T01:00:00Z"),
+                None,
+                time("2026-12-08T05:00:00Z"),
+            ),
+            (
+                "t2".to_owned(),
+                false,
+                some("south"),
+                some("b-heat"),
+                time("2026-12-08T01:30:00Z"),
+                time("2026-12-08T03:00:00Z"),
+                time("2026-12-08T04:00:00Z"),
+            ),
+            (
+                "t3".to_owned(),
+                true,
+                some("east"),
+                some("c-heat"),
+                time("2026-12-08T07:00:00Z"),
+                None,
+                None,
+            ),
+        ]
+    );
+    let district: Option<String> = client
+        .query_one(
+            "SELECT district FROM credit.target_measurement WHERE ticket_id = 't2'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(district.as_deref(), Some("south"));
+}
