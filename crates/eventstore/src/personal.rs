@@ -139,9 +139,10 @@ impl NewKey {
         self.id
     }
 
-    /// Queues the key's row in `writes`, to go out with the events that use it.
+    /// Queues the key's row in `writes`, to go out with the events that use it (with the other
+    /// keys queued there, in one statement: nothing else a queue sends reads the keys).
     pub fn queue(&self, writes: &mut crate::Writes) {
-        writes.push(
+        writes.push_row(
             INSERT_KEY,
             crate::params![
                 self.id,

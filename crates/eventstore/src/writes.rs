@@ -10,6 +10,7 @@
 //! statement, at the place of the first. No other statement reads or writes the log, so none
 //! can tell.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -50,16 +51,93 @@ enum Body {
     Statement(&'static str, Vec<Param>),
     /// Appends, merged into one statement when the queue is sent (boxed: a queue holds one).
     Append(Box<AppendRows>),
+    /// Rows of one single-row `INSERT`, sent as one statement ([`Writes::push_row`]): `sql`
+    /// for one row, `rows` of them, each row's parameters after the one before's.
+    Rows {
+        sql: &'static str,
+        rows: usize,
+        params: Vec<Param>,
+    },
 }
 
+/// The most parameters one statement of merged rows takes (PostgreSQL's limit is 65,535).
+const ROW_PARAMS: usize = 32_768;
+
 impl Pending {
-    fn into_statement(self) -> (&'static str, Vec<Param>, Option<&'static str>) {
+    fn into_statement(self) -> (Cow<'static, str>, Vec<Param>, Option<&'static str>) {
         let (sql, params) = match self.body {
-            Body::Statement(sql, params) => (sql, params),
-            Body::Append(rows) => rows.statement(),
+            Body::Statement(sql, params) => (Cow::Borrowed(sql), params),
+            Body::Append(rows) => {
+                let (sql, params) = rows.statement();
+                (Cow::Borrowed(sql), params)
+            }
+            Body::Rows { sql, rows, params } => {
+                let width = params.len() / rows;
+                (Cow::Owned(rows_statement(sql, rows, width)), params)
+            }
         };
         (sql, params, self.needs_row)
     }
+}
+
+/// `sql`, a single-row `INSERT … VALUES (…) …` whose row takes parameters `$1` to
+/// `$width`, written for `rows` rows: the row repeated, each copy's parameters numbered after
+/// the one before's. The row is the parenthesised group after the last `VALUES`; a `$` in it
+/// must be a parameter.
+fn rows_statement(sql: &str, rows: usize, width: usize) -> String {
+    if rows == 1 {
+        return sql.to_owned();
+    }
+    let Some(at) = sql.rfind("VALUES") else {
+        return sql.to_owned();
+    };
+    let after = &sql[at + "VALUES".len()..];
+    let Some(open) = after.find('(') else {
+        return sql.to_owned();
+    };
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, c) in after[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return sql.to_owned();
+    };
+    let row = &after[open..=close];
+    let mut out = String::with_capacity(sql.len() + rows * (row.len() + 8));
+    out.push_str(&sql[..at + "VALUES".len()]);
+    out.push(' ');
+    for n in 0..rows {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        let mut chars = row.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '$' {
+                out.push(c);
+                continue;
+            }
+            let mut number = 0usize;
+            while let Some(digit) = chars.peek().and_then(|d| d.to_digit(10)) {
+                number = number * 10 + digit as usize;
+                chars.next();
+            }
+            out.push('$');
+            out.push_str(&(number + n * width).to_string());
+        }
+    }
+    out.push_str(&after[close + 1..]);
+    out
 }
 
 /// Why sent statements failed.
@@ -118,6 +196,38 @@ impl Writes {
         });
     }
 
+    /// Adds a row of `sql`, a single-row `INSERT … VALUES (…)` (a `$` in its row is a
+    /// parameter). The first row of `sql` queued since the last send takes every later one into
+    /// its statement, at its place: `VALUES` lists them all, in the order they were added. Only
+    /// for a table no other statement of the queue reads or writes, so that no statement
+    /// can tell the rows went earlier; a failing row fails them all, as it would fail the
+    /// transaction.
+    pub fn push_row(&mut self, sql: &'static str, params: Vec<Param>) {
+        let width = params.len();
+        let first = self.pending.iter_mut().find_map(|p| match &mut p.body {
+            Body::Rows {
+                sql: queued,
+                rows,
+                params: taken,
+            } if *queued == sql && taken.len() + width <= ROW_PARAMS => Some((rows, taken)),
+            _ => None,
+        });
+        match first {
+            Some((rows, taken)) => {
+                *rows += 1;
+                taken.extend(params);
+            }
+            None => self.pending.push(Pending {
+                body: Body::Rows {
+                    sql,
+                    rows: 1,
+                    params,
+                },
+                needs_row: None,
+            }),
+        }
+    }
+
     /// Adds an append. The first append of the queue takes every later one into its own
     /// statement (one statement writes them all, in the order they were added, where the first
     /// was added): a batch's appends cost PostgreSQL about 30 % less than one statement
@@ -126,7 +236,7 @@ impl Writes {
     pub(crate) fn push_append(&mut self, rows: AppendRows) {
         let first = self.pending.iter_mut().find_map(|p| match &mut p.body {
             Body::Append(first) => Some(first),
-            Body::Statement(..) => None,
+            Body::Statement(..) | Body::Rows { .. } => None,
         });
         match first {
             Some(first) => first.merge(rows),
@@ -165,7 +275,7 @@ impl Writes {
             .collect();
         let mut statements = Vec::with_capacity(pending.len());
         for (sql, ..) in &pending {
-            statements.push(client.prepare_cached(sql).await?);
+            statements.push(client.prepare_cached(sql.as_ref()).await?);
         }
         let mut sent: Vec<Sent<'_>> = pending
             .iter()

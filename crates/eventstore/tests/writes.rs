@@ -198,3 +198,58 @@ async fn a_lost_race_among_queued_appends_keeps_none_of_them() {
     .await;
     assert_eq!(kept, 1, "only the other writer's event");
 }
+
+#[tokio::test]
+async fn rows_of_one_insert_go_out_as_one_statement_in_the_order_queued() {
+    let (_db, _store, mut client) = connected(
+        "CREATE TABLE filed (n bigserial, id int PRIMARY KEY, label text NOT NULL, \
+         at timestamptz NOT NULL, again timestamptz NOT NULL, note text);
+         CREATE TABLE other (id int PRIMARY KEY)",
+    )
+    .await;
+    let tx = client.transaction().await.expect("tx");
+    let mut writes = Writes::new();
+    const ROW: &str = "INSERT INTO filed (id, label, at, again, note) \
+                       VALUES ($1, upper($2), $3, $3, coalesce($4, '(none)')) ON CONFLICT DO NOTHING";
+    let at = chrono::Utc::now();
+    for id in 0..40 {
+        // The note's parameter is the row's last: $4 of the first row, $160 of the fortieth.
+        let note = (id % 3 == 0).then(|| format!("note {id}"));
+        writes.push_row(ROW, params![id, format!("row {id}"), at, note]);
+        writes.push("INSERT INTO other VALUES ($1)", params![id]);
+    }
+    // A row its own statement's conflict clause skips.
+    writes.push_row(ROW, params![7, "again".to_owned(), at, None::<String>]);
+    assert_eq!(
+        writes.len(),
+        41,
+        "the rows are one statement, the others one each"
+    );
+    let changed = writes.send(&tx).await.expect("sent");
+    assert_eq!(changed, 80);
+    tx.commit().await.expect("commit");
+
+    let rows = client
+        .query(
+            "SELECT id, label, at = again, note FROM filed ORDER BY n",
+            &[],
+        )
+        .await
+        .expect("rows");
+    let read: Vec<(i32, String, bool, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let expected: Vec<(i32, String, bool, String)> = (0..40)
+        .map(|id| {
+            let note = if id % 3 == 0 {
+                format!("note {id}")
+            } else {
+                "(none)".to_owned()
+            };
+            (id, format!("ROW {id}"), true, note)
+        })
+        .collect();
+    assert_eq!(read, expected);
+    assert_eq!(count(&client, "SELECT count(*) FROM other").await, 40);
+}

@@ -157,7 +157,8 @@ pub(crate) async fn insert_row(
     Ok(())
 }
 
-/// The read model's row of a filing as a statement for [`eventstore::Writes`].
+/// The read model's row of a filing, queued in [`eventstore::Writes`] as a row of one statement
+/// with the other filings' rows queued there (no statement of a queue reads the complaints).
 pub(crate) fn queue_insert(
     writes: &mut eventstore::Writes,
     id: Uuid,
@@ -166,7 +167,7 @@ pub(crate) fn queue_insert(
     contact: Option<&Contact>,
 ) {
     if let Some(params) = insert_params(id, event, version, contact) {
-        writes.push(INSERT_COMPLAINT, params);
+        writes.push_row(INSERT_COMPLAINT, params);
     }
 }
 
