@@ -450,19 +450,26 @@ async fn every_figure_of_a_season_built_by_hand() {
     assert_eq!(complaints, 1);
 }
 
+/// A transaction that holds the log's readers back at its place: everything published while it
+/// is open reaches the feed in one read once it commits.
+async fn hold_readers(
+    holder: &mut deadpool_postgres::Object,
+) -> deadpool_postgres::Transaction<'_> {
+    let hold = holder.transaction().await.unwrap();
+    hold.query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .unwrap();
+    hold
+}
+
 /// Complaints the feed reads together are inserted in one statement and counted per day and
 /// scope by the table's statement trigger: with a replayed acceptance, a merge, a route found
 /// and a rejection among them, the daily counts still hold exactly what the rows do.
 #[tokio::test]
 async fn complaints_read_in_one_batch_count_as_their_rows() {
     let h = Harness::start().await;
-    // An open transaction holds the log's readers back at its place: everything published
-    // while it is open reaches the feed in one read once it ends.
     let mut holder = h.store.pool().get().await.unwrap();
-    let hold = holder.transaction().await.unwrap();
-    hold.query_one("SELECT pg_current_xact_id()::text", &[])
-        .await
-        .unwrap();
+    let hold = hold_readers(&mut holder).await;
     let (evening, morning) = ("2026-12-08T13:30:00Z", "2026-12-08T18:00:00Z");
     for n in 0..24 {
         let district = ["north", "south", "east"][n % 3];
@@ -558,12 +565,8 @@ async fn complaints_read_in_one_batch_count_as_their_rows() {
 #[tokio::test]
 async fn tickets_read_in_one_batch_keep_each_events_effect() {
     let h = Harness::start().await;
-    // Held open, the transaction keeps everything published meanwhile for one read.
     let mut holder = h.store.pool().get().await.unwrap();
-    let hold = holder.transaction().await.unwrap();
-    hold.query_one("SELECT pg_current_xact_id()::text", &[])
-        .await
-        .unwrap();
+    let hold = hold_readers(&mut holder).await;
     ticket(&h, "t1", "north", "a-heat", "2026-12-08T01:00:00Z", false).await;
     ticket(&h, "t2", "south", "b-heat", "2026-12-08T01:30:00Z", false).await;
     h.publish(
