@@ -64,19 +64,28 @@ enum Body {
 const ROW_PARAMS: usize = 32_768;
 
 impl Pending {
-    fn into_statement(self) -> (Cow<'static, str>, Vec<Param>, Option<&'static str>) {
+    /// The statements that send it: one, but rows of one `INSERT` go in runs whose lengths are
+    /// powers of two (13 rows: 8, 4 and 1), so that each connection prepares a handful of
+    /// texts of each, not one per number of rows.
+    fn into_statements(self) -> Vec<(Cow<'static, str>, Vec<Param>, Option<&'static str>)> {
         let (sql, params) = match self.body {
-            Body::Statement(sql, params) => (Cow::Borrowed(sql), params),
-            Body::Append(rows) => {
-                let (sql, params) = rows.statement();
-                (Cow::Borrowed(sql), params)
-            }
+            Body::Statement(sql, params) => (sql, params),
+            Body::Append(rows) => rows.statement(),
             Body::Rows { sql, rows, params } => {
                 let width = params.len() / rows;
-                (Cow::Owned(rows_statement(sql, rows, width)), params)
+                let mut params = params.into_iter();
+                let mut left = rows;
+                let mut statements = Vec::new();
+                while left > 0 {
+                    let run = 1usize << left.ilog2();
+                    let taken: Vec<Param> = params.by_ref().take(run * width).collect();
+                    statements.push((Cow::Owned(rows_statement(sql, run, width)), taken, None));
+                    left -= run;
+                }
+                return statements;
             }
         };
-        (sql, params, self.needs_row)
+        vec![(Cow::Borrowed(sql), params, self.needs_row)]
     }
 }
 
@@ -198,7 +207,8 @@ impl Writes {
 
     /// Adds a row of `sql`, a single-row `INSERT … VALUES (…)` (a `$` in its row is a
     /// parameter). The first row of `sql` queued since the last send takes every later one into
-    /// its statement, at its place: `VALUES` lists them all, in the order they were added. Only
+    /// its place: `VALUES` lists them, in the order they were added, in runs of 1, 2, 4, 8…
+    /// rows (see `Pending::into_statements`). Only
     /// for a table no other statement of the queue reads or writes, so that no statement
     /// can tell the rows went earlier; a failing row fails them all, as it would fail the
     /// transaction.
@@ -271,7 +281,7 @@ impl Writes {
         }
         let pending: Vec<_> = std::mem::take(&mut self.pending)
             .into_iter()
-            .map(Pending::into_statement)
+            .flat_map(Pending::into_statements)
             .collect();
         let mut statements = Vec::with_capacity(pending.len());
         for (sql, ..) in &pending {

@@ -200,7 +200,7 @@ async fn a_lost_race_among_queued_appends_keeps_none_of_them() {
 }
 
 #[tokio::test]
-async fn rows_of_one_insert_go_out_as_one_statement_in_the_order_queued() {
+async fn rows_of_one_insert_go_out_together_in_the_order_queued() {
     let (_db, _store, mut client) = connected(
         "CREATE TABLE filed (n bigserial, id int PRIMARY KEY, label text NOT NULL, \
          at timestamptz NOT NULL, again timestamptz NOT NULL, note text);
@@ -252,4 +252,11 @@ async fn rows_of_one_insert_go_out_as_one_statement_in_the_order_queued() {
         .collect();
     assert_eq!(read, expected);
     assert_eq!(count(&client, "SELECT count(*) FROM other").await, 40);
+    // Forty-one rows went out in runs of 32, 8 and 1: three texts prepared on the connection.
+    let prepared = count(
+        &client,
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO filed%'",
+    )
+    .await;
+    assert_eq!(prepared, 3);
 }
