@@ -51,8 +51,9 @@ enum Body {
     Statement(&'static str, Vec<Param>),
     /// Appends, merged into one statement when the queue is sent (boxed: a queue holds one).
     Append(Box<AppendRows>),
-    /// Rows of one single-row `INSERT`, sent as one statement ([`Writes::push_row`]): `sql`
-    /// for one row, `rows` of them, each row's parameters after the one before's.
+    /// Rows of one single-row `INSERT`, sent together as multi-row statements
+    /// ([`Writes::push_row`]): `sql` for one row, `rows` of them, each row's parameters after
+    /// the one before's.
     Rows {
         sql: &'static str,
         rows: usize,
